@@ -1,0 +1,3 @@
+module github.com/snnkit/snnkit/internal/kernels/_asm
+
+go 1.26
