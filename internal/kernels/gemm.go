@@ -40,7 +40,7 @@ func Available() []Impl {
 // Blocking sizes (in elements). kc is the depth of one packed panel pair.
 const (
 	blockK = 256
-	blockM = 96  // rows of A packed at once: a multiple of every MR
+	blockM = 96   // rows of A packed at once: a multiple of every MR
 	blockN = 2048 // columns of B packed at once: a multiple of every NR
 )
 

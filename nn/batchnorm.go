@@ -1,0 +1,184 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// BatchNorm2d normalises each channel of NCHW input like
+// torch.nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True):
+// in training with the batch's statistics (and updates the running ones with
+// the unbiased variance), in evaluation with the running statistics.
+type BatchNorm2d struct {
+	Features int
+	Eps      float64
+	Momentum float64
+
+	Weight, Bias                      *Param
+	RunningMean, RunningVar, NumBatch *Param
+
+	x       *tensor.Tensor
+	train   bool
+	xhat    tensor.Tensor
+	invStd  []float64
+	out, dx tensor.Tensor
+}
+
+// NewBatchNorm2d returns a BatchNorm2d with weight 1, bias 0, running mean 0
+// and running variance 1.
+func NewBatchNorm2d(features int) *BatchNorm2d {
+	b := &BatchNorm2d{Features: features, Eps: 1e-5, Momentum: 0.1,
+		Weight: newParam("weight", features), Bias: newParam("bias", features),
+		RunningMean: &Param{Name: "running_mean", Value: tensor.New(features)},
+		RunningVar:  &Param{Name: "running_var", Value: tensor.New(features)},
+		NumBatch:    &Param{Name: "num_batches_tracked", Value: tensor.New()},
+	}
+	for i := 0; i < features; i++ {
+		b.Weight.Value.Data[i] = 1
+		b.RunningVar.Value.Data[i] = 1
+	}
+	return b
+}
+
+// Params returns weight and bias.
+func (b *BatchNorm2d) Params() []*Param { return []*Param{b.Weight, b.Bias} }
+
+// Buffers returns running_mean, running_var and num_batches_tracked.
+func (b *BatchNorm2d) Buffers() []*Param { return []*Param{b.RunningMean, b.RunningVar, b.NumBatch} }
+
+// OutShape returns the input shape.
+func (b *BatchNorm2d) OutShape(in []int) ([]int, error) {
+	if len(in) != 3 || in[0] != b.Features {
+		return nil, fmt.Errorf("%v: input sample shape %s, want [%d, H, W]", b, tensor.ShapeString(in), b.Features)
+	}
+	return append([]int(nil), in...), nil
+}
+
+// EvalScaleShift returns per-channel a, c with eval output a*x + c, the form
+// used to fold the layer into a preceding convolution.
+func (b *BatchNorm2d) EvalScaleShift() (scale, shift []float32) {
+	scale = make([]float32, b.Features)
+	shift = make([]float32, b.Features)
+	for c := range scale {
+		inv := 1 / math.Sqrt(float64(b.RunningVar.Value.Data[c])+b.Eps)
+		a := float64(b.Weight.Value.Data[c]) * inv
+		scale[c] = float32(a)
+		shift[c] = float32(float64(b.Bias.Value.Data[c]) - a*float64(b.RunningMean.Value.Data[c]))
+	}
+	return scale, shift
+}
+
+// Forward normalises x [B, C, H, W].
+func (b *BatchNorm2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := batchOf(x, b.String(), 4)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := b.OutShape(x.Shape[1:]); err != nil {
+		return nil, err
+	}
+	c, hw := b.Features, x.Shape[2]*x.Shape[3]
+	b.x, b.train = x, train
+	b.out.Resize(x.Shape...)
+	b.xhat.Resize(x.Shape...)
+	if cap(b.invStd) < c {
+		b.invStd = make([]float64, c)
+	}
+	b.invStd = b.invStd[:c]
+	count := n * hw
+	if train && count < 2 {
+		return nil, fmt.Errorf("%v: training needs more than one value per channel, have input %s", b, tensor.ShapeString(x.Shape))
+	}
+	parallel.Run(c, func(ch int) {
+		var mean, variance float64
+		if train {
+			var s, ss float64
+			for i := 0; i < n; i++ {
+				for _, v := range x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					s += float64(v)
+				}
+			}
+			mean = s / float64(count)
+			for i := 0; i < n; i++ {
+				for _, v := range x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					d := float64(v) - mean
+					ss += d * d
+				}
+			}
+			variance = ss / float64(count)
+			m := b.Momentum
+			rm, rv := b.RunningMean.Value.Data, b.RunningVar.Value.Data
+			rm[ch] = float32((1-m)*float64(rm[ch]) + m*mean)
+			rv[ch] = float32((1-m)*float64(rv[ch]) + m*ss/float64(count-1))
+		} else {
+			mean = float64(b.RunningMean.Value.Data[ch])
+			variance = float64(b.RunningVar.Value.Data[ch])
+		}
+		inv := 1 / math.Sqrt(variance+b.Eps)
+		b.invStd[ch] = inv
+		w, bias := b.Weight.Value.Data[ch], b.Bias.Value.Data[ch]
+		for i := 0; i < n; i++ {
+			off := (i*c + ch) * hw
+			for j, v := range x.Data[off : off+hw] {
+				xh := float32((float64(v) - mean) * inv)
+				b.xhat.Data[off+j] = xh
+				b.out.Data[off+j] = xh*w + bias
+			}
+		}
+	})
+	if train {
+		b.NumBatch.Value.Data[0]++
+	}
+	return &b.out, nil
+}
+
+// Backward accumulates the weight and bias gradients and returns dx.
+func (b *BatchNorm2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad(dy, &b.out, b.String()); err != nil {
+		return nil, err
+	}
+	n, c, hw := dy.Shape[0], b.Features, dy.Shape[2]*dy.Shape[3]
+	if needDX {
+		b.dx.Resize(dy.Shape...)
+	}
+	count := float64(n * hw)
+	parallel.Run(c, func(ch int) {
+		var sdy, sdyx float64
+		for i := 0; i < n; i++ {
+			off := (i*c + ch) * hw
+			for j, g := range dy.Data[off : off+hw] {
+				sdy += float64(g)
+				sdyx += float64(g) * float64(b.xhat.Data[off+j])
+			}
+		}
+		b.Weight.Grad.Data[ch] += float32(sdyx)
+		b.Bias.Grad.Data[ch] += float32(sdy)
+		if !needDX {
+			return
+		}
+		w := float64(b.Weight.Value.Data[ch])
+		inv := b.invStd[ch]
+		for i := 0; i < n; i++ {
+			off := (i*c + ch) * hw
+			for j, g := range dy.Data[off : off+hw] {
+				if b.train {
+					xh := float64(b.xhat.Data[off+j])
+					b.dx.Data[off+j] = float32(w * inv * (float64(g) - sdy/count - xh*sdyx/count))
+				} else {
+					b.dx.Data[off+j] = float32(w * inv * float64(g))
+				}
+			}
+		}
+	})
+	if !needDX {
+		return nil, nil
+	}
+	return &b.dx, nil
+}
+
+func (b *BatchNorm2d) String() string {
+	return fmt.Sprintf("BatchNorm2d(%d, eps=%g, momentum=%g, affine=True, track_running_stats=True)", b.Features, b.Eps, b.Momentum)
+}

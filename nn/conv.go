@@ -1,0 +1,263 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Conv2dConfig configures a Conv2d like torch.nn.Conv2d's arguments. Zero
+// values mean PyTorch's defaults: KernelW = Kernel, Stride 1, no padding.
+type Conv2dConfig struct {
+	In, Out         int
+	Kernel, KernelW int // kernel height and width (KernelW 0: same as Kernel)
+	Stride, StrideW int
+	Padding, PadW   int
+	Bias            bool
+}
+
+func (c Conv2dConfig) norm() Conv2dConfig {
+	if c.KernelW == 0 {
+		c.KernelW = c.Kernel
+	}
+	if c.Stride == 0 {
+		c.Stride = 1
+	}
+	if c.StrideW == 0 {
+		c.StrideW = c.Stride
+	}
+	if c.PadW == 0 {
+		c.PadW = c.Padding
+	}
+	return c
+}
+
+// Conv2d is a 2-D convolution over NCHW input with weight [out, in, kh, kw],
+// computed as im2col and a matrix multiply per image.
+type Conv2d struct {
+	Config Conv2dConfig
+	Weight *Param
+	Bias   *Param // nil without bias
+
+	g       tensor.ConvGeom
+	batch   int
+	cols    []float32
+	out     tensor.Tensor
+	dx      tensor.Tensor
+	dcols   []float32
+	partial []float32
+}
+
+// NewConv2d returns a Conv2d initialised as PyTorch does: weights
+// kaiming-uniform with a=sqrt(5), i.e. uniform in ±1/sqrt(fan_in), and the
+// bias uniform in ±1/sqrt(fan_in). rng may be nil for zero weights.
+func NewConv2d(cfg Conv2dConfig, rng *rand.Rand) *Conv2d {
+	cfg = cfg.norm()
+	c := &Conv2d{Config: cfg, Weight: newParam("weight", cfg.Out, cfg.In, cfg.Kernel, cfg.KernelW)}
+	if cfg.Bias {
+		c.Bias = newParam("bias", cfg.Out)
+	}
+	if rng != nil {
+		fanIn := cfg.In * cfg.Kernel * cfg.KernelW
+		initUniform(c.Weight.Value.Data, fanIn, rng)
+		if c.Bias != nil {
+			initUniform(c.Bias.Value.Data, fanIn, rng)
+		}
+	}
+	return c
+}
+
+func initUniform(w []float32, fanIn int, rng *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(fanIn))
+	for i := range w {
+		w[i] = float32((rng.Float64()*2 - 1) * bound)
+	}
+}
+
+// Params returns weight and, if present, bias.
+func (c *Conv2d) Params() []*Param {
+	if c.Bias != nil {
+		return []*Param{c.Weight, c.Bias}
+	}
+	return []*Param{c.Weight}
+}
+
+func (c *Conv2d) geom(in []int) (tensor.ConvGeom, error) {
+	cfg := c.Config
+	if len(in) != 3 {
+		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", c, tensor.ShapeString(in))
+	}
+	if in[0] != cfg.In {
+		return tensor.ConvGeom{}, fmt.Errorf("%v: input has %d channels, want %d", c, in[0], cfg.In)
+	}
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: cfg.Kernel, KW: cfg.KernelW, SH: cfg.Stride, SW: cfg.StrideW, PH: cfg.Padding, PW: cfg.PadW}
+	if !g.OutSize() {
+		return g, fmt.Errorf("%v: kernel does not fit input %s", c, tensor.ShapeString(in))
+	}
+	return g, nil
+}
+
+// OutShape returns [out, OH, OW].
+func (c *Conv2d) OutShape(in []int) ([]int, error) {
+	g, err := c.geom(in)
+	if err != nil {
+		return nil, err
+	}
+	return []int{c.Config.Out, g.OH, g.OW}, nil
+}
+
+func (c *Conv2d) direct() bool {
+	g := c.g
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
+}
+
+// Forward computes the convolution of x [B, In, H, W].
+func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	b, err := batchOf(x, c.String(), 4)
+	if err != nil {
+		return nil, err
+	}
+	g, err := c.geom(x.Shape[1:])
+	if err != nil {
+		return nil, err
+	}
+	c.g, c.batch = g, b
+	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
+	inLen := g.C * g.H * g.W
+	if !c.direct() {
+		c.cols = grow(c.cols, b*k*p)
+	}
+	c.out.Resize(b, o, g.OH, g.OW)
+	w := c.Weight.Value.Data
+	parallel.Chunks(b, imageGroup, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := x.Data[i*inLen : (i+1)*inLen]
+			cols := xi
+			if !c.direct() {
+				cols = c.cols[i*k*p : (i+1)*k*p]
+				tensor.Im2col(&g, xi, cols, p)
+			}
+			out := c.out.Data[i*o*p : (i+1)*o*p]
+			_ = tensor.GemmSerial(false, false, o, p, k, w, k, cols, p, out, p, false)
+			if c.Bias != nil {
+				for ch, bv := range c.Bias.Value.Data {
+					addScalar(out[ch*p:(ch+1)*p], bv)
+				}
+			}
+		}
+	})
+	if c.direct() {
+		c.cols = x.Data
+	}
+	return &c.out, nil
+}
+
+// Backward accumulates the weight and bias gradients and returns dx.
+func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad(dy, &c.out, c.String()); err != nil {
+		return nil, err
+	}
+	g, b := c.g, c.batch
+	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
+	groups := (b + imageGroup - 1) / imageGroup
+	wsz := o * k
+	psz := wsz
+	if c.Bias != nil {
+		psz += o
+	}
+	c.partial = grow(c.partial, groups*psz)
+	inLen := g.C * g.H * g.W
+	if needDX {
+		c.dx.Resize(b, g.C, g.H, g.W)
+		if !c.direct() {
+			c.dcols = grow(c.dcols, groups*k*p)
+		}
+	}
+	w := c.Weight.Value.Data
+	parallel.Run(groups, func(gi int) {
+		part := c.partial[gi*psz : (gi+1)*psz]
+		lo, hi := gi*imageGroup, min((gi+1)*imageGroup, b)
+		for i := lo; i < hi; i++ {
+			dyi := dy.Data[i*o*p : (i+1)*o*p]
+			cols := c.cols[i*k*p : (i+1)*k*p]
+			_ = tensor.GemmSerial(false, true, o, k, p, dyi, p, cols, p, part[:wsz], k, i > lo)
+			if c.Bias != nil {
+				db := part[wsz:]
+				for ch := 0; ch < o; ch++ {
+					s := sum(dyi[ch*p : (ch+1)*p])
+					if i == lo {
+						db[ch] = s
+					} else {
+						db[ch] += s
+					}
+				}
+			}
+			if !needDX {
+				continue
+			}
+			dxi := c.dx.Data[i*inLen : (i+1)*inLen]
+			if c.direct() {
+				_ = tensor.GemmSerial(true, false, k, p, o, w, k, dyi, p, dxi, p, false)
+				continue
+			}
+			dcols := c.dcols[gi*k*p : (gi+1)*k*p]
+			_ = tensor.GemmSerial(true, false, k, p, o, w, k, dyi, p, dcols, p, false)
+			clear(dxi)
+			tensor.Col2im(&g, dcols, p, dxi)
+		}
+	})
+	reducePartials(c.Weight.Grad.Data, c.partial, psz, groups, 0)
+	if c.Bias != nil {
+		reducePartials(c.Bias.Grad.Data, c.partial, psz, groups, wsz)
+	}
+	if !needDX {
+		return nil, nil
+	}
+	return &c.dx, nil
+}
+
+// reducePartials adds the per-group partial sums into dst in group order.
+func reducePartials(dst, partial []float32, stride, groups, off int) {
+	for gi := 0; gi < groups; gi++ {
+		src := partial[gi*stride+off : gi*stride+off+len(dst)]
+		for j, v := range src {
+			dst[j] += v
+		}
+	}
+}
+
+func (c *Conv2d) String() string {
+	cfg := c.Config
+	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", cfg.In, cfg.Out, cfg.Kernel, cfg.KernelW, cfg.Stride, cfg.StrideW)
+	if cfg.Padding != 0 || cfg.PadW != 0 {
+		s += fmt.Sprintf(", padding=(%d, %d)", cfg.Padding, cfg.PadW)
+	}
+	if !cfg.Bias {
+		s += ", bias=False"
+	}
+	return s + ")"
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func addScalar(s []float32, v float32) {
+	for i := range s {
+		s[i] += v
+	}
+}
+
+func sum(s []float32) float32 {
+	var t float32
+	for _, v := range s {
+		t += v
+	}
+	return t
+}

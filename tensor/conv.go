@@ -1,0 +1,96 @@
+package tensor
+
+// ConvGeom describes a 2-D convolution or pooling window over one image.
+type ConvGeom struct {
+	C, H, W int // input channels and size
+	KH, KW  int // kernel size
+	SH, SW  int // stride
+	PH, PW  int // zero padding on each side
+	OH, OW  int // output size, set by OutSize
+}
+
+// OutSize fills OH and OW with PyTorch's floor formula and reports
+// whether the window fits (both at least 1).
+func (g *ConvGeom) OutSize() bool {
+	if g.SH < 1 || g.SW < 1 || g.KH < 1 || g.KW < 1 {
+		return false
+	}
+	g.OH = (g.H+2*g.PH-g.KH)/g.SH + 1
+	g.OW = (g.W+2*g.PW-g.KW)/g.SW + 1
+	return g.H+2*g.PH >= g.KH && g.W+2*g.PW >= g.KW && g.OH >= 1 && g.OW >= 1
+}
+
+// Im2col unfolds one image x [C,H,W] into cols [C*KH*KW, OH*OW]: row
+// (c,i,j) holds the input value under kernel tap (i,j) of channel c for every
+// output position, 0 in the padding. Rows are ld apart.
+func Im2col(g *ConvGeom, x, cols []float32, ld int) {
+	oh, ow := g.OH, g.OW
+	row := 0
+	for c := 0; c < g.C; c++ {
+		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				dst := cols[row*ld : row*ld+oh*ow]
+				row++
+				for y := 0; y < oh; y++ {
+					iy := y*g.SH - g.PH + i
+					d := dst[y*ow : (y+1)*ow]
+					if iy < 0 || iy >= g.H {
+						clear(d)
+						continue
+					}
+					src := xc[iy*g.W : (iy+1)*g.W]
+					if g.SW == 1 && g.PW == 0 {
+						copy(d, src[j:j+ow])
+						continue
+					}
+					for x := range d {
+						ix := x*g.SW - g.PW + j
+						if ix < 0 || ix >= g.W {
+							d[x] = 0
+						} else {
+							d[x] = src[ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Col2im is the adjoint of Im2col: it adds every entry of cols back to the
+// input position it was read from, into dx [C,H,W] (which it does not clear).
+func Col2im(g *ConvGeom, cols []float32, ld int, dx []float32) {
+	oh, ow := g.OH, g.OW
+	row := 0
+	for c := 0; c < g.C; c++ {
+		xc := dx[c*g.H*g.W : (c+1)*g.H*g.W]
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				src := cols[row*ld : row*ld+oh*ow]
+				row++
+				for y := 0; y < oh; y++ {
+					iy := y*g.SH - g.PH + i
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					s := src[y*ow : (y+1)*ow]
+					d := xc[iy*g.W : (iy+1)*g.W]
+					if g.SW == 1 && g.PW == 0 {
+						d = d[j : j+ow]
+						for x, v := range s {
+							d[x] += v
+						}
+						continue
+					}
+					for x, v := range s {
+						ix := x*g.SW - g.PW + j
+						if ix >= 0 && ix < g.W {
+							d[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
