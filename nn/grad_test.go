@@ -109,7 +109,7 @@ func TestGradients(t *testing.T) {
 		// No ReLU after BatchNorm here: normalised values cross zero under any
 		// weight perturbation, which a finite difference cannot see past.
 		{"sequential", NewSequential(
-			NewConv2d(Conv2dConfig{In: 1, Out: 4, Kernel: 3, Bias: true}, rng), NewBatchNorm2d(4), NewDropout(0.5, nil),
+			NewConv2d(Conv2dConfig{In: 1, Out: 4, Kernel: 3, Bias: true}, rng), NewBatchNorm2d(4),
 			NewAvgPool2d(PoolConfig{Kernel: 2}), NewFlatten(), NewLinear(LinearConfig{In: 64, Out: 3, Bias: true}, rng)),
 			[]int{5, 1, 10, 10}, true},
 	}
