@@ -1,0 +1,122 @@
+package mnist
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// File names of the four MNIST files, as in the GoMNIST module and on
+// LeCun's page.
+const (
+	TrainImages = "train-images-idx3-ubyte.gz"
+	TrainLabels = "train-labels-idx1-ubyte.gz"
+	TestImages  = "t10k-images-idx3-ubyte.gz"
+	TestLabels  = "t10k-labels-idx1-ubyte.gz"
+)
+
+// Dataset is a set of images with labels. Images holds N×Rows×Cols pixel
+// intensities in [0, 1] (byte/255, as torchvision's ToTensor).
+type Dataset struct {
+	N, Rows, Cols int
+	Images        []float32
+	Labels        []uint8
+}
+
+// FromIDX checks that images [N, rows, cols] and labels [N] agree and
+// builds a Dataset.
+func FromIDX(images, labels *IDX) (*Dataset, error) {
+	if len(images.Dims) != 3 {
+		return nil, fmt.Errorf("images have dimensions %v, want [N, rows, cols]", images.Dims)
+	}
+	if len(labels.Dims) != 1 {
+		return nil, fmt.Errorf("labels have dimensions %v, want [N]", labels.Dims)
+	}
+	n, rows, cols := images.Dims[0], images.Dims[1], images.Dims[2]
+	if labels.Dims[0] != n {
+		return nil, fmt.Errorf("%d images but %d labels", n, labels.Dims[0])
+	}
+	if n == 0 || rows == 0 || cols == 0 {
+		return nil, fmt.Errorf("empty image set %v", images.Dims)
+	}
+	d := &Dataset{N: n, Rows: rows, Cols: cols, Images: make([]float32, len(images.Data)), Labels: labels.Data}
+	for i, b := range images.Data {
+		d.Images[i] = float32(b) / 255
+	}
+	for i, l := range labels.Data {
+		if l > 9 {
+			return nil, fmt.Errorf("label %d of sample %d is not a digit", l, i)
+		}
+	}
+	return d, nil
+}
+
+// LoadSet reads one images file and one labels file.
+func LoadSet(imagesPath, labelsPath string) (*Dataset, error) {
+	im, err := ReadIDXFile(imagesPath)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := ReadIDXFile(labelsPath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := FromIDX(im, lb)
+	if err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", imagesPath, labelsPath, err)
+	}
+	return d, nil
+}
+
+// Load reads the training and test sets from dir.
+func Load(dir string) (train, test *Dataset, err error) {
+	if train, err = LoadSet(filepath.Join(dir, TrainImages), filepath.Join(dir, TrainLabels)); err != nil {
+		return nil, nil, fmt.Errorf("mnist training set: %w", err)
+	}
+	if test, err = LoadSet(filepath.Join(dir, TestImages), filepath.Join(dir, TestLabels)); err != nil {
+		return nil, nil, fmt.Errorf("mnist test set: %w", err)
+	}
+	return train, test, nil
+}
+
+// LoadTest reads only the test set from dir.
+func LoadTest(dir string) (*Dataset, error) {
+	d, err := LoadSet(filepath.Join(dir, TestImages), filepath.Join(dir, TestLabels))
+	if err != nil {
+		return nil, fmt.Errorf("mnist test set: %w", err)
+	}
+	return d, nil
+}
+
+// Subset returns the first n samples (all when n <= 0 or n >= N), sharing memory.
+func (d *Dataset) Subset(n int) *Dataset {
+	if n <= 0 || n >= d.N {
+		return d
+	}
+	px := d.Rows * d.Cols
+	return &Dataset{N: n, Rows: d.Rows, Cols: d.Cols, Images: d.Images[:n*px], Labels: d.Labels[:n]}
+}
+
+// Image returns the pixels of sample i.
+func (d *Dataset) Image(i int) []float32 {
+	px := d.Rows * d.Cols
+	return d.Images[i*px : (i+1)*px]
+}
+
+// Batch copies the samples idx into x, resized to [len(idx), 1, Rows, Cols],
+// and their labels into labels (resized).
+func (d *Dataset) Batch(idx []int, x *tensor.Tensor, labels []int) []int {
+	px := d.Rows * d.Cols
+	x.Resize(len(idx), 1, d.Rows, d.Cols)
+	labels = labels[:0]
+	for j, i := range idx {
+		copy(x.Data[j*px:(j+1)*px], d.Images[i*px:(i+1)*px])
+		labels = append(labels, int(d.Labels[i]))
+	}
+	return labels
+}
+
+// Shuffle returns a permutation of [0, N) drawn from rng.
+func (d *Dataset) Shuffle(rng *rand.Rand) []int { return rng.Perm(d.N) }
