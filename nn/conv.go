@@ -44,11 +44,15 @@ type Conv2d struct {
 
 	g       tensor.ConvGeom
 	batch   int
-	cols    []float32
+	x       *tensor.Tensor
+	cols    []float32 // per-task im2col buffers
+	rows    []float32 // per-task im2row buffers
 	out     tensor.Tensor
 	dx      tensor.Tensor
-	dcols   []float32
-	partial []float32
+	partial []float32 // per-task weight and bias gradient sums
+	wPack   tensor.Packed
+	wtPack  tensor.Packed
+	dyPack  []tensor.Packed
 }
 
 // NewConv2d returns a Conv2d initialised as PyTorch does: weights
@@ -114,7 +118,9 @@ func (c *Conv2d) direct() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
 }
 
-// Forward computes the convolution of x [B, In, H, W].
+// Forward computes the convolution of x [B, In, H, W]. The weights are
+// packed once per call; each task unfolds its images into a small buffer
+// (im2col) and multiplies.
 func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	b, err := batchOf(x, c.String(), 4)
 	if err != nil {
@@ -124,24 +130,28 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.g, c.batch = g, b
+	c.g, c.batch, c.x = g, b, x
 	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
 	inLen := g.C * g.H * g.W
-	if !c.direct() {
-		c.cols = grow(c.cols, b*k*p)
+	groups := (b + imageGroup - 1) / imageGroup
+	direct := c.direct()
+	if !direct {
+		c.cols = grow(c.cols, groups*k*p)
 	}
 	c.out.Resize(b, o, g.OH, g.OW)
-	w := c.Weight.Value.Data
-	parallel.Chunks(b, imageGroup, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
+	if err := c.wPack.Pack(false, o, k, c.Weight.Value.Data, k); err != nil {
+		return nil, err
+	}
+	parallel.Run(groups, func(gi int) {
+		for i := gi * imageGroup; i < min((gi+1)*imageGroup, b); i++ {
 			xi := x.Data[i*inLen : (i+1)*inLen]
 			cols := xi
-			if !c.direct() {
-				cols = c.cols[i*k*p : (i+1)*k*p]
+			if !direct {
+				cols = c.cols[gi*k*p : (gi+1)*k*p]
 				tensor.Im2col(&g, xi, cols, p)
 			}
 			out := c.out.Data[i*o*p : (i+1)*o*p]
-			_ = tensor.GemmSerial(false, false, o, p, k, w, k, cols, p, out, p, false)
+			_ = c.wPack.MulSerial(false, p, cols, p, out, p, false)
 			if c.Bias != nil {
 				for ch, bv := range c.Bias.Value.Data {
 					addScalar(out[ch*p:(ch+1)*p], bv)
@@ -149,18 +159,17 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 			}
 		}
 	})
-	if c.direct() {
-		c.cols = x.Data
-	}
 	return &c.out, nil
 }
 
-// Backward accumulates the weight and bias gradients and returns dx.
+// Backward accumulates the weight and bias gradients and returns dx. Each
+// task sums the weight gradient of its images, dW += dy_i · im2row(x_i), and
+// the task sums are added in a fixed order.
 func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
 	if err := checkGrad(dy, &c.out, c.String()); err != nil {
 		return nil, err
 	}
-	g, b := c.g, c.batch
+	g, b, x := c.g, c.batch, c.x
 	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
 	groups := (b + imageGroup - 1) / imageGroup
 	wsz := o * k
@@ -169,21 +178,30 @@ func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 		psz += o
 	}
 	c.partial = grow(c.partial, groups*psz)
+	c.rows = grow(c.rows, groups*k*p)
+	if len(c.dyPack) < groups {
+		c.dyPack = make([]tensor.Packed, groups)
+	}
 	inLen := g.C * g.H * g.W
+	direct := c.direct()
 	if needDX {
 		c.dx.Resize(b, g.C, g.H, g.W)
-		if !c.direct() {
-			c.dcols = grow(c.dcols, groups*k*p)
+		if !direct {
+			c.cols = grow(c.cols, groups*k*p)
+		}
+		if err := c.wtPack.Pack(true, k, o, c.Weight.Value.Data, k); err != nil {
+			return nil, err
 		}
 	}
-	w := c.Weight.Value.Data
 	parallel.Run(groups, func(gi int) {
 		part := c.partial[gi*psz : (gi+1)*psz]
+		rows := c.rows[gi*k*p : (gi+1)*k*p]
 		lo, hi := gi*imageGroup, min((gi+1)*imageGroup, b)
 		for i := lo; i < hi; i++ {
 			dyi := dy.Data[i*o*p : (i+1)*o*p]
-			cols := c.cols[i*k*p : (i+1)*k*p]
-			_ = tensor.GemmSerial(false, true, o, k, p, dyi, p, cols, p, part[:wsz], k, i > lo)
+			tensor.Im2row(&g, x.Data[i*inLen:(i+1)*inLen], rows)
+			_ = c.dyPack[gi].Pack(false, o, p, dyi, p)
+			_ = c.dyPack[gi].MulSerial(false, k, rows, k, part[:wsz], k, i > lo)
 			if c.Bias != nil {
 				db := part[wsz:]
 				for ch := 0; ch < o; ch++ {
@@ -199,12 +217,12 @@ func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 				continue
 			}
 			dxi := c.dx.Data[i*inLen : (i+1)*inLen]
-			if c.direct() {
-				_ = tensor.GemmSerial(true, false, k, p, o, w, k, dyi, p, dxi, p, false)
+			if direct {
+				_ = c.wtPack.MulSerial(false, p, dyi, p, dxi, p, false)
 				continue
 			}
-			dcols := c.dcols[gi*k*p : (gi+1)*k*p]
-			_ = tensor.GemmSerial(true, false, k, p, o, w, k, dyi, p, dcols, p, false)
+			dcols := c.cols[gi*k*p : (gi+1)*k*p]
+			_ = c.wtPack.MulSerial(false, p, dyi, p, dcols, p, false)
 			clear(dxi)
 			tensor.Col2im(&g, dcols, p, dxi)
 		}

@@ -94,3 +94,40 @@ func Col2im(g *ConvGeom, cols []float32, ld int, dx []float32) {
 		}
 	}
 }
+
+// Im2row is Im2col transposed: rows [OH*OW, C*KH*KW], one row of kernel
+// taps per output position.
+func Im2row(g *ConvGeom, x, rows []float32) {
+	oh, ow := g.OH, g.OW
+	k := g.C * g.KH * g.KW
+	for y := 0; y < oh; y++ {
+		for xo := 0; xo < ow; xo++ {
+			dst := rows[(y*ow+xo)*k : (y*ow+xo+1)*k]
+			col := 0
+			for c := 0; c < g.C; c++ {
+				xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+				for i := 0; i < g.KH; i++ {
+					iy := y*g.SH - g.PH + i
+					d := dst[col : col+g.KW]
+					col += g.KW
+					if iy < 0 || iy >= g.H {
+						clear(d)
+						continue
+					}
+					ix0 := xo*g.SW - g.PW
+					if ix0 >= 0 && ix0+g.KW <= g.W {
+						copy(d, xc[iy*g.W+ix0:])
+						continue
+					}
+					for j := range d {
+						if ix := ix0 + j; ix >= 0 && ix < g.W {
+							d[j] = xc[iy*g.W+ix]
+						} else {
+							d[j] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}

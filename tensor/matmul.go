@@ -56,34 +56,88 @@ func checkMat(name string, s []float32, rows, cols, ld int) error {
 	return nil
 }
 
-// gemmParallel splits C into column (or row) blocks that depend only on the
-// shape and runs them as parallel tasks.
+// gemmParallel packs A once and splits C into column blocks that depend only
+// on the shape, or into row blocks when C is narrow, and runs them as
+// parallel tasks. Every element is computed the same way whatever the split.
 func gemmParallel(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	work := float64(m) * float64(n) * float64(k)
-	tasks := int(min(work/(1<<21), 32))
+	tasks := int(min(work/(1<<20), 32))
 	if tasks <= 1 {
 		kernels.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
-	if n >= m {
+	if n >= 128 {
+		var pa kernels.PackedA
+		kernels.Best().PackA(&pa, transA, m, k, a, lda)
 		size := max((n+tasks-1)/tasks+63&^63, 64)
 		parallel.Chunks(n, size, func(lo, hi int) {
-			bb := b[lo:]
+			var bb []float32
 			if transB {
 				bb = b[lo*ldb:]
+			} else {
+				bb = b[lo:]
 			}
-			kernels.Sgemm(transA, transB, m, hi-lo, k, a, lda, bb, ldb, c[lo:], ldc, accumulate)
+			kernels.GemmPacked(&pa, transB, hi-lo, bb, ldb, c[lo:], ldc, accumulate)
 		})
 		return
 	}
 	size := max((m+tasks-1)/tasks+7&^7, 8)
 	parallel.Chunks(m, size, func(lo, hi int) {
-		aa := a[lo*lda:]
+		var aa []float32
 		if transA {
 			aa = a[lo:]
+		} else {
+			aa = a[lo*lda:]
 		}
 		kernels.Sgemm(transA, transB, hi-lo, n, k, aa, lda, b, ldb, c[lo*ldc:], ldc, accumulate)
 	})
+}
+
+// Packed is a left matrix operand packed once for repeated products
+// (a layer's weights multiplied by every image of a batch).
+type Packed struct {
+	p kernels.PackedA
+}
+
+// Pack packs op(A) (m×k; A is m×k with row stride lda, or k×m when transA)
+// into p, reusing p's memory.
+func (p *Packed) Pack(transA bool, m, k int, a []float32, lda int) error {
+	ra, ca := m, k
+	if transA {
+		ra, ca = k, m
+	}
+	if m < 0 || k < 0 {
+		return fmt.Errorf("tensor: pack with negative size m=%d k=%d", m, k)
+	}
+	if err := checkMat("A", a, ra, ca, lda); err != nil {
+		return err
+	}
+	kernels.Best().PackA(&p.p, transA, m, k, a, lda)
+	return nil
+}
+
+// MulSerial computes C = P·op(B) (C += when accumulate) on the calling
+// goroutine, where op(B) is k×n and C is m×n with row stride ldc.
+func (p *Packed) MulSerial(transB bool, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) error {
+	m, k := p.p.Rows(), p.p.Depth()
+	rb, cb := k, n
+	if transB {
+		rb, cb = n, k
+	}
+	if n < 0 {
+		return fmt.Errorf("tensor: product with negative width %d", n)
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if err := checkMat("B", b, rb, cb, ldb); err != nil {
+		return err
+	}
+	if err := checkMat("C", c, m, n, ldc); err != nil {
+		return err
+	}
+	kernels.GemmPacked(&p.p, transB, n, b, ldb, c, ldc, accumulate)
+	return nil
 }
 
 // MatMul sets c = op(a)·op(b) for 2-D tensors (c += when accumulate),

@@ -120,3 +120,6 @@ func (d *Dataset) Batch(idx []int, x *tensor.Tensor, labels []int) []int {
 
 // Shuffle returns a permutation of [0, N) drawn from rng.
 func (d *Dataset) Shuffle(rng *rand.Rand) []int { return rng.Perm(d.N) }
+
+// Len returns the number of samples.
+func (d *Dataset) Len() int { return d.N }

@@ -6,19 +6,22 @@ import (
 )
 
 // Impl is one implementation of the matrix-multiply micro-kernel: it
-// multiplies an MR×kc packed panel of A by a kc×NR packed panel of B.
+// multiplies an MR×kc packed panel of A by kc rows of B read in place.
 type Impl struct {
 	// Name says which instruction set the kernel uses ("generic", "avx2", "avx512").
 	Name string
 	// MR and NR are the rows and columns of the register tile.
 	MR, NR int
-	// kernel computes the MR×NR tile T = sum_p a[p*MR+i]*b[p*NR+j] and stores
-	// c[i*ldc+j] = T (acc false) or c[i*ldc+j] += T (acc true).
-	kernel func(kc int, a, b, c []float32, ldc int, acc bool)
+	// Masked kernels handle a partial tile (n < NR columns) in place;
+	// others always read NR columns of B and write NR columns of C.
+	Masked bool
+	// kernel computes T[i][j] = sum_p a[p*MR+i]*b[p*ldb+j] for i < MR, j < n
+	// and stores c[i*ldc+j] = T (acc false) or c[i*ldc+j] += T (acc true).
+	kernel func(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc bool)
 }
 
 // Generic is the pure-Go implementation, always available.
-var Generic = Impl{Name: "generic", MR: 4, NR: 16, kernel: kernelGeneric4x16}
+var Generic = Impl{Name: "generic", MR: 4, NR: 16, Masked: true, kernel: kernelGeneric4x16}
 
 var best = func() Impl {
 	if os.Getenv("SNNKIT_NOASM") == "1" {
@@ -28,7 +31,8 @@ var best = func() Impl {
 	return impls[len(impls)-1]
 }()
 
-// Best returns the fastest implementation this CPU supports.
+// Best returns the fastest implementation this CPU supports (Generic when
+// the environment sets SNNKIT_NOASM=1).
 func Best() Impl { return best }
 
 // Available lists the implementations this CPU supports, slowest first;
@@ -37,22 +41,49 @@ func Available() []Impl {
 	return append([]Impl{Generic}, asmImpls()...)
 }
 
-// Blocking sizes (in elements). kc is the depth of one packed panel pair.
+// Blocking sizes (in elements).
 const (
-	blockK = 256
-	blockM = 96   // rows of A packed at once: a multiple of every MR
-	blockN = 2048 // columns of B packed at once: a multiple of every NR
+	blockK = 256  // depth of one packed panel
+	blockM = 192  // rows of packed A used with one panel of B: a multiple of every MR
+	blockN = 4096 // columns of a transposed B packed at once
 )
 
-var packPool = sync.Pool{New: func() any { s := make([]float32, 0, 64*1024); return &s }}
+var bufPool = sync.Pool{New: func() any { s := make([]float32, 0, 16*1024); return &s }}
 
 func getBuf(n int) *[]float32 {
-	p := packPool.Get().(*[]float32)
+	p := bufPool.Get().(*[]float32)
 	if cap(*p) < n {
 		*p = make([]float32, n)
 	}
 	*p = (*p)[:n]
 	return p
+}
+
+// PackedA is the left operand of a product, packed once into the layout the
+// micro-kernel reads, so it can be multiplied by many right operands.
+type PackedA struct {
+	im   Impl
+	m, k int
+	data []float32
+}
+
+// Rows and Depth return the m and k of the packed m×k operand.
+func (p *PackedA) Rows() int  { return p.m }
+func (p *PackedA) Depth() int { return p.k }
+
+// PackA packs op(A) (m×k; A is m×k with row stride lda, or k×m when
+// transA) for implementation im into dst, reusing dst's memory.
+func (im Impl) PackA(dst *PackedA, transA bool, m, k int, a []float32, lda int) {
+	mp := roundUp(m, im.MR)
+	dst.im, dst.m, dst.k = im, m, k
+	if cap(dst.data) < mp*k {
+		dst.data = make([]float32, mp*k)
+	}
+	dst.data = dst.data[:mp*k]
+	for pc := 0; pc < k; pc += blockK {
+		kc := min(blockK, k-pc)
+		packA(dst.data[mp*pc:], a, lda, transA, 0, pc, m, kc, im.MR)
+	}
 }
 
 // Sgemm computes C = op(A)·op(B), or C += op(A)·op(B) when accumulate is
@@ -63,10 +94,25 @@ func Sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	SgemmWith(best, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 }
 
-// SgemmWith is Sgemm with a chosen implementation. Each element of C is
-// computed by the same sequence of operations whatever part of C a caller
-// asks for, so splitting C between threads does not change the result.
+// SgemmWith is Sgemm with a chosen implementation.
 func SgemmWith(im Impl, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	buf := getBuf(0)
+	pa := PackedA{data: *buf}
+	im.PackA(&pa, transA, m, k, a, lda)
+	GemmPacked(&pa, transB, n, b, ldb, c, ldc, accumulate)
+	*buf = pa.data
+	bufPool.Put(buf)
+}
+
+// GemmPacked computes C = A·op(B) (or C += when accumulate) for a packed A
+// (m×k), op(B) k×n and C m×n with row stride ldc. Each element of C is
+// computed by the same sequence of operations whatever columns a caller asks
+// for, so splitting C between threads does not change the result.
+func GemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	im, m, k := pa.im, pa.m, pa.k
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -79,34 +125,51 @@ func SgemmWith(im Impl, transA, transB bool, m, n, k int, a []float32, lda int, 
 		return
 	}
 	mr, nr := im.MR, im.NR
-	pa := getBuf(blockM * blockK)
-	pb := getBuf(min(blockN, roundUp(n, nr)) * min(blockK, k))
+	mp := roundUp(m, mr)
 	tile := getBuf(mr * nr)
-	defer packPool.Put(pa)
-	defer packPool.Put(pb)
-	defer packPool.Put(tile)
+	defer bufPool.Put(tile)
+	var bbuf *[]float32
+	if transB || !im.Masked {
+		bbuf = getBuf(min(blockK, k) * min(roundUp(n, nr), blockN))
+		defer bufPool.Put(bbuf)
+	}
 	for jc := 0; jc < n; jc += blockN {
 		nc := min(blockN, n-jc)
 		for pc := 0; pc < k; pc += blockK {
 			kc := min(blockK, k-pc)
 			acc := accumulate || pc > 0
-			packB(*pb, b, ldb, transB, pc, jc, kc, nc, nr)
+			ablock := pa.data[mp*pc:]
+			if transB {
+				packB(*bbuf, b, ldb, true, pc, jc, kc, nc, nr)
+			}
 			for ic := 0; ic < m; ic += blockM {
 				mc := min(blockM, m-ic)
-				packA(*pa, a, lda, transA, ic, pc, mc, kc, mr)
 				for jr := 0; jr < nc; jr += nr {
 					nn := min(nr, nc-jr)
-					bp := (*pb)[jr*kc : jr*kc+nr*kc]
-					for ir := 0; ir < mc; ir += mr {
-						mm := min(mr, mc-ir)
-						ap := (*pa)[ir*kc : ir*kc+mr*kc]
-						off := (ic+ir)*ldc + jc + jr
-						if mm == mr && nn == nr {
-							im.kernel(kc, ap, bp, c[off:], ldc, acc)
+					var bp []float32
+					bl, kn := ldb, nn
+					switch {
+					case transB:
+						bp, bl = (*bbuf)[jr*kc:], nr
+						if !im.Masked {
+							kn = nr
+						}
+					case nn < nr && !im.Masked:
+						packB(*bbuf, b, ldb, false, pc, jc+jr, kc, nn, nr)
+						bp, bl, kn = *bbuf, nr, nr
+					default:
+						bp = b[pc*ldb+jc+jr:]
+					}
+					for ir := ic; ir < ic+mc; ir += mr {
+						mm := min(mr, m-ir)
+						ap := ablock[ir*kc:]
+						off := ir*ldc + jc + jr
+						if mm == mr && kn == nn {
+							im.kernel(kc, ap, bp, bl, c[off:], ldc, nn, acc)
 							continue
 						}
 						t := *tile
-						im.kernel(kc, ap, bp, t, nr, false)
+						im.kernel(kc, ap, bp, bl, t, nr, kn, false)
 						for i := 0; i < mm; i++ {
 							row := c[off+i*ldc : off+i*ldc+nn]
 							src := t[i*nr : i*nr+nn]
@@ -128,19 +191,23 @@ func SgemmWith(im Impl, transA, transB bool, m, n, k int, a []float32, lda int, 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // packA copies the mc×kc block of op(A) at (i0, p0) into panels of mr rows:
-// panel q holds dst[q*mr*kc + p*mr + r] = op(A)[i0+q*mr+r][p0+p], zero padded.
+// panel q holds dst[q*kc + p*mr + r] = op(A)[i0+q+r][p0+p], zero padded.
 func packA(dst, a []float32, lda int, trans bool, i0, p0, mc, kc, mr int) {
 	for q := 0; q < mc; q += mr {
 		panel := dst[q*kc : q*kc+mr*kc]
 		rows := min(mr, mc-q)
 		if trans {
-			// op(A)[i][p] = a[p*lda+i]: each p has rows contiguous.
+			// op(A)[i][p] = a[p*lda+i]: for each p the rows are contiguous.
 			for p := 0; p < kc; p++ {
 				src := a[(p0+p)*lda+i0+q:]
 				d := panel[p*mr : p*mr+mr]
 				copy(d[:rows], src[:rows])
 				clear(d[rows:])
 			}
+			continue
+		}
+		if rows == mr {
+			packRows(panel, a, lda, i0+q, p0, kc, mr)
 			continue
 		}
 		for r := 0; r < rows; r++ {
@@ -153,6 +220,24 @@ func packA(dst, a []float32, lda int, trans bool, i0, p0, mc, kc, mr int) {
 			for p := 0; p < kc; p++ {
 				panel[p*mr+r] = 0
 			}
+		}
+	}
+}
+
+// packRows interleaves mr full rows of a into panel, four columns at a time.
+func packRows(panel, a []float32, lda, i, p0, kc, mr int) {
+	for r := 0; r < mr; r++ {
+		src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kc]
+		d := panel[r:]
+		p := 0
+		for ; p+4 <= kc; p += 4 {
+			d[p*mr] = src[p]
+			d[(p+1)*mr] = src[p+1]
+			d[(p+2)*mr] = src[p+2]
+			d[(p+3)*mr] = src[p+3]
+		}
+		for ; p < kc; p++ {
+			d[p*mr] = src[p]
 		}
 	}
 }

@@ -6,30 +6,41 @@ import "golang.org/x/sys/cpu"
 
 //go:generate sh -c "cd _asm && go run . -out ../gemm_amd64.s"
 
-// sgemm6x16AVX2 is kernelRef(6, 16, kc, a, b, c, ldc, acc) with FMA, using
-// AVX2 registers. kc must be at least 1.
+// sgemm6x16AVX2 is kernelRef(6, 16, kc, a, b, ldb, c, ldc, acc) with FMA,
+// using AVX2 registers. kc must be at least 1; mask is ignored.
 //
 //go:noescape
-func sgemm6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
+func sgemm6x16AVX2(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
-// sgemm8x32AVX512 is kernelRef(8, 32, kc, a, b, c, ldc, acc) with FMA, using
-// AVX-512 registers. kc must be at least 1.
+// sgemm8x32AVX512 is kernelRef(8, 32, kc, a, b, ldb, c, ldc, acc) with FMA,
+// using AVX-512 registers. kc must be at least 1; mask is ignored.
 //
 //go:noescape
-func sgemm8x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
+func sgemm8x32AVX512(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
-func kernelAVX2(kc int, a, b, c []float32, ldc int, acc bool) {
+// sgemm8x32AVX512Mask is kernelRef(8, n, kc, a, b, ldb, c, ldc, acc) where
+// bit j of mask is set for j < n: columns at and past n are neither read
+// from b nor written to c.
+//
+//go:noescape
+func sgemm8x32AVX512Mask(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
+
+func kernelAVX2(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc bool) {
 	_ = a[kc*6-1]
-	_ = b[kc*16-1]
+	_ = b[(kc-1)*ldb+15]
 	_ = c[5*ldc+15]
-	sgemm6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, acc)
+	sgemm6x16AVX2(kc, &a[0], &b[0], ldb, &c[0], ldc, 0, acc)
 }
 
-func kernelAVX512(kc int, a, b, c []float32, ldc int, acc bool) {
+func kernelAVX512(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc bool) {
 	_ = a[kc*8-1]
-	_ = b[kc*32-1]
-	_ = c[7*ldc+31]
-	sgemm8x32AVX512(kc, &a[0], &b[0], &c[0], ldc, acc)
+	_ = b[(kc-1)*ldb+n-1]
+	_ = c[7*ldc+n-1]
+	if n == 32 {
+		sgemm8x32AVX512(kc, &a[0], &b[0], ldb, &c[0], ldc, 0, acc)
+		return
+	}
+	sgemm8x32AVX512Mask(kc, &a[0], &b[0], ldb, &c[0], ldc, uint32(1)<<n-1, acc)
 }
 
 func asmImpls() []Impl {
@@ -37,8 +48,8 @@ func asmImpls() []Impl {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		impls = append(impls, Impl{Name: "avx2", MR: 6, NR: 16, kernel: kernelAVX2})
 	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
-		impls = append(impls, Impl{Name: "avx512", MR: 8, NR: 32, kernel: kernelAVX512})
+	if cpu.X86.HasAVX512F {
+		impls = append(impls, Impl{Name: "avx512", MR: 8, NR: 32, Masked: true, kernel: kernelAVX512})
 	}
 	return impls
 }

@@ -114,18 +114,25 @@ func TestSgemmAllImpls(t *testing.T) {
 func TestKernelsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, im := range Available() {
-		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 31, 256} {
-			for _, acc := range []bool{false, true} {
-				a := randSlice(r, kc*im.MR)
-				b := randSlice(r, kc*im.NR)
-				ldc := im.NR + 5
-				c := randSlice(r, im.MR*ldc)
-				want := append([]float32(nil), c...)
-				im.kernel(kc, a, b, c, ldc, acc)
-				kernelRef(im.MR, im.NR, kc, a, b, want, ldc, acc)
-				for i := range c {
-					if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*float64(kc+1) {
-						t.Fatalf("%s kc=%d acc=%v: c[%d]=%v want %v", im.Name, kc, acc, i, c[i], want[i])
+		ns := []int{im.NR}
+		if im.Masked {
+			ns = append(ns, 1, im.NR-1, im.NR/2+1)
+		}
+		for _, n := range ns {
+			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 31, 256} {
+				for _, acc := range []bool{false, true} {
+					a := randSlice(r, kc*im.MR)
+					ldb := im.NR + 3
+					b := randSlice(r, (kc-1)*ldb+n)
+					ldc := im.NR + 5
+					c := randSlice(r, (im.MR-1)*ldc+n)
+					want := append([]float32(nil), c...)
+					im.kernel(kc, a, b, ldb, c, ldc, n, acc)
+					kernelRef(im.MR, n, kc, a, b, ldb, want, ldc, acc)
+					for i := range c {
+						if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*float64(kc+1) {
+							t.Fatalf("%s n=%d kc=%d acc=%v: c[%d]=%v want %v", im.Name, n, kc, acc, i, c[i], want[i])
+						}
 					}
 				}
 			}
