@@ -22,6 +22,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/snnkit/snnkit/internal/parallel"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -81,4 +82,16 @@ func checkGrad(dy, out *tensor.Tensor, layer string) error {
 		return fmt.Errorf("%s: gradient has shape %s, output was %s", layer, tensor.ShapeString(dy.Shape), tensor.ShapeString(out.Shape))
 	}
 	return nil
+}
+
+// elemChunk is the number of elements per parallel task of elementwise work.
+const elemChunk = 1 << 15
+
+// forElems runs fn over [0, n) in parallel chunks of elemChunk elements.
+func forElems(n int, fn func(lo, hi int)) {
+	if n <= elemChunk {
+		fn(0, n)
+		return
+	}
+	parallel.Chunks(n, elemChunk, fn)
 }

@@ -127,6 +127,17 @@ func (p *Pool2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 // PoolSumPlane sets dst to the window sums of one plane src, times scale.
 // The sum runs over the window in row-major order.
 func PoolSumPlane(g *tensor.ConvGeom, src, dst []float32, scale float32) {
+	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 {
+		for y := 0; y < g.OH; y++ {
+			r0 := src[2*y*g.W : 2*y*g.W+2*g.OW]
+			r1 := src[(2*y+1)*g.W : (2*y+1)*g.W+2*g.OW]
+			d := dst[y*g.OW : (y+1)*g.OW]
+			for x := range d {
+				d[x] = (r0[2*x] + r0[2*x+1] + r1[2*x] + r1[2*x+1]) * scale
+			}
+		}
+		return
+	}
 	for y := 0; y < g.OH; y++ {
 		for x := 0; x < g.OW; x++ {
 			var s float32
@@ -186,6 +197,17 @@ func (p *Pool2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 			if p.Kind == PoolMax {
 				for o, v := range s {
 					d[p.argmax[pl*on+o]] += v
+				}
+				continue
+			}
+			if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 {
+				for y := 0; y < g.OH; y++ {
+					r0 := d[2*y*g.W : 2*y*g.W+2*g.OW]
+					r1 := d[(2*y+1)*g.W : (2*y+1)*g.W+2*g.OW]
+					for x, v := range s[y*g.OW : (y+1)*g.OW] {
+						v *= scale
+						r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1] = v, v, v, v
+					}
 				}
 				continue
 			}

@@ -24,9 +24,12 @@ func (r *ReLU) OutShape(in []int) ([]int, error) { return append([]int(nil), in.
 // Forward computes max(x, 0).
 func (r *ReLU) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	r.out.Resize(x.Shape...)
-	for i, v := range x.Data {
-		r.out.Data[i] = max(v, 0)
-	}
+	forElems(len(x.Data), func(lo, hi int) {
+		src, dst := x.Data[lo:hi], r.out.Data[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0)
+		}
+	})
 	return &r.out, nil
 }
 
@@ -39,13 +42,16 @@ func (r *ReLU) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 		return nil, nil
 	}
 	r.dx.Resize(dy.Shape...)
-	for i, v := range dy.Data {
-		if r.out.Data[i] > 0 {
-			r.dx.Data[i] = v
-		} else {
-			r.dx.Data[i] = 0
+	forElems(len(dy.Data), func(lo, hi int) {
+		g, out, dst := dy.Data[lo:hi], r.out.Data[lo:hi], r.dx.Data[lo:hi]
+		for i, v := range g {
+			var m float32
+			if out[i] > 0 {
+				m = 1
+			}
+			dst[i] = v * m
 		}
-	}
+	})
 	return &r.dx, nil
 }
 

@@ -41,7 +41,10 @@ func Im2col(g *ConvGeom, x, cols []float32, ld int) {
 					}
 					src := xc[iy*g.W : (iy+1)*g.W]
 					if g.SW == 1 && g.PW == 0 {
-						copy(d, src[j:j+ow])
+						s := src[j : j+ow]
+						for x := range d {
+							d[x] = s[x]
+						}
 						continue
 					}
 					for x := range d {
@@ -116,7 +119,10 @@ func Im2row(g *ConvGeom, x, rows []float32) {
 					}
 					ix0 := xo*g.SW - g.PW
 					if ix0 >= 0 && ix0+g.KW <= g.W {
-						copy(d, xc[iy*g.W+ix0:])
+						s := xc[iy*g.W+ix0 : iy*g.W+ix0+g.KW]
+						for j := range d {
+							d[j] = s[j]
+						}
 						continue
 					}
 					for j := range d {

@@ -75,6 +75,7 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 	// Read what is there, up to one byte more than declared: a lying header
 	// cannot make us allocate more than the stream holds.
 	var buf bytes.Buffer
+	buf.Grow(int(min(int64(total)+1, 64<<20)))
 	n, err := io.Copy(&buf, io.LimitReader(br, int64(total)+1))
 	if err != nil {
 		return nil, fmt.Errorf("idx: reading data: %w", err)
