@@ -9,29 +9,30 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// Conv2dConfig configures a Conv2d like torch.nn.Conv2d's arguments. Zero
-// values mean PyTorch's defaults: KernelW = Kernel, Stride 1, no padding.
+// Conv2dConfig configures a Conv2d like torch.nn.Conv2d's arguments.
+// Kernel, Stride and Padding give square sizes; KernelHW, StrideHW and
+// PaddingHW, when not zero, give [height, width] instead. Stride 0 means 1.
 type Conv2dConfig struct {
-	In, Out         int
-	Kernel, KernelW int // kernel height and width (KernelW 0: same as Kernel)
-	Stride, StrideW int
-	Padding, PadW   int
-	Bias            bool
+	In, Out                       int
+	Kernel, Stride, Padding       int
+	KernelHW, StrideHW, PaddingHW [2]int
+	Bias                          bool
 }
 
-func (c Conv2dConfig) norm() Conv2dConfig {
-	if c.KernelW == 0 {
-		c.KernelW = c.Kernel
+// Norm returns the configuration with KernelHW, StrideHW and PaddingHW
+// filled in from the square fields and defaults.
+func (c Conv2dConfig) Norm() Conv2dConfig {
+	if c.KernelHW == [2]int{} {
+		c.KernelHW = [2]int{c.Kernel, c.Kernel}
 	}
-	if c.Stride == 0 {
-		c.Stride = 1
+	if c.StrideHW == [2]int{} {
+		s := max(c.Stride, 1)
+		c.StrideHW = [2]int{s, s}
 	}
-	if c.StrideW == 0 {
-		c.StrideW = c.Stride
+	if c.PaddingHW == [2]int{} {
+		c.PaddingHW = [2]int{c.Padding, c.Padding}
 	}
-	if c.PadW == 0 {
-		c.PadW = c.Padding
-	}
+	c.Kernel, c.Stride, c.Padding = c.KernelHW[0], c.StrideHW[0], c.PaddingHW[0]
 	return c
 }
 
@@ -59,13 +60,13 @@ type Conv2d struct {
 // kaiming-uniform with a=sqrt(5), i.e. uniform in ±1/sqrt(fan_in), and the
 // bias uniform in ±1/sqrt(fan_in). rng may be nil for zero weights.
 func NewConv2d(cfg Conv2dConfig, rng *rand.Rand) *Conv2d {
-	cfg = cfg.norm()
-	c := &Conv2d{Config: cfg, Weight: newParam("weight", cfg.Out, cfg.In, cfg.Kernel, cfg.KernelW)}
+	cfg = cfg.Norm()
+	c := &Conv2d{Config: cfg, Weight: newParam("weight", cfg.Out, cfg.In, cfg.KernelHW[0], cfg.KernelHW[1])}
 	if cfg.Bias {
 		c.Bias = newParam("bias", cfg.Out)
 	}
 	if rng != nil {
-		fanIn := cfg.In * cfg.Kernel * cfg.KernelW
+		fanIn := cfg.In * cfg.KernelHW[0] * cfg.KernelHW[1]
 		initUniform(c.Weight.Value.Data, fanIn, rng)
 		if c.Bias != nil {
 			initUniform(c.Bias.Value.Data, fanIn, rng)
@@ -97,7 +98,7 @@ func (c *Conv2d) geom(in []int) (tensor.ConvGeom, error) {
 	if in[0] != cfg.In {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input has %d channels, want %d", c, in[0], cfg.In)
 	}
-	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: cfg.Kernel, KW: cfg.KernelW, SH: cfg.Stride, SW: cfg.StrideW, PH: cfg.Padding, PW: cfg.PadW}
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: cfg.KernelHW[0], KW: cfg.KernelHW[1], SH: cfg.StrideHW[0], SW: cfg.StrideHW[1], PH: cfg.PaddingHW[0], PW: cfg.PaddingHW[1]}
 	if !g.OutSize() {
 		return g, fmt.Errorf("%v: kernel does not fit input %s", c, tensor.ShapeString(in))
 	}
@@ -249,9 +250,9 @@ func reducePartials(dst, partial []float32, stride, groups, off int) {
 
 func (c *Conv2d) String() string {
 	cfg := c.Config
-	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", cfg.In, cfg.Out, cfg.Kernel, cfg.KernelW, cfg.Stride, cfg.StrideW)
-	if cfg.Padding != 0 || cfg.PadW != 0 {
-		s += fmt.Sprintf(", padding=(%d, %d)", cfg.Padding, cfg.PadW)
+	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", cfg.In, cfg.Out, cfg.KernelHW[0], cfg.KernelHW[1], cfg.StrideHW[0], cfg.StrideHW[1])
+	if cfg.PaddingHW != [2]int{} {
+		s += fmt.Sprintf(", padding=(%d, %d)", cfg.PaddingHW[0], cfg.PaddingHW[1])
 	}
 	if !cfg.Bias {
 		s += ", bias=False"

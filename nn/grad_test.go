@@ -91,7 +91,7 @@ func TestGradients(t *testing.T) {
 		train bool
 	}{
 		{"conv", NewConv2d(Conv2dConfig{In: 2, Out: 3, Kernel: 3}, rng), []int{2, 2, 6, 5}, true},
-		{"conv bias stride pad", NewConv2d(Conv2dConfig{In: 2, Out: 3, Kernel: 3, KernelW: 2, Stride: 2, Padding: 1, Bias: true}, rng), []int{3, 2, 7, 6}, true},
+		{"conv bias stride pad", NewConv2d(Conv2dConfig{In: 2, Out: 3, KernelHW: [2]int{3, 2}, Stride: 2, PaddingHW: [2]int{1, 0}, Bias: true}, rng), []int{3, 2, 7, 6}, true},
 		{"conv 1x1", NewConv2d(Conv2dConfig{In: 4, Out: 3, Kernel: 1, Bias: true}, rng), []int{2, 4, 3, 3}, true},
 		{"conv many images", NewConv2d(Conv2dConfig{In: 1, Out: 2, Kernel: 2, Bias: true}, rng), []int{19, 1, 3, 3}, true},
 		{"linear", NewLinear(LinearConfig{In: 7, Out: 5}, rng), []int{3, 7}, true},

@@ -17,27 +17,28 @@ const (
 	PoolMax                 // maximum of the window (torch.nn.MaxPool2d)
 )
 
-// PoolConfig configures a pooling layer. Stride 0 means Stride = Kernel, as
-// in PyTorch; there is no padding and the output size rounds down.
+// PoolConfig configures a pooling layer. Kernel and Stride give square
+// sizes; KernelHW and StrideHW, when not zero, give [height, width]. Stride 0
+// means Stride = Kernel, as in PyTorch. There is no padding and the output
+// size rounds down.
 type PoolConfig struct {
-	Kernel, KernelW int
-	Stride, StrideW int
+	Kernel, Stride     int
+	KernelHW, StrideHW [2]int
 }
 
-func (c PoolConfig) norm() PoolConfig {
-	if c.KernelW == 0 {
-		c.KernelW = c.Kernel
+// Norm returns the configuration with KernelHW and StrideHW filled in.
+func (c PoolConfig) Norm() PoolConfig {
+	if c.KernelHW == [2]int{} {
+		c.KernelHW = [2]int{c.Kernel, c.Kernel}
 	}
-	if c.Stride == 0 {
-		c.Stride = c.Kernel
-	}
-	if c.StrideW == 0 {
-		if c.Stride == c.Kernel {
-			c.StrideW = c.KernelW
+	if c.StrideHW == [2]int{} {
+		if c.Stride == 0 {
+			c.StrideHW = c.KernelHW
 		} else {
-			c.StrideW = c.Stride
+			c.StrideHW = [2]int{c.Stride, c.Stride}
 		}
 	}
+	c.Kernel, c.Stride = c.KernelHW[0], c.StrideHW[0]
 	return c
 }
 
@@ -54,13 +55,13 @@ type Pool2d struct {
 }
 
 // NewAvgPool2d returns an average-pooling layer.
-func NewAvgPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolAvg, Config: cfg.norm()} }
+func NewAvgPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolAvg, Config: cfg.Norm()} }
 
 // NewSumPool2d returns a sum-pooling layer.
-func NewSumPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolSum, Config: cfg.norm()} }
+func NewSumPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolSum, Config: cfg.Norm()} }
 
 // NewMaxPool2d returns a max-pooling layer.
-func NewMaxPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolMax, Config: cfg.norm()} }
+func NewMaxPool2d(cfg PoolConfig) *Pool2d { return &Pool2d{Kind: PoolMax, Config: cfg.Norm()} }
 
 // Params returns nil.
 func (p *Pool2d) Params() []*Param { return nil }
@@ -70,7 +71,7 @@ func (p *Pool2d) geom(in []int) (tensor.ConvGeom, error) {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", p, tensor.ShapeString(in))
 	}
 	c := p.Config
-	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: c.Kernel, KW: c.KernelW, SH: c.Stride, SW: c.StrideW}
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: c.KernelHW[0], KW: c.KernelHW[1], SH: c.StrideHW[0], SW: c.StrideHW[1]}
 	if !g.OutSize() {
 		return g, fmt.Errorf("%v: window does not fit input %s", p, tensor.ShapeString(in))
 	}
@@ -229,12 +230,12 @@ func (p *Pool2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 
 func (p *Pool2d) String() string {
 	c := p.Config
-	k, s := fmt.Sprint(c.Kernel), fmt.Sprint(c.Stride)
-	if c.KernelW != c.Kernel {
-		k = fmt.Sprintf("(%d, %d)", c.Kernel, c.KernelW)
+	k, s := fmt.Sprint(c.KernelHW[0]), fmt.Sprint(c.StrideHW[0])
+	if c.KernelHW[1] != c.KernelHW[0] {
+		k = fmt.Sprintf("(%d, %d)", c.KernelHW[0], c.KernelHW[1])
 	}
-	if c.StrideW != c.Stride {
-		s = fmt.Sprintf("(%d, %d)", c.Stride, c.StrideW)
+	if c.StrideHW[1] != c.StrideHW[0] {
+		s = fmt.Sprintf("(%d, %d)", c.StrideHW[0], c.StrideHW[1])
 	}
 	switch p.Kind {
 	case PoolSum:

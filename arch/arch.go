@@ -1,0 +1,448 @@
+// Package arch describes network architectures as data: a Spec is the list
+// of layers of a Sequential network with their settings, readable from and
+// writable to human-readable JSON, checked for consistent shapes, and built
+// into an nn.Sequential.
+//
+// The JSON form travels in the __metadata__ of snnkit's safetensors files
+// (key "snnkit.arch"), so a model file carries its own architecture:
+//
+//	{
+//	  "format": "snnkit.arch/v1",
+//	  "input": [1, 28, 28],
+//	  "layers": [
+//	    {"type": "Conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 5, "bias": false},
+//	    {"type": "ReLU"},
+//	    {"type": "AvgPool2d", "kernel_size": 2},
+//	    {"type": "Flatten"},
+//	    {"type": "Linear", "in_features": 128, "out_features": 10, "bias": false}
+//	  ]
+//	}
+//
+// Layer types and their fields, with PyTorch's names and defaults:
+//
+//	Conv2d       in_channels, out_channels, kernel_size, stride (1), padding (0), bias (true)
+//	Linear       in_features, out_features, bias (true)
+//	ReLU, Flatten
+//	AvgPool2d, SumPool2d, MaxPool2d   kernel_size, stride (= kernel_size)
+//	BatchNorm2d  num_features, eps (1e-5), momentum (0.1)
+//	Dropout      p (0.5)
+//
+// kernel_size, stride and padding are a number or a pair [h, w].
+package arch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/snnkit/snnkit/nn"
+)
+
+// Format is the value of the "format" field of snnkit's architecture JSON.
+const Format = "snnkit.arch/v1"
+
+// Limits on sizes a specification may declare, so that a hostile file cannot
+// make snnkit allocate without bound.
+const (
+	MaxDim         = 1 << 16 // any channel count, feature count or image side
+	MaxParamsTotal = 1 << 28 // parameters of the whole network
+)
+
+// Pair is a size given as one number or as [h, w].
+type Pair [2]int
+
+// UnmarshalJSON accepts 5 or [5, 3].
+func (p *Pair) UnmarshalJSON(b []byte) error {
+	var one int
+	if err := json.Unmarshal(b, &one); err == nil {
+		*p = Pair{one, one}
+		return nil
+	}
+	var two []int
+	if err := json.Unmarshal(b, &two); err != nil || len(two) != 2 {
+		return fmt.Errorf("want a number or a pair [h, w], have %s", b)
+	}
+	*p = Pair{two[0], two[1]}
+	return nil
+}
+
+// MarshalJSON writes a square pair as one number.
+func (p Pair) MarshalJSON() ([]byte, error) {
+	if p[0] == p[1] {
+		return json.Marshal(p[0])
+	}
+	return json.Marshal([2]int(p))
+}
+
+// Layer is one layer of a Spec. Type selects which fields apply.
+type Layer struct {
+	Type string `json:"type"`
+
+	InChannels  int   `json:"in_channels,omitempty"`
+	OutChannels int   `json:"out_channels,omitempty"`
+	KernelSize  Pair  `json:"kernel_size,omitzero"`
+	Stride      Pair  `json:"stride,omitzero"`
+	Padding     Pair  `json:"padding,omitzero"`
+	Bias        *bool `json:"bias,omitempty"`
+
+	InFeatures  int `json:"in_features,omitempty"`
+	OutFeatures int `json:"out_features,omitempty"`
+
+	NumFeatures int      `json:"num_features,omitempty"`
+	Eps         *float64 `json:"eps,omitempty"`
+	Momentum    *float64 `json:"momentum,omitempty"`
+
+	P *float64 `json:"p,omitempty"`
+}
+
+// Spec is the architecture of a Sequential network and the shape of one
+// input sample ([C, H, W] for images).
+type Spec struct {
+	Format string  `json:"format"`
+	Input  []int   `json:"input"`
+	Layers []Layer `json:"layers"`
+}
+
+var fields = map[string][]string{
+	"Conv2d":      {"in_channels", "out_channels", "kernel_size", "stride", "padding", "bias"},
+	"Linear":      {"in_features", "out_features", "bias"},
+	"ReLU":        {},
+	"Flatten":     {},
+	"AvgPool2d":   {"kernel_size", "stride"},
+	"SumPool2d":   {"kernel_size", "stride"},
+	"MaxPool2d":   {"kernel_size", "stride"},
+	"BatchNorm2d": {"num_features", "eps", "momentum"},
+	"Dropout":     {"p"},
+}
+
+// Types lists the layer types a Spec may use.
+func Types() []string {
+	var t []string
+	for k := range fields {
+		t = append(t, k)
+	}
+	sort.Strings(t)
+	return t
+}
+
+// Parse reads a JSON architecture, rejecting unknown layer types and
+// fields, and checks it with Validate.
+func Parse(b []byte) (*Spec, error) {
+	var raw struct {
+		Format string            `json:"format"`
+		Input  []int             `json:"input"`
+		Layers []json.RawMessage `json:"layers"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("architecture: %w", err)
+	}
+	if raw.Format != Format {
+		return nil, fmt.Errorf("architecture: format %q, want %q", raw.Format, Format)
+	}
+	s := &Spec{Format: raw.Format, Input: raw.Input}
+	for i, lr := range raw.Layers {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(lr, &keys); err != nil {
+			return nil, fmt.Errorf("architecture: layer %d: %w", i, err)
+		}
+		var typ string
+		if t, ok := keys["type"]; !ok || json.Unmarshal(t, &typ) != nil {
+			return nil, fmt.Errorf("architecture: layer %d has no \"type\" string", i)
+		}
+		allowed, ok := fields[typ]
+		if !ok {
+			return nil, fmt.Errorf("architecture: layer %d: unknown layer type %q (known: %s)", i, typ, strings.Join(Types(), ", "))
+		}
+		for k := range keys {
+			if k != "type" && !contains(allowed, k) {
+				return nil, fmt.Errorf("architecture: layer %d (%s): unknown field %q (allowed: %s)", i, typ, k, strings.Join(allowed, ", "))
+			}
+		}
+		var l Layer
+		if err := json.Unmarshal(lr, &l); err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, typ, err)
+		}
+		s.Layers = append(s.Layers, l.withDefaults())
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// JSON returns the indented JSON form of s.
+func (s *Spec) JSON() []byte {
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return b
+}
+
+// Validate checks every layer's settings and that the shapes flow from
+// Input through all layers; the error names the first offending layer.
+func (s *Spec) Validate() error {
+	_, err := s.Shapes()
+	return err
+}
+
+// Shapes returns the sample shape after each layer (Shapes()[i] is the
+// output of layer i).
+func (s *Spec) Shapes() ([][]int, error) {
+	if len(s.Input) == 0 || len(s.Input) > 3 {
+		return nil, fmt.Errorf("architecture: input shape %v, want [C, H, W] or [features]", s.Input)
+	}
+	for _, d := range s.Input {
+		if d < 1 || d > MaxDim {
+			return nil, fmt.Errorf("architecture: input shape %v has a size outside [1, %d]", s.Input, MaxDim)
+		}
+	}
+	if len(s.Layers) == 0 {
+		return nil, fmt.Errorf("architecture: no layers")
+	}
+	total := 0
+	shape := s.Input
+	var out [][]int
+	for i, l := range s.Layers {
+		if err := l.check(); err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
+		}
+		total += l.paramCount()
+		if total > MaxParamsTotal {
+			return nil, fmt.Errorf("architecture: more than %d parameters by layer %d", MaxParamsTotal, i)
+		}
+		layer, err := l.build(nil)
+		if err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
+		}
+		next, err := layer.OutShape(shape)
+		if err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
+		}
+		shape = next
+		out = append(out, shape)
+	}
+	return out, nil
+}
+
+func (l *Layer) check() error {
+	pos := func(name string, v int) error {
+		if v < 1 || v > MaxDim {
+			return fmt.Errorf("%s %d outside [1, %d]", name, v, MaxDim)
+		}
+		return nil
+	}
+	pair := func(name string, p Pair, min int) error {
+		for _, v := range p {
+			if v < min || v > MaxDim {
+				return fmt.Errorf("%s %v outside [%d, %d]", name, [2]int(p), min, MaxDim)
+			}
+		}
+		return nil
+	}
+	switch l.Type {
+	case "Conv2d":
+		for _, e := range []error{pos("in_channels", l.InChannels), pos("out_channels", l.OutChannels), pair("kernel_size", l.KernelSize, 1), pair("stride", l.stride(Pair{1, 1}), 1), pair("padding", l.Padding, 0)} {
+			if e != nil {
+				return e
+			}
+		}
+	case "Linear":
+		if err := pos("in_features", l.InFeatures); err != nil {
+			return err
+		}
+		return pos("out_features", l.OutFeatures)
+	case "AvgPool2d", "SumPool2d", "MaxPool2d":
+		if err := pair("kernel_size", l.KernelSize, 1); err != nil {
+			return err
+		}
+		return pair("stride", l.stride(l.KernelSize), 1)
+	case "BatchNorm2d":
+		if err := pos("num_features", l.NumFeatures); err != nil {
+			return err
+		}
+		if l.Eps != nil && !(*l.Eps > 0) {
+			return fmt.Errorf("eps %v must be positive", *l.Eps)
+		}
+		if l.Momentum != nil && !(*l.Momentum >= 0 && *l.Momentum <= 1) {
+			return fmt.Errorf("momentum %v outside [0, 1]", *l.Momentum)
+		}
+	case "Dropout":
+		if l.P != nil && !(*l.P >= 0 && *l.P < 1) {
+			return fmt.Errorf("p %v outside [0, 1)", *l.P)
+		}
+	case "ReLU", "Flatten":
+	default:
+		return fmt.Errorf("unknown layer type %q", l.Type)
+	}
+	return nil
+}
+
+// withDefaults makes every default explicit, so that equal architectures
+// have equal JSON.
+func (l Layer) withDefaults() Layer {
+	t, eps, mom, p := true, 1e-5, 0.1, 0.5
+	switch l.Type {
+	case "Conv2d":
+		l.Stride = l.stride(Pair{1, 1})
+		if l.Bias == nil {
+			l.Bias = &t
+		}
+	case "Linear":
+		if l.Bias == nil {
+			l.Bias = &t
+		}
+	case "AvgPool2d", "SumPool2d", "MaxPool2d":
+		l.Stride = l.stride(l.KernelSize)
+	case "BatchNorm2d":
+		if l.Eps == nil {
+			l.Eps = &eps
+		}
+		if l.Momentum == nil {
+			l.Momentum = &mom
+		}
+	case "Dropout":
+		if l.P == nil {
+			l.P = &p
+		}
+	}
+	return l
+}
+
+func (l *Layer) stride(def Pair) Pair {
+	if l.Stride == (Pair{}) {
+		return def
+	}
+	return l.Stride
+}
+
+func (l *Layer) bias() bool { return l.Bias == nil || *l.Bias }
+
+func (l *Layer) paramCount() int {
+	switch l.Type {
+	case "Conv2d":
+		return l.OutChannels * (l.InChannels*l.KernelSize[0]*l.KernelSize[1] + 1)
+	case "Linear":
+		return l.OutFeatures * (l.InFeatures + 1)
+	case "BatchNorm2d":
+		return 4 * l.NumFeatures
+	}
+	return 0
+}
+
+func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	switch l.Type {
+	case "Conv2d":
+		st := l.stride(Pair{1, 1})
+		return nn.NewConv2d(nn.Conv2dConfig{In: l.InChannels, Out: l.OutChannels, KernelHW: l.KernelSize,
+			StrideHW: st, PaddingHW: l.Padding, Bias: l.bias()}, rng), nil
+	case "Linear":
+		return nn.NewLinear(nn.LinearConfig{In: l.InFeatures, Out: l.OutFeatures, Bias: l.bias()}, rng), nil
+	case "ReLU":
+		return nn.NewReLU(), nil
+	case "Flatten":
+		return nn.NewFlatten(), nil
+	case "AvgPool2d", "SumPool2d", "MaxPool2d":
+		st := l.stride(l.KernelSize)
+		cfg := nn.PoolConfig{KernelHW: l.KernelSize, StrideHW: st}
+		switch l.Type {
+		case "AvgPool2d":
+			return nn.NewAvgPool2d(cfg), nil
+		case "SumPool2d":
+			return nn.NewSumPool2d(cfg), nil
+		}
+		return nn.NewMaxPool2d(cfg), nil
+	case "BatchNorm2d":
+		b := nn.NewBatchNorm2d(l.NumFeatures)
+		if l.Eps != nil {
+			b.Eps = *l.Eps
+		}
+		if l.Momentum != nil {
+			b.Momentum = *l.Momentum
+		}
+		return b, nil
+	case "Dropout":
+		p := 0.5
+		if l.P != nil {
+			p = *l.P
+		}
+		var r *rand.Rand
+		if rng != nil {
+			r = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		}
+		return nn.NewDropout(p, r), nil
+	}
+	return nil, fmt.Errorf("unknown layer type %q", l.Type)
+}
+
+// Build validates s and returns a new network with PyTorch's default
+// initialisation drawn from rng (zero weights when rng is nil).
+func (s *Spec) Build(rng *rand.Rand) (*nn.Sequential, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	seq := &nn.Sequential{}
+	for i, l := range s.Layers {
+		layer, err := l.build(rng)
+		if err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
+		}
+		seq.Layers = append(seq.Layers, layer)
+	}
+	return seq, nil
+}
+
+// FromSequential describes an existing network; input is the sample shape.
+func FromSequential(seq *nn.Sequential, input []int) (*Spec, error) {
+	s := &Spec{Format: Format, Input: append([]int(nil), input...)}
+	f := false
+	t := true
+	for i, layer := range seq.Layers {
+		var l Layer
+		switch v := layer.(type) {
+		case *nn.Conv2d:
+			c := v.Config
+			l = Layer{Type: "Conv2d", InChannels: c.In, OutChannels: c.Out, KernelSize: c.KernelHW, Stride: c.StrideHW, Padding: c.PaddingHW, Bias: &f}
+			if c.Bias {
+				l.Bias = &t
+			}
+		case *nn.Linear:
+			l = Layer{Type: "Linear", InFeatures: v.Config.In, OutFeatures: v.Config.Out, Bias: &f}
+			if v.Config.Bias {
+				l.Bias = &t
+			}
+		case *nn.ReLU:
+			l = Layer{Type: "ReLU"}
+		case *nn.Flatten:
+			l = Layer{Type: "Flatten"}
+		case *nn.Pool2d:
+			c := v.Config
+			l = Layer{KernelSize: c.KernelHW, Stride: c.StrideHW}
+			l.Type = map[nn.PoolKind]string{nn.PoolAvg: "AvgPool2d", nn.PoolSum: "SumPool2d", nn.PoolMax: "MaxPool2d"}[v.Kind]
+		case *nn.BatchNorm2d:
+			eps, mom := v.Eps, v.Momentum
+			l = Layer{Type: "BatchNorm2d", NumFeatures: v.Features, Eps: &eps, Momentum: &mom}
+		case *nn.Dropout:
+			p := v.P
+			l = Layer{Type: "Dropout", P: &p}
+		default:
+			return nil, fmt.Errorf("architecture: layer %d: %T has no architecture description", i, layer)
+		}
+		s.Layers = append(s.Layers, l)
+	}
+	return s, s.Validate()
+}

@@ -1,0 +1,106 @@
+package arch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestTutorial(t *testing.T) {
+	s, err := Lookup("tutorial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes, err := s.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[20 24 24]", "[20 24 24]", "[20 12 12]", "[32 8 8]", "[32 8 8]", "[32 4 4]", "[128 2 2]", "[128 2 2]", "[128 1 1]", "[128]", "[500]", "[500]", "[10]"}
+	for i, sh := range shapes {
+		if got := fmt.Sprint(sh); got != want[i] {
+			t.Errorf("layer %d: shape %v, want %s", i, sh, want[i])
+		}
+	}
+	net, err := s.Build(rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, e := range net.StateDict() {
+		names = append(names, e.Name)
+	}
+	if strings.Join(names, " ") != "0.weight 3.weight 6.weight 10.weight 12.weight" {
+		t.Errorf("state_dict names %v", names)
+	}
+	// Round trip through JSON and FromSequential.
+	s2, err := Parse(s.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, err := FromSequential(net, s.Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s2.JSON()) != string(s.JSON()) || string(s3.JSON()) != string(s.JSON()) {
+		t.Errorf("round trip changed the spec:\n%s\n%s", s.JSON(), s3.JSON())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	head := `{"format":"snnkit.arch/v1","input":[1,8,8],"layers":[`
+	cases := []struct{ name, json, want string }{
+		{"unknown type", head + `{"type":"Conv3d"}]}`, `unknown layer type "Conv3d"`},
+		{"unknown field", head + `{"type":"ReLU","inplace":true}]}`, `unknown field "inplace"`},
+		{"field of another type", head + `{"type":"Conv2d","in_channels":1,"out_channels":2,"kernel_size":3,"p":0.5}]}`, `unknown field "p"`},
+		{"channel mismatch", head + `{"type":"Conv2d","in_channels":3,"out_channels":2,"kernel_size":3}]}`, "layer 0 (Conv2d): Conv2d(3, 2"},
+		{"kernel too big", head + `{"type":"Conv2d","in_channels":1,"out_channels":2,"kernel_size":9}]}`, "does not fit"},
+		{"linear mismatch", head + `{"type":"Flatten"},{"type":"Linear","in_features":63,"out_features":2}]}`, "layer 1 (Linear)"},
+		{"linear on image", head + `{"type":"Linear","in_features":64,"out_features":2}]}`, "want [64]"},
+		{"zero channels", head + `{"type":"Conv2d","in_channels":1,"out_channels":0,"kernel_size":3}]}`, "out_channels 0"},
+		{"absurd size", head + `{"type":"Conv2d","in_channels":1,"out_channels":100000000,"kernel_size":3}]}`, "outside"},
+		{"too many params", head + `{"type":"Flatten"},{"type":"Linear","in_features":64,"out_features":60000},{"type":"Linear","in_features":60000,"out_features":60000}]}`, "parameters"},
+		{"bad pair", head + `{"type":"AvgPool2d","kernel_size":[1,2,3]}]}`, "pair"},
+		{"bad dropout", head + `{"type":"Dropout","p":1.5}]}`, "p 1.5"},
+		{"no layers", head + `]}`, "no layers"},
+		{"bad format", `{"format":"x","input":[1],"layers":[]}`, "format"},
+		{"bad input", `{"format":"snnkit.arch/v1","input":[0,8,8],"layers":[{"type":"ReLU"}]}`, "input shape"},
+		{"top-level unknown", `{"format":"snnkit.arch/v1","input":[1],"layers":[{"type":"ReLU"}],"extra":1}`, "unknown field"},
+		{"no type", head + `{"kernel_size":2}]}`, "no \"type\""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.json))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestLookupUnknown(t *testing.T) {
+	if _, err := Lookup("lenet"); err == nil || !strings.Contains(err.Error(), "tutorial") {
+		t.Fatalf("error %v should list presets", err)
+	}
+	if _, err := Lookup("/nonexistent/a.json"); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(Tutorial))
+	f.Add([]byte(`{"format":"snnkit.arch/v1","input":[2,9,9],"layers":[{"type":"Conv2d","in_channels":2,"out_channels":3,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0]},{"type":"BatchNorm2d","num_features":3},{"type":"MaxPool2d","kernel_size":2},{"type":"Dropout","p":0.1},{"type":"Flatten"},{"type":"Linear","in_features":36,"out_features":4}]}`))
+	f.Add([]byte(`{"format":"snnkit.arch/v1","input":[1],"layers":[{"type":"Linear","in_features":1,"out_features":65536}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if _, err := s.Build(nil); err != nil {
+			t.Fatalf("parsed spec does not build: %v", err)
+		}
+		if _, err := Parse(s.JSON()); err != nil {
+			t.Fatalf("re-parsing: %v", err)
+		}
+	})
+}

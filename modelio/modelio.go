@@ -1,0 +1,158 @@
+// Package modelio saves and loads snnkit models as safetensors files.
+//
+// Weights keep PyTorch's state_dict names and shapes ("0.weight" [20, 1, 5,
+// 5], "3.weight", ...), so a file is interchangeable with PyTorch's
+// safetensors.torch.save_file(model.state_dict(), path). snnkit adds to the
+// header's __metadata__:
+//
+//	"snnkit.format"  "1"
+//	"snnkit.kind"    "ann"
+//	"snnkit.arch"    the architecture as JSON (see package arch)
+//
+// and any further entries the caller passes (training settings, accuracy).
+// A file written by snnkit is therefore complete; a plain PyTorch state_dict
+// loads when the architecture is given separately.
+package modelio
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Metadata keys written by snnkit.
+const (
+	MetaFormat = "snnkit.format"
+	MetaKind   = "snnkit.kind"
+	MetaArch   = "snnkit.arch"
+)
+
+// Model is a network with its architecture and the metadata of its file.
+type Model struct {
+	Spec     *arch.Spec
+	Net      *nn.Sequential
+	Metadata map[string]string
+}
+
+// StateTensors returns the network's state_dict as safetensors tensors: F32,
+// except BatchNorm's num_batches_tracked, which PyTorch keeps as an I64 scalar.
+func StateTensors(net *nn.Sequential) []safetensors.Tensor {
+	var out []safetensors.Tensor
+	for _, e := range net.StateDict() {
+		v := e.Param.Value
+		if strings.HasSuffix(e.Name, ".num_batches_tracked") {
+			out = append(out, safetensors.I64Tensor(e.Name, []int{}, []int64{int64(v.Data[0])}))
+			continue
+		}
+		out = append(out, safetensors.F32Tensor(e.Name, v.Shape, v.Data))
+	}
+	return out
+}
+
+// Save writes net, its architecture and extra metadata to path atomically.
+func Save(path string, spec *arch.Spec, net *nn.Sequential, extra map[string]string) error {
+	meta := map[string]string{}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	meta[MetaFormat] = "1"
+	meta[MetaKind] = "ann"
+	meta[MetaArch] = string(spec.JSON())
+	return safetensors.WriteFile(path, StateTensors(net), meta)
+}
+
+// Load reads a model file. The architecture comes from override when it is
+// not nil (for plain PyTorch state_dicts), else from the file's metadata.
+func Load(path string, override *arch.Spec) (*Model, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromFile(f, override)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// FromFile builds a model from a parsed safetensors file; see Load.
+func FromFile(f *safetensors.File, override *arch.Spec) (*Model, error) {
+	spec := override
+	if spec == nil {
+		src, ok := f.Metadata[MetaArch]
+		if !ok {
+			return nil, fmt.Errorf("no architecture in the file's metadata (a plain PyTorch state_dict?): give one with --arch tutorial or --arch FILE.json")
+		}
+		var err error
+		if spec, err = arch.Parse([]byte(src)); err != nil {
+			return nil, fmt.Errorf("metadata %q: %w", MetaArch, err)
+		}
+	}
+	net, err := spec.Build(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := LoadStateDict(net, f, nil); err != nil {
+		return nil, err
+	}
+	return &Model{Spec: spec, Net: net, Metadata: f.Metadata}, nil
+}
+
+// LoadStateDict copies the file's tensors into net's parameters and
+// buffers. Tensors for which ignore returns true are skipped. The error
+// lists every missing, unexpected and mis-shaped tensor, and any NaN or
+// infinite value.
+func LoadStateDict(net *nn.Sequential, f *safetensors.File, ignore func(name string) bool) error {
+	want := map[string]*nn.Param{}
+	var problems []string
+	for _, e := range net.StateDict() {
+		want[e.Name] = e.Param
+	}
+	var missing, unexpected []string
+	for _, e := range net.StateDict() {
+		if _, ok := f.Get(e.Name); !ok {
+			if strings.HasSuffix(e.Name, ".num_batches_tracked") {
+				continue // optional, as in PyTorch's own loading of old files
+			}
+			missing = append(missing, e.Name)
+		}
+	}
+	for _, t := range f.Tensors {
+		if ignore != nil && ignore(t.Name) {
+			continue
+		}
+		p, ok := want[t.Name]
+		if !ok {
+			unexpected = append(unexpected, t.Name)
+			continue
+		}
+		shape := p.Value.Shape
+		if !tensor.SameShape(t.Shape, shape) && !(len(shape) == 0 && t.Numel() == 1) {
+			problems = append(problems, fmt.Sprintf("%s has shape %s, the architecture needs %s", t.Name, safetensors.ShapeString(t.Shape), safetensors.ShapeString(shape)))
+			continue
+		}
+		v, err := t.Float32(false)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		copy(p.Value.Data, v)
+	}
+	sort.Strings(missing)
+	sort.Strings(unexpected)
+	if len(missing) > 0 {
+		problems = append(problems, "missing tensors: "+strings.Join(missing, ", "))
+	}
+	if len(unexpected) > 0 {
+		problems = append(problems, "unexpected tensors: "+strings.Join(unexpected, ", "))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("weights do not fit the architecture: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}

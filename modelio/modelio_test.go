@@ -1,0 +1,105 @@
+package modelio
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+const small = `{"format":"snnkit.arch/v1","input":[1,6,6],"layers":[
+ {"type":"Conv2d","in_channels":1,"out_channels":3,"kernel_size":3,"bias":true},
+ {"type":"BatchNorm2d","num_features":3},{"type":"ReLU"},{"type":"AvgPool2d","kernel_size":2},
+ {"type":"Flatten"},{"type":"Dropout","p":0.2},{"type":"Linear","in_features":12,"out_features":4}]}`
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	spec, err := arch.Parse([]byte(small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	net, err := spec.Build(rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(5, 1, 6, 6)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	if _, err := net.Forward(x, true); err != nil { // moves BatchNorm's running statistics
+		t.Fatal(err)
+	}
+	want, _ := net.Forward(x, false)
+	want = want.Clone()
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, spec, net, map[string]string{"test_accuracy": "0.5"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Metadata["test_accuracy"] != "0.5" || m.Metadata[MetaKind] != "ann" {
+		t.Errorf("metadata %v", m.Metadata)
+	}
+	got, err := m.Net.Forward(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want.Data {
+		if got.Data[i] != want.Data[i] {
+			t.Fatalf("output %d: %v after loading, %v before", i, got.Data[i], want.Data[i])
+		}
+	}
+	f, _ := safetensors.ReadFile(path)
+	nb, ok := f.Get("1.num_batches_tracked")
+	if !ok || nb.DType != safetensors.I64 || len(nb.Shape) != 0 {
+		t.Errorf("num_batches_tracked stored as %+v", nb)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	spec, _ := arch.Lookup("tutorial")
+	dir := t.TempDir()
+	write := func(name string, ts ...safetensors.Tensor) string {
+		p := filepath.Join(dir, name)
+		if err := safetensors.WriteFile(p, ts, nil); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	zeros := func(name string, shape ...int) safetensors.Tensor {
+		return safetensors.F32Tensor(name, shape, make([]float32, tensor.Numel(shape)))
+	}
+	full := []safetensors.Tensor{zeros("0.weight", 20, 1, 5, 5), zeros("3.weight", 32, 20, 5, 5), zeros("6.weight", 128, 32, 3, 3), zeros("10.weight", 500, 128), zeros("12.weight", 10, 500)}
+	p := write("plain.safetensors", full...)
+	if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "--arch") {
+		t.Errorf("plain state_dict without architecture: %v", err)
+	}
+	if _, err := Load(p, spec); err != nil {
+		t.Errorf("plain state_dict with --arch tutorial: %v", err)
+	}
+	bad := append([]safetensors.Tensor{}, full[:4]...)
+	bad[1] = zeros("3.weight", 32, 20, 3, 3)
+	bad = append(bad, zeros("12.bias", 10))
+	_, err := Load(write("bad.safetensors", bad...), spec)
+	for _, want := range []string{"bad.safetensors", "3.weight has shape [32, 20, 3, 3], the architecture needs [32, 20, 5, 5]", "missing tensors: 12.weight", "unexpected tensors: 12.bias"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	nan := append([]safetensors.Tensor{}, full...)
+	nan[4] = safetensors.F32Tensor("12.weight", []int{10, 500}, append([]float32{float32(zeroDiv())}, make([]float32, 4999)...))
+	if _, err := Load(write("nan.safetensors", nan...), spec); err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("NaN weight: %v", err)
+	}
+}
+
+func zeroDiv() float64 {
+	z := 0.0
+	return z / z
+}

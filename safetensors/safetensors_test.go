@@ -1,0 +1,191 @@
+package safetensors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func encode(t *testing.T, tensors []Tensor, meta map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, tensors, meta); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestRoundTrip(t *testing.T) {
+	in := []Tensor{
+		F32Tensor("0.weight", []int{2, 3}, []float32{1, -2, 3.5, 0, 1e-7, -0}),
+		U8Tensor("spikes", []int{4}, []byte{0, 1, 2, 255}),
+		I64Tensor("1.num_batches_tracked", nil, []int64{42}),
+		F32Tensor("empty", []int{0, 3}, nil),
+	}
+	meta := map[string]string{"snnkit.arch": `{"a": 1}`, "note": "ünïcode"}
+	b := encode(t, in, meta)
+	if n := binary.LittleEndian.Uint64(b); (8+n)%8 != 0 {
+		t.Errorf("data does not start 8-byte aligned")
+	}
+	f, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Metadata["note"] != "ünïcode" || f.Metadata["snnkit.arch"] != `{"a": 1}` {
+		t.Errorf("metadata %v", f.Metadata)
+	}
+	for _, want := range in {
+		got, ok := f.Get(want.Name)
+		if !ok {
+			t.Fatalf("%s missing", want.Name)
+		}
+		if got.DType != want.DType || ShapeString(got.Shape) != ShapeString(want.Shape) || !bytes.Equal(got.Data, want.Data) {
+			t.Errorf("%s: got %v %v, want %v %v", want.Name, got.DType, got.Shape, want.DType, want.Shape)
+		}
+	}
+	w, _ := f.Get("0.weight")
+	v, err := w.Float32(false)
+	if err != nil || v[2] != 3.5 || v[4] != 1e-7 {
+		t.Errorf("Float32: %v %v", v, err)
+	}
+	n, _ := f.Get("1.num_batches_tracked")
+	if v, _ := n.Float32(false); v[0] != 42 {
+		t.Errorf("I64 scalar read as %v", v)
+	}
+	// Writing again gives the same bytes.
+	if b2 := encode(t, f.Tensors, f.Metadata); !bytes.Equal(b, b2) && len(b) != len(b2) {
+		t.Errorf("re-encoding changed the size: %d vs %d", len(b), len(b2))
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.safetensors")
+	if err := WriteFile(p, []Tensor{F32Tensor("x", []int{1}, []float32{1})}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(p, []Tensor{{Name: "bad", DType: F32, Shape: []int{2}, Data: []byte{1}}}, nil)
+	if err == nil {
+		t.Fatal("inconsistent tensor written")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+	if _, err := ReadFile(p); err != nil {
+		t.Errorf("failed write damaged the existing file: %v", err)
+	}
+}
+
+func raw(header string, data []byte) []byte {
+	var b bytes.Buffer
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
+	b.Write(n[:])
+	b.WriteString(header)
+	b.Write(data)
+	return b.Bytes()
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, want string
+		b          []byte
+	}{
+		{"short", "too short", []byte{1, 2}},
+		{"header overruns", "overruns", append([]byte{0xff, 0, 0, 0, 0, 0, 0, 0}, '{', '}')},
+		{"absurd header", "exceeds", []byte{0, 0, 0, 0, 0, 0, 0, 0x7f}},
+		{"not json", "header", raw("not json", nil)},
+		{"not object", "expected", raw("[1,2]", nil)},
+		{"unknown dtype", "unknown dtype", raw(`{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"offsets overrun", "outside", raw(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, []byte{0, 0, 0, 0})},
+		{"negative offset", "outside", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}}`, []byte{0})},
+		{"shape mismatch", "needs", raw(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
+		{"absurd shape", "does not fit", raw(`{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
+		{"negative shape", "negative", raw(`{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
+		{"duplicate", "duplicated", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"overlap", "expected", raw(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, []byte{0, 0})},
+		{"hole", "cover", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{0, 0})},
+		{"gap", "expected", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, []byte{0, 0})},
+		{"metadata not string", "strings", raw(`{"__metadata__":{"a":1}}`, nil)},
+		{"unknown field", "unknown field", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1}}`, []byte{0})},
+		{"missing shape", "missing shape", raw(`{"a":{"dtype":"U8","data_offsets":[0,0]}}`, nil)},
+		{"trailing", "trailing", raw(`{}{}`, nil)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.b)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestNonFinite(t *testing.T) {
+	nan := F32Tensor("w", []int{1}, []float32{float32(0)})
+	binary.LittleEndian.PutUint32(nan.Data, 0x7fc00000)
+	if _, err := nan.Float32(false); err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Fatalf("NaN accepted: %v", err)
+	}
+}
+
+func TestHalf(t *testing.T) {
+	cases := map[uint16]float32{0x3c00: 1, 0xc000: -2, 0x3555: 0.33325195, 0x0001: 5.9604645e-08, 0x7bff: 65504}
+	for h, want := range cases {
+		if got := halfToFloat(h); got != want {
+			t.Errorf("half %#x = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// TestGolden reads the sinabs reference file from ../shared.
+func TestGolden(t *testing.T) {
+	f, err := ReadFile("../../shared/golden/tutorial_iaf.safetensors")
+	if err != nil {
+		t.Skip("golden file not available (../shared/golden): ", err)
+	}
+	w, ok := f.Get("3.weight")
+	if !ok || ShapeString(w.Shape) != "[32, 20, 5, 5]" || w.DType != F32 {
+		t.Fatalf("3.weight: %+v", w)
+	}
+	if f.Metadata["T"] != "64" {
+		t.Errorf("metadata %v", f.Metadata)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	var b bytes.Buffer
+	_ = Write(&b, []Tensor{F32Tensor("a", []int{2}, []float32{1, 2}), U8Tensor("b", []int{1, 1}, []byte{3})}, map[string]string{"k": "v"})
+	f.Add(b.Bytes())
+	f.Add(raw(`{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0}))
+	f.Add(raw(`{"__metadata__":{"a":"b"},"x":{"dtype":"BF16","shape":[],"data_offsets":[0,2]}}`, []byte{0, 0x3f}))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := Parse(b)
+		if err != nil {
+			return
+		}
+		for _, tn := range file.Tensors {
+			if tn.Numel()*tn.DType.Size() != len(tn.Data) {
+				t.Fatalf("%s: shape %v but %d bytes", tn.Name, tn.Shape, len(tn.Data))
+			}
+			if _, err := tn.Float32(true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		if err := Write(&out, file.Tensors, file.Metadata); err != nil {
+			t.Fatalf("re-encoding a parsed file: %v", err)
+		}
+		if _, err := Parse(out.Bytes()); err != nil {
+			t.Fatalf("re-parsing: %v", err)
+		}
+	})
+}
