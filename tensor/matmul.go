@@ -56,20 +56,20 @@ func checkMat(name string, s []float32, rows, cols, ld int) error {
 	return nil
 }
 
-// gemmParallel packs A once and splits C into column blocks that depend only
-// on the shape, or into row blocks when C is narrow, and runs them as
-// parallel tasks. Every element is computed the same way whatever the split.
+// gemmParallel splits C into one column block per worker,
+// or into row blocks when C is narrow, and runs them as parallel tasks.
+// Every element of C is computed by the same operations whatever the split
+// (kernels.GemmPacked), so the result does not depend on the thread count.
 func gemmParallel(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	work := float64(m) * float64(n) * float64(k)
-	tasks := int(min(work/(1<<20), 32))
+	tasks := min(int(work/(1<<19)), parallel.Workers())
 	if tasks <= 1 {
 		kernels.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
-	if n >= 128 {
-		var pa kernels.PackedA
-		kernels.Best().PackA(&pa, transA, m, k, a, lda)
-		size := max((n+tasks-1)/tasks+63&^63, 64)
+	if n >= 64*tasks {
+		panels := (n + 31) / 32
+		size := (panels + tasks - 1) / tasks * 32
 		parallel.Chunks(n, size, func(lo, hi int) {
 			var bb []float32
 			if transB {
@@ -77,7 +77,7 @@ func gemmParallel(transA, transB bool, m, n, k int, a []float32, lda int, b []fl
 			} else {
 				bb = b[lo:]
 			}
-			kernels.GemmPacked(&pa, transB, hi-lo, bb, ldb, c[lo:], ldc, accumulate)
+			kernels.Sgemm(transA, transB, m, hi-lo, k, a, lda, bb, ldb, c[lo:], ldc, accumulate)
 		})
 		return
 	}

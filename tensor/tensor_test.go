@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -142,5 +143,19 @@ func TestIm2colAdjoint(t *testing.T) {
 		if math.Abs(l-rr) > 1e-4 {
 			t.Fatalf("%+v: <im2col x, y> = %v, <x, col2im y> = %v", g, l, rr)
 		}
+	}
+}
+
+func BenchmarkGemmParallel(b *testing.B) {
+	for _, s := range [][3]int{{20, 36864, 25}, {32, 4096, 500}, {128, 576, 288}, {512, 512, 512}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			a, bb, c := randT(r, m, k), randT(r, k, n), New(m, n)
+			for i := 0; i < b.N; i++ {
+				_ = Gemm(false, false, m, n, k, a.Data, k, bb.Data, n, c.Data, n, false)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
 	}
 }

