@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/snnkit/snnkit/data/mnist"
+)
+
+func newEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &env{stdout: &out, stderr: &errb, quiet: true}, &out, &errb
+}
+
+func needMNIST(t *testing.T) {
+	if _, err := mnist.Locate(""); err != nil {
+		t.Skip("MNIST not available: ", err)
+	}
+}
+
+// run executes the command line as the snnkit binary would.
+func run(args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestTrainEvalRoundTrip(t *testing.T) {
+	needMNIST(t)
+	model := filepath.Join(t.TempDir(), "ann.safetensors")
+	out, errs, code := run("train", "--limit", "2000", "--test-limit", "1000", "--epochs", "1", "--seed", "4", "-o", model, "--json", "-q")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	var tr map[string]any
+	if err := json.Unmarshal([]byte(out), &tr); err != nil {
+		t.Fatalf("train --json output is not one JSON object: %v\n%s", err, out)
+	}
+	for _, k := range []string{"test_accuracy", "epochs", "train_seconds", "train_samples_per_second"} {
+		if _, ok := tr[k]; !ok {
+			t.Errorf("train JSON lacks %q", k)
+		}
+	}
+	acc := tr["test_accuracy"].(float64)
+	if acc <= 0.2 || acc > 1 {
+		t.Errorf("test_accuracy %v", acc)
+	}
+	out, errs, code = run("eval", "-m", model, "--limit", "1000", "--json")
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, errs)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev["test_accuracy"].(float64) != acc {
+		t.Errorf("eval accuracy %v, train reported %v on the same images", ev["test_accuracy"], acc)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.safetensors")
+	_ = os.WriteFile(corrupt, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--frobnicate"}, "unknown flag: --frobnicate"},
+		{[]string{"train", "--epochs", "0"}, "--epochs 0"},
+		{[]string{"train", "--lr", "-1"}, "--lr -1"},
+		{[]string{"train", "--batch", "x"}, "invalid argument \"x\" for \"--batch\""},
+		{[]string{"train", "--arch", "resnet"}, "unknown architecture \"resnet\""},
+		{[]string{"train", "--optimizer", "lbfgs"}, "--optimizer"},
+		{[]string{"train", "--data", dir}, "--data"},
+		{[]string{"eval"}, "\"model\" not set"},
+		{[]string{"eval", "-m", corrupt}, corrupt},
+		{[]string{"eval", "-m", filepath.Join(dir, "missing.safetensors")}, "missing.safetensors"},
+		{[]string{"bench", "--seconds", "0"}, "--seconds"},
+		{[]string{"nosuchcommand"}, "unknown command"},
+		{[]string{"--threads", "-2", "bench"}, "--threads"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, errs, code := run(c.args...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, stderr %q, want an error containing %q", code, errs, c.want)
+			}
+		})
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench takes a few seconds")
+	}
+	e, out, _ := newEnv()
+	if _, err := runBench(context.Background(), e, &benchOptions{seconds: 0.05, json: true}); err != nil {
+		t.Fatal(err)
+	}
+	var r BenchReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.GEMM) != 4 || r.Training.ImagesPerSecond <= 0 || r.Inference.ImagesPerSecond <= 0 {
+		t.Fatalf("bench report %+v", r)
+	}
+}

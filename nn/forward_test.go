@@ -1,0 +1,131 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// naiveConv is PyTorch's Conv2d (cross-correlation) written out in float64.
+func naiveConv(x *tensor.Tensor, w, b []float32, cfg Conv2dConfig) ([]float64, []int) {
+	cfg = cfg.Norm()
+	n, c, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	kh, kw, sh, sw, ph, pw := cfg.KernelHW[0], cfg.KernelHW[1], cfg.StrideHW[0], cfg.StrideHW[1], cfg.PaddingHW[0], cfg.PaddingHW[1]
+	oh, ow := (h+2*ph-kh)/sh+1, (wd+2*pw-kw)/sw+1
+	out := make([]float64, n*cfg.Out*oh*ow)
+	for bi := 0; bi < n; bi++ {
+		for o := 0; o < cfg.Out; o++ {
+			for y := 0; y < oh; y++ {
+				for xx := 0; xx < ow; xx++ {
+					var s float64
+					if b != nil {
+						s = float64(b[o])
+					}
+					for ci := 0; ci < c; ci++ {
+						for i := 0; i < kh; i++ {
+							for j := 0; j < kw; j++ {
+								iy, ix := y*sh-ph+i, xx*sw-pw+j
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								s += float64(w[((o*c+ci)*kh+i)*kw+j]) * float64(x.Data[((bi*c+ci)*h+iy)*wd+ix])
+							}
+						}
+					}
+					out[((bi*cfg.Out+o)*oh+y)*ow+xx] = s
+				}
+			}
+		}
+	}
+	return out, []int{n, cfg.Out, oh, ow}
+}
+
+func TestConvForwardMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	cfgs := []Conv2dConfig{
+		{In: 1, Out: 20, Kernel: 5},
+		{In: 3, Out: 4, KernelHW: [2]int{3, 2}, StrideHW: [2]int{2, 1}, PaddingHW: [2]int{1, 2}, Bias: true},
+		{In: 2, Out: 3, Kernel: 1, Bias: true},
+		{In: 20, Out: 32, Kernel: 5},
+	}
+	for _, cfg := range cfgs {
+		conv := NewConv2d(cfg, rng)
+		x := tensor.New(11, cfg.In, 12, 13)
+		for i := range x.Data {
+			x.Data[i] = rng.Float32()
+		}
+		var bias []float32
+		if conv.Bias != nil {
+			bias = conv.Bias.Value.Data
+		}
+		want, shape := naiveConv(x, conv.Weight.Value.Data, bias, cfg)
+		got, err := conv.Forward(x, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.SameShape(got.Shape, shape) {
+			t.Fatalf("%v: shape %v, want %v", conv, got.Shape, shape)
+		}
+		for i, w := range want {
+			if math.Abs(float64(got.Data[i])-w) > 1e-4 {
+				t.Fatalf("%v: out[%d] = %v, want %v", conv, i, got.Data[i], w)
+			}
+		}
+	}
+}
+
+func TestLinearAndPoolForward(t *testing.T) {
+	l := NewLinear(LinearConfig{In: 3, Out: 2, Bias: true}, nil)
+	copy(l.Weight.Value.Data, []float32{1, 2, 3, -1, 0, 1})
+	copy(l.Bias.Value.Data, []float32{0.5, -0.5})
+	x, _ := tensor.FromSlice([]float32{1, 1, 1, 0, 2, -1}, 2, 3)
+	y, err := l.Forward(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []float32{6.5, -0.5, 1.5, -1.5} {
+		if y.Data[i] != w {
+			t.Fatalf("linear out %v, want [6.5 -0.5 1.5 -1.5]", y.Data)
+		}
+	}
+	img, _ := tensor.FromSlice([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 1, 1, 4, 4)
+	cases := []struct {
+		layer *Pool2d
+		want  []float32
+	}{
+		{NewAvgPool2d(PoolConfig{Kernel: 2}), []float32{3.5, 5.5, 11.5, 13.5}},
+		{NewSumPool2d(PoolConfig{Kernel: 2}), []float32{14, 22, 46, 54}},
+		{NewMaxPool2d(PoolConfig{Kernel: 2}), []float32{6, 8, 14, 16}},
+		{NewAvgPool2d(PoolConfig{Kernel: 3, Stride: 1}), []float32{6, 7, 10, 11}},
+		{NewMaxPool2d(PoolConfig{KernelHW: [2]int{1, 4}}), []float32{4, 8, 12, 16}},
+	}
+	for _, c := range cases {
+		got, err := c.layer.Forward(img, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range c.want {
+			if got.Data[i] != c.want[i] {
+				t.Fatalf("%v: %v, want %v", c.layer, got.Data, c.want)
+			}
+		}
+	}
+}
+
+func TestForwardShapeErrors(t *testing.T) {
+	conv := NewConv2d(Conv2dConfig{In: 3, Out: 2, Kernel: 3}, nil)
+	for _, shape := range [][]int{{2, 1, 8, 8}, {2, 3, 2, 8}, {3, 8, 8}} {
+		if _, err := conv.Forward(tensor.New(shape...), false); err == nil {
+			t.Errorf("conv accepted input %v", shape)
+		}
+	}
+	lin := NewLinear(LinearConfig{In: 4, Out: 2}, nil)
+	if _, err := lin.Forward(tensor.New(2, 5), false); err == nil {
+		t.Error("linear accepted 5 features for 4")
+	}
+	if _, err := lin.Backward(tensor.New(3, 2), true); err == nil {
+		t.Error("backward before forward accepted")
+	}
+}

@@ -1,0 +1,122 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/optim"
+)
+
+func loadMNIST(t testing.TB) (train, test *mnist.Dataset) {
+	t.Helper()
+	dir, err := mnist.Locate("")
+	if err != nil {
+		t.Skip("MNIST not available: ", err)
+	}
+	train, test, err = mnist.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return train, test
+}
+
+func tutorialNet(t testing.TB, seed uint64) *nn.Sequential {
+	t.Helper()
+	spec, err := arch.Lookup("tutorial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := spec.Build(rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+func fit(t testing.TB, data Dataset, seed uint64, epochs int) *nn.Sequential {
+	net := tutorialNet(t, seed)
+	opt, err := optim.NewAdam(net.Params(), optim.AdamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fit(context.Background(), net, opt, data, Config{Epochs: epochs, BatchSize: 128, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// TestDeterministicAcrossThreads trains the same network with one and with
+// two threads and requires bit-identical weights.
+func TestDeterministicAcrossThreads(t *testing.T) {
+	train, _ := loadMNIST(t)
+	n := 1500
+	if testing.Short() {
+		n = 300
+	}
+	small := train.Subset(n)
+	prev := runtime.GOMAXPROCS(1)
+	one := fit(t, small, 3, 1)
+	runtime.GOMAXPROCS(2)
+	two := fit(t, small, 3, 1)
+	runtime.GOMAXPROCS(prev)
+	p1, p2 := one.Params(), two.Params()
+	for i := range p1 {
+		for j := range p1[i].Value.Data {
+			if p1[i].Value.Data[j] != p2[i].Value.Data[j] {
+				t.Fatalf("parameter %d element %d: %v with 1 thread, %v with 2", i, j, p1[i].Value.Data[j], p2[i].Value.Data[j])
+			}
+		}
+	}
+}
+
+// TestLearnsMNIST trains the tutorial network on a small subset and checks
+// that it clearly learns (full-data accuracy runs belong to the CLI).
+func TestLearnsMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	train, test := loadMNIST(t)
+	net := fit(t, train.Subset(10000), 0, 1)
+	ev, err := Evaluate(context.Background(), net, test.Subset(2000), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("accuracy after one epoch on 10000 images: %.4f", ev.Accuracy)
+	if ev.Accuracy < 0.70 {
+		t.Fatalf("test accuracy %.4f after one epoch on 10000 images, want >= 0.70 (chance is 0.10)", ev.Accuracy)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	train, _ := loadMNIST(t)
+	net := tutorialNet(t, 0)
+	opt, _ := optim.NewAdam(net.Params(), optim.AdamConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	batches := 0
+	_, err := Fit(ctx, net, opt, train.Subset(5000), Config{Epochs: 1, BatchSize: 100, Progress: func(Progress) {
+		batches++
+		if batches == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || batches != 3 {
+		t.Fatalf("err %v after %d batches, want context.Canceled after 3", err, batches)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	net := tutorialNet(t, 0)
+	opt, _ := optim.NewAdam(net.Params(), optim.AdamConfig{})
+	d := &mnist.Dataset{N: 1, Rows: 28, Cols: 28, Images: make([]float32, 784), Labels: []uint8{1}}
+	for _, c := range []Config{{Epochs: 0, BatchSize: 1}, {Epochs: 1, BatchSize: 0}} {
+		if _, err := Fit(context.Background(), net, opt, d, c); err == nil {
+			t.Errorf("config %+v accepted", c)
+		}
+	}
+}
