@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/safetensors"
 )
 
 func newEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -109,5 +110,41 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if len(r.GEMM) != 4 || r.Training.ImagesPerSecond <= 0 || r.Inference.ImagesPerSecond <= 0 {
 		t.Fatalf("bench report %+v", r)
+	}
+}
+
+// TestEvalPyTorchStateDict loads the PyTorch-trained tutorial weights of
+// ../shared/golden as a plain state_dict (no snnkit metadata) with --arch
+// tutorial and checks the test accuracy sinabs' run reported for them
+// (97.48 %, ../shared/REFERENCE.md).
+func TestEvalPyTorchStateDict(t *testing.T) {
+	needMNIST(t)
+	g, err := safetensors.ReadFile("../../../shared/golden/tutorial_iaf.safetensors")
+	if err != nil {
+		t.Skip("golden file not available (../shared/golden): ", err)
+	}
+	var weights []safetensors.Tensor
+	for _, tn := range g.Tensors {
+		if strings.HasSuffix(tn.Name, ".weight") {
+			weights = append(weights, tn)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "state_dict.safetensors")
+	if err := safetensors.WriteFile(path, weights, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := run("eval", "-m", path); code == 0 || !strings.Contains(errs, "--arch") {
+		t.Fatalf("plain state_dict without --arch: exit %d, %s", code, errs)
+	}
+	out, errs, code := run("eval", "-m", path, "--arch", "tutorial", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r EvalReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Correct != 9748 || r.TestSamples != 10000 {
+		t.Fatalf("%d/%d correct, want 9748/10000 (97.48 %%)", r.Correct, r.TestSamples)
 	}
 }
