@@ -46,8 +46,14 @@ type Conv2d struct {
 	g       tensor.ConvGeom
 	batch   int
 	x       *tensor.Tensor
-	cols    []float32 // per-task im2col buffers
-	rows    []float32 // per-task im2row buffers
+	cols    []float32 // per-task im2col buffers (stride > 1)
+	rows    []float32 // per-task im2row buffers (stride > 1)
+	dcols   []float32 // per-task input-gradient columns
+	offs    []int     // row offsets of the implicit unfolding (stride 1)
+	pad     []float32 // per-task zero-bordered image copies (stride 1, padding)
+	wide    []float32 // per-task full-width products (stride 1)
+	dyWide  []float32 // per-task full-width output gradients, zero in dropped columns
+	dpad    []float32 // per-task zero-bordered input gradients (stride 1, padding)
 	out     tensor.Tensor
 	dx      tensor.Tensor
 	partial []float32 // per-task weight and bias gradient sums
@@ -119,9 +125,68 @@ func (c *Conv2d) direct() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
 }
 
+// implicit reports whether the convolution runs without unfolding its input:
+// with stride 1, row (c,i,j) of the unfolded input is the (zero-padded) image
+// shifted by (i, j), a contiguous run of the image at offset
+// c*Hp*Wp + i*Wp + j. Output position (y, x) is then column y*Wp + x of a
+// product n = (OH-1)*Wp + OW columns wide; columns with x >= OW are computed
+// and dropped.
+func (c *Conv2d) implicit() bool { return c.g.SH == 1 && c.g.SW == 1 }
+
+// setGeom records the geometry and sizes the per-task buffers for a batch.
+func (c *Conv2d) setGeom(g tensor.ConvGeom, b int) {
+	changed := g != c.g || c.offs == nil
+	c.g, c.batch = g, b
+	groups := (b + imageGroup - 1) / imageGroup
+	k, o := g.C*g.KH*g.KW, c.Config.Out
+	if !c.implicit() {
+		c.cols = grow(c.cols, groups*k*g.OH*g.OW)
+		return
+	}
+	hp, wp := g.H+2*g.PH, g.W+2*g.PW
+	if changed {
+		c.offs = c.offs[:0]
+		for ch := 0; ch < g.C; ch++ {
+			for i := 0; i < g.KH; i++ {
+				for j := 0; j < g.KW; j++ {
+					c.offs = append(c.offs, ch*hp*wp+i*wp+j)
+				}
+			}
+		}
+	}
+	n := (g.OH-1)*wp + g.OW
+	padded := g.PH > 0 || g.PW > 0
+	if padded && (changed || len(c.pad) < groups*g.C*hp*wp) {
+		c.pad = make([]float32, groups*g.C*hp*wp) // borders stay zero
+	}
+	if changed || len(c.wide) < groups*o*n {
+		c.wide = make([]float32, groups*o*n)
+		c.dyWide = make([]float32, groups*o*n) // dropped columns stay zero
+	}
+}
+
+// source returns image i of x, copied into the task's zero-bordered buffer
+// when the convolution pads.
+func (c *Conv2d) source(x *tensor.Tensor, i, gi int) []float32 {
+	g := c.g
+	in := g.C * g.H * g.W
+	xi := x.Data[i*in : (i+1)*in]
+	if g.PH == 0 && g.PW == 0 {
+		return xi
+	}
+	hp, wp := g.H+2*g.PH, g.W+2*g.PW
+	buf := c.pad[gi*g.C*hp*wp : (gi+1)*g.C*hp*wp]
+	for ch := 0; ch < g.C; ch++ {
+		for y := 0; y < g.H; y++ {
+			copy(buf[(ch*hp+y+g.PH)*wp+g.PW:], xi[(ch*g.H+y)*g.W:(ch*g.H+y+1)*g.W])
+		}
+	}
+	return buf
+}
+
 // Forward computes the convolution of x [B, In, H, W]. The weights are
-// packed once per call; each task unfolds its images into a small buffer
-// (im2col) and multiplies.
+// packed once per call; with stride 1 each image is multiplied in place
+// (implicit im2col), otherwise it is unfolded into a small per-task buffer.
 func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	b, err := batchOf(x, c.String(), 4)
 	if err != nil {
@@ -131,28 +196,33 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.g, c.batch, c.x = g, b, x
+	c.setGeom(g, b)
+	c.x = x
 	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
 	inLen := g.C * g.H * g.W
 	groups := (b + imageGroup - 1) / imageGroup
-	direct := c.direct()
-	if !direct {
-		c.cols = grow(c.cols, groups*k*p)
-	}
 	c.out.Resize(b, o, g.OH, g.OW)
 	if err := c.wPack.Pack(false, o, k, c.Weight.Value.Data, k); err != nil {
 		return nil, err
 	}
+	wp := g.W + 2*g.PW
+	n := (g.OH-1)*wp + g.OW
 	parallel.Run(groups, func(gi int) {
 		for i := gi * imageGroup; i < min((gi+1)*imageGroup, b); i++ {
-			xi := x.Data[i*inLen : (i+1)*inLen]
-			cols := xi
-			if !direct {
-				cols = c.cols[gi*k*p : (gi+1)*k*p]
-				tensor.Im2col(&g, xi, cols, p)
-			}
 			out := c.out.Data[i*o*p : (i+1)*o*p]
-			_ = c.wPack.MulSerial(false, p, cols, p, out, p, false)
+			if c.implicit() {
+				wide := c.wide[gi*o*n : (gi+1)*o*n]
+				_ = c.wPack.MulRowsSerial(n, c.source(x, i, gi), c.offs, wide, n, false)
+				for ch := 0; ch < o; ch++ {
+					for y := 0; y < g.OH; y++ {
+						copy(out[(ch*g.OH+y)*g.OW:(ch*g.OH+y+1)*g.OW], wide[ch*n+y*wp:])
+					}
+				}
+			} else {
+				cols := c.cols[gi*k*p : (gi+1)*k*p]
+				tensor.Im2col(&g, x.Data[i*inLen:(i+1)*inLen], cols, p)
+				_ = c.wPack.MulSerial(false, p, cols, p, out, p, false)
+			}
 			if c.Bias != nil {
 				for ch, bv := range c.Bias.Value.Data {
 					addScalar(out[ch*p:(ch+1)*p], bv)
@@ -164,8 +234,10 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 }
 
 // Backward accumulates the weight and bias gradients and returns dx. Each
-// task sums the weight gradient of its images, dW += dy_i · im2row(x_i), and
-// the task sums are added in a fixed order.
+// task sums the weight gradient of its images and the task sums are added in
+// a fixed order. With stride 1 the gradient is computed from the image in
+// place (dWᵀ = X·dyᵀ with X's rows the shifted image), otherwise from its
+// im2row unfolding.
 func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
 	if err := checkGrad(dy, &c.out, c.String()); err != nil {
 		return nil, err
@@ -179,16 +251,29 @@ func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 		psz += o
 	}
 	c.partial = grow(c.partial, groups*psz)
-	c.rows = grow(c.rows, groups*k*p)
-	if len(c.dyPack) < groups {
-		c.dyPack = make([]tensor.Packed, groups)
+	implicit := c.implicit()
+	if !implicit {
+		c.rows = grow(c.rows, groups*k*p)
+		if len(c.dyPack) < groups {
+			c.dyPack = make([]tensor.Packed, groups)
+		}
 	}
 	inLen := g.C * g.H * g.W
 	direct := c.direct()
+	wp := g.W + 2*g.PW
+	n := (g.OH-1)*wp + g.OW
+	hp := g.H + 2*g.PH
+	padded := g.PH > 0 || g.PW > 0
 	if needDX {
 		c.dx.Resize(b, g.C, g.H, g.W)
-		if !direct {
-			c.cols = grow(c.cols, groups*k*p)
+		switch {
+		case implicit:
+			c.dcols = grow(c.dcols, groups*k*n)
+			if padded {
+				c.dpad = grow(c.dpad, groups*g.C*hp*wp)
+			}
+		case !direct:
+			c.dcols = grow(c.dcols, groups*k*p)
 		}
 		if err := c.wtPack.Pack(true, k, o, c.Weight.Value.Data, k); err != nil {
 			return nil, err
@@ -196,13 +281,24 @@ func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	}
 	parallel.Run(groups, func(gi int) {
 		part := c.partial[gi*psz : (gi+1)*psz]
-		rows := c.rows[gi*k*p : (gi+1)*k*p]
 		lo, hi := gi*imageGroup, min((gi+1)*imageGroup, b)
 		for i := lo; i < hi; i++ {
 			dyi := dy.Data[i*o*p : (i+1)*o*p]
-			tensor.Im2row(&g, x.Data[i*inLen:(i+1)*inLen], rows)
-			_ = c.dyPack[gi].Pack(false, o, p, dyi, p)
-			_ = c.dyPack[gi].MulSerial(false, k, rows, k, part[:wsz], k, i > lo)
+			if implicit {
+				// part holds dWᵀ [k × o] here; reduce transposes it.
+				wide := c.dyWide[gi*o*n : (gi+1)*o*n]
+				for ch := 0; ch < o; ch++ {
+					for y := 0; y < g.OH; y++ {
+						copy(wide[ch*n+y*wp:], dyi[(ch*g.OH+y)*g.OW:(ch*g.OH+y+1)*g.OW])
+					}
+				}
+				_ = tensor.GemmRowsASerial(k, o, n, c.source(x, i, gi), c.offs, wide, n, part[:wsz], o, i > lo)
+			} else {
+				rows := c.rows[gi*k*p : (gi+1)*k*p]
+				tensor.Im2row(&g, x.Data[i*inLen:(i+1)*inLen], rows)
+				_ = c.dyPack[gi].Pack(false, o, p, dyi, p)
+				_ = c.dyPack[gi].MulSerial(false, k, rows, k, part[:wsz], k, i > lo)
+			}
 			if c.Bias != nil {
 				db := part[wsz:]
 				for ch := 0; ch < o; ch++ {
@@ -218,17 +314,52 @@ func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 				continue
 			}
 			dxi := c.dx.Data[i*inLen : (i+1)*inLen]
+			if implicit {
+				// Full-width columns Wᵀ·dy' (zero in dropped columns), each
+				// row added to the shifted image it was read from.
+				wide := c.dyWide[gi*o*n : (gi+1)*o*n]
+				dcols := c.dcols[gi*k*n : (gi+1)*k*n]
+				_ = c.wtPack.MulSerial(false, n, wide, n, dcols, n, false)
+				dst := dxi
+				if padded {
+					dst = c.dpad[gi*g.C*hp*wp : (gi+1)*g.C*hp*wp]
+				}
+				clear(dst)
+				for r, off := range c.offs {
+					_ = tensor.Add(dst[off:off+n], dcols[r*n:(r+1)*n])
+				}
+				if padded {
+					for ch := 0; ch < g.C; ch++ {
+						for y := 0; y < g.H; y++ {
+							copy(dxi[(ch*g.H+y)*g.W:(ch*g.H+y+1)*g.W], dst[(ch*hp+y+g.PH)*wp+g.PW:])
+						}
+					}
+				}
+				continue
+			}
 			if direct {
 				_ = c.wtPack.MulSerial(false, p, dyi, p, dxi, p, false)
 				continue
 			}
-			dcols := c.cols[gi*k*p : (gi+1)*k*p]
+			dcols := c.dcols[gi*k*p : (gi+1)*k*p]
 			_ = c.wtPack.MulSerial(false, p, dyi, p, dcols, p, false)
 			clear(dxi)
 			tensor.Col2im(&g, dcols, p, dxi)
 		}
 	})
-	reducePartials(c.Weight.Grad.Data, c.partial, psz, groups, 0)
+	dw := c.Weight.Grad.Data
+	if implicit {
+		for gi := 0; gi < groups; gi++ {
+			part := c.partial[gi*psz:]
+			for kk := 0; kk < k; kk++ {
+				for ch := 0; ch < o; ch++ {
+					dw[ch*k+kk] += part[kk*o+ch]
+				}
+			}
+		}
+	} else {
+		reducePartials(dw, c.partial, psz, groups, 0)
+	}
 	if c.Bias != nil {
 		reducePartials(c.Bias.Grad.Data, c.partial, psz, groups, wsz)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// ReLU is max(x, 0) elementwise.
+// ReLU is max(x, 0) elementwise (NaN passes through, as in PyTorch).
 type ReLU struct {
 	out, dx tensor.Tensor
 }
@@ -25,10 +25,7 @@ func (r *ReLU) OutShape(in []int) ([]int, error) { return append([]int(nil), in.
 func (r *ReLU) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	r.out.Resize(x.Shape...)
 	forElems(len(x.Data), func(lo, hi int) {
-		src, dst := x.Data[lo:hi], r.out.Data[lo:hi]
-		for i, v := range src {
-			dst[i] = max(v, 0)
-		}
+		_ = tensor.Relu(r.out.Data[lo:hi], x.Data[lo:hi])
 	})
 	return &r.out, nil
 }
@@ -43,14 +40,7 @@ func (r *ReLU) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 	}
 	r.dx.Resize(dy.Shape...)
 	forElems(len(dy.Data), func(lo, hi int) {
-		g, out, dst := dy.Data[lo:hi], r.out.Data[lo:hi], r.dx.Data[lo:hi]
-		for i, v := range g {
-			var m float32
-			if out[i] > 0 {
-				m = 1
-			}
-			dst[i] = v * m
-		}
+		_ = tensor.ReluGrad(r.dx.Data[lo:hi], dy.Data[lo:hi], r.out.Data[lo:hi])
 	})
 	return &r.dx, nil
 }

@@ -175,3 +175,51 @@ func GemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	kernels.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 	return nil
 }
+
+// MulRowsSerial computes C = P·B (C += when accumulate) on the calling
+// goroutine, where B is k×n with row p at b[offs[p] : offs[p]+n] and C is m×n
+// with row stride ldc.
+func (p *Packed) MulRowsSerial(n int, b []float32, offs []int, c []float32, ldc int, accumulate bool) error {
+	m, k := p.p.Rows(), p.p.Depth()
+	if len(offs) != k {
+		return fmt.Errorf("tensor: %d row offsets for depth %d", len(offs), k)
+	}
+	if m == 0 || n <= 0 {
+		return nil
+	}
+	for i, o := range offs {
+		if o < 0 || o+n > len(b) {
+			return fmt.Errorf("tensor: row %d at offset %d with %d columns overruns %d values", i, o, n, len(b))
+		}
+	}
+	if err := checkMat("C", c, m, n, ldc); err != nil {
+		return err
+	}
+	kernels.GemmPackedRows(&p.p, n, b, offs, c, ldc, accumulate)
+	return nil
+}
+
+// GemmRowsASerial computes C = A·Btᵀ (C += when accumulate) on the calling
+// goroutine, where A is m×k with row i at a[aoffs[i] : aoffs[i]+k], Bt is n×k
+// with row stride ldbt and C is m×n with row stride ldc.
+func GemmRowsASerial(m, n, k int, a []float32, aoffs []int, bt []float32, ldbt int, c []float32, ldc int, accumulate bool) error {
+	if len(aoffs) != m {
+		return fmt.Errorf("tensor: %d row offsets for %d rows", len(aoffs), m)
+	}
+	if m == 0 || n <= 0 {
+		return nil
+	}
+	for i, o := range aoffs {
+		if o < 0 || o+k > len(a) {
+			return fmt.Errorf("tensor: row %d at offset %d with %d columns overruns %d values", i, o, k, len(a))
+		}
+	}
+	if err := checkMat("Bt", bt, n, k, ldbt); err != nil {
+		return err
+	}
+	if err := checkMat("C", c, m, n, ldc); err != nil {
+		return err
+	}
+	kernels.GemmRowsA(kernels.Best(), m, n, k, a, aoffs, bt, ldbt, c, ldc, accumulate)
+	return nil
+}

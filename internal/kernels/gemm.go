@@ -18,6 +18,13 @@ type Impl struct {
 	// kernel computes T[i][j] = sum_p a[p*MR+i]*b[p*ldb+j] for i < MR, j < n
 	// and stores c[i*ldc+j] = T (acc false) or c[i*ldc+j] += T (acc true).
 	kernel func(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc bool)
+	// rowsKernel, when not nil, is kernel with row p of B at b[offs[p]:]
+	// (a masked kernel: n ≤ NR columns).
+	rowsKernel func(kc int, a, b []float32, offs []int, c []float32, ldc, n int, acc bool)
+	// rowsAKernel, when not nil, computes an 8×NR tile with row i of A at
+	// a[aoffs[i]:] and B a packed panel of NR columns (b[p*NR+j]); it
+	// writes n ≤ NR columns of C.
+	rowsAKernel func(kc int, a []float32, aoffs []int, b []float32, c []float32, ldc, n int, acc bool)
 }
 
 // Generic is the pure-Go implementation, always available.
@@ -267,6 +274,137 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kc, nc, nr int) {
 		for j := cols; j < nr; j++ {
 			for p := 0; p < kc; p++ {
 				panel[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// GemmPackedRows computes C = A·B (or C += when accumulate) for a packed A
+// (m×k) and a k×n matrix B whose row p is b[offs[p] : offs[p]+n]: rows at
+// arbitrary offsets, such as the shifted views of an image that make up a
+// convolution's unfolded input (implicit im2col). len(offs) must be k.
+func GemmPackedRows(pa *PackedA, n int, b []float32, offs []int, c []float32, ldc int, accumulate bool) {
+	im, m, k := pa.im, pa.m, pa.k
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 {
+		GemmPacked(pa, false, n, b, n, c, ldc, accumulate)
+		return
+	}
+	if im.rowsKernel == nil {
+		// Gather the rows into a contiguous block, one column block at a time.
+		nb := min(n, blockN)
+		buf := getBuf(k * nb)
+		defer bufPool.Put(buf)
+		for jc := 0; jc < n; jc += nb {
+			nc := min(nb, n-jc)
+			blk := (*buf)[:k*nc]
+			for p, o := range offs[:k] {
+				copy(blk[p*nc:(p+1)*nc], b[o+jc:o+jc+nc])
+			}
+			GemmPacked(pa, false, nc, blk, nc, c[jc:], ldc, accumulate)
+		}
+		return
+	}
+	mr, nr := im.MR, im.NR
+	mp := roundUp(m, mr)
+	tile := getBuf(mr * nr)
+	defer bufPool.Put(tile)
+	for pc := 0; pc < k; pc += blockK {
+		kc := min(blockK, k-pc)
+		acc := accumulate || pc > 0
+		ablock := pa.data[mp*pc:]
+		po := offs[pc : pc+kc]
+		for ic := 0; ic < m; ic += blockM {
+			mc := min(blockM, m-ic)
+			for jr := 0; jr < n; jr += nr {
+				nn := min(nr, n-jr)
+				bp := b[jr:]
+				for ir := ic; ir < ic+mc; ir += mr {
+					mm := min(mr, m-ir)
+					ap := ablock[ir*kc:]
+					off := ir*ldc + jr
+					if mm == mr {
+						im.rowsKernel(kc, ap, bp, po, c[off:], ldc, nn, acc)
+						continue
+					}
+					t := *tile
+					im.rowsKernel(kc, ap, bp, po, t, nr, nn, false)
+					for i := 0; i < mm; i++ {
+						row := c[off+i*ldc : off+i*ldc+nn]
+						src := t[i*nr : i*nr+nn]
+						if acc {
+							for j := range row {
+								row[j] += src[j]
+							}
+						} else {
+							copy(row, src)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// GemmRowsA computes C = A·Btᵀ (or C += when accumulate) where A is m×k with
+// row i at a[aoffs[i] : aoffs[i]+k] (rows at arbitrary offsets, such as the
+// shifted views of an image) and Bt is n×k with row stride ldbt. It is the
+// weight gradient of a convolution without unfolding the input.
+func GemmRowsA(im Impl, m, n, k int, a []float32, aoffs []int, bt []float32, ldbt int, c []float32, ldc int, accumulate bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if im.rowsAKernel == nil || k <= 0 {
+		// Gather A into a contiguous block and multiply as usual.
+		buf := getBuf(m * k)
+		defer bufPool.Put(buf)
+		blk := *buf
+		for i, o := range aoffs[:m] {
+			copy(blk[i*k:(i+1)*k], a[o:o+k])
+		}
+		SgemmWith(im, false, true, m, n, k, blk, k, bt, ldbt, c, ldc, accumulate)
+		return
+	}
+	const mr = 8
+	nr := im.NR
+	tile := getBuf(mr * nr)
+	defer bufPool.Put(tile)
+	pb := getBuf(min(blockK, k) * roundUp(n, nr))
+	defer bufPool.Put(pb)
+	var offs [mr]int
+	for pc := 0; pc < k; pc += blockK {
+		kc := min(blockK, k-pc)
+		acc := accumulate || pc > 0
+		packB(*pb, bt, ldbt, true, pc, 0, kc, n, nr)
+		for jr := 0; jr < n; jr += nr {
+			nn := min(nr, n-jr)
+			bp := (*pb)[jr*kc:]
+			for ir := 0; ir < m; ir += mr {
+				mm := min(mr, m-ir)
+				for i := range offs {
+					r := ir + min(i, mm-1) // rows past m repeat the last one
+					offs[i] = aoffs[r] + pc
+				}
+				off := ir*ldc + jr
+				if mm == mr {
+					im.rowsAKernel(kc, a, offs[:], bp, c[off:], ldc, nn, acc)
+					continue
+				}
+				t := *tile
+				im.rowsAKernel(kc, a, offs[:], bp, t, nr, nn, false)
+				for i := 0; i < mm; i++ {
+					row := c[off+i*ldc : off+i*ldc+nn]
+					src := t[i*nr : i*nr+nn]
+					if acc {
+						for j := range row {
+							row[j] += src[j]
+						}
+					} else {
+						copy(row, src)
+					}
+				}
 			}
 		}
 	}

@@ -25,6 +25,46 @@ func sgemm8x32AVX512(kc int, a, b *float32, ldb int, c *float32, ldc int, mask u
 //go:noescape
 func sgemm8x32AVX512Mask(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
+// sgemm8x32AVX512Rows is sgemm8x32AVX512 with row p of B at b + offs[p].
+//
+//go:noescape
+func sgemm8x32AVX512Rows(kc int, a, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
+
+// sgemm8x32AVX512RowsMask is sgemm8x32AVX512Mask with row p of B at b + offs[p].
+//
+//go:noescape
+func sgemm8x32AVX512RowsMask(kc int, a, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
+
+func kernelAVX512Rows(kc int, a, b []float32, offs []int, c []float32, ldc, n int, acc bool) {
+	_ = a[kc*8-1]
+	offs = offs[:kc]
+	for _, o := range offs {
+		_ = b[o+n-1]
+	}
+	_ = c[7*ldc+n-1]
+	if n == 32 {
+		sgemm8x32AVX512Rows(kc, &a[0], &b[0], &offs[0], &c[0], ldc, 0, acc)
+		return
+	}
+	sgemm8x32AVX512RowsMask(kc, &a[0], &b[0], &offs[0], &c[0], ldc, uint32(1)<<n-1, acc)
+}
+
+// sgemm8x32AVX512RowsA computes an 8×32 tile with row i of A at a + aoffs[i]
+// and B a packed 32-column panel, storing the columns whose mask bit is set.
+//
+//go:noescape
+func sgemm8x32AVX512RowsA(kc int, a *float32, aoffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)
+
+func kernelAVX512RowsA(kc int, a []float32, aoffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+	aoffs = aoffs[:8]
+	for _, o := range aoffs {
+		_ = a[o+kc-1]
+	}
+	_ = b[kc*32-1]
+	_ = c[7*ldc+n-1]
+	sgemm8x32AVX512RowsA(kc, &a[0], &aoffs[0], &b[0], &c[0], ldc, uint32(1)<<n-1, acc)
+}
+
 func kernelAVX2(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc bool) {
 	_ = a[kc*6-1]
 	_ = b[(kc-1)*ldb+15]
@@ -49,7 +89,7 @@ func asmImpls() []Impl {
 		impls = append(impls, Impl{Name: "avx2", MR: 6, NR: 16, kernel: kernelAVX2})
 	}
 	if cpu.X86.HasAVX512F {
-		impls = append(impls, Impl{Name: "avx512", MR: 8, NR: 32, Masked: true, kernel: kernelAVX512})
+		impls = append(impls, Impl{Name: "avx512", MR: 8, NR: 32, Masked: true, kernel: kernelAVX512, rowsKernel: kernelAVX512Rows, rowsAKernel: kernelAVX512RowsA})
 	}
 	return impls
 }

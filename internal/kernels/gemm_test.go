@@ -220,3 +220,77 @@ func itoa(x int) string {
 	}
 	return string(d)
 }
+
+// TestGemmPackedRows checks products whose B rows sit at arbitrary offsets
+// against the same product on a gathered, contiguous B.
+func TestGemmPackedRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, im := range Available() {
+		for _, s := range [][3]int{{1, 1, 1}, {8, 32, 4}, {20, 668, 25}, {32, 92, 500}, {13, 45, 300}, {9, 33, 7}} {
+			m, n, k := s[0], s[1], s[2]
+			src := randSlice(r, 4096+n)
+			offs := make([]int, k)
+			for p := range offs {
+				offs[p] = r.IntN(4096)
+			}
+			b := make([]float32, k*n)
+			for p, o := range offs {
+				copy(b[p*n:], src[o:o+n])
+			}
+			a := randSlice(r, m*k)
+			var pa PackedA
+			im.PackA(&pa, false, m, k, a, k)
+			for _, acc := range []bool{false, true} {
+				init := randSlice(r, m*n)
+				got := append([]float32(nil), init...)
+				want := append([]float32(nil), init...)
+				GemmPackedRows(&pa, n, src, offs, got, n, acc)
+				GemmPacked(&pa, false, n, b, n, want, n, acc)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s %v acc=%v: c[%d] = %v, want %v", im.Name, s, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmRowsA checks products whose A rows sit at arbitrary offsets
+// against a float64 reference.
+func TestGemmRowsA(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	for _, im := range Available() {
+		for _, s := range [][3]int{{1, 1, 1}, {8, 32, 4}, {25, 20, 668}, {500, 32, 92}, {13, 45, 300}, {9, 33, 7}, {288, 128, 6}} {
+			m, n, k := s[0], s[1], s[2]
+			src := randSlice(r, 2048+k)
+			aoffs := make([]int, m)
+			for i := range aoffs {
+				aoffs[i] = r.IntN(2048)
+			}
+			bt := randSlice(r, n*(k+2))
+			for _, acc := range []bool{false, true} {
+				c := randSlice(r, m*(n+1))
+				init := append([]float32(nil), c...)
+				GemmRowsA(im, m, n, k, src, aoffs, bt, k+2, c, n+1, acc)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						var w float64
+						for p := 0; p < k; p++ {
+							w += float64(src[aoffs[i]+p]) * float64(bt[j*(k+2)+p])
+						}
+						if acc {
+							w += float64(init[i*(n+1)+j])
+						}
+						if math.Abs(float64(c[i*(n+1)+j])-w) > 1e-5*float64(k+1) {
+							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", im.Name, s, acc, i, j, c[i*(n+1)+j], w)
+						}
+					}
+					if c[i*(n+1)+n] != init[i*(n+1)+n] {
+						t.Fatalf("%s %v: padding column of row %d written", im.Name, s, i)
+					}
+				}
+			}
+		}
+	}
+}

@@ -26,6 +26,7 @@ type kernel struct {
 	reg     string // "Y" or "Z"
 	bcastRg int    // number of broadcast registers to rotate through
 	masked  bool
+	rows    bool // B rows at b + offs[p] instead of b + p*ldb
 }
 
 func main() {
@@ -36,6 +37,9 @@ func main() {
 	gen(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nr: 16, width: 8, reg: "Y", bcastRg: 2})
 	gen(&b, kernel{name: "sgemm8x32AVX512", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8})
 	gen(&b, kernel{name: "sgemm8x32AVX512Mask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true})
+	gen(&b, kernel{name: "sgemm8x32AVX512Rows", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, rows: true})
+	gen(&b, kernel{name: "sgemm8x32AVX512RowsMask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true, rows: true})
+	genRowsA(&b)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -50,15 +54,24 @@ func gen(b *strings.Builder, k kernel) {
 	bc := func(i int) string { return fmt.Sprintf("%s%d", k.reg, nacc+vecs+i%k.bcastRg) }
 	mask := func(v int) string { return fmt.Sprintf("K%d", v+1) }
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	// Arguments: kc+0, a+8, b+16, ldb+24, c+32, ldc+40, mask+48 (uint32), acc+52 (bool).
-	fmt.Fprintf(b, "\n// func %s(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)\n", k.name)
+	// Arguments: kc+0, a+8, b+16, ldb+24 (offs for row kernels), c+32,
+	// ldc+40, mask+48 (uint32), acc+52 (bool).
+	if k.rows {
+		fmt.Fprintf(b, "\n// func %s(kc int, a, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)\n", k.name)
+	} else {
+		fmt.Fprintf(b, "\n// func %s(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)\n", k.name)
+	}
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-53\n", k.name)
 	w("MOVQ kc+0(FP), CX")
 	w("MOVQ a+8(FP), SI")
 	w("MOVQ b+16(FP), DI")
-	w("MOVQ ldb+24(FP), R10")
-	w("SHLQ $2, R10")
-	w("LEAQ (R10)(R10*2), R12")
+	if k.rows {
+		w("MOVQ offs+24(FP), R13")
+	} else {
+		w("MOVQ ldb+24(FP), R10")
+		w("SHLQ $2, R10")
+		w("LEAQ (R10)(R10*2), R12")
+	}
 	w("MOVQ c+32(FP), DX")
 	w("MOVQ ldc+40(FP), R8")
 	w("SHLQ $2, R8")
@@ -76,6 +89,11 @@ func gen(b *strings.Builder, k kernel) {
 	}
 	rowAddr := []string{"(DI)", "(DI)(R10*1)", "(DI)(R10*2)", "(DI)(R12*1)"}
 	step := func(u int) {
+		if k.rows {
+			// Row u of this group starts at b + 4*offs[u].
+			w("MOVQ %d(R13), R14", 8*u)
+			rowAddr[u] = "(DI)(R14*4)"
+		}
 		for v := 0; v < vecs; v++ {
 			off := v * k.width * 4
 			if k.masked {
@@ -100,7 +118,11 @@ func gen(b *strings.Builder, k kernel) {
 		step(u)
 	}
 	w("ADDQ $%d, SI", 4*k.mr*4)
-	w("LEAQ (DI)(R10*4), DI")
+	if k.rows {
+		w("ADDQ $32, R13")
+	} else {
+		w("LEAQ (DI)(R10*4), DI")
+	}
 	w("DECQ R9")
 	w("JNZ %s_loop4", l)
 	fmt.Fprintf(b, "%s_tail:\n", l)
@@ -109,7 +131,11 @@ func gen(b *strings.Builder, k kernel) {
 	fmt.Fprintf(b, "%s_loop1:\n", l)
 	step(0)
 	w("ADDQ $%d, SI", k.mr*4)
-	w("ADDQ R10, DI")
+	if k.rows {
+		w("ADDQ $8, R13")
+	} else {
+		w("ADDQ R10, DI")
+	}
 	w("DECQ CX")
 	w("JNZ %s_loop1", l)
 	fmt.Fprintf(b, "%s_store:\n", l)
@@ -147,6 +173,100 @@ func gen(b *strings.Builder, k kernel) {
 		}
 		if i < k.mr-1 {
 			w("ADDQ R8, DX")
+		}
+	}
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genRowsA writes the AVX-512 kernel whose A rows are read in place at
+// arbitrary offsets (8 rows, a[aoffs[i]+p]) while B is a packed panel of 32
+// columns (b[p*32+j]); C is written under a column mask:
+//
+//	for p { for i < 8 { for j < 32 { t[i][j] += a[aoffs[i]+p] * b[p*32+j] } } }
+//	c[i*ldc+j] = t[i][j] (or +=) where bit j of mask is set
+func genRowsA(b *strings.Builder) {
+	const name = "sgemm8x32AVX512RowsA"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	rowReg := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	acc := func(i, v int) string { return fmt.Sprintf("Z%d", 2*i+v) }
+	fmt.Fprintf(b, "\n// func %s(kc int, a *float32, aoffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-53\n", name)
+	w("MOVQ kc+0(FP), CX")
+	w("MOVQ a+8(FP), SI")
+	w("MOVQ aoffs+16(FP), AX")
+	for i, r := range rowReg {
+		w("MOVQ %d(AX), %s", 8*i, r)
+		w("LEAQ (SI)(%s*4), %s", r, r)
+	}
+	w("MOVQ b+24(FP), DI")
+	w("MOVL mask+48(FP), AX")
+	w("KMOVW AX, K1")
+	w("SHRL $16, AX")
+	w("KMOVW AX, K2")
+	w("XORQ BX, BX")
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			w("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	step := func(u int) {
+		w("VMOVUPS %d(DI), Z16", u*128)
+		w("VMOVUPS %d(DI), Z17", u*128+64)
+		for i, r := range rowReg {
+			bc := fmt.Sprintf("Z%d", 18+i)
+			w("VBROADCASTSS %d(%s)(BX*4), %s", 4*u, r, bc)
+			w("VFMADD231PS Z16, %s, %s", bc, acc(i, 0))
+			w("VFMADD231PS Z17, %s, %s", bc, acc(i, 1))
+		}
+	}
+	w("MOVQ CX, SI")
+	w("SHRQ $2, SI")
+	w("JZ %s_tail", name)
+	fmt.Fprintf(b, "%s_loop4:\n", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	w("ADDQ $4, BX")
+	w("ADDQ $512, DI")
+	w("DECQ SI")
+	w("JNZ %s_loop4", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("ANDQ $3, CX")
+	w("JZ %s_store", name)
+	fmt.Fprintf(b, "%s_loop1:\n", name)
+	step(0)
+	w("INCQ BX")
+	w("ADDQ $128, DI")
+	w("DECQ CX")
+	w("JNZ %s_loop1", name)
+	fmt.Fprintf(b, "%s_store:\n", name)
+	w("MOVQ c+32(FP), DX")
+	w("MOVQ ldc+40(FP), AX")
+	w("SHLQ $2, AX")
+	w("MOVBLZX acc+52(FP), CX")
+	w("TESTQ CX, CX")
+	w("JZ %s_set", name)
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			k := fmt.Sprintf("K%d", v+1)
+			w("VMOVUPS.Z %d(DX), %s, Z16", 64*v, k)
+			w("VADDPS Z16, %s, %s", acc(i, v), acc(i, v))
+			w("VMOVUPS %s, %s, %d(DX)", acc(i, v), k, 64*v)
+		}
+		if i < 7 {
+			w("ADDQ AX, DX")
+		}
+	}
+	w("VZEROUPPER")
+	w("RET")
+	fmt.Fprintf(b, "%s_set:\n", name)
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			w("VMOVUPS %s, K%d, %d(DX)", acc(i, v), v+1, 64*v)
+		}
+		if i < 7 {
+			w("ADDQ AX, DX")
 		}
 	}
 	w("VZEROUPPER")
