@@ -113,7 +113,7 @@ func TestCancel(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	net := tutorialNet(t, 0)
 	opt, _ := optim.NewAdam(net.Params(), optim.AdamConfig{})
-	d := &mnist.Dataset{N: 1, Rows: 28, Cols: 28, Images: make([]float32, 784), Labels: []uint8{1}}
+	d := &mnist.Dataset{N: 1, Rows: 28, Cols: 28, Pixels: make([]byte, 784), Labels: []uint8{1}}
 	for _, c := range []Config{{Epochs: 0, BatchSize: 1}, {Epochs: 1, BatchSize: 0}} {
 		if _, err := Fit(context.Background(), net, opt, d, c); err == nil {
 			t.Errorf("config %+v accepted", c)

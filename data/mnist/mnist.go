@@ -17,11 +17,12 @@ const (
 	TestLabels  = "t10k-labels-idx1-ubyte.gz"
 )
 
-// Dataset is a set of images with labels. Images holds N×Rows×Cols pixel
-// intensities in [0, 1] (byte/255, as torchvision's ToTensor).
+// Dataset is a set of images with labels. Pixels holds the N×Rows×Cols
+// bytes of the file; images are handed out as intensities in [0, 1]
+// (byte/255, as torchvision's ToTensor).
 type Dataset struct {
 	N, Rows, Cols int
-	Images        []float32
+	Pixels        []byte
 	Labels        []uint8
 }
 
@@ -41,10 +42,7 @@ func FromIDX(images, labels *IDX) (*Dataset, error) {
 	if n == 0 || rows == 0 || cols == 0 {
 		return nil, fmt.Errorf("empty image set %v", images.Dims)
 	}
-	d := &Dataset{N: n, Rows: rows, Cols: cols, Images: make([]float32, len(images.Data)), Labels: labels.Data}
-	for i, b := range images.Data {
-		d.Images[i] = float32(b) / 255
-	}
+	d := &Dataset{N: n, Rows: rows, Cols: cols, Pixels: images.Data, Labels: labels.Data}
 	for i, l := range labels.Data {
 		if l > 9 {
 			return nil, fmt.Errorf("label %d of sample %d is not a digit", l, i)
@@ -96,13 +94,23 @@ func (d *Dataset) Subset(n int) *Dataset {
 		return d
 	}
 	px := d.Rows * d.Cols
-	return &Dataset{N: n, Rows: d.Rows, Cols: d.Cols, Images: d.Images[:n*px], Labels: d.Labels[:n]}
+	return &Dataset{N: n, Rows: d.Rows, Cols: d.Cols, Pixels: d.Pixels[:n*px], Labels: d.Labels[:n]}
 }
 
-// Image returns the pixels of sample i.
+// Image returns the intensities in [0, 1] of sample i, in a new slice.
 func (d *Dataset) Image(i int) []float32 {
 	px := d.Rows * d.Cols
-	return d.Images[i*px : (i+1)*px]
+	out := make([]float32, px)
+	toFloat(out, d.Pixels[i*px:(i+1)*px])
+	return out
+}
+
+// toFloat converts bytes to intensities: dst[i] = src[i]/255.
+func toFloat(dst []float32, src []byte) {
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = float32(b) / 255
+	}
 }
 
 // Batch copies the samples idx into x, resized to [len(idx), 1, Rows, Cols],
@@ -112,7 +120,7 @@ func (d *Dataset) Batch(idx []int, x *tensor.Tensor, labels []int) []int {
 	x.Resize(len(idx), 1, d.Rows, d.Cols)
 	labels = labels[:0]
 	for j, i := range idx {
-		copy(x.Data[j*px:(j+1)*px], d.Images[i*px:(i+1)*px])
+		toFloat(x.Data[j*px:(j+1)*px], d.Pixels[i*px:(i+1)*px])
 		labels = append(labels, int(d.Labels[i]))
 	}
 	return labels

@@ -79,7 +79,7 @@ func TestFromIDXMismatch(t *testing.T) {
 		t.Fatal("1-D images accepted")
 	}
 	d, err := FromIDX(&IDX{Dims: []int{1, 1, 2}, Data: []byte{0, 255}}, &IDX{Dims: []int{1}, Data: []byte{7}})
-	if err != nil || d.Images[1] != 1 || d.Images[0] != 0 || d.Labels[0] != 7 {
+	if err != nil || d.Image(0)[1] != 1 || d.Image(0)[0] != 0 || d.Labels[0] != 7 {
 		t.Fatalf("got %+v, %v", d, err)
 	}
 }

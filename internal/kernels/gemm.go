@@ -282,11 +282,17 @@ func packB(dst, b []float32, ldb int, trans bool, p0, j0, kc, nc, nr int) {
 // GemmPackedRows computes C = A·B (or C += when accumulate) for a packed A
 // (m×k) and a k×n matrix B whose row p is b[offs[p] : offs[p]+n]: rows at
 // arbitrary offsets, such as the shifted views of an image that make up a
-// convolution's unfolded input (implicit im2col). len(offs) must be k.
+// convolution's unfolded input (implicit im2col). len(offs) must be k and
+// every row must lie inside b (it panics otherwise).
 func GemmPackedRows(pa *PackedA, n int, b []float32, offs []int, c []float32, ldc int, accumulate bool) {
 	im, m, k := pa.im, pa.m, pa.k
 	if m <= 0 || n <= 0 {
 		return
+	}
+	for _, o := range offs[:k] {
+		if o < 0 || o+n > len(b) {
+			panic("kernels: GemmPackedRows row outside b")
+		}
 	}
 	if k <= 0 {
 		GemmPacked(pa, false, n, b, n, c, ldc, accumulate)
