@@ -1,0 +1,205 @@
+package snn
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Stage is one step of a spiking network: a layer applied to every time
+// step's frame on its own (Layer set), or a spiking population whose state
+// carries over time (Neuron set).
+type Stage struct {
+	// Name is the stage's name in sinabs' terms: the index of the module in
+	// the converted Sequential ("0", "1", ...), or "spike_output".
+	Name   string
+	Layer  nn.Layer
+	Neuron *Neuron
+	// In and Out are the sample shapes before and after the stage.
+	In, Out []int
+}
+
+// Spiking reports whether the stage is a spiking population.
+func (s *Stage) Spiking() bool { return s.Neuron != nil }
+
+// Network is a converted spiking network.
+type Network struct {
+	Input  []int // sample shape of one time step's input, e.g. [1, 28, 28]
+	Stages []Stage
+	// Options records how the network was converted.
+	Options ConvertOptions
+}
+
+// ConvertOptions are the settings of FromModel, with sinabs' from_model
+// meanings. Start from DefaultConvertOptions.
+type ConvertOptions struct {
+	// Neuron is the population that replaces every ReLU (and the added
+	// spiking output).
+	Neuron Neuron
+	// BiasRescaling divides the biases of Conv2d and Linear layers.
+	BiasRescaling float32
+	// AddSpikingOutput appends a spiking population named "spike_output"
+	// when the network does not end in one.
+	AddSpikingOutput bool
+	// FoldBatchNorm folds an evaluation-mode BatchNorm2d into the Conv2d
+	// right before it; otherwise it stays a stage of its own.
+	FoldBatchNorm bool
+}
+
+// DefaultConvertOptions are from_model's defaults as the tutorial uses it:
+// IAF with threshold 1, MultiSpike, subtract reset, min_v_mem -1, bias
+// rescaling 1, and an added spiking output.
+func DefaultConvertOptions() ConvertOptions {
+	return ConvertOptions{Neuron: DefaultIAF(), BiasRescaling: 1, AddSpikingOutput: true}
+}
+
+// Validate checks the options.
+func (o *ConvertOptions) Validate() error {
+	if err := o.Neuron.Validate(); err != nil {
+		return err
+	}
+	if o.Neuron.Kind == ExpLeak {
+		return fmt.Errorf("ReLUs convert to spiking neurons; ExpLeak does not spike")
+	}
+	if !(o.BiasRescaling > 0) || math.IsInf(float64(o.BiasRescaling), 0) {
+		return fmt.Errorf("bias rescaling %v must be a positive number", o.BiasRescaling)
+	}
+	return nil
+}
+
+// FromModel converts a trained ANN into a spiking network the way sinabs'
+// from_model does: every ReLU becomes a spiking population, Conv2d, Linear,
+// pooling and Flatten stay as they are (their biases added at every step),
+// BatchNorm2d runs in evaluation mode (or is folded), Dropout is dropped (the
+// identity), and a spiking output is added. The ANN is not modified; the
+// network holds copies of its weights. input is the sample shape.
+func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	seq, err := Clone(ann, input)
+	if err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	net := &Network{Input: append([]int(nil), input...), Options: opts}
+	shape := input
+	relus := 0
+	for i, l := range seq.Layers {
+		name := fmt.Sprint(i)
+		out, err := l.OutShape(shape)
+		if err != nil {
+			return nil, fmt.Errorf("convert: layer %d: %w", i, err)
+		}
+		switch v := l.(type) {
+		case *nn.ReLU:
+			n := opts.Neuron
+			net.Stages = append(net.Stages, Stage{Name: name, Neuron: &n, In: shape, Out: out})
+			relus++
+		case *nn.Dropout:
+			// identity in evaluation
+		case *nn.BatchNorm2d:
+			if opts.FoldBatchNorm && len(net.Stages) > 0 {
+				if conv, ok := net.Stages[len(net.Stages)-1].Layer.(*nn.Conv2d); ok {
+					foldBatchNorm(conv, v)
+					break
+				}
+			}
+			net.Stages = append(net.Stages, Stage{Name: name, Layer: v, In: shape, Out: out})
+		case *nn.Conv2d, *nn.Linear:
+			for _, p := range l.Params() {
+				if p.Name == "bias" && opts.BiasRescaling != 1 {
+					for j := range p.Value.Data {
+						p.Value.Data[j] /= opts.BiasRescaling
+					}
+				}
+			}
+			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
+		case *nn.Pool2d, *nn.Flatten:
+			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
+		default:
+			return nil, fmt.Errorf("convert: layer %d: %v cannot be converted", i, l)
+		}
+		shape = out
+	}
+	if relus == 0 {
+		return nil, fmt.Errorf("convert: the model has no ReLU to convert into spiking neurons")
+	}
+	if opts.AddSpikingOutput && !net.Stages[len(net.Stages)-1].Spiking() {
+		n := opts.Neuron
+		net.Stages = append(net.Stages, Stage{Name: "spike_output", Neuron: &n, In: shape, Out: shape})
+	}
+	return net, nil
+}
+
+// foldBatchNorm rewrites conv so that conv followed by bn (evaluation) is
+// one convolution: W' = a·W, b' = a·b + c per output channel.
+func foldBatchNorm(conv *nn.Conv2d, bn *nn.BatchNorm2d) {
+	scale, shift := bn.EvalScaleShift()
+	w := conv.Weight.Value.Data
+	per := len(w) / conv.Config.Out
+	for o := 0; o < conv.Config.Out; o++ {
+		for j := range w[o*per : (o+1)*per] {
+			w[o*per+j] *= scale[o]
+		}
+	}
+	if conv.Bias == nil {
+		conv.Config.Bias = true
+		conv.Bias = &nn.Param{Name: "bias", Value: tensor.New(conv.Config.Out), Grad: tensor.New(conv.Config.Out)}
+	}
+	b := conv.Bias.Value.Data
+	for o := range b {
+		b[o] = b[o]*scale[o] + shift[o]
+	}
+}
+
+// Clone returns a deep copy of a network built from its architecture.
+func Clone(seq *nn.Sequential, input []int) (*nn.Sequential, error) {
+	spec, err := arch.FromSequential(seq, input)
+	if err != nil {
+		return nil, err
+	}
+	c, err := spec.Build(nil)
+	if err != nil {
+		return nil, err
+	}
+	src, dst := seq.StateDict(), c.StateDict()
+	for i := range src {
+		copy(dst[i].Param.Value.Data, src[i].Param.Value.Data)
+	}
+	return c, nil
+}
+
+// SpikingStages returns the indices of the spiking stages.
+func (n *Network) SpikingStages() []int {
+	var idx []int
+	for i := range n.Stages {
+		if n.Stages[i].Spiking() {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// OutputShape is the sample shape of the network's output.
+func (n *Network) OutputShape() []int { return n.Stages[len(n.Stages)-1].Out }
+
+// String prints the network like sinabs prints a converted Sequential.
+func (n *Network) String() string {
+	var b strings.Builder
+	b.WriteString("Sequential(\n")
+	for _, s := range n.Stages {
+		var d string
+		if s.Spiking() {
+			d = s.Neuron.String()
+		} else {
+			d = s.Layer.String()
+		}
+		fmt.Fprintf(&b, "  (%s): %s\n", s.Name, d)
+	}
+	b.WriteString(")")
+	return b.String()
+}

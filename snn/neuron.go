@@ -1,0 +1,286 @@
+package snn
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Kind selects the neuron model.
+type Kind int
+
+// Neuron models.
+const (
+	IAF     Kind = iota // integrate-and-fire: v += i
+	LIF                 // leaky integrate-and-fire: v = a·v + i (or (1-a)·i)
+	ExpLeak             // leaky integrator without spikes: the output is v
+)
+
+func (k Kind) String() string {
+	switch k {
+	case LIF:
+		return "LIF"
+	case ExpLeak:
+		return "ExpLeak"
+	}
+	return "IAF"
+}
+
+// SpikeFn selects how many spikes a neuron emits from its membrane
+// potential v and threshold θ (sinabs.activation.spike_generation).
+type SpikeFn int
+
+// Spike functions.
+const (
+	MultiSpike  SpikeFn = iota // trunc(v/θ) spikes when v > 0
+	SingleSpike                // one spike when v >= θ
+	MaxSpike                   // min(MaxSpikes, trunc(v/θ))
+)
+
+// Reset selects what a spike does to the membrane potential.
+type Reset int
+
+// Reset mechanisms.
+const (
+	ResetSubtract Reset = iota // v -= spikes·θ (sinabs MembraneSubtract)
+	ResetToValue               // v = ResetValue where the neuron spiked (sinabs MembraneReset)
+)
+
+// Neuron holds the parameters of a population of identical neurons. The
+// zero value is not useful; start from DefaultIAF.
+//
+// One time step, all in float32, exactly as sinabs 3 computes it:
+//
+//  1. synaptic current: i = a_syn·(i + x) with TauSyn > 0 (a_syn = exp(-1/TauSyn)), else i = x
+//  2. membrane: v = a_mem·v + ((1-a_mem)·i if NormInput else i); IAF has a_mem = 1
+//  3. spikes s from v: MultiSpike trunc(v/θ) if v > 0; SingleSpike 1 if v >= θ;
+//     MaxSpike min(MaxSpikes, MultiSpike)
+//  4. reset: v -= s·θ (subtract) or v = ResetValue where s > 0
+//  5. floor: v = max(v, MinVMem) when HasFloor
+//
+// ExpLeak stops after step 2 and outputs v (before the floor).
+//
+// Where snnkit deliberately differs from sinabs:
+//   - MembraneReset with a non-zero reset value: sinabs also adds the reset
+//     value to neurons that did not spike; snnkit sets only the neurons that
+//     spiked.
+//   - Floor: sinabs computes relu(v - min) + min, which can round v by one
+//     unit in the last place for values that are not exactly representable
+//     sums; snnkit computes max(v, min) exactly. On dyadic values (as in
+//     ../shared/golden) the two agree.
+//   - min_v_mem = 0: sinabs tests `if min_v_mem:` and so applies no floor at
+//     0; snnkit applies the floor whenever HasFloor is set.
+type Neuron struct {
+	Kind       Kind
+	Threshold  float32 // θ, > 0
+	Spike      SpikeFn
+	MaxSpikes  int // for MaxSpike, >= 1
+	Reset      Reset
+	ResetValue float32 // for ResetToValue
+	HasFloor   bool
+	MinVMem    float32 // lower bound of v when HasFloor
+	TauMem     float32 // LIF and ExpLeak membrane time constant in steps (> 0)
+	TauSyn     float32 // synaptic time constant in steps; 0: no synaptic current state
+	NormInput  bool    // LIF: scale the input by (1 - a_mem)
+}
+
+// DefaultIAF is the neuron sinabs' from_model puts in place of a ReLU:
+// threshold 1, MultiSpike, subtract reset, min_v_mem -1.
+func DefaultIAF() Neuron {
+	return Neuron{Kind: IAF, Threshold: 1, Spike: MultiSpike, Reset: ResetSubtract, HasFloor: true, MinVMem: -1}
+}
+
+// Validate checks the parameters.
+func (n *Neuron) Validate() error {
+	if n.Kind != ExpLeak && !(n.Threshold > 0) || math.IsInf(float64(n.Threshold), 0) {
+		return fmt.Errorf("spike threshold %v must be a positive number", n.Threshold)
+	}
+	if n.Spike == MaxSpike && n.MaxSpikes < 1 {
+		return fmt.Errorf("MaxSpike needs a maximum of at least 1 spike per step, have %d", n.MaxSpikes)
+	}
+	if n.Spike < MultiSpike || n.Spike > MaxSpike {
+		return fmt.Errorf("unknown spike function %d", n.Spike)
+	}
+	if n.Kind != IAF && !(n.TauMem > 0) {
+		return fmt.Errorf("%v needs tau_mem > 0, have %v", n.Kind, n.TauMem)
+	}
+	if n.TauSyn < 0 || math.IsNaN(float64(n.TauSyn)) {
+		return fmt.Errorf("tau_syn %v must be >= 0 (0: none)", n.TauSyn)
+	}
+	if math.IsNaN(float64(n.MinVMem)) || math.IsNaN(float64(n.ResetValue)) {
+		return fmt.Errorf("min_v_mem and reset value must be numbers")
+	}
+	return nil
+}
+
+// decay returns exp(-1/tau) rounded to float32, as torch.exp on a float32 tensor.
+func decay(tau float32) float32 { return float32(math.Exp(-1 / float64(tau))) }
+
+// State is the state of a population: membrane potential and, with TauSyn,
+// synaptic current, one value per neuron and sample.
+type State struct {
+	V, I []float32
+}
+
+// NewState returns a zero state for n neurons.
+func (n *Neuron) NewState(size int) *State {
+	s := &State{V: make([]float32, size)}
+	if n.TauSyn > 0 {
+		s.I = make([]float32, size)
+	}
+	return s
+}
+
+// Reset sets the state back to zero.
+func (s *State) Reset() {
+	clear(s.V)
+	clear(s.I)
+}
+
+// Step advances st by one time step with input x and writes the output
+// (spike counts, or v for ExpLeak) into out. len(x) and len(out) must equal
+// the state size.
+func (n *Neuron) Step(st *State, x, out []float32) {
+	v := st.V
+	x = x[:len(v)]
+	out = out[:len(v)]
+	if n.TauSyn > 0 {
+		a := decay(n.TauSyn)
+		is := st.I[:len(v)]
+		for j := range is {
+			is[j] = a * (is[j] + x[j])
+		}
+		x = is
+	}
+	switch n.Kind {
+	case IAF:
+		if n.Spike == MultiSpike && n.Reset == ResetSubtract && n.Threshold == 1 && n.TauSyn == 0 {
+			iafUnit(v, x, out, n.HasFloor, n.MinVMem)
+			return
+		}
+		for j := range v {
+			v[j] += x[j]
+		}
+	case LIF, ExpLeak:
+		a := decay(n.TauMem)
+		if n.NormInput {
+			b := 1 - a
+			for j := range v {
+				v[j] = float32(a*v[j]) + float32(b*x[j])
+			}
+		} else {
+			for j := range v {
+				v[j] = float32(a*v[j]) + x[j]
+			}
+		}
+	}
+	if n.Kind == ExpLeak {
+		copy(out, v)
+		if n.HasFloor {
+			for j := range v {
+				v[j] = max(v[j], n.MinVMem)
+			}
+		}
+		return
+	}
+	n.fire(v, out)
+}
+
+// fire computes spikes from v, applies the reset and the floor.
+func (n *Neuron) fire(v, out []float32) {
+	th := n.Threshold
+	for j, vj := range v {
+		var s float32
+		switch n.Spike {
+		case SingleSpike:
+			if vj >= th {
+				s = 1
+			}
+		default:
+			if vj > 0 {
+				s = float32(math.Trunc(float64(vj / th)))
+				if n.Spike == MaxSpike {
+					s = min(s, float32(n.MaxSpikes))
+				}
+			}
+		}
+		if s > 0 {
+			if n.Reset == ResetSubtract {
+				vj -= float32(s * th)
+			} else {
+				vj = n.ResetValue
+			}
+		}
+		if n.HasFloor {
+			vj = max(vj, n.MinVMem)
+		}
+		v[j] = vj
+		out[j] = s
+	}
+}
+
+// iafUnit is the common case of the tutorial: IAF, threshold 1, MultiSpike,
+// subtract reset: s = trunc(v) for v > 0, v -= s.
+func iafUnit(v, x, out []float32, floor bool, minV float32) {
+	x = x[:len(v)]
+	out = out[:len(v)]
+	for j := range v {
+		vj := v[j] + x[j]
+		var s float32
+		if vj > 0 {
+			s = float32(int32(vj)) // truncation; |v| stays far below 2^31
+			if vj >= 1<<31 {
+				s = float32(math.Trunc(float64(vj)))
+			}
+			vj -= s
+		}
+		if floor && vj < minV {
+			vj = minV
+		}
+		v[j] = vj
+		out[j] = s
+	}
+}
+
+// String prints the neuron like sinabs' layers print themselves, e.g.
+// IAF(spike_threshold=1.0, min_v_mem=-1.0).
+func (n *Neuron) String() string {
+	var parts []string
+	if n.Kind != IAF {
+		parts = append(parts, "tau_mem="+pyFloat(n.TauMem))
+	}
+	if n.TauSyn > 0 {
+		parts = append(parts, "tau_syn="+pyFloat(n.TauSyn))
+	}
+	if n.Kind != ExpLeak {
+		parts = append(parts, "spike_threshold="+pyFloat(n.Threshold))
+		switch n.Spike {
+		case SingleSpike:
+			parts = append(parts, "spike_fn=SingleSpike")
+		case MaxSpike:
+			parts = append(parts, fmt.Sprintf("spike_fn=MaxSpike(max_num_spikes_per_bin=%d)", n.MaxSpikes))
+		}
+		if n.Reset == ResetToValue {
+			parts = append(parts, "reset_fn=MembraneReset(reset_value="+pyFloat(n.ResetValue)+")")
+		}
+	}
+	if n.HasFloor {
+		parts = append(parts, "min_v_mem="+pyFloat(n.MinVMem))
+	} else {
+		parts = append(parts, "min_v_mem=None")
+	}
+	if n.Kind == LIF && n.NormInput {
+		parts = append(parts, "norm_input=True")
+	}
+	return n.Kind.String() + "(" + strings.Join(parts, ", ") + ")"
+}
+
+// pyFloat formats like Python's repr of a float: 1.0, 0.75, -1.0.
+func pyFloat(f float32) string {
+	s := strconv.FormatFloat(float64(f), 'g', -1, 32)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}

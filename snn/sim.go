@@ -1,0 +1,223 @@
+package snn
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Monitor observes a simulation: after each stage has processed a chunk of
+// time, Observe receives the stage's input and output frames, laid out
+// [batch*steps, ...] in (sample, step) order, and the chunk's place in time
+// (t0 counts steps since the last reset). Monitors must not modify the
+// tensors.
+type Monitor interface {
+	Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int)
+}
+
+// DefaultChunkFrames is the number of frames (samples × time steps) the
+// simulator pushes through each layer at once.
+const DefaultChunkFrames = 1024
+
+// Simulator runs spike trains through a Network. Each layer processes all
+// frames of a chunk of time in one call (one large matrix product per
+// layer), then each spiking population steps through the chunk's time steps
+// in order. Results do not depend on the chunk size or on the number of
+// threads: every frame is computed the same way and every neuron's time loop
+// runs in order.
+//
+// State persists across calls to Run and Step, so a long input can be fed in
+// pieces; call Reset between independent samples. A change of batch size
+// resets the state.
+type Simulator struct {
+	net      *Network
+	layers   []nn.Layer // per stage: a private copy of the layer (nil for spiking stages)
+	states   []*State   // per stage: population state [batch × neurons] (nil for layers)
+	outs     []tensor.Tensor
+	batch    int
+	t        int // time steps since the last reset
+	chunk    int
+	monitors []Monitor
+	frames   tensor.Tensor
+}
+
+// NewSimulator returns a simulator for net. The layers are copied, so
+// several simulators can run the same network concurrently.
+func NewSimulator(net *Network) (*Simulator, error) {
+	s := &Simulator{net: net, chunk: DefaultChunkFrames}
+	seq := &nn.Sequential{}
+	for _, st := range net.Stages {
+		if st.Layer != nil {
+			seq.Layers = append(seq.Layers, st.Layer)
+		}
+	}
+	clone, err := Clone(seq, net.Input)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	k := 0
+	s.layers = make([]nn.Layer, len(net.Stages))
+	s.states = make([]*State, len(net.Stages))
+	s.outs = make([]tensor.Tensor, len(net.Stages))
+	for i, st := range net.Stages {
+		if st.Layer != nil {
+			s.layers[i] = clone.Layers[k]
+			k++
+		}
+	}
+	return s, nil
+}
+
+// SetChunkFrames sets how many frames go through a layer at once (at least
+// the batch size is used). Smaller chunks use less memory.
+func (s *Simulator) SetChunkFrames(n int) {
+	s.chunk = max(n, 1)
+}
+
+// AddMonitor attaches a monitor.
+func (s *Simulator) AddMonitor(m Monitor) { s.monitors = append(s.monitors, m) }
+
+// Network returns the simulated network.
+func (s *Simulator) Network() *Network { return s.net }
+
+// Reset sets every population's state to zero and the time back to 0.
+func (s *Simulator) Reset() {
+	s.t = 0
+	for _, st := range s.states {
+		if st != nil {
+			st.Reset()
+		}
+	}
+}
+
+func (s *Simulator) ensureState(batch int) {
+	if batch == s.batch && s.states != nil {
+		ok := true
+		for i, st := range s.net.Stages {
+			if st.Spiking() && s.states[i] == nil {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+	}
+	s.batch, s.t = batch, 0
+	for i, st := range s.net.Stages {
+		if st.Spiking() {
+			s.states[i] = st.Neuron.NewState(batch * tensor.Numel(st.Out))
+		}
+	}
+}
+
+// Run feeds input [batch, T, ...input shape] and returns the output of the
+// last stage, [batch, T, ...output shape], in a new tensor. It checks ctx
+// between chunks.
+func (s *Simulator) Run(ctx context.Context, input *tensor.Tensor) (*tensor.Tensor, error) {
+	in := s.net.Input
+	if len(input.Shape) != len(in)+2 || !tensor.SameShape(input.Shape[2:], in) {
+		return nil, fmt.Errorf("simulator: input has shape %s, want [batch, time%s]", tensor.ShapeString(input.Shape), shapeTail(in))
+	}
+	batch, steps := input.Shape[0], input.Shape[1]
+	if batch < 1 || steps < 1 {
+		return nil, fmt.Errorf("simulator: input has shape %s: batch and time must be at least 1", tensor.ShapeString(input.Shape))
+	}
+	if err := input.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("simulator: input: %w", err)
+	}
+	s.ensureState(batch)
+	outShape := s.net.OutputShape()
+	result := tensor.New(append([]int{batch, steps}, outShape...)...)
+	tc := max(1, min(steps, s.chunk/batch))
+	frameLen := tensor.Numel(in)
+	outLen := tensor.Numel(outShape)
+	for t0 := 0; t0 < steps; t0 += tc {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(tc, steps-t0)
+		s.frames.Resize(append([]int{batch * n}, in...)...)
+		for b := 0; b < batch; b++ {
+			copy(s.frames.Data[b*n*frameLen:(b+1)*n*frameLen], input.Data[(b*steps+t0)*frameLen:(b*steps+t0+n)*frameLen])
+		}
+		out, err := s.chunkForward(&s.frames, batch, n)
+		if err != nil {
+			return nil, err
+		}
+		for b := 0; b < batch; b++ {
+			copy(result.Data[(b*steps+t0)*outLen:(b*steps+t0+n)*outLen], out.Data[b*n*outLen:(b+1)*n*outLen])
+		}
+	}
+	return result, nil
+}
+
+// Step feeds one time step, frame [batch, ...input shape], and returns the
+// last stage's output [batch, ...output shape] (owned by the simulator,
+// valid until the next call).
+func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
+	in := s.net.Input
+	if len(frame.Shape) != len(in)+1 || !tensor.SameShape(frame.Shape[1:], in) || frame.Shape[0] < 1 {
+		return nil, fmt.Errorf("simulator: frame has shape %s, want [batch%s]", tensor.ShapeString(frame.Shape), shapeTail(in))
+	}
+	if err := frame.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("simulator: frame: %w", err)
+	}
+	s.ensureState(frame.Shape[0])
+	return s.chunkForward(frame, frame.Shape[0], 1)
+}
+
+// Time returns the number of steps simulated since the last reset.
+func (s *Simulator) Time() int { return s.t }
+
+// chunkForward runs frames [batch*n, ...] (sample-major) through all stages
+// and advances the time by n.
+func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor, error) {
+	t0 := s.t
+	s.t += n
+	for i := range s.net.Stages {
+		st := &s.net.Stages[i]
+		var out *tensor.Tensor
+		if st.Spiking() {
+			out = &s.outs[i]
+			out.Resize(append([]int{batch * n}, st.Out...)...)
+			s.spikingStep(st.Neuron, s.states[i], x, out, batch, n)
+		} else {
+			var err error
+			if out, err = s.layers[i].Forward(x, false); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", st.Name, err)
+			}
+		}
+		for _, m := range s.monitors {
+			m.Observe(i, x, out, batch, t0, n)
+		}
+		x = out
+	}
+	return x, nil
+}
+
+// spikingStep advances every sample's population through the n steps of the
+// chunk, samples in parallel.
+func (s *Simulator) spikingStep(neuron *Neuron, state *State, x, out *tensor.Tensor, batch, n int) {
+	size := len(state.V) / batch
+	parallel.Run(batch, func(b int) {
+		sub := State{V: state.V[b*size : (b+1)*size]}
+		if state.I != nil {
+			sub.I = state.I[b*size : (b+1)*size]
+		}
+		for t := 0; t < n; t++ {
+			f := (b*n + t) * size
+			neuron.Step(&sub, x.Data[f:f+size], out.Data[f:f+size])
+		}
+	})
+}
+
+func shapeTail(s []int) string {
+	var b []byte
+	for _, d := range s {
+		b = fmt.Appendf(b, ", %d", d)
+	}
+	return string(b)
+}
