@@ -131,3 +131,6 @@ func (d *Dataset) Shuffle(rng *rand.Rand) []int { return rng.Perm(d.N) }
 
 // Len returns the number of samples.
 func (d *Dataset) Len() int { return d.N }
+
+// Label returns the class of sample i.
+func (d *Dataset) Label(i int) int { return int(d.Labels[i]) }

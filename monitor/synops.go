@@ -1,0 +1,189 @@
+package monitor
+
+import (
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// SynOps counts synaptic operations as sinabs' SNNAnalyzer does: for every
+// Conv2d and Linear stage, each input event (spike count, or analog value)
+// times the exact number of synapses leaving its position (the connection
+// map of a transposed convolution, so border positions count fewer), times
+// the window size k² of every AvgPool2d since the previous weighted stage
+// (average pooling divides the spikes it passes on; the factor restores
+// them).
+type SynOps struct {
+	net     *snn.Network
+	layers  []int       // weighted stages
+	fanout  [][]float32 // per weighted stage: synapses per input position
+	scale   []float64   // per weighted stage: product of AvgPool k²
+	sums    [][]float64 // per weighted stage: input summed over samples and time, per position
+	index   map[int]int
+	samples map[int]int // samples seen per weighted stage (at t0 == 0)
+}
+
+// NewSynOps prepares a counter for net.
+func NewSynOps(net *snn.Network) *SynOps {
+	s := &SynOps{net: net, index: map[int]int{}, samples: map[int]int{}}
+	scale := 1.0
+	for i, st := range net.Stages {
+		if p, ok := st.Layer.(*nn.Pool2d); ok && p.Kind == nn.PoolAvg {
+			scale *= float64(p.Config.KernelHW[0] * p.Config.KernelHW[1])
+		}
+		var fan []float32
+		switch l := st.Layer.(type) {
+		case *nn.Conv2d:
+			fan = convFanout(l, st.In, st.Out)
+		case *nn.Linear:
+			fan = make([]float32, l.Config.In)
+			for j := range fan {
+				fan[j] = float32(l.Config.Out)
+			}
+		default:
+			continue
+		}
+		s.index[i] = len(s.layers)
+		s.layers = append(s.layers, i)
+		s.fanout = append(s.fanout, fan)
+		s.scale = append(s.scale, scale)
+		s.sums = append(s.sums, make([]float64, len(fan)))
+		scale = 1
+	}
+	return s
+}
+
+// convFanout returns, for every input position (c, y, x), the number of
+// synapses it drives: out channels × output positions whose window covers it.
+func convFanout(l *nn.Conv2d, in, out []int) []float32 {
+	cfg := l.Config
+	c, h, w := in[0], in[1], in[2]
+	oh, ow := out[1], out[2]
+	plane := make([]float32, h*w)
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			for i := 0; i < cfg.KernelHW[0]; i++ {
+				for j := 0; j < cfg.KernelHW[1]; j++ {
+					iy := y*cfg.StrideHW[0] - cfg.PaddingHW[0] + i
+					ix := x*cfg.StrideHW[1] - cfg.PaddingHW[1] + j
+					if iy >= 0 && iy < h && ix >= 0 && ix < w {
+						plane[iy*w+ix] += float32(cfg.Out)
+					}
+				}
+			}
+		}
+	}
+	fan := make([]float32, c*h*w)
+	for ch := 0; ch < c; ch++ {
+		copy(fan[ch*h*w:], plane)
+	}
+	return fan
+}
+
+// Observe implements snn.Monitor.
+func (s *SynOps) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int) {
+	k, ok := s.index[stage]
+	if !ok {
+		return
+	}
+	if t0 == 0 {
+		s.samples[k] += batch
+	}
+	sums := s.sums[k]
+	n := len(sums)
+	frames := len(in.Data) / n
+	for f := 0; f < frames; f++ {
+		for j, v := range in.Data[f*n : (f+1)*n] {
+			sums[j] += float64(v)
+		}
+	}
+}
+
+// LayerSynOps is the count of one weighted stage.
+type LayerSynOps struct {
+	Name      string  // the stage name ("0", "3", ...)
+	Layer     string  // e.g. Conv2d(1, 20, ...)
+	PerSample float64 // synaptic operations per sample over the whole run
+	Total     float64
+	ANNMACs   int64 // multiply-accumulates of one ANN pass
+}
+
+// Result returns the counts per weighted stage and their total per sample.
+func (s *SynOps) Result() ([]LayerSynOps, float64) {
+	var out []LayerSynOps
+	var total float64
+	for k, i := range s.layers {
+		st := s.net.Stages[i]
+		var ops float64
+		for j, v := range s.sums[k] {
+			ops += v * float64(s.fanout[k][j])
+		}
+		ops *= s.scale[k]
+		per := 0.0
+		if n := s.samples[k]; n > 0 {
+			per = ops / float64(n)
+		}
+		out = append(out, LayerSynOps{Name: st.Name, Layer: st.Layer.String(), PerSample: per, Total: ops, ANNMACs: MACs(st.Layer, st.In, st.Out)})
+		total += per
+	}
+	return out, total
+}
+
+// MACs returns the multiply-accumulates of one ANN pass through a Conv2d or
+// Linear layer (0 for other layers).
+func MACs(l nn.Layer, in, out []int) int64 {
+	switch v := l.(type) {
+	case *nn.Conv2d:
+		return int64(tensor.Numel(out)) * int64(v.Config.In*v.Config.KernelHW[0]*v.Config.KernelHW[1])
+	case *nn.Linear:
+		return int64(v.Config.In) * int64(v.Config.Out)
+	}
+	return 0
+}
+
+// FiringRates measures the mean output of every spiking stage: spikes per
+// neuron per time step.
+type FiringRates struct {
+	net    *snn.Network
+	sums   map[int]float64
+	counts map[int]float64
+}
+
+// NewFiringRates prepares a firing-rate monitor for net.
+func NewFiringRates(net *snn.Network) *FiringRates {
+	return &FiringRates{net: net, sums: map[int]float64{}, counts: map[int]float64{}}
+}
+
+// Observe implements snn.Monitor.
+func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int) {
+	if !f.net.Stages[stage].Spiking() {
+		return
+	}
+	var s float64
+	for _, v := range out.Data {
+		s += float64(v)
+	}
+	f.sums[stage] += s
+	f.counts[stage] += float64(len(out.Data))
+}
+
+// LayerRate is the firing rate of one spiking stage.
+type LayerRate struct {
+	Name    string
+	Neurons int     // neurons per sample
+	Rate    float64 // spikes per neuron per step
+}
+
+// Result returns the rate of every spiking stage.
+func (f *FiringRates) Result() []LayerRate {
+	var out []LayerRate
+	for _, i := range f.net.SpikingStages() {
+		st := f.net.Stages[i]
+		r := 0.0
+		if c := f.counts[i]; c > 0 {
+			r = f.sums[i] / c
+		}
+		out = append(out, LayerRate{Name: st.Name, Neurons: tensor.Numel(st.Out), Rate: r})
+	}
+	return out
+}

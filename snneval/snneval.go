@@ -1,0 +1,137 @@
+// Package snneval measures a spiking network on a labelled image set: it
+// encodes each image as a spike train, simulates the network, and reports
+// the accuracy at every time step (the class is the argmax of the output
+// spike counts summed so far, ties to the lowest index as torch.argmax),
+// synaptic operations and firing rates per layer, and the speed.
+package snneval
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/monitor"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Dataset is a labelled image set; *mnist.Dataset implements it.
+type Dataset interface {
+	Len() int
+	// Image returns the intensities in [0, 1] of sample i.
+	Image(i int) []float32
+	// Label returns the class of sample i.
+	Label(i int) int
+}
+
+// Config holds the settings of a run.
+type Config struct {
+	Steps   int             // time steps per sample (T)
+	Batch   int             // samples simulated together (default 64)
+	Encoder encode.Encoder  // default Bernoulli with seed 0
+	// Progress, when set, is called after every batch with the samples done.
+	Progress func(done, total int)
+	// Monitors are attached to the simulator in addition to the counters.
+	Monitors []snn.Monitor
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	Samples          int
+	Steps            int
+	Correct          int       // at the last step
+	Accuracy         float64   // at the last step
+	AccuracyByT      []float64 // AccuracyByT[t-1]: accuracy using steps 1..t
+	Predictions      []int     // class at the last step, per sample
+	Seconds          float64
+	SamplesPerSecond float64
+	SynOps           []monitor.LayerSynOps
+	SynOpsTotal      float64 // per sample
+	FiringRates      []monitor.LayerRate
+}
+
+// Run simulates net on every sample of data.
+func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Result, error) {
+	if cfg.Steps < 1 {
+		return nil, fmt.Errorf("snneval: time steps %d must be at least 1", cfg.Steps)
+	}
+	if cfg.Batch < 1 {
+		cfg.Batch = 64
+	}
+	if cfg.Encoder == nil {
+		cfg.Encoder = encode.Bernoulli{}
+	}
+	n := data.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("snneval: empty data set")
+	}
+	in := net.Input
+	frame := tensor.Numel(in)
+	if len(data.Image(0)) != frame {
+		return nil, fmt.Errorf("snneval: images have %d values, the network takes %v", len(data.Image(0)), in)
+	}
+	out := net.OutputShape()
+	classes := tensor.Numel(out)
+	sim, err := snn.NewSimulator(net)
+	if err != nil {
+		return nil, err
+	}
+	synops := monitor.NewSynOps(net)
+	rates := monitor.NewFiringRates(net)
+	sim.AddMonitor(synops)
+	sim.AddMonitor(rates)
+	for _, m := range cfg.Monitors {
+		sim.AddMonitor(m)
+	}
+	res := &Result{Samples: n, Steps: cfg.Steps, Predictions: make([]int, n)}
+	correctByT := make([]int, cfg.Steps)
+	start := time.Now()
+	input := tensor.New(cfg.Batch, cfg.Steps, frame)
+	counts := make([]float32, classes)
+	for lo := 0; lo < n; lo += cfg.Batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+cfg.Batch, n)
+		b := hi - lo
+		input.Resize(append([]int{b, cfg.Steps}, in...)...)
+		parallel.Run(b, func(j int) {
+			cfg.Encoder.Encode(input.Data[j*cfg.Steps*frame:(j+1)*cfg.Steps*frame], data.Image(lo+j), cfg.Steps, lo+j)
+		})
+		sim.Reset()
+		spikes, err := sim.Run(ctx, input)
+		if err != nil {
+			return nil, err
+		}
+		for j := 0; j < b; j++ {
+			label := data.Label(lo + j)
+			clear(counts)
+			for t := 0; t < cfg.Steps; t++ {
+				row := spikes.Data[(j*cfg.Steps+t)*classes : (j*cfg.Steps+t+1)*classes]
+				for c, v := range row {
+					counts[c] += v
+				}
+				if tensor.ArgMax(counts) == label {
+					correctByT[t]++
+				}
+			}
+			res.Predictions[lo+j] = tensor.ArgMax(counts)
+		}
+		if cfg.Progress != nil {
+			cfg.Progress(hi, n)
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.SamplesPerSecond = float64(n) / res.Seconds
+	res.AccuracyByT = make([]float64, cfg.Steps)
+	for t, c := range correctByT {
+		res.AccuracyByT[t] = float64(c) / float64(n)
+	}
+	res.Correct = correctByT[cfg.Steps-1]
+	res.Accuracy = res.AccuracyByT[cfg.Steps-1]
+	res.SynOps, res.SynOpsTotal = synops.Result()
+	res.FiringRates = rates.Result()
+	return res, nil
+}
