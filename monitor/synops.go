@@ -159,11 +159,7 @@ func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, batch, t0, step
 	if !f.net.Stages[stage].Spiking() {
 		return
 	}
-	var s float64
-	for _, v := range out.Data {
-		s += float64(v)
-	}
-	f.sums[stage] += s
+	f.sums[stage] += tensor.Sum(out.Data)
 	f.counts[stage] += float64(len(out.Data))
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/snnkit/snnkit/tensor"
 )
 
 // Kind selects the neuron model.
@@ -155,8 +157,12 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 	}
 	switch n.Kind {
 	case IAF:
-		if n.Spike == MultiSpike && n.Reset == ResetSubtract && n.Threshold == 1 && n.TauSyn == 0 {
-			iafUnit(v, x, out, n.HasFloor, n.MinVMem)
+		if n.Spike == MultiSpike && n.Reset == ResetSubtract {
+			minV := float32(math.Inf(-1))
+			if n.HasFloor {
+				minV = n.MinVMem
+			}
+			_ = tensor.IAF(v, x, out, n.Threshold, minV)
 			return
 		}
 		for j := range v {
@@ -214,29 +220,6 @@ func (n *Neuron) fire(v, out []float32) {
 		}
 		if n.HasFloor {
 			vj = max(vj, n.MinVMem)
-		}
-		v[j] = vj
-		out[j] = s
-	}
-}
-
-// iafUnit is the common case of the tutorial: IAF, threshold 1, MultiSpike,
-// subtract reset: s = trunc(v) for v > 0, v -= s.
-func iafUnit(v, x, out []float32, floor bool, minV float32) {
-	x = x[:len(v)]
-	out = out[:len(v)]
-	for j := range v {
-		vj := v[j] + x[j]
-		var s float32
-		if vj > 0 {
-			s = float32(int32(vj)) // truncation; |v| stays far below 2^31
-			if vj >= 1<<31 {
-				s = float32(math.Trunc(float64(vj)))
-			}
-			vj -= s
-		}
-		if floor && vj < minV {
-			vj = minV
 		}
 		v[j] = vj
 		out[j] = s

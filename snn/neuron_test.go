@@ -111,26 +111,30 @@ func TestNeuronCases(t *testing.T) {
 	}
 }
 
-// TestIAFUnitFastPath checks the threshold-1 fast path against the general one.
-func TestIAFUnitFastPath(t *testing.T) {
-	for _, floor := range []bool{false, true} {
-		fast := DefaultIAF()
-		fast.HasFloor = floor
-		general := fast
-		general.Spike = MaxSpike
-		general.MaxSpikes = 1 << 30
-		sf, sg := fast.NewState(64), general.NewState(64)
-		x := make([]float32, 64)
-		of, og := make([]float32, 64), make([]float32, 64)
-		for step := 0; step < 50; step++ {
-			for j := range x {
-				x[j] = float32((j*7+step*13)%23)/4 - 2.7
-			}
-			fast.Step(sf, x, of)
-			general.Step(sg, x, og)
-			for j := range of {
-				if of[j] != og[j] || sf.V[j] != sg.V[j] {
-					t.Fatalf("step %d neuron %d: fast (%v, %v), general (%v, %v)", step, j, of[j], sf.V[j], og[j], sg.V[j])
+// TestIAFFastPath checks the SIMD IAF path (MultiSpike, subtract) against
+// the general one (MaxSpike with an unreachable maximum) for thresholds 1
+// and 0.75, with and without floor.
+func TestIAFFastPath(t *testing.T) {
+	for _, th := range []float32{1, 0.75} {
+		for _, floor := range []bool{false, true} {
+			fast := DefaultIAF()
+			fast.HasFloor, fast.Threshold = floor, th
+			general := fast
+			general.Spike = MaxSpike
+			general.MaxSpikes = 1 << 30
+			sf, sg := fast.NewState(67), general.NewState(67)
+			x := make([]float32, 67)
+			of, og := make([]float32, 67), make([]float32, 67)
+			for step := 0; step < 50; step++ {
+				for j := range x {
+					x[j] = float32((j*7+step*13)%23)/4.3 - 2.7
+				}
+				fast.Step(sf, x, of)
+				general.Step(sg, x, og)
+				for j := range of {
+					if of[j] != og[j] || sf.V[j] != sg.V[j] {
+						t.Fatalf("θ=%v floor=%v step %d neuron %d: fast (%v, %v), general (%v, %v)", th, floor, step, j, of[j], sf.V[j], og[j], sg.V[j])
+					}
 				}
 			}
 		}

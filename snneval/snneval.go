@@ -28,9 +28,9 @@ type Dataset interface {
 
 // Config holds the settings of a run.
 type Config struct {
-	Steps   int             // time steps per sample (T)
-	Batch   int             // samples simulated together (default 64)
-	Encoder encode.Encoder  // default Bernoulli with seed 0
+	Steps   int            // time steps per sample (T)
+	Batch   int            // samples simulated together (default 64)
+	Encoder encode.Encoder // default Bernoulli with seed 0
 	// Progress, when set, is called after every batch with the samples done.
 	Progress func(done, total int)
 	// Monitors are attached to the simulator in addition to the counters.

@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Elementwise kernels. Each has a pure-Go version (the *Generic functions,
 // always built and used by tests as the reference) and, on amd64 with
 // AVX-512, an assembly version selected at start-up.
@@ -64,14 +66,92 @@ func ReluGrad(dst, dy, out []float32) {
 	vecImpl.reluGrad(dst, dy, out)
 }
 
+// IAFGeneric advances integrate-and-fire neurons with MultiSpike and
+// subtract reset by one step: v += x; s = trunc(v/theta) where v > 0, else 0;
+// v -= s·theta; v = max(v, minV) (NaN stays NaN; -Inf means no floor);
+// out = s. All in float32, each operation rounded on its own.
+func IAFGeneric(v, x, out []float32, theta, minV float32) {
+	x = x[:len(v)]
+	out = out[:len(v)]
+	for j := range v {
+		vj := v[j] + x[j]
+		var s float32
+		if vj > 0 {
+			s = float32(math.Trunc(float64(vj / theta)))
+			vj -= float32(s * theta)
+		}
+		if vj < minV {
+			vj = minV
+		}
+		v[j] = vj
+		out[j] = s
+	}
+}
+
+// SumGeneric returns the sum of x in the order the AVX-512 kernel uses:
+// 64 float32 lanes (lane i takes elements i, i+64, ...; a last partial
+// block of 16 goes to lanes 0-15, the remainder to lanes 16-31), reduced
+// pairwise.
+func SumGeneric(x []float32) float32 {
+	var lanes [64]float32
+	i := 0
+	for ; i+64 <= len(x); i += 64 {
+		for l := 0; l < 64; l++ {
+			lanes[l] += x[i+l]
+		}
+	}
+	for ; i+16 <= len(x); i += 16 {
+		for l := 0; l < 16; l++ {
+			lanes[l] += x[i+l]
+		}
+	}
+	for l := 0; i < len(x); i, l = i+1, l+1 {
+		lanes[16+l] += x[i]
+	}
+	var r [16]float32
+	for l := 0; l < 16; l++ {
+		r[l] = (lanes[l] + lanes[16+l]) + (lanes[32+l] + lanes[48+l])
+	}
+	for w := 8; w >= 1; w /= 2 {
+		for l := 0; l < w; l++ {
+			r[l] += r[l+w]
+		}
+	}
+	return r[0]
+}
+
+// IAF is IAFGeneric with SIMD where available; x and out must be as long as v.
+func IAF(v, x, out []float32, theta, minV float32) {
+	if len(v) == 0 {
+		return
+	}
+	_ = x[len(v)-1]
+	_ = out[len(v)-1]
+	vecImpl.iaf(v, x, out, theta, minV)
+}
+
+// Sum returns the sum of x in float64, adding float32 block sums of at
+// most 1<<16 elements (SumGeneric order within a block).
+func Sum(x []float32) float64 {
+	var s float64
+	for len(x) > 0 {
+		n := min(len(x), 1<<16)
+		s += float64(vecImpl.sum(x[:n]))
+		x = x[n:]
+	}
+	return s
+}
+
 type vecFuncs struct {
 	name     string
 	add      func(dst, src []float32)
 	relu     func(dst, src []float32)
 	reluGrad func(dst, dy, out []float32)
+	iaf      func(v, x, out []float32, theta, minV float32)
+	sum      func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric}
+var vecGeneric = vecFuncs{name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 var vecImpl = func() vecFuncs {
 	if best.Name == "generic" {

@@ -19,6 +19,16 @@ func reluAVX512(dst, src *float32, n int)
 //go:noescape
 func reluGradAVX512(dst, dy, out *float32, n int)
 
+// iafAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV).
+//
+//go:noescape
+func iafAVX512(v, x, out *float32, n int, theta, minV float32)
+
+// sumAVX512 is SumGeneric(x[:n]).
+//
+//go:noescape
+func sumAVX512(x *float32, n int) float32
+
 func vecAsm() vecFuncs {
 	if !cpu.X86.HasAVX512F {
 		return vecGeneric
@@ -28,5 +38,12 @@ func vecAsm() vecFuncs {
 		add:      func(dst, src []float32) { addAVX512(&dst[0], &src[0], len(dst)) },
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },
+		iaf:      func(v, x, out []float32, theta, minV float32) { iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV) },
+		sum: func(x []float32) float32 {
+			if len(x) == 0 {
+				return 0
+			}
+			return sumAVX512(&x[0], len(x))
+		},
 	}
 }

@@ -42,6 +42,21 @@ func TestVecMatchesGeneric(t *testing.T) {
 		ReluGrad(g1[:n], b, c)
 		ReluGradGeneric(g2[:n], b, c)
 		same("reluGrad", g1, g2)
+		for _, th := range []float32{1, 0.75, 0.3} {
+			for _, minV := range []float32{-1, float32(math.Inf(-1)), 0} {
+				v1, v2 := append([]float32(nil), a...), append([]float32(nil), a...)
+				o1, o2 := make([]float32, n+3), make([]float32, n+3)
+				for rep := 0; rep < 3; rep++ {
+					IAF(v1[:n], b, o1, th, minV)
+					IAFGeneric(v2[:n], b, o2, th, minV)
+					same("iaf v", v1, v2)
+					same("iaf out", o1, o2)
+				}
+			}
+		}
+		if s1, s2 := vecImpl.sum(b[:n]), SumGeneric(b[:n]); math.Float32bits(s1) != math.Float32bits(s2) && !(s1 != s1 && s2 != s2) {
+			t.Fatalf("sum n=%d: %v, want %v", n, s1, s2)
+		}
 	}
 	t.Logf("elementwise kernels: %s", vecImpl.name)
 }
