@@ -389,6 +389,49 @@ func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
 	return nil, fmt.Errorf("unknown layer type %q", l.Type)
 }
 
+// Build returns a new layer described by l, initialised as PyTorch does from
+// rng (zero weights when rng is nil).
+func (l Layer) Build(rng *rand.Rand) (nn.Layer, error) {
+	l = l.withDefaults()
+	return l.build(rng)
+}
+
+// Describe returns the description of one layer.
+func Describe(layer nn.Layer) (Layer, error) {
+	f, t := false, true
+	var l Layer
+	switch v := layer.(type) {
+	case *nn.Conv2d:
+		c := v.Config
+		l = Layer{Type: "Conv2d", InChannels: c.In, OutChannels: c.Out, KernelSize: c.KernelHW, Stride: c.StrideHW, Padding: c.PaddingHW, Bias: &f}
+		if c.Bias {
+			l.Bias = &t
+		}
+	case *nn.Linear:
+		l = Layer{Type: "Linear", InFeatures: v.Config.In, OutFeatures: v.Config.Out, Bias: &f}
+		if v.Config.Bias {
+			l.Bias = &t
+		}
+	case *nn.ReLU:
+		l = Layer{Type: "ReLU"}
+	case *nn.Flatten:
+		l = Layer{Type: "Flatten"}
+	case *nn.Pool2d:
+		c := v.Config
+		l = Layer{KernelSize: c.KernelHW, Stride: c.StrideHW}
+		l.Type = map[nn.PoolKind]string{nn.PoolAvg: "AvgPool2d", nn.PoolSum: "SumPool2d", nn.PoolMax: "MaxPool2d"}[v.Kind]
+	case *nn.BatchNorm2d:
+		eps, mom := v.Eps, v.Momentum
+		l = Layer{Type: "BatchNorm2d", NumFeatures: v.Features, Eps: &eps, Momentum: &mom}
+	case *nn.Dropout:
+		p := v.P
+		l = Layer{Type: "Dropout", P: &p}
+	default:
+		return Layer{}, fmt.Errorf("%T has no architecture description", layer)
+	}
+	return l, nil
+}
+
 // Build validates s and returns a new network with PyTorch's default
 // initialisation drawn from rng (zero weights when rng is nil).
 func (s *Spec) Build(rng *rand.Rand) (*nn.Sequential, error) {
@@ -409,38 +452,10 @@ func (s *Spec) Build(rng *rand.Rand) (*nn.Sequential, error) {
 // FromSequential describes an existing network; input is the sample shape.
 func FromSequential(seq *nn.Sequential, input []int) (*Spec, error) {
 	s := &Spec{Format: Format, Input: append([]int(nil), input...)}
-	f := false
-	t := true
 	for i, layer := range seq.Layers {
-		var l Layer
-		switch v := layer.(type) {
-		case *nn.Conv2d:
-			c := v.Config
-			l = Layer{Type: "Conv2d", InChannels: c.In, OutChannels: c.Out, KernelSize: c.KernelHW, Stride: c.StrideHW, Padding: c.PaddingHW, Bias: &f}
-			if c.Bias {
-				l.Bias = &t
-			}
-		case *nn.Linear:
-			l = Layer{Type: "Linear", InFeatures: v.Config.In, OutFeatures: v.Config.Out, Bias: &f}
-			if v.Config.Bias {
-				l.Bias = &t
-			}
-		case *nn.ReLU:
-			l = Layer{Type: "ReLU"}
-		case *nn.Flatten:
-			l = Layer{Type: "Flatten"}
-		case *nn.Pool2d:
-			c := v.Config
-			l = Layer{KernelSize: c.KernelHW, Stride: c.StrideHW}
-			l.Type = map[nn.PoolKind]string{nn.PoolAvg: "AvgPool2d", nn.PoolSum: "SumPool2d", nn.PoolMax: "MaxPool2d"}[v.Kind]
-		case *nn.BatchNorm2d:
-			eps, mom := v.Eps, v.Momentum
-			l = Layer{Type: "BatchNorm2d", NumFeatures: v.Features, Eps: &eps, Momentum: &mom}
-		case *nn.Dropout:
-			p := v.P
-			l = Layer{Type: "Dropout", P: &p}
-		default:
-			return nil, fmt.Errorf("architecture: layer %d: %T has no architecture description", i, layer)
+		l, err := Describe(layer)
+		if err != nil {
+			return nil, fmt.Errorf("architecture: layer %d: %w", i, err)
 		}
 		s.Layers = append(s.Layers, l)
 	}

@@ -203,3 +203,20 @@ func (n *Network) String() string {
 	b.WriteString(")")
 	return b.String()
 }
+
+// ANN returns the analog network this spiking network computes at high
+// rates: every spiking stage becomes a ReLU, except an added "spike_output",
+// which is dropped. The layers are copies.
+func (n *Network) ANN() (*nn.Sequential, error) {
+	seq := &nn.Sequential{}
+	for _, st := range n.Stages {
+		switch {
+		case st.Spiking() && st.Name == "spike_output":
+		case st.Spiking():
+			seq.Layers = append(seq.Layers, nn.NewReLU())
+		default:
+			seq.Layers = append(seq.Layers, st.Layer)
+		}
+	}
+	return Clone(seq, n.Input)
+}

@@ -1,0 +1,194 @@
+package modelio
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// MetaSNN is the metadata key of a spiking network's description. A file
+// with "snnkit.kind" = "snn" holds, besides the weights named
+// "<stage>.<parameter>" ("0.weight", ...), this JSON:
+//
+//	{"format": "snnkit.snn/v1", "input": [1, 28, 28], "stages": [
+//	  {"name": "0", "layer": {"type": "Conv2d", ...}},
+//	  {"name": "1", "neuron": {"type": "IAF", "spike_threshold": 1, "spike_fn": "multi",
+//	                           "reset": "subtract", "min_v_mem": -1}},
+//	  ...
+//	  {"name": "spike_output", "neuron": {...}}]}
+const MetaSNN = "snnkit.snn"
+
+// SNNFormat is the "format" value of MetaSNN.
+const SNNFormat = "snnkit.snn/v1"
+
+type snnDoc struct {
+	Format string     `json:"format"`
+	Input  []int      `json:"input"`
+	Stages []stageDoc `json:"stages"`
+}
+
+type stageDoc struct {
+	Name   string      `json:"name"`
+	Layer  *arch.Layer `json:"layer,omitempty"`
+	Neuron *snn.Neuron `json:"neuron,omitempty"`
+}
+
+// SaveSNN writes a converted network and extra metadata to path atomically.
+func SaveSNN(path string, net *snn.Network, extra map[string]string) error {
+	doc := snnDoc{Format: SNNFormat, Input: net.Input}
+	var tensors []safetensors.Tensor
+	for _, st := range net.Stages {
+		sd := stageDoc{Name: st.Name, Neuron: st.Neuron}
+		if st.Layer != nil {
+			l, err := arch.Describe(st.Layer)
+			if err != nil {
+				return fmt.Errorf("stage %s: %w", st.Name, err)
+			}
+			sd.Layer = &l
+			seq := nn.NewSequential(st.Layer)
+			for _, t := range StateTensors(seq) {
+				t.Name = st.Name + strings.TrimPrefix(t.Name, "0")
+				tensors = append(tensors, t)
+			}
+		}
+		doc.Stages = append(doc.Stages, sd)
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	meta[MetaFormat] = "1"
+	meta[MetaKind] = "snn"
+	meta[MetaSNN] = string(b)
+	return safetensors.WriteFile(path, tensors, meta)
+}
+
+// IsSNN reports whether a parsed file holds a spiking network.
+func IsSNN(f *safetensors.File) bool { return f.Metadata[MetaKind] == "snn" }
+
+// SNNFromFile rebuilds a spiking network from a parsed file, checking the
+// description, the shapes flowing through it and every tensor.
+func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
+	src, ok := f.Metadata[MetaSNN]
+	if !ok {
+		return nil, fmt.Errorf("no %q in the file's metadata: not a spiking network written by snnkit", MetaSNN)
+	}
+	var doc snnDoc
+	dec := json.NewDecoder(bytes.NewReader([]byte(src)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", MetaSNN, err)
+	}
+	if doc.Format != SNNFormat {
+		return nil, fmt.Errorf("metadata %q: format %q, want %q", MetaSNN, doc.Format, SNNFormat)
+	}
+	if len(doc.Input) == 0 || len(doc.Stages) == 0 {
+		return nil, fmt.Errorf("metadata %q: needs an input shape and stages", MetaSNN)
+	}
+	for _, d := range doc.Input {
+		if d < 1 || d > arch.MaxDim {
+			return nil, fmt.Errorf("metadata %q: input shape %v out of range", MetaSNN, doc.Input)
+		}
+	}
+	net := &snn.Network{Input: doc.Input}
+	seq := &nn.Sequential{}
+	names := map[string]bool{}
+	shape := doc.Input
+	params := 0
+	for i, sd := range doc.Stages {
+		if sd.Name == "" || strings.Contains(sd.Name, ".") || names[sd.Name] {
+			return nil, fmt.Errorf("stage %d: name %q must be unique, not empty and without dots", i, sd.Name)
+		}
+		names[sd.Name] = true
+		st := snn.Stage{Name: sd.Name, In: shape}
+		switch {
+		case (sd.Layer == nil) == (sd.Neuron == nil):
+			return nil, fmt.Errorf("stage %s: needs exactly one of layer and neuron", sd.Name)
+		case sd.Neuron != nil:
+			n := *sd.Neuron
+			st.Neuron = &n
+			st.Out = shape
+		default:
+			if sd.Layer.Type == "ReLU" || sd.Layer.Type == "Dropout" {
+				return nil, fmt.Errorf("stage %s: a %s has no place in a spiking network", sd.Name, sd.Layer.Type)
+			}
+			l, err := sd.Layer.Build(nil)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			for _, p := range l.Params() {
+				params += len(p.Value.Data)
+			}
+			if params > arch.MaxParamsTotal {
+				return nil, fmt.Errorf("stage %s: more than %d parameters", sd.Name, arch.MaxParamsTotal)
+			}
+			if st.Out, err = l.OutShape(shape); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			st.Layer = l
+			seq.Layers = append(seq.Layers, l)
+		}
+		shape = st.Out
+		net.Stages = append(net.Stages, st)
+	}
+	// Load weights stage by stage under their stage names.
+	want := map[string]*nn.Param{}
+	var order []string
+	for _, st := range net.Stages {
+		if st.Layer == nil {
+			continue
+		}
+		for _, e := range nn.NewSequential(st.Layer).StateDict() {
+			name := st.Name + strings.TrimPrefix(e.Name, "0")
+			want[name] = e.Param
+			order = append(order, name)
+		}
+	}
+	var problems, missing, unexpected []string
+	for _, name := range order {
+		if _, ok := f.Get(name); !ok && !strings.HasSuffix(name, ".num_batches_tracked") {
+			missing = append(missing, name)
+		}
+	}
+	for _, t := range f.Tensors {
+		p, ok := want[t.Name]
+		if !ok {
+			unexpected = append(unexpected, t.Name)
+			continue
+		}
+		if !tensor.SameShape(t.Shape, p.Value.Shape) && !(len(p.Value.Shape) == 0 && t.Numel() == 1) {
+			problems = append(problems, fmt.Sprintf("%s has shape %s, the network needs %s", t.Name, safetensors.ShapeString(t.Shape), safetensors.ShapeString(p.Value.Shape)))
+			continue
+		}
+		v, err := t.Float32(false)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		copy(p.Value.Data, v)
+	}
+	if len(missing) > 0 {
+		problems = append(problems, "missing tensors: "+strings.Join(missing, ", "))
+	}
+	if len(unexpected) > 0 {
+		problems = append(problems, "unexpected tensors: "+strings.Join(unexpected, ", "))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("weights do not fit the network: %s", strings.Join(problems, "; "))
+	}
+	if len(net.SpikingStages()) == 0 {
+		return nil, fmt.Errorf("the network has no spiking stage")
+	}
+	return net, nil
+}

@@ -1,0 +1,85 @@
+package modelio
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+func TestSNNRoundTrip(t *testing.T) {
+	spec, err := arch.Parse([]byte(small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	ann, _ := spec.Build(rng)
+	opts := snn.DefaultConvertOptions()
+	opts.Neuron.Threshold = 0.5
+	opts.Neuron.Spike, opts.Neuron.MaxSpikes = snn.MaxSpike, 3
+	net, err := snn.FromModel(ann, spec.Input, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "snn.safetensors")
+	if err := SaveSNN(path, net, map[string]string{"note": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsSNN(f) {
+		t.Fatal("not marked as a spiking network")
+	}
+	back, err := SNNFromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.String() != net.String() {
+		t.Fatalf("structure changed:\n%s\n%s", net, back)
+	}
+	in := tensor.New(3, 7, 1, 6, 6)
+	for i := range in.Data {
+		in.Data[i] = float32(rng.IntN(2))
+	}
+	run := func(n *snn.Network) *tensor.Tensor {
+		sim, err := snn.NewSimulator(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sim.Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := run(net), run(back)
+	for i := range a.Data {
+		if a.Data[i] != b.Data[i] {
+			t.Fatalf("output %d differs after the round trip", i)
+		}
+	}
+	// A file whose weights do not fit.
+	bad := []safetensors.Tensor{}
+	for _, tn := range f.Tensors {
+		if tn.Name == "0.weight" {
+			tn = safetensors.F32Tensor("0.weight", []int{3, 1, 2, 2}, make([]float32, 12))
+		}
+		bad = append(bad, tn)
+	}
+	badPath := filepath.Join(t.TempDir(), "bad.safetensors")
+	if err := safetensors.WriteFile(badPath, bad, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := safetensors.ReadFile(badPath)
+	if _, err := SNNFromFile(g); err == nil || !strings.Contains(err.Error(), "0.weight has shape [3, 1, 2, 2]") {
+		t.Fatalf("mismatched weights: %v", err)
+	}
+}

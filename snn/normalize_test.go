@@ -1,0 +1,90 @@
+package snn
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+func TestPercentileMatchesNumpy(t *testing.T) {
+	cases := []struct {
+		v    []float32
+		q    float64
+		want float64
+	}{
+		{[]float32{1, 2, 3, 4}, 50, 2.5},
+		{[]float32{1, 2, 3, 4}, 99, 3.97},
+		{[]float32{4, 3, 2, 1}, 0, 1},
+		{[]float32{4, 3, 2, 1}, 100, 4},
+		{[]float32{0, 0, 0, 10}, 99, 9.7},
+		{[]float32{7}, 99, 7},
+	}
+	for _, c := range cases {
+		if got := Percentile(c.v, c.q); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("Percentile(%v, %v) = %v, want %v", c.v, c.q, got, c.want)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for n := 1; n < 300; n += 7 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.IntN(20)) // many ties
+		}
+		s := slices.Clone(v)
+		slices.Sort(s)
+		for _, q := range []float64{0, 1, 50, 99, 100} {
+			rank := q / 100 * float64(n-1)
+			lo := int(math.Floor(rank))
+			want := float64(s[lo])
+			if lo+1 < n {
+				want += (float64(s[lo+1]) - want) * (rank - float64(lo))
+			}
+			if got := Percentile(v, q); math.Abs(got-want) > 1e-9 {
+				t.Fatalf("n=%d q=%v: %v, want %v", n, q, got, want)
+			}
+		}
+	}
+}
+
+// TestNormalizeWeights checks that after normalisation the 99th percentile
+// of every ReLU's output is 1 (cumulative scaling), and the errors.
+func TestNormalizeWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	ann := nn.NewSequential(
+		nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 4, Kernel: 3, Bias: true}, rng), nn.NewReLU(), nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}),
+		nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 36, Out: 8, Bias: true}, rng), nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 8, Out: 3}, rng))
+	x := tensor.New(50, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32() * 3
+	}
+	norms, err := NormalizeWeights(ann, x, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(norms) != 2 || norms[0].Layer != 0 || norms[1].Layer != 4 {
+		t.Fatalf("normalisations %+v", norms)
+	}
+	for _, relu := range []int{1, 5} {
+		act, err := forwardTo(ann, x, relu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := Percentile(act.Data, 99); math.Abs(p-1) > 1e-5 {
+			t.Errorf("after normalisation the 99th percentile of ReLU %d is %v, want 1", relu, p)
+		}
+	}
+	dead := nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 2, Out: 2}, nil), nn.NewReLU())
+	if _, err := NormalizeWeights(dead, tensor.New(3, 2), 99); err == nil {
+		t.Error("zero percentile accepted")
+	}
+	if _, err := NormalizeWeights(ann, x, 0); err == nil {
+		t.Error("percentile 0 accepted")
+	}
+	if _, err := NormalizeWeights(nn.NewSequential(nn.NewFlatten()), x, 99); err == nil {
+		t.Error("model without ReLU accepted")
+	}
+}
