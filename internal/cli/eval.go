@@ -55,13 +55,22 @@ their architecture; a plain PyTorch state_dict saved as safetensors needs
 	return cmd
 }
 
+// archOverride returns the architecture named by --arch, nil when empty.
+func archOverride(archName string) (*arch.Spec, error) {
+	if archName == "" {
+		return nil, nil
+	}
+	spec, err := arch.Lookup(archName)
+	if err != nil {
+		return nil, fmt.Errorf("--arch: %w", err)
+	}
+	return spec, nil
+}
+
 func loadANN(path, archName string) (*modelio.Model, error) {
-	var spec *arch.Spec
-	if archName != "" {
-		var err error
-		if spec, err = arch.Lookup(archName); err != nil {
-			return nil, fmt.Errorf("--arch: %w", err)
-		}
+	spec, err := archOverride(archName)
+	if err != nil {
+		return nil, err
 	}
 	return modelio.Load(path, spec)
 }

@@ -1,0 +1,309 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/internal/progress"
+	"github.com/snnkit/snnkit/monitor"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/snneval"
+	"github.com/snnkit/snnkit/tensor"
+	"github.com/snnkit/snnkit/train"
+)
+
+type runOptions struct {
+	model, arch string
+	timesteps   int
+	samples     int
+	encoding    string
+	seed        uint64
+	batch       int
+	at          string
+	json        bool
+	conv        convFlags
+}
+
+// RunReport is what `snnkit run --json` prints.
+type RunReport struct {
+	Model            string             `json:"model"`
+	Network          string             `json:"network"`
+	Encoding         string             `json:"encoding"`
+	Seed             uint64             `json:"seed"`
+	Samples          int                `json:"samples"`
+	Timesteps        int                `json:"timesteps"`
+	ANNAccuracy      float64            `json:"ann_accuracy"`
+	Accuracy         float64            `json:"accuracy"`
+	AccuracyByT      []float64          `json:"accuracy_by_t"`
+	Seconds          float64            `json:"seconds"`
+	SamplesPerSecond float64            `json:"samples_per_second"`
+	SynOpsPerSample  map[string]float64 `json:"synops_per_sample"`
+	ANNMACsPerSample map[string]int64   `json:"ann_macs_per_sample"`
+	FiringRates      map[string]float64 `json:"firing_rates"`
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Simulate a spiking network on the MNIST test set",
+		Long: `Encode MNIST test images as spike trains, simulate the spiking network and
+report its accuracy at every time step next to the ANN's accuracy on the same
+images, synaptic operations and firing rates per layer, and the speed.
+MODEL is an ANN (converted on the fly with the conversion flags) or a
+spiking network written by snnkit convert.`,
+		Example: `  snnkit run -m ann.safetensors --timesteps 100
+  snnkit run -m snn.safetensors --samples 1000 --encoding poisson:0.5 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := runRun(cmd, e, o)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.model, "model", "m", "", "ANN or SNN model file (.safetensors)")
+	f.StringVar(&o.arch, "arch", "", "architecture for a plain ANN state_dict")
+	f.IntVar(&o.timesteps, "timesteps", 100, "time steps per image (T)")
+	f.IntVar(&o.samples, "samples", 0, "simulate the first N test images (0: all 10000)")
+	f.StringVar(&o.encoding, "encoding", "bernoulli", "input encoding: bernoulli, poisson[:RATE] or current")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the input encoding")
+	f.IntVar(&o.batch, "batch", 64, "images simulated together")
+	f.StringVar(&o.at, "at", "5,10,20,50,100", "time steps at which to print the accuracy")
+	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
+	o.conv.register(f)
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+func parseSteps(s string, max int) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("--at %q: want time steps >= 1 separated by commas", s)
+		}
+		if v <= max {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 || out[len(out)-1] != max {
+		out = append(out, max)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
+	ctx := cmd.Context()
+	if o.timesteps < 1 || o.timesteps > 1_000_000 {
+		return nil, fmt.Errorf("--timesteps %d: must be in [1, 1000000]", o.timesteps)
+	}
+	if o.samples < 0 || o.batch < 1 {
+		return nil, fmt.Errorf("--samples must be >= 0 and --batch >= 1 (have %d, %d)", o.samples, o.batch)
+	}
+	at, err := parseSteps(o.at, o.timesteps)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := encode.Parse(o.encoding, o.seed)
+	if err != nil {
+		return nil, fmt.Errorf("--encoding: %w", err)
+	}
+	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
+	if err != nil {
+		return nil, err
+	}
+	test, err := e.loadMNISTTest()
+	if err != nil {
+		return nil, err
+	}
+	test = test.Subset(o.samples)
+	if !sameShape(l.net.Input, []int{1, test.Rows, test.Cols}) {
+		return nil, fmt.Errorf("%s takes input %v, MNIST images are [1 %d %d]", o.model, l.net.Input, test.Rows, test.Cols)
+	}
+	out := e.info(o.json)
+	ev, err := train.Evaluate(ctx, l.ann, test, 1000)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
+	fmt.Fprintf(out, "simulating %d images for %d steps, %s input\n", test.N, o.timesteps, enc)
+	bar := progress.New(e.stderr, int64(test.N), "simulate", "img", e.quiet)
+	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc,
+		Progress: func(done, total int) { bar.Update(int64(done), "") }})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	rep := &RunReport{Model: o.model, Network: l.net.String(), Encoding: enc.String(), Seed: o.seed, Samples: res.Samples, Timesteps: o.timesteps,
+		ANNAccuracy: ev.Accuracy, Accuracy: res.Accuracy, AccuracyByT: res.AccuracyByT, Seconds: res.Seconds, SamplesPerSecond: res.SamplesPerSecond,
+		SynOpsPerSample: map[string]float64{"total": res.SynOpsTotal}, ANNMACsPerSample: map[string]int64{}, FiringRates: map[string]float64{}}
+	for _, s := range res.SynOps {
+		rep.SynOpsPerSample[s.Name] = s.PerSample
+		rep.ANNMACsPerSample[s.Name] = s.ANNMACs
+		rep.ANNMACsPerSample["total"] += s.ANNMACs
+	}
+	for _, r := range res.FiringRates {
+		rep.FiringRates[r.Name] = r.Rate
+	}
+	printRun(out, res, at, ev.Accuracy)
+	if o.json {
+		return rep, e.writeJSON(rep)
+	}
+	return rep, nil
+}
+
+func printRun(w io.Writer, res *snneval.Result, at []int, annAcc float64) {
+	fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAcc)
+	fmt.Fprintf(w, "accuracy by time step:")
+	for _, t := range at {
+		fmt.Fprintf(w, "  t=%d %.2f%%", t, 100*res.AccuracyByT[t-1])
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-14s %16s %14s %8s\n", "layer", "synops/image", "ANN MACs", "ratio")
+	var macs int64
+	for _, s := range res.SynOps {
+		ratio := 0.0
+		if s.ANNMACs > 0 {
+			ratio = s.PerSample / float64(s.ANNMACs)
+		}
+		fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", s.Name, s.PerSample, s.ANNMACs, ratio)
+		macs += s.ANNMACs
+	}
+	fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", "total", res.SynOpsTotal, macs, res.SynOpsTotal/float64(max(macs, 1)))
+	fmt.Fprintf(w, "%-14s %10s %22s\n", "spiking layer", "neurons", "spikes/neuron/step")
+	for _, r := range res.FiringRates {
+		fmt.Fprintf(w, "%-14s %10d %22.4f\n", r.Name, r.Neurons, r.Rate)
+	}
+	fmt.Fprintf(w, "simulated %d images × %d steps in %.2f s: %.1f images/s\n", res.Samples, res.Steps, res.Seconds, res.SamplesPerSecond)
+}
+
+type simulateOptions struct {
+	model, arch, input, output, dtype string
+	conv                              convFlags
+}
+
+func newSimulateCmd(e *env) *cobra.Command {
+	o := &simulateOptions{}
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Run given input spike trains and write every spiking layer's output",
+		Long: `Feed input spike trains shaped [batch, T, C, H, W] (F32 or U8) from a
+safetensors file through the spiking network, starting from zero state, and
+write the output of every spiking layer as a [batch, T, ...] tensor named like
+sinabs' layers (the index of the replaced ReLU, and spike_output).`,
+		Example: `  snnkit simulate -m ann.safetensors --input spikes.safetensors:input -o out.safetensors`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSimulate(cmd.Context(), cmd, e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.model, "model", "m", "", "ANN or SNN model file (.safetensors)")
+	f.StringVar(&o.arch, "arch", "", "architecture for a plain ANN state_dict")
+	f.StringVar(&o.input, "input", "", "FILE.safetensors[:TENSOR] holding the input (default tensor: \"input\", or the only one)")
+	f.StringVarP(&o.output, "output", "o", "", "where to write the outputs")
+	f.StringVar(&o.dtype, "dtype", "f32", "output dtype: f32, or u8 for spike counts 0-255")
+	o.conv.register(f)
+	for _, n := range []string{"model", "input", "output"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+func readInput(spec string) (*tensor.Tensor, error) {
+	path, name, _ := strings.Cut(spec, ":")
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--input: %w", err)
+	}
+	if name == "" {
+		if _, ok := f.Get("input"); ok {
+			name = "input"
+		} else if len(f.Tensors) == 1 {
+			name = f.Tensors[0].Name
+		} else {
+			return nil, fmt.Errorf("--input %s: holds %d tensors and none is named \"input\"; name one as FILE:TENSOR", path, len(f.Tensors))
+		}
+	}
+	t, ok := f.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("--input %s: no tensor %q (have %s)", path, name, strings.Join(f.Names(), ", "))
+	}
+	if t.DType != safetensors.F32 && t.DType != safetensors.U8 {
+		return nil, fmt.Errorf("--input %s:%s: dtype %s not supported, want F32 or U8", path, name, t.DType)
+	}
+	v, err := t.Float32(false)
+	if err != nil {
+		return nil, fmt.Errorf("--input %s: %w", path, err)
+	}
+	return &tensor.Tensor{Shape: t.Shape, Data: v}, nil
+}
+
+func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOptions) error {
+	if o.dtype != "f32" && o.dtype != "u8" {
+		return fmt.Errorf("--dtype %q: want f32 or u8", o.dtype)
+	}
+	in, err := readInput(o.input)
+	if err != nil {
+		return err
+	}
+	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
+	if err != nil {
+		return err
+	}
+	want := append([]int{-1, -1}, l.net.Input...)
+	if len(in.Shape) != len(want) || !sameShape(in.Shape[2:], l.net.Input) {
+		return fmt.Errorf("--input %s: shape %s, the network needs [batch, T, %s]", o.input, tensor.ShapeString(in.Shape), strings.Trim(tensor.ShapeString(l.net.Input), "[]"))
+	}
+	if in.Shape[0] < 1 || in.Shape[1] < 1 {
+		return fmt.Errorf("--input %s: shape %s: batch and T must be at least 1", o.input, tensor.ShapeString(in.Shape))
+	}
+	sim, err := snn.NewSimulator(l.net)
+	if err != nil {
+		return err
+	}
+	rec, err := monitor.NewRecorder(l.net, nil, in.Shape[0], in.Shape[1])
+	if err != nil {
+		return err
+	}
+	sim.AddMonitor(rec)
+	if _, err := sim.Run(ctx, in); err != nil {
+		return err
+	}
+	var ts []safetensors.Tensor
+	for k, i := range rec.Stages {
+		name := l.net.Stages[i].Name
+		out := rec.Outputs[k]
+		if o.dtype == "u8" {
+			b := make([]byte, len(out.Data))
+			for j, v := range out.Data {
+				if v < 0 || v > 255 || v != float32(int(v)) {
+					return fmt.Errorf("--dtype u8: layer %s has value %v, not a spike count in 0-255", name, v)
+				}
+				b[j] = byte(v)
+			}
+			ts = append(ts, safetensors.U8Tensor(name, out.Shape, b))
+		} else {
+			ts = append(ts, safetensors.F32Tensor(name, out.Shape, out.Data))
+		}
+		fmt.Fprintf(e.stdout, "%-14s %s  %.0f spikes\n", name, tensor.ShapeString(out.Shape), tensor.Sum(out.Data))
+	}
+	if err := safetensors.WriteFile(o.output, ts, map[string]string{"snnkit.model": o.model, "snnkit.input": o.input}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "saved %s\n", o.output)
+	return nil
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// convFlags are the conversion settings shared by convert, run and simulate.
+type convFlags struct {
+	threshold     float64
+	minVMem       string
+	spike         string
+	reset         string
+	spikingOutput bool
+	biasRescaling float64
+	normalize     string
+	normSamples   int
+	foldBN        bool
+}
+
+var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm"}
+
+func (c *convFlags) register(f *pflag.FlagSet) {
+	f.Float64Var(&c.threshold, "threshold", 1, "spike threshold of the IAF neurons")
+	f.StringVar(&c.minVMem, "min-v-mem", "-1", "lower bound of the membrane potential, or none")
+	f.StringVar(&c.spike, "spike", "multi", "spike function: multi, single or max:N")
+	f.StringVar(&c.reset, "reset", "subtract", "reset after a spike: subtract or zero")
+	f.BoolVar(&c.spikingOutput, "spiking-output", true, "add a spiking layer after the last layer (sinabs' add_spiking_output)")
+	f.Float64Var(&c.biasRescaling, "bias-rescaling", 1, "divide the biases by this factor")
+	f.StringVar(&c.normalize, "normalize", "none", "weight normalisation before conversion: none or percentile:P (e.g. percentile:99)")
+	f.IntVar(&c.normSamples, "normalize-samples", 500, "training images used to measure activations for --normalize")
+	f.BoolVar(&c.foldBN, "fold-batchnorm", false, "fold BatchNorm2d into the preceding Conv2d")
+}
+
+// anySet reports whether a conversion flag was given on the command line.
+func (c *convFlags) anySet(cmd *cobra.Command) string {
+	for _, n := range convFlagNames {
+		if cmd.Flags().Changed(n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// options turns the flags into conversion options.
+func (c *convFlags) options() (snn.ConvertOptions, error) {
+	o := snn.DefaultConvertOptions()
+	if !(c.threshold > 0) || math.IsInf(c.threshold, 0) {
+		return o, fmt.Errorf("--threshold %v: must be a positive number", c.threshold)
+	}
+	o.Neuron.Threshold = float32(c.threshold)
+	switch c.minVMem {
+	case "none":
+		o.Neuron.HasFloor = false
+	default:
+		v, err := strconv.ParseFloat(c.minVMem, 32)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return o, fmt.Errorf("--min-v-mem %q: want a number or none", c.minVMem)
+		}
+		o.Neuron.HasFloor, o.Neuron.MinVMem = true, float32(v)
+	}
+	var err error
+	if o.Neuron.Spike, o.Neuron.MaxSpikes, err = snn.ParseSpikeFn(c.spike); err != nil {
+		return o, fmt.Errorf("--spike: %w", err)
+	}
+	switch c.reset {
+	case "subtract":
+		o.Neuron.Reset = snn.ResetSubtract
+	case "zero":
+		o.Neuron.Reset = snn.ResetToValue
+	default:
+		return o, fmt.Errorf("--reset %q: want subtract or zero", c.reset)
+	}
+	if !(c.biasRescaling > 0) || math.IsInf(c.biasRescaling, 0) {
+		return o, fmt.Errorf("--bias-rescaling %v: must be a positive number", c.biasRescaling)
+	}
+	o.BiasRescaling = float32(c.biasRescaling)
+	o.AddSpikingOutput = c.spikingOutput
+	o.FoldBatchNorm = c.foldBN
+	if _, err := c.percentile(); err != nil {
+		return o, err
+	}
+	if c.normSamples < 1 {
+		return o, fmt.Errorf("--normalize-samples %d: must be at least 1", c.normSamples)
+	}
+	return o, o.Validate()
+}
+
+// percentile returns the --normalize percentile, 0 for none.
+func (c *convFlags) percentile() (float64, error) {
+	if c.normalize == "none" {
+		return 0, nil
+	}
+	p, ok := strings.CutPrefix(c.normalize, "percentile:")
+	if ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err == nil && v > 0 && v <= 100 {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("--normalize %q: want none or percentile:P with P in (0, 100]", c.normalize)
+}
+
+// loaded is a model file opened for simulation.
+type loaded struct {
+	net   *snn.Network
+	ann   *nn.Sequential // the analog network (before normalisation)
+	isSNN bool
+	norms []snn.Normalization
+}
+
+// loadForSimulation opens an ANN (converted with the flags) or an SNN file.
+func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *convFlags) (*loaded, error) {
+	opts, err := c.options()
+	if err != nil {
+		return nil, err
+	}
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if modelio.IsSNN(f) {
+		if name := c.anySet(cmd); name != "" {
+			return nil, fmt.Errorf("--%s: %s is already a spiking network; conversion flags apply to ANN files", name, path)
+		}
+		if archName != "" {
+			return nil, fmt.Errorf("--arch: %s is a spiking network that carries its own structure", path)
+		}
+		net, err := modelio.SNNFromFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ann, err := net.ANN()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return &loaded{net: net, ann: ann, isSNN: true}, nil
+	}
+	spec, err := archOverride(archName)
+	if err != nil {
+		return nil, err
+	}
+	m, err := modelio.FromFile(f, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	src := m.Net
+	var norms []snn.Normalization
+	if p, _ := c.percentile(); p > 0 {
+		trainSet, _, err := e.loadMNIST()
+		if err != nil {
+			return nil, fmt.Errorf("--normalize needs training images: %w", err)
+		}
+		sub := trainSet.Subset(c.normSamples)
+		idx := make([]int, sub.N)
+		for i := range idx {
+			idx[i] = i
+		}
+		var x tensor.Tensor
+		sub.Batch(idx, &x, nil)
+		if src, err = snn.Clone(m.Net, m.Spec.Input); err != nil {
+			return nil, err
+		}
+		if norms, err = snn.NormalizeWeights(src, &x, p); err != nil {
+			return nil, fmt.Errorf("--normalize: %w", err)
+		}
+	}
+	net, err := snn.FromModel(src, m.Spec.Input, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &loaded{net: net, ann: m.Net, norms: norms}, nil
+}
+
+type convertOptions struct {
+	model, arch, output string
+	conv                convFlags
+}
+
+func newConvertCmd(e *env) *cobra.Command {
+	o := &convertOptions{}
+	cmd := &cobra.Command{
+		Use:   "convert",
+		Short: "Convert a trained ANN into a spiking network and save it",
+		Long: `Replace every ReLU of an ANN by integrate-and-fire neurons (sinabs'
+from_model, with its defaults), optionally after weight normalisation, print
+the spiking network and write it as a safetensors file that carries its
+structure and neuron settings.`,
+		Example: `  snnkit convert -m ann.safetensors -o snn.safetensors
+  snnkit convert -m ann.safetensors -o snn_norm.safetensors --normalize percentile:99`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
+			if err != nil {
+				return err
+			}
+			if l.isSNN {
+				return fmt.Errorf("%s is already a spiking network", o.model)
+			}
+			for _, n := range l.norms {
+				fmt.Fprintf(e.stdout, "normalised layer %d by the %s of ReLU %d's output: %.4g\n", n.Layer, o.conv.normalize, n.ReLU, n.Percentile)
+			}
+			fmt.Fprintln(e.stdout, l.net)
+			if err := modelio.SaveSNN(o.output, l.net, map[string]string{"snnkit.converted_from": o.model}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "saved %s\n", o.output)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.model, "model", "m", "", "ANN model file (.safetensors)")
+	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
+	f.StringVarP(&o.output, "output", "o", "", "where to write the spiking network")
+	o.conv.register(f)
+	_ = cmd.MarkFlagRequired("model")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
