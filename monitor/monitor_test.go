@@ -1,0 +1,132 @@
+package monitor
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// synopsOf converts ann (which must start with a ReLU, so that the input
+// passes through an IAF population unchanged for 0/1 spikes), runs input
+// [1, T, ...] and returns the synops per weighted stage.
+func synopsOf(t *testing.T, ann *nn.Sequential, inShape []int, input *tensor.Tensor) []LayerSynOps {
+	t.Helper()
+	net, err := snn.FromModel(ann, inShape, snn.DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := snn.NewSimulator(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSynOps(net)
+	sim.AddMonitor(s)
+	if _, err := sim.Run(context.Background(), input); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := s.Result()
+	return res
+}
+
+func TestSynOpsHandCounted(t *testing.T) {
+	conv := func() *nn.Sequential {
+		return nn.NewSequential(nn.NewReLU(), nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 2, Kernel: 3}, nil))
+	}
+	oneHot := func(y, x int) *tensor.Tensor {
+		in := tensor.New(1, 1, 1, 5, 5)
+		in.Data[y*5+x] = 1
+		return in
+	}
+	cases := []struct {
+		name  string
+		ann   *nn.Sequential
+		shape []int
+		input *tensor.Tensor
+		want  []float64
+	}{
+		// A spike in the corner of a 5×5 image reaches only output (0,0) of a
+		// 3×3 convolution, in each of 2 channels.
+		{"conv corner", conv(), []int{1, 5, 5}, oneHot(0, 0), []float64{2}},
+		// The centre is under all 9 output positions: 2 × 9.
+		{"conv centre", conv(), []int{1, 5, 5}, oneHot(2, 2), []float64{18}},
+		// An edge pixel (0, 2) is under 3 output positions: 2 × 3.
+		{"conv edge", conv(), []int{1, 5, 5}, oneHot(0, 2), []float64{6}},
+		// Linear 4 → 3: 1 + 2 spikes, 3 synapses each.
+		{"linear", nn.NewSequential(nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, nil)), []int{4},
+			&tensor.Tensor{Shape: []int{1, 1, 4}, Data: []float32{1, 0, 2, 0}}, []float64{9}},
+		// Four spikes in one 2×2 window, average-pooled to 1, then a linear
+		// layer with 3 outputs: sinabs multiplies by k² = 4, so 4 × 3 = 12.
+		{"pooled", nn.NewSequential(nn.NewReLU(), nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}), nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, nil)), []int{1, 4, 4},
+			func() *tensor.Tensor {
+				in := tensor.New(1, 1, 1, 4, 4)
+				in.Data[0], in.Data[1], in.Data[4], in.Data[5] = 1, 1, 1, 1
+				return in
+			}(), []float64{12}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := synopsOf(t, c.ann, c.shape, c.input)
+			if len(got) != len(c.want) {
+				t.Fatalf("%d weighted layers, want %d", len(got), len(c.want))
+			}
+			for i, w := range c.want {
+				if math.Abs(got[i].PerSample-w) > 1e-9 {
+					t.Errorf("layer %s: %v synops, want %v", got[i].Name, got[i].PerSample, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConvFanoutWithPaddingAndStride(t *testing.T) {
+	l := nn.NewConv2d(nn.Conv2dConfig{In: 2, Out: 3, Kernel: 3, Stride: 2, Padding: 1}, nil)
+	in := []int{2, 5, 5}
+	out, _ := l.OutShape(in)
+	fan := convFanout(l, in, out)
+	// Count directly: output (oy, ox) reads input (2oy-1+i, 2ox-1+j).
+	for y := 0; y < 5; y++ {
+		for x := 0; x < 5; x++ {
+			n := 0
+			for oy := 0; oy < out[1]; oy++ {
+				for ox := 0; ox < out[2]; ox++ {
+					if dy, dx := y-(2*oy-1), x-(2*ox-1); dy >= 0 && dy < 3 && dx >= 0 && dx < 3 {
+						n++
+					}
+				}
+			}
+			for c := 0; c < 2; c++ {
+				if got := fan[c*25+y*5+x]; got != float32(3*n) {
+					t.Fatalf("fan-out at (%d,%d,%d) = %v, want %d", c, y, x, got, 3*n)
+				}
+			}
+		}
+	}
+}
+
+func TestFiringRatesAndMACs(t *testing.T) {
+	ann := nn.NewSequential(nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, nil))
+	net, _ := snn.FromModel(ann, []int{4}, snn.DefaultConvertOptions())
+	sim, _ := snn.NewSimulator(net)
+	fr := NewFiringRates(net)
+	sim.AddMonitor(fr)
+	in := &tensor.Tensor{Shape: []int{2, 2, 4}, Data: []float32{1, 0, 0, 0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}}
+	if _, err := sim.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	r := fr.Result()
+	// 5 spikes over 2 samples × 2 steps × 4 neurons.
+	if r[0].Name != "0" || math.Abs(r[0].Rate-5.0/16) > 1e-9 || r[0].Neurons != 4 {
+		t.Fatalf("rates %+v", r)
+	}
+	if m := MACs(net.Stages[1].Layer, []int{4}, []int{3}); m != 12 {
+		t.Fatalf("linear MACs %d", m)
+	}
+	conv := nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 20, Kernel: 5}, nil)
+	if m := MACs(conv, []int{1, 28, 28}, []int{20, 24, 24}); m != 288000 {
+		t.Fatalf("conv MACs %d, want 288000", m)
+	}
+}
