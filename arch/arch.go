@@ -49,6 +49,7 @@ const Format = "snnkit.arch/v1"
 const (
 	MaxDim         = 1 << 16 // any channel count, feature count or image side
 	MaxParamsTotal = 1 << 28 // parameters of the whole network
+	MaxActivation  = 1 << 26 // values of one sample's input or output of any layer
 )
 
 // Pair is a size given as one number or as [h, w].
@@ -208,6 +209,9 @@ func (s *Spec) Shapes() ([][]int, error) {
 			return nil, fmt.Errorf("architecture: input shape %v has a size outside [1, %d]", s.Input, MaxDim)
 		}
 	}
+	if err := CheckActivation(s.Input); err != nil {
+		return nil, fmt.Errorf("architecture: input: %w", err)
+	}
 	if len(s.Layers) == 0 {
 		return nil, fmt.Errorf("architecture: no layers")
 	}
@@ -228,6 +232,9 @@ func (s *Spec) Shapes() ([][]int, error) {
 		}
 		next, err := layer.OutShape(shape)
 		if err != nil {
+			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
+		}
+		if err := CheckActivation(next); err != nil {
 			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
 		}
 		shape = next
@@ -328,6 +335,27 @@ func (l *Layer) stride(def Pair) Pair {
 }
 
 func (l *Layer) bias() bool { return l.Bias == nil || *l.Bias }
+
+// CheckActivation rejects a sample shape with more than MaxActivation values.
+func CheckActivation(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > MaxActivation/d) {
+			return fmt.Errorf("shape %v holds more than %d values per sample", shape, MaxActivation)
+		}
+		n *= d
+	}
+	return nil
+}
+
+// ParamCount returns the number of parameters the layer holds (0 for an
+// invalid layer).
+func (l Layer) ParamCount() int {
+	if l.check() != nil {
+		return 0
+	}
+	return l.paramCount()
+}
 
 func (l *Layer) paramCount() int {
 	switch l.Type {

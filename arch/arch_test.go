@@ -104,3 +104,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestActivationLimit(t *testing.T) {
+	big := `{"format":"snnkit.arch/v1","input":[1,65536,65536],"layers":[{"type":"ReLU"}]}`
+	if _, err := Parse([]byte(big)); err == nil || !strings.Contains(err.Error(), "values per sample") {
+		t.Fatalf("huge input accepted: %v", err)
+	}
+	wide := `{"format":"snnkit.arch/v1","input":[1,8192,8192],"layers":[{"type":"Conv2d","in_channels":1,"out_channels":64,"kernel_size":1}]}`
+	if _, err := Parse([]byte(wide)); err == nil {
+		t.Fatal("huge activation accepted")
+	}
+}

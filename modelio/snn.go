@@ -101,6 +101,9 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 			return nil, fmt.Errorf("metadata %q: input shape %v out of range", MetaSNN, doc.Input)
 		}
 	}
+	if err := arch.CheckActivation(doc.Input); err != nil {
+		return nil, fmt.Errorf("metadata %q: input: %w", MetaSNN, err)
+	}
 	net := &snn.Network{Input: doc.Input}
 	seq := &nn.Sequential{}
 	names := map[string]bool{}
@@ -123,17 +126,18 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 			if sd.Layer.Type == "ReLU" || sd.Layer.Type == "Dropout" {
 				return nil, fmt.Errorf("stage %s: a %s has no place in a spiking network", sd.Name, sd.Layer.Type)
 			}
+			// Count before building: a hostile file must not make us allocate.
+			if params += sd.Layer.ParamCount(); params > arch.MaxParamsTotal {
+				return nil, fmt.Errorf("stage %s: more than %d parameters", sd.Name, arch.MaxParamsTotal)
+			}
 			l, err := sd.Layer.Build(nil)
 			if err != nil {
 				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
 			}
-			for _, p := range l.Params() {
-				params += len(p.Value.Data)
-			}
-			if params > arch.MaxParamsTotal {
-				return nil, fmt.Errorf("stage %s: more than %d parameters", sd.Name, arch.MaxParamsTotal)
-			}
 			if st.Out, err = l.OutShape(shape); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			if err := arch.CheckActivation(st.Out); err != nil {
 				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
 			}
 			st.Layer = l

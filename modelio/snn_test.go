@@ -83,3 +83,34 @@ func TestSNNRoundTrip(t *testing.T) {
 		t.Fatalf("mismatched weights: %v", err)
 	}
 }
+
+func FuzzSNNFromFile(f *testing.F) {
+	spec, _ := arch.Parse([]byte(small))
+	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
+	net, _ := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
+	path := filepath.Join(f.TempDir(), "s.safetensors")
+	if err := SaveSNN(path, net, nil); err != nil {
+		f.Fatal(err)
+	}
+	file, _ := safetensors.ReadFile(path)
+	f.Add(file.Metadata[MetaSNN])
+	f.Add(`{"format":"snnkit.snn/v1","input":[4],"stages":[{"name":"a","neuron":{"type":"IAF","spike_threshold":0,"min_v_mem":null}}]}`)
+	f.Add(`{"format":"snnkit.snn/v1","input":[65536,65536],"stages":[{"name":"0","layer":{"type":"Linear","in_features":65536,"out_features":65536}}]}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		g := &safetensors.File{Metadata: map[string]string{MetaKind: "snn", MetaSNN: doc}}
+		n, err := SNNFromFile(g)
+		if err != nil {
+			return
+		}
+		if len(n.SpikingStages()) == 0 {
+			t.Fatal("accepted a network without spiking stages")
+		}
+		for _, st := range n.Stages {
+			if st.Spiking() {
+				if err := st.Neuron.Validate(); err != nil {
+					t.Fatalf("accepted an invalid neuron: %v", err)
+				}
+			}
+		}
+	})
+}

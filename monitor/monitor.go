@@ -12,12 +12,41 @@ import (
 
 // Recorder keeps the output of chosen stages for every sample and time
 // step: Outputs[i] is [batch, steps, ...stage output shape]. Steps past the
-// recorded window are ignored.
+// recorded window are ignored. With RecordV, VMem[i] holds the membrane
+// potential of spiking stages in the same layout.
 type Recorder struct {
 	Stages  []int
 	Outputs []*tensor.Tensor
+	VMem    []*tensor.Tensor
 	steps   int
 	index   map[int]int
+}
+
+// StateRecorder is a Recorder that also records membrane potentials
+// (snn.StateMonitor).
+type StateRecorder struct{ *Recorder }
+
+// ObserveState implements snn.StateMonitor.
+func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, batch, t0, steps int) {
+	if k, ok := r.index[stage]; ok && r.VMem[k] != nil {
+		copyFrames(r.VMem[k], v, r.steps, batch, t0, steps)
+	}
+}
+
+// NewStateRecorder records outputs and membrane potentials of the given
+// stages (all spiking stages when nil).
+func NewStateRecorder(net *snn.Network, stages []int, batch, steps int) (StateRecorder, error) {
+	r, err := NewRecorder(net, stages, batch, steps)
+	if err != nil {
+		return StateRecorder{}, err
+	}
+	r.VMem = make([]*tensor.Tensor, len(r.Stages))
+	for k, i := range r.Stages {
+		if net.Stages[i].Spiking() {
+			r.VMem[k] = tensor.New(r.Outputs[k].Shape...)
+		}
+	}
+	return StateRecorder{r}, nil
 }
 
 // NewRecorder records the given stages of net (all spiking stages when
@@ -43,15 +72,19 @@ func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps i
 	if !ok {
 		return
 	}
-	rec := r.Outputs[k]
+	copyFrames(r.Outputs[k], out, r.steps, batch, t0, steps)
+}
+
+// copyFrames copies chunk frames [batch*steps, ...] into rec [batch, total, ...].
+func copyFrames(rec, chunk *tensor.Tensor, total, batch, t0, steps int) {
 	if rec.Shape[0] != batch {
 		return
 	}
-	size := len(out.Data) / (batch * steps)
+	size := len(chunk.Data) / (batch * steps)
 	for b := 0; b < batch; b++ {
 		for t := 0; t < steps; t++ {
-			if tt := t0 + t; tt < r.steps {
-				copy(rec.Data[(b*r.steps+tt)*size:(b*r.steps+tt+1)*size], out.Data[(b*steps+t)*size:(b*steps+t+1)*size])
+			if tt := t0 + t; tt < total {
+				copy(rec.Data[(b*total+tt)*size:(b*total+tt+1)*size], chunk.Data[(b*steps+t)*size:(b*steps+t+1)*size])
 			}
 		}
 	}

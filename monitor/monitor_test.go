@@ -130,3 +130,35 @@ func TestFiringRatesAndMACs(t *testing.T) {
 		t.Fatalf("conv MACs %d, want 288000", m)
 	}
 }
+
+// TestStateRecorder records v of a single IAF neuron driven by the golden
+// neuron input and compares with the values sinabs records.
+func TestStateRecorder(t *testing.T) {
+	ann := nn.NewSequential(nn.NewReLU())
+	opts := snn.DefaultConvertOptions()
+	opts.AddSpikingOutput = false
+	net, err := snn.FromModel(ann, []int{1}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := snn.NewSimulator(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewStateRecorder(net, nil, 1, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.AddMonitor(rec)
+	in := &tensor.Tensor{Shape: []int{1, 6, 1}, Data: []float32{0.5, 0.7, 2.6, -3.0, 0.2, 1.0}}
+	if _, err := sim.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	wantV := []float64{0.5, 0.2, 0.8, -1.0, -0.8, 0.2} // iaf_min_v_mem_-1 in neuron_cases.json
+	wantS := []float32{0, 1, 2, 0, 0, 0}
+	for i := range wantV {
+		if math.Abs(float64(rec.VMem[0].Data[i])-wantV[i]) > 1e-6 || rec.Outputs[0].Data[i] != wantS[i] {
+			t.Fatalf("step %d: v %v spikes %v, want %v %v", i, rec.VMem[0].Data[i], rec.Outputs[0].Data[i], wantV[i], wantS[i])
+		}
+	}
+}

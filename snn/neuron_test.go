@@ -165,3 +165,39 @@ func TestNeuronValidateAndString(t *testing.T) {
 		}
 	}
 }
+
+// TestResetToNonZeroValue checks the documented difference from sinabs:
+// only neurons that spiked are set to the reset value.
+func TestResetToNonZeroValue(t *testing.T) {
+	n := Neuron{Kind: IAF, Threshold: 1, Spike: MultiSpike, Reset: ResetToValue, ResetValue: 0.25}
+	st := n.NewState(2)
+	out := make([]float32, 2)
+	n.Step(st, []float32{1.5, 0.5}, out)
+	if out[0] != 1 || out[1] != 0 || st.V[0] != 0.25 || st.V[1] != 0.5 {
+		t.Fatalf("spikes %v, v %v; want [1 0], [0.25 0.5]", out, st.V)
+	}
+}
+
+func TestNeuronJSONRoundTrip(t *testing.T) {
+	ns := []Neuron{DefaultIAF(), {Kind: IAF, Threshold: 0.75, Spike: MaxSpike, MaxSpikes: 3, Reset: ResetToValue, ResetValue: 0.5},
+		{Kind: LIF, Threshold: 1, TauMem: 10, TauSyn: 2, NormInput: true}, {Kind: ExpLeak, TauMem: 5}}
+	for _, n := range ns {
+		b, err := n.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m Neuron
+		if err := m.UnmarshalJSON(b); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if m != n {
+			t.Fatalf("%s read back as %+v, want %+v", b, m, n)
+		}
+	}
+	for _, bad := range []string{`{"type":"IAF"}`, `{"type":"Izhikevich","spike_threshold":1}`, `{"type":"IAF","spike_threshold":1,"spike_fn":"max:0"}`, `{"type":"IAF","spike_threshold":1,"colour":"red"}`} {
+		var m Neuron
+		if err := m.UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

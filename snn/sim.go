@@ -18,6 +18,14 @@ type Monitor interface {
 	Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int)
 }
 
+// StateMonitor is a Monitor that also receives the membrane potential of
+// every spiking stage after each step (v after spike, reset and floor, as
+// sinabs records v_mem), laid out like the stage's output.
+type StateMonitor interface {
+	Monitor
+	ObserveState(stage int, v *tensor.Tensor, batch, t0, steps int)
+}
+
 // DefaultChunkFrames is the number of frames (samples × time steps) the
 // simulator pushes through each layer at once.
 const DefaultChunkFrames = 1024
@@ -41,6 +49,8 @@ type Simulator struct {
 	t        int // time steps since the last reset
 	chunk    int
 	monitors []Monitor
+	states2  []StateMonitor
+	vtrace   tensor.Tensor
 	frames   tensor.Tensor
 }
 
@@ -54,9 +64,12 @@ func NewSimulator(net *Network) (*Simulator, error) {
 			seq.Layers = append(seq.Layers, st.Layer)
 		}
 	}
-	clone, err := Clone(seq, net.Input)
-	if err != nil {
-		return nil, fmt.Errorf("simulator: %w", err)
+	clone := seq
+	if len(seq.Layers) > 0 {
+		var err error
+		if clone, err = Clone(seq, net.Input); err != nil {
+			return nil, fmt.Errorf("simulator: %w", err)
+		}
 	}
 	k := 0
 	s.layers = make([]nn.Layer, len(net.Stages))
@@ -77,8 +90,14 @@ func (s *Simulator) SetChunkFrames(n int) {
 	s.chunk = max(n, 1)
 }
 
-// AddMonitor attaches a monitor.
-func (s *Simulator) AddMonitor(m Monitor) { s.monitors = append(s.monitors, m) }
+// AddMonitor attaches a monitor. A StateMonitor also receives membrane
+// potentials, which costs a copy of every spiking stage's state per step.
+func (s *Simulator) AddMonitor(m Monitor) {
+	s.monitors = append(s.monitors, m)
+	if sm, ok := m.(StateMonitor); ok {
+		s.states2 = append(s.states2, sm)
+	}
+}
 
 // Network returns the simulated network.
 func (s *Simulator) Network() *Network { return s.net }
@@ -183,7 +202,15 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 		if st.Spiking() {
 			out = &s.outs[i]
 			out.Resize(append([]int{batch * n}, st.Out...)...)
-			s.spikingStep(st.Neuron, s.states[i], x, out, batch, n)
+			var trace *tensor.Tensor
+			if len(s.states2) > 0 {
+				trace = &s.vtrace
+				trace.Resize(out.Shape...)
+			}
+			s.spikingStep(st.Neuron, s.states[i], x, out, trace, batch, n)
+			for _, m := range s.states2 {
+				m.ObserveState(i, trace, batch, t0, n)
+			}
 		} else {
 			var err error
 			if out, err = s.layers[i].Forward(x, false); err != nil {
@@ -200,7 +227,8 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 
 // spikingStep advances every sample's population through the n steps of the
 // chunk, samples in parallel.
-func (s *Simulator) spikingStep(neuron *Neuron, state *State, x, out *tensor.Tensor, batch, n int) {
+// With trace set, v after each step is copied into it.
+func (s *Simulator) spikingStep(neuron *Neuron, state *State, x, out, trace *tensor.Tensor, batch, n int) {
 	size := len(state.V) / batch
 	parallel.Run(batch, func(b int) {
 		sub := State{V: state.V[b*size : (b+1)*size]}
@@ -210,6 +238,9 @@ func (s *Simulator) spikingStep(neuron *Neuron, state *State, x, out *tensor.Ten
 		for t := 0; t < n; t++ {
 			f := (b*n + t) * size
 			neuron.Step(&sub, x.Data[f:f+size], out.Data[f:f+size])
+			if trace != nil {
+				copy(trace.Data[f:f+size], sub.V)
+			}
 		}
 	})
 }

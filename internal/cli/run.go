@@ -192,6 +192,7 @@ func printRun(w io.Writer, res *snneval.Result, at []int, annAcc float64) {
 
 type simulateOptions struct {
 	model, arch, input, output, dtype string
+	recordV                           bool
 	conv                              convFlags
 }
 
@@ -216,6 +217,7 @@ sinabs' layers (the index of the replaced ReLU, and spike_output).`,
 	f.StringVar(&o.input, "input", "", "FILE.safetensors[:TENSOR] holding the input (default tensor: \"input\", or the only one)")
 	f.StringVarP(&o.output, "output", "o", "", "where to write the outputs")
 	f.StringVar(&o.dtype, "dtype", "f32", "output dtype: f32, or u8 for spike counts 0-255")
+	f.BoolVar(&o.recordV, "record-v", false, "also write each spiking layer's membrane potential as LAYER.v_mem (F32)")
 	o.conv.register(f)
 	for _, n := range []string{"model", "input", "output"} {
 		_ = cmd.MarkFlagRequired(n)
@@ -275,11 +277,16 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if err != nil {
 		return err
 	}
-	rec, err := monitor.NewRecorder(l.net, nil, in.Shape[0], in.Shape[1])
+	srec, err := monitor.NewStateRecorder(l.net, nil, in.Shape[0], in.Shape[1])
 	if err != nil {
 		return err
 	}
-	sim.AddMonitor(rec)
+	rec := srec.Recorder
+	if o.recordV {
+		sim.AddMonitor(srec)
+	} else {
+		sim.AddMonitor(rec)
+	}
 	if _, err := sim.Run(ctx, in); err != nil {
 		return err
 	}
@@ -300,6 +307,10 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 			ts = append(ts, safetensors.F32Tensor(name, out.Shape, out.Data))
 		}
 		fmt.Fprintf(e.stdout, "%-14s %s  %.0f spikes\n", name, tensor.ShapeString(out.Shape), tensor.Sum(out.Data))
+		if o.recordV {
+			v := rec.VMem[k]
+			ts = append(ts, safetensors.F32Tensor(name+".v_mem", v.Shape, v.Data))
+		}
 	}
 	if err := safetensors.WriteFile(o.output, ts, map[string]string{"snnkit.model": o.model, "snnkit.input": o.input}); err != nil {
 		return err
