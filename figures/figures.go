@@ -1,0 +1,362 @@
+// Package figures draws the tutorial's pictures with gonum/plot: the input
+// spike raster of an image, the output spikes over time, accuracy against
+// time step, firing rate and synaptic operations per layer. Each figure
+// encodes to PNG and SVG.
+package figures
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Figure is a picture ready to encode.
+type Figure struct {
+	Width, Height vg.Length
+	draw          func(c draw.Canvas)
+}
+
+// Encode renders the figure as "png" (at 144 dpi) or "svg".
+func (f *Figure) Encode(format string) ([]byte, error) {
+	var buf bytes.Buffer
+	switch format {
+	case "png":
+		c := vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(144))
+		f.draw(draw.New(c))
+		if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+			return nil, err
+		}
+	case "svg":
+		c := vgsvg.New(f.Width, f.Height)
+		f.draw(draw.New(c))
+		if _, err := c.WriteTo(&buf); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("figures: unknown format %q (png or svg)", format)
+	}
+	return buf.Bytes(), nil
+}
+
+// Save writes the figure to path (its extension, .png or .svg, selects the
+// format) through a temporary file renamed when complete.
+func (f *Figure) Save(path string) error {
+	ext := filepath.Ext(path)
+	if ext == "" {
+		return fmt.Errorf("figures: %s has no .png or .svg extension", path)
+	}
+	b, err := f.Encode(ext[1:])
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, b)
+}
+
+// WriteFileAtomic writes data to a temporary file next to path and renames
+// it, so an interrupted write never leaves a partial file under path.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func fromPlot(p *plot.Plot, w, h vg.Length) *Figure {
+	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) { p.Draw(c) }}
+}
+
+// grid is a plotter.GridXYZ over a row-major matrix.
+type grid struct {
+	cols, rows int
+	z          func(c, r int) float64
+	x0, y0     float64
+}
+
+func (g grid) Dims() (int, int)   { return g.cols, g.rows }
+func (g grid) Z(c, r int) float64 { return g.z(c, r) }
+func (g grid) X(c int) float64    { return g.x0 + float64(c) }
+func (g grid) Y(r int) float64    { return g.y0 + float64(r) }
+
+// cells draws a grid of unit squares coloured by value. Unlike
+// plotter.HeatMap it overlaps neighbouring squares by a hair so that no
+// anti-aliasing seams show, and it stays sharp (vector) at any size.
+type cells struct {
+	g    grid
+	cmap palette.ColorMap
+}
+
+func (h *cells) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	eps := vg.Points(0.3)
+	cols, rows := h.g.Dims()
+	for r := 0; r < rows; r++ {
+		for col := 0; col < cols; col++ {
+			v := h.g.Z(col, r)
+			clr, err := h.cmap.At(math.Min(math.Max(v, h.cmap.Min()), h.cmap.Max()))
+			if err != nil {
+				continue
+			}
+			x0, x1 := trX(h.g.X(col)-0.5)-eps, trX(h.g.X(col)+0.5)+eps
+			y0, y1 := trY(h.g.Y(r)-0.5)-eps, trY(h.g.Y(r)+0.5)+eps
+			pts := []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
+			c.FillPolygon(clr, c.ClipPolygonXY(pts))
+		}
+	}
+}
+
+func (h *cells) DataRange() (xmin, xmax, ymin, ymax float64) {
+	cols, rows := h.g.Dims()
+	return h.g.X(0) - 0.5, h.g.X(cols-1) + 0.5, h.g.Y(0) - 0.5, h.g.Y(rows-1) + 0.5
+}
+
+// heatFigure draws a heat map with a vertical colour bar on its right.
+func heatFigure(p *plot.Plot, cmap palette.ColorMap, label string, w, h vg.Length) *Figure {
+	bar := plot.New()
+	bar.HideX()
+	bar.Y.Label.Text = label
+	bar.Y.Tick.Marker = niceTicksMin(6, 1)
+	bar.Add(&plotter.ColorBar{ColorMap: cmap, Vertical: true})
+	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) {
+		split := c.Min.X + (c.Max.X-c.Min.X)*0.82
+		left := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: c.Min, Max: vg.Point{X: split, Y: c.Max.Y}}}
+		right := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: split, Y: c.Min.Y}, Max: c.Max}}
+		p.Draw(left)
+		bar.Draw(draw.Crop(right, 0, 0, vg.Points(20), -vg.Points(28)))
+	}}
+}
+
+// niceTicks labels round values (steps of 1, 2 or 5 times a power of ten)
+// with at most about n labels, without trailing decimals, and puts unlabelled
+// minor ticks between them.
+func niceTicks(n int) plot.Ticker { return niceTicksMin(n, 0) }
+
+// niceTicksMin is niceTicks with a step of at least minStep (1 for counts).
+func niceTicksMin(n int, minStep float64) plot.Ticker {
+	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		span := hi - lo
+		if !(span > 0) {
+			return []plot.Tick{{Value: lo, Label: fmt.Sprint(lo)}}
+		}
+		step := math.Pow(10, math.Floor(math.Log10(span/float64(n))))
+		for _, m := range []float64{1, 2, 5, 10} {
+			if span/(step*m) <= float64(n) {
+				step *= m
+				break
+			}
+		}
+		step = math.Max(step, minStep)
+		prec := max(0, -int(math.Floor(math.Log10(step))))
+		var ticks []plot.Tick
+		minor := step / 2
+		if m := step / math.Pow(10, math.Floor(math.Log10(step))); m == 2 {
+			minor = step / 4
+		}
+		for v := math.Ceil(lo/minor) * minor; v <= hi+1e-9*span; v += minor {
+			t := plot.Tick{Value: v}
+			if r := math.Round(v/step) * step; math.Abs(v-r) < 1e-9*span {
+				t.Label = strconv.FormatFloat(r+0, 'f', prec, 64) // +0 turns -0 into 0
+			}
+			ticks = append(ticks, t)
+		}
+		return ticks
+	})
+}
+
+func colorMap(max float64) palette.ColorMap {
+	m := moreland.ExtendedBlackBody()
+	m.SetMin(0)
+	m.SetMax(math.Max(max, 1))
+	return m
+}
+
+// InputRaster shows counts (rows×cols, e.g. an input spike train summed
+// over time) as an image, row 0 at the top, with a colour scale.
+func InputRaster(counts []float32, rows, cols int, title string) (*Figure, error) {
+	if len(counts) != rows*cols || rows < 1 || cols < 1 {
+		return nil, fmt.Errorf("figures: %d counts for a %d×%d image", len(counts), rows, cols)
+	}
+	mx := 0.0
+	for _, v := range counts {
+		mx = math.Max(mx, float64(v))
+	}
+	cmap := colorMap(mx)
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "pixel column"
+	p.Y.Label.Text = "pixel row"
+	g := grid{cols: cols, rows: rows, z: func(c, r int) float64 { return float64(counts[(rows-1-r)*cols+c]) }}
+	p.Add(&cells{g: g, cmap: cmap})
+	p.X.Tick.Marker = niceTicks(7)
+	// Label rows top-down like an image.
+	var ticks []plot.Tick
+	for r := 0; r < rows; r += max(1, rows/7) {
+		ticks = append(ticks, plot.Tick{Value: float64(rows - 1 - r), Label: fmt.Sprint(r)})
+	}
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = -0.5, float64(cols)-0.5
+	p.Y.Min, p.Y.Max = -0.5, float64(rows)-0.5
+	return heatFigure(p, cmap, "spikes (sum over time)", 6*vg.Inch, 5*vg.Inch), nil
+}
+
+// OutputSpikes shows the output spike counts of one sample over time:
+// neuron (class) ID against time step, one row per class, as the tutorial's
+// pcolormesh does. spikes is [steps × classes].
+func OutputSpikes(spikes []float32, steps, classes, label, pred int) (*Figure, error) {
+	if len(spikes) != steps*classes || steps < 1 || classes < 1 {
+		return nil, fmt.Errorf("figures: %d values for %d steps of %d classes", len(spikes), steps, classes)
+	}
+	mx := 0.0
+	for _, v := range spikes {
+		mx = math.Max(mx, float64(v))
+	}
+	cmap := colorMap(mx)
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Output spikes over time (true class %d, predicted %d)", label, pred)
+	p.X.Label.Text = "time step"
+	p.Y.Label.Text = "output neuron ID (class)"
+	g := grid{cols: steps, rows: classes, x0: 1, z: func(c, r int) float64 { return float64(spikes[c*classes+r]) }}
+	p.Add(&cells{g: g, cmap: cmap})
+	p.X.Tick.Marker = niceTicks(10)
+	var ticks []plot.Tick
+	for c := 0; c < classes; c++ {
+		ticks = append(ticks, plot.Tick{Value: float64(c), Label: fmt.Sprint(c)})
+	}
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = 0.5, float64(steps)+0.5
+	p.Y.Min, p.Y.Max = -0.5, float64(classes)-0.5
+	return heatFigure(p, cmap, "spikes per step", 8*vg.Inch, 4*vg.Inch), nil
+}
+
+// AccuracyByT plots accuracy (in %) against time step, with the ANN's
+// accuracy as a dashed reference line.
+func AccuracyByT(acc []float64, ann float64) (*Figure, error) {
+	if len(acc) == 0 {
+		return nil, fmt.Errorf("figures: no accuracies")
+	}
+	p := plot.New()
+	p.Title.Text = "SNN accuracy against simulated time"
+	p.X.Label.Text = "time step t (prediction from spikes in steps 1..t)"
+	p.Y.Label.Text = "test accuracy (%)"
+	pts := make(plotter.XYs, len(acc))
+	lo := 100 * ann
+	for i, a := range acc {
+		pts[i] = plotter.XY{X: float64(i + 1), Y: 100 * a}
+		lo = math.Min(lo, 100*a)
+	}
+	line, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, err
+	}
+	line.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	line.Width = vg.Points(2)
+	ref, err := plotter.NewLine(plotter.XYs{{X: 1, Y: 100 * ann}, {X: float64(len(acc)), Y: 100 * ann}})
+	if err != nil {
+		return nil, err
+	}
+	ref.Color = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	ref.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+	ref.Width = vg.Points(1.5)
+	p.Add(plotter.NewGrid(), line, ref)
+	p.Legend.Add("SNN", line)
+	p.Legend.Add(fmt.Sprintf("ANN (%.2f%%)", 100*ann), ref)
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Y.Min = math.Max(0, math.Floor(lo-2))
+	p.Y.Max = math.Min(100, 100*math.Max(ann, acc[len(acc)-1])+1)
+	p.X.Min = 1
+	p.X.Tick.Marker = niceTicks(10)
+	p.Y.Tick.Marker = niceTicks(8)
+	return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
+}
+
+func barFigure(title, ylabel string, names []string, sets [][]float64, legend []string, logY bool) (*Figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "layer"
+	p.Y.Label.Text = ylabel
+	colors := []color.Color{color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}}
+	w := vg.Points(28)
+	for i, vals := range sets {
+		v := make(plotter.Values, len(vals))
+		copy(v, vals)
+		var base *plotter.BarChart
+		if logY {
+			// A log axis has no 0: bars stand on an invisible base of height 1.
+			ones := make(plotter.Values, len(v))
+			for j := range v {
+				v[j] = math.Max(v[j], 1) - 1
+				ones[j] = 1
+			}
+			var err error
+			if base, err = plotter.NewBarChart(ones, w); err != nil {
+				return nil, err
+			}
+		}
+		bars, err := plotter.NewBarChart(v, w)
+		if err != nil {
+			return nil, err
+		}
+		if base != nil {
+			bars.StackOn(base)
+		}
+		bars.Color = colors[i%len(colors)]
+		bars.LineStyle.Width = 0
+		bars.Offset = w * vg.Length(float64(i)-float64(len(sets)-1)/2)
+		p.Add(bars)
+		if len(legend) > i {
+			p.Legend.Add(legend[i], bars)
+		}
+	}
+	p.NominalX(names...)
+	p.Add(plotter.NewGrid())
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Min = 1
+	} else {
+		p.Y.Min = 0
+		p.Y.Tick.Marker = niceTicks(6)
+	}
+	p.Legend.Top = true
+	return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
+}
+
+// FiringRates draws spikes per neuron per time step for each spiking layer.
+func FiringRates(names []string, rates []float64) (*Figure, error) {
+	if len(names) != len(rates) || len(names) == 0 {
+		return nil, fmt.Errorf("figures: %d names for %d rates", len(names), len(rates))
+	}
+	return barFigure("Firing rate per spiking layer", "spikes per neuron per time step", names, [][]float64{rates}, nil, false)
+}
+
+// SynOps draws synaptic operations per image of each weighted layer next to
+// the ANN's multiply-accumulates per image, on a log scale.
+func SynOps(names []string, synops, macs []float64, steps int) (*Figure, error) {
+	if len(names) != len(synops) || len(names) != len(macs) || len(names) == 0 {
+		return nil, fmt.Errorf("figures: %d names, %d synops, %d MACs", len(names), len(synops), len(macs))
+	}
+	return barFigure("Synaptic operations per image", "operations per image (log scale)", names,
+		[][]float64{synops, macs}, []string{fmt.Sprintf("SNN synops (T=%d)", steps), "ANN MACs (one pass)"}, true)
+}
