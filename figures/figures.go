@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -21,6 +20,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/snnkit/snnkit/internal/atomicfile"
 )
 
 // Figure is a picture ready to encode.
@@ -62,25 +63,7 @@ func (f *Figure) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, b)
-}
-
-// WriteFileAtomic writes data to a temporary file next to path and renames
-// it, so an interrupted write never leaves a partial file under path.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, b)
 }
 
 func fromPlot(p *plot.Plot, w, h vg.Length) *Figure {

@@ -11,6 +11,7 @@
 package safetensors
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -19,9 +20,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/snnkit/snnkit/internal/atomicfile"
 )
 
 // MaxHeaderSize is the largest JSON header accepted (as in the reference
@@ -367,20 +369,17 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 // same folder, renamed to path only when complete, so an interrupted write
 // never leaves a half-written file under the final name.
 func WriteFile(path string, tensors []Tensor, metadata map[string]string) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := Write(bw, tensors, metadata); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := Write(tmp, tensors, metadata); err != nil {
-		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // F32Tensor makes an F32 tensor from float32 values.

@@ -8,6 +8,7 @@ package snneval
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/snnkit/snnkit/encode"
@@ -134,4 +135,34 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	res.SynOps, res.SynOpsTotal = synops.Result()
 	res.FiringRates = rates.Result()
 	return res, nil
+}
+
+// WriteTables prints the accuracy at T next to the ANN's, the accuracy at
+// the time steps at (each <= Steps), synaptic operations per layer next to
+// the ANN's multiply-accumulates, firing rates per layer and the speed.
+func (res *Result) WriteTables(w io.Writer, at []int, annAccuracy float64) {
+	fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAccuracy)
+	fmt.Fprintf(w, "accuracy by time step:")
+	for _, t := range at {
+		if t >= 1 && t <= res.Steps {
+			fmt.Fprintf(w, "  t=%d %.2f%%", t, 100*res.AccuracyByT[t-1])
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-14s %16s %14s %8s\n", "layer", "synops/image", "ANN MACs", "ratio")
+	var macs int64
+	for _, s := range res.SynOps {
+		ratio := 0.0
+		if s.ANNMACs > 0 {
+			ratio = s.PerSample / float64(s.ANNMACs)
+		}
+		fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", s.Name, s.PerSample, s.ANNMACs, ratio)
+		macs += s.ANNMACs
+	}
+	fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", "total", res.SynOpsTotal, macs, res.SynOpsTotal/float64(max(macs, 1)))
+	fmt.Fprintf(w, "%-14s %10s %22s\n", "spiking layer", "neurons", "spikes/neuron/step")
+	for _, r := range res.FiringRates {
+		fmt.Fprintf(w, "%-14s %10d %22.4f\n", r.Name, r.Neurons, r.Rate)
+	}
+	fmt.Fprintf(w, "simulated %d images × %d steps in %.2f s: %.1f images/s\n", res.Samples, res.Steps, res.Seconds, res.SamplesPerSecond)
 }

@@ -74,7 +74,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
-	root.AddCommand(newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e))
+	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e))
 	return root
 }
 

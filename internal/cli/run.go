@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,36 +157,11 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	for _, r := range res.FiringRates {
 		rep.FiringRates[r.Name] = r.Rate
 	}
-	printRun(out, res, at, ev.Accuracy)
+	res.WriteTables(out, at, ev.Accuracy)
 	if o.json {
 		return rep, e.writeJSON(rep)
 	}
 	return rep, nil
-}
-
-func printRun(w io.Writer, res *snneval.Result, at []int, annAcc float64) {
-	fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAcc)
-	fmt.Fprintf(w, "accuracy by time step:")
-	for _, t := range at {
-		fmt.Fprintf(w, "  t=%d %.2f%%", t, 100*res.AccuracyByT[t-1])
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-14s %16s %14s %8s\n", "layer", "synops/image", "ANN MACs", "ratio")
-	var macs int64
-	for _, s := range res.SynOps {
-		ratio := 0.0
-		if s.ANNMACs > 0 {
-			ratio = s.PerSample / float64(s.ANNMACs)
-		}
-		fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", s.Name, s.PerSample, s.ANNMACs, ratio)
-		macs += s.ANNMACs
-	}
-	fmt.Fprintf(w, "%-14s %16.4g %14d %8.1f\n", "total", res.SynOpsTotal, macs, res.SynOpsTotal/float64(max(macs, 1)))
-	fmt.Fprintf(w, "%-14s %10s %22s\n", "spiking layer", "neurons", "spikes/neuron/step")
-	for _, r := range res.FiringRates {
-		fmt.Fprintf(w, "%-14s %10d %22.4f\n", r.Name, r.Neurons, r.Rate)
-	}
-	fmt.Fprintf(w, "simulated %d images × %d steps in %.2f s: %.1f images/s\n", res.Samples, res.Steps, res.Seconds, res.SamplesPerSecond)
 }
 
 type simulateOptions struct {

@@ -1,0 +1,397 @@
+// Package tutorial runs sinabs' "Converting an ANN to an SNN" tutorial end
+// to end as library code: define the seed CNN, train it on MNIST with Adam,
+// convert every ReLU into integrate-and-fire neurons, feed Bernoulli
+// rate-coded spike trains, read the class from output spike counts at every
+// time step, count synaptic operations, and draw the input raster and the
+// output spikes. `snnkit tutorial` is a thin layer over Run.
+package tutorial
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/figures"
+	"github.com/snnkit/snnkit/internal/atomicfile"
+	"github.com/snnkit/snnkit/internal/progress"
+	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/monitor"
+	"github.com/snnkit/snnkit/optim"
+	"github.com/snnkit/snnkit/report"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/snneval"
+	"github.com/snnkit/snnkit/tensor"
+	"github.com/snnkit/snnkit/train"
+)
+
+// Config holds the tutorial's settings; zero fields take the tutorial's
+// values (see Defaults).
+type Config struct {
+	OutDir     string  // where files go (default "snnkit-tutorial")
+	Epochs     int     // training epochs (2)
+	Batch      int     // training batch size (128)
+	LR         float64 // Adam learning rate (1e-3)
+	Seed       uint64  // initialisation, shuffling and encoding seed (0)
+	TrainLimit int     // train on the first N images only (0: all 60000)
+	Timesteps  int     // time steps per image (100)
+	Samples    int     // test images simulated (0: all 10000)
+	Encoding   string  // input encoding (bernoulli)
+	SimBatch   int     // images simulated together (64)
+	Sample     int     // test image drawn in the figures (10)
+	DataDir    string  // MNIST folder ("" locates it)
+	Quiet      bool    // no progress bars
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// Defaults returns the tutorial's settings, but on the full test set.
+func Defaults() Config {
+	return Config{OutDir: "snnkit-tutorial", Epochs: 2, Batch: 128, LR: 1e-3, Timesteps: 100, Encoding: "bernoulli", SimBatch: 64, Sample: 10}
+}
+
+func (c *Config) fill() {
+	d := Defaults()
+	if c.OutDir == "" {
+		c.OutDir = d.OutDir
+	}
+	if c.Epochs == 0 {
+		c.Epochs = d.Epochs
+	}
+	if c.Batch == 0 {
+		c.Batch = d.Batch
+	}
+	if c.LR == 0 {
+		c.LR = d.LR
+	}
+	if c.Timesteps == 0 {
+		c.Timesteps = d.Timesteps
+	}
+	if c.Encoding == "" {
+		c.Encoding = d.Encoding
+	}
+	if c.SimBatch == 0 {
+		c.SimBatch = d.SimBatch
+	}
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+}
+
+// Result is what the tutorial measured.
+type Result struct {
+	ANNAccuracy float64
+	Train       *train.Result
+	Network     *snn.Network
+	SNN         *snneval.Result
+	SampleLabel int
+	SamplePred  int
+	Files       []string
+	Seconds     float64
+}
+
+// AccuracySteps are the time steps of the printed accuracy table.
+var AccuracySteps = []int{5, 10, 20, 50, 100}
+
+// Run performs the whole tutorial. It stops promptly with ctx's error when
+// ctx is cancelled; files are written through temporary names, so none is
+// left half-written under its final name.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.fill()
+	start := time.Now()
+	out := cfg.Stdout
+	if cfg.Epochs < 1 || cfg.Batch < 1 || cfg.Timesteps < 1 || cfg.Samples < 0 || cfg.SimBatch < 1 || cfg.TrainLimit < 0 || !(cfg.LR > 0) {
+		return nil, fmt.Errorf("tutorial: epochs, batch, timesteps and batch sizes must be >= 1, learning rate > 0, limits >= 0")
+	}
+	enc, err := encode.Parse(cfg.Encoding, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("tutorial: %w", err)
+	}
+	dir, err := mnist.Locate(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	trainSet, testSet, err := mnist.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	trainSet, testSet = trainSet.Subset(cfg.TrainLimit), testSet.Subset(cfg.Samples)
+	if cfg.Sample < 0 || cfg.Sample >= testSet.N {
+		return nil, fmt.Errorf("tutorial: sample %d outside the %d simulated test images", cfg.Sample, testSet.N)
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+
+	// 1. Define the ANN and train it.
+	spec, err := arch.Lookup("tutorial")
+	if err != nil {
+		return nil, err
+	}
+	ann, err := spec.Build(rand.New(rand.NewPCG(cfg.Seed, 1)))
+	if err != nil {
+		return nil, err
+	}
+	opt, err := optim.NewAdam(ann.Params(), optim.AdamConfig{LR: cfg.LR})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "Training the tutorial CNN on %d MNIST images: %d epochs, batch %d, %v\n", trainSet.N, cfg.Epochs, cfg.Batch, opt)
+	bar := progress.New(cfg.Stderr, int64(trainSet.N*cfg.Epochs), "train", "img", cfg.Quiet)
+	res.Train, err = train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: cfg.Epochs, BatchSize: cfg.Batch, Seed: cfg.Seed,
+		Progress: func(p train.Progress) {
+			bar.Update(int64(p.Done), fmt.Sprintf("epoch %d/%d loss %.4f", p.Epoch, p.Epochs, p.Loss))
+		}})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	ev, err := train.Evaluate(ctx, ann, testSet, 1000)
+	if err != nil {
+		return nil, err
+	}
+	res.ANNAccuracy = ev.Accuracy
+	fmt.Fprintf(out, "ANN accuracy: %.2f%% on %d test images (trained in %.1f s, %.0f images/s)\n\n", 100*ev.Accuracy, ev.Samples, res.Train.Seconds, res.Train.SamplesPerSecond)
+	annPath := filepath.Join(cfg.OutDir, "ann.safetensors")
+	if err := modelio.Save(annPath, spec, ann, nil); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, annPath)
+
+	// 2. Convert every ReLU into integrate-and-fire neurons.
+	net, err := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
+	if err != nil {
+		return nil, err
+	}
+	res.Network = net
+	fmt.Fprintf(out, "Spiking network (ReLUs replaced by IAF, spiking output added):\n%v\n\n", net)
+	snnPath := filepath.Join(cfg.OutDir, "snn.safetensors")
+	if err := modelio.SaveSNN(snnPath, net, nil); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, snnPath)
+
+	// 3. Simulate the test set with rate-coded input.
+	fmt.Fprintf(out, "Simulating %d test images for %d time steps with %s input\n", testSet.N, cfg.Timesteps, enc)
+	bar = progress.New(cfg.Stderr, int64(testSet.N), "simulate", "img", cfg.Quiet)
+	res.SNN, err = snneval.Run(ctx, net, testSet, snneval.Config{Steps: cfg.Timesteps, Batch: cfg.SimBatch, Encoder: enc,
+		Progress: func(done, total int) { bar.Update(int64(done), "") }})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	res.SNN.WriteTables(out, AccuracySteps, res.ANNAccuracy)
+
+	// 4. Look at one sample: its input raster and output spikes.
+	figs, err := sampleFigures(ctx, net, testSet, enc, cfg, res)
+	if err != nil {
+		return nil, err
+	}
+	more, err := summaryFigures(res, cfg.Timesteps)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, more...)
+	var embedded []report.Figure
+	for _, f := range figs {
+		for _, ext := range []string{".png", ".svg"} {
+			p := filepath.Join(cfg.OutDir, f.name+ext)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if err := f.fig.Save(p); err != nil {
+				return nil, err
+			}
+			res.Files = append(res.Files, p)
+		}
+		png, err := f.fig.Encode("png")
+		if err != nil {
+			return nil, err
+		}
+		embedded = append(embedded, report.Figure{Title: f.title, Caption: f.caption, PNG: png})
+	}
+	res.Seconds = time.Since(start).Seconds()
+	htmlPath := filepath.Join(cfg.OutDir, "report.html")
+	if err := report.Write(htmlPath, buildPage(res, cfg, enc, embedded)); err != nil {
+		return nil, err
+	}
+	jsonPath := filepath.Join(cfg.OutDir, "summary.json")
+	if err := writeSummary(jsonPath, res, cfg, enc); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, htmlPath, jsonPath)
+	fmt.Fprintf(out, "\nFiles in %s:\n", cfg.OutDir)
+	for _, f := range res.Files {
+		fmt.Fprintf(out, "  %s\n", f)
+	}
+	fmt.Fprintf(out, "Tutorial done in %.1f s.\n", time.Since(start).Seconds())
+	return res, nil
+}
+
+type namedFigure struct {
+	name, title, caption string
+	fig                  *figures.Figure
+}
+
+// sampleFigures simulates one test image alone and draws its input raster
+// and output spikes. The encoder seeds per sample, so this is the same spike
+// train the image had in the full run.
+func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, enc encode.Encoder, cfg Config, res *Result) ([]namedFigure, error) {
+	i, steps := cfg.Sample, cfg.Timesteps
+	img := data.Image(i)
+	px := len(img)
+	in := tensor.New(append([]int{1, steps}, net.Input...)...)
+	enc.Encode(in.Data, img, steps, i)
+	sim, err := snn.NewSimulator(net)
+	if err != nil {
+		return nil, err
+	}
+	spikes, err := sim.Run(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	classes := tensor.Numel(net.OutputShape())
+	counts := make([]float32, classes)
+	for t := 0; t < steps; t++ {
+		for c := 0; c < classes; c++ {
+			counts[c] += spikes.Data[t*classes+c]
+		}
+	}
+	res.SampleLabel, res.SamplePred = data.Label(i), tensor.ArgMax(counts)
+	raster := make([]float32, px)
+	for t := 0; t < steps; t++ {
+		for j := range raster {
+			raster[j] += in.Data[t*px+j]
+		}
+	}
+	rf, err := figures.InputRaster(raster, data.Rows, data.Cols, fmt.Sprintf("Input spikes of test image %d, summed over %d steps", i, steps))
+	if err != nil {
+		return nil, err
+	}
+	of, err := figures.OutputSpikes(spikes.Data, steps, classes, res.SampleLabel, res.SamplePred)
+	if err != nil {
+		return nil, err
+	}
+	return []namedFigure{
+		{"input_raster", "Input raster", fmt.Sprintf("Spikes per pixel of test image %d (label %d) summed over %d steps of %s coding (the tutorial's imshow).", i, res.SampleLabel, steps, enc), rf},
+		{"output_spikes", "Output spikes", fmt.Sprintf("Spikes of the 10 output neurons at every time step for test image %d (the tutorial's pcolormesh); the class is the neuron with most spikes.", i), of},
+	}, nil
+}
+
+func summaryFigures(res *Result, steps int) ([]namedFigure, error) {
+	af, err := figures.AccuracyByT(res.SNN.AccuracyByT, res.ANNAccuracy)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	var rates []float64
+	for _, r := range res.SNN.FiringRates {
+		names = append(names, r.Name)
+		rates = append(rates, r.Rate)
+	}
+	ff, err := figures.FiringRates(names, rates)
+	if err != nil {
+		return nil, err
+	}
+	names = names[:0]
+	var syn, macs []float64
+	for _, s := range res.SNN.SynOps {
+		names = append(names, s.Name)
+		syn = append(syn, s.PerSample)
+		macs = append(macs, float64(s.ANNMACs))
+	}
+	sf, err := figures.SynOps(names, syn, macs, steps)
+	if err != nil {
+		return nil, err
+	}
+	return []namedFigure{
+		{"accuracy", "Accuracy against time", fmt.Sprintf("SNN test accuracy when predicting from the output spikes of steps 1..t, on %d images; dashed: the ANN.", res.SNN.Samples), af},
+		{"firing_rates", "Firing rates", "Mean spikes per neuron per time step of each spiking layer (named by the index of the ReLU it replaced). Above 1 is possible with MultiSpike.", ff},
+		{"synops", "Synaptic operations", "Synaptic operations per image over the whole simulation, counted as sinabs' SNNAnalyzer does, next to one ANN pass's multiply-accumulates.", sf},
+	}, nil
+}
+
+func buildPage(res *Result, cfg Config, enc encode.Encoder, figs []report.Figure) *report.Page {
+	s := res.SNN
+	p := &report.Page{
+		Title: "snnkit: converting an ANN to an SNN on MNIST",
+		Summary: []string{
+			fmt.Sprintf("The tutorial CNN was trained for %d epochs (batch %d, Adam, learning rate %g) on %d MNIST images in %.1f s and reaches %.2f%% on %d test images.",
+				cfg.Epochs, cfg.Batch, cfg.LR, res.Train.Samples/cfg.Epochs, res.Train.Seconds, 100*res.ANNAccuracy, s.Samples),
+			fmt.Sprintf("Converted to integrate-and-fire neurons and fed %s spike trains for %d time steps, the spiking network classifies %.2f%% correctly (%d/%d), simulated at %.0f images/s.",
+				enc, s.Steps, 100*s.Accuracy, s.Correct, s.Samples, s.SamplesPerSecond),
+		},
+		Network:  res.Network.String(),
+		Figures:  figs,
+		Footnote: fmt.Sprintf("Generated by snnkit tutorial on %s in %.1f s. Seed %d.", time.Now().Format("2006-01-02 15:04"), res.Seconds, cfg.Seed),
+	}
+	acc := report.Table{Title: "Accuracy against time step", Header: report.Row{"time steps", "SNN accuracy", "ANN accuracy"}}
+	for _, t := range AccuracySteps {
+		if t <= s.Steps {
+			acc.Rows = append(acc.Rows, report.Row{fmt.Sprint(t), fmt.Sprintf("%.2f%%", 100*s.AccuracyByT[t-1]), fmt.Sprintf("%.2f%%", 100*res.ANNAccuracy)})
+		}
+	}
+	if last := AccuracySteps[len(AccuracySteps)-1]; s.Steps != last {
+		acc.Rows = append(acc.Rows, report.Row{fmt.Sprint(s.Steps), fmt.Sprintf("%.2f%%", 100*s.Accuracy), fmt.Sprintf("%.2f%%", 100*res.ANNAccuracy)})
+	}
+	syn := report.Table{Title: "Synaptic operations per image", Header: report.Row{"layer", "module", "SNN synops", "ANN MACs", "ratio"}}
+	var macs int64
+	for _, l := range s.SynOps {
+		syn.Rows = append(syn.Rows, report.Row{l.Name, l.Layer, fmt.Sprintf("%.4g", l.PerSample), fmt.Sprint(l.ANNMACs), fmt.Sprintf("%.1f", l.PerSample/float64(max(l.ANNMACs, 1)))})
+		macs += l.ANNMACs
+	}
+	syn.Rows = append(syn.Rows, report.Row{"total", "", fmt.Sprintf("%.4g", s.SynOpsTotal), fmt.Sprint(macs), fmt.Sprintf("%.1f", s.SynOpsTotal/float64(max(macs, 1)))})
+	rates := report.Table{Title: "Firing rates", Header: report.Row{"spiking layer", "neurons", "spikes per neuron per step"}}
+	for _, r := range s.FiringRates {
+		rates.Rows = append(rates.Rows, report.Row{r.Name, fmt.Sprint(r.Neurons), fmt.Sprintf("%.4f", r.Rate)})
+	}
+	p.Tables = []report.Table{acc, syn, rates}
+	return p
+}
+
+// Summary is the content of summary.json.
+type Summary struct {
+	Epochs                int                   `json:"epochs"`
+	TrainSeconds          float64               `json:"train_seconds"`
+	TrainSamplesPerSecond float64               `json:"train_samples_per_second"`
+	ANNAccuracy           float64               `json:"ann_accuracy"`
+	Accuracy              float64               `json:"accuracy"`
+	AccuracyByT           []float64             `json:"accuracy_by_t"`
+	Samples               int                   `json:"samples"`
+	Timesteps             int                   `json:"timesteps"`
+	Encoding              string                `json:"encoding"`
+	SimSeconds            float64               `json:"sim_seconds"`
+	SamplesPerSecond      float64               `json:"samples_per_second"`
+	SynOpsPerSample       map[string]float64    `json:"synops_per_sample"`
+	FiringRates           map[string]float64    `json:"firing_rates"`
+	Sample                map[string]int        `json:"sample"`
+	Seconds               float64               `json:"seconds"`
+	Layers                []monitor.LayerSynOps `json:"layers"`
+}
+
+func writeSummary(path string, res *Result, cfg Config, enc encode.Encoder) error {
+	s := res.SNN
+	sum := Summary{Epochs: cfg.Epochs, TrainSeconds: res.Train.Seconds, TrainSamplesPerSecond: res.Train.SamplesPerSecond, ANNAccuracy: res.ANNAccuracy,
+		Accuracy: s.Accuracy, AccuracyByT: s.AccuracyByT, Samples: s.Samples, Timesteps: s.Steps, Encoding: enc.String(), SimSeconds: s.Seconds,
+		SamplesPerSecond: s.SamplesPerSecond, SynOpsPerSample: map[string]float64{"total": s.SynOpsTotal}, FiringRates: map[string]float64{},
+		Sample: map[string]int{"index": cfg.Sample, "label": res.SampleLabel, "predicted": res.SamplePred}, Seconds: res.Seconds, Layers: s.SynOps}
+	for _, l := range s.SynOps {
+		sum.SynOpsPerSample[l.Name] = l.PerSample
+	}
+	for _, r := range s.FiringRates {
+		sum.FiringRates[r.Name] = r.Rate
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
