@@ -274,16 +274,21 @@ func AccuracyByT(acc []float64, ann float64) (*Figure, error) {
 	return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
 }
 
-func barFigure(title, ylabel string, names []string, sets [][]float64, legend []string, logY bool) (*Figure, error) {
+func barFigure(title, xlabel, ylabel string, names []string, sets [][]float64, legend []string, logY bool) (*Figure, error) {
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "layer"
+	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
+	p.Add(plotter.NewGrid())
+	top := 0.0
 	colors := []color.Color{color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}}
 	w := vg.Points(28)
 	for i, vals := range sets {
 		v := make(plotter.Values, len(vals))
 		copy(v, vals)
+		for _, x := range vals {
+			top = math.Max(top, x)
+		}
 		var base *plotter.BarChart
 		if logY {
 			// A log axis has no 0: bars stand on an invisible base of height 1.
@@ -313,13 +318,15 @@ func barFigure(title, ylabel string, names []string, sets [][]float64, legend []
 		}
 	}
 	p.NominalX(names...)
-	p.Add(plotter.NewGrid())
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	if logY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Y.Min = 1
+		p.Y.Max = math.Max(top, 10) * 3
 	} else {
 		p.Y.Min = 0
+		p.Y.Max = math.Max(top, 1e-9) * 1.12
 		p.Y.Tick.Marker = niceTicks(6)
 	}
 	p.Legend.Top = true
@@ -331,7 +338,7 @@ func FiringRates(names []string, rates []float64) (*Figure, error) {
 	if len(names) != len(rates) || len(names) == 0 {
 		return nil, fmt.Errorf("figures: %d names for %d rates", len(names), len(rates))
 	}
-	return barFigure("Firing rate per spiking layer", "spikes per neuron per time step", names, [][]float64{rates}, nil, false)
+	return barFigure("Firing rate per spiking layer", "spiking layer (index of the ReLU it replaced)", "spikes per neuron per time step", names, [][]float64{rates}, nil, false)
 }
 
 // SynOps draws synaptic operations per image of each weighted layer next to
@@ -340,6 +347,6 @@ func SynOps(names []string, synops, macs []float64, steps int) (*Figure, error) 
 	if len(names) != len(synops) || len(names) != len(macs) || len(names) == 0 {
 		return nil, fmt.Errorf("figures: %d names, %d synops, %d MACs", len(names), len(synops), len(macs))
 	}
-	return barFigure("Synaptic operations per image", "operations per image (log scale)", names,
+	return barFigure("Synaptic operations per image", "weighted layer (index in the ANN)", "operations per image (log scale)", names,
 		[][]float64{synops, macs}, []string{fmt.Sprintf("SNN synops (T=%d)", steps), "ANN MACs (one pass)"}, true)
 }
