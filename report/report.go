@@ -65,6 +65,12 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <h1>{{.Title}}</h1>
 {{range .Summary}}<p>{{.}}</p>
 {{end}}
+<h2>Figures</h2>
+{{range .Figures}}<figure>
+<img alt="{{.Title}}" src="{{dataURI .PNG}}" onload="var b=document.body; b.dataset.imagesLoaded=String(Number(b.dataset.imagesLoaded)+1)" onerror="document.body.dataset.imageError='{{.Title}}'">
+<figcaption><b>{{.Title}}.</b> {{.Caption}}</figcaption>
+</figure>
+{{end}}
 {{range .Tables}}<h2>{{.Title}}</h2>
 <table>
 <tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
@@ -73,12 +79,6 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 {{end}}
 {{if .Network}}<h2>Spiking network</h2>
 <pre>{{.Network}}</pre>
-{{end}}
-<h2>Figures</h2>
-{{range .Figures}}<figure>
-<img alt="{{.Title}}" src="{{dataURI .PNG}}" onload="var b=document.body; b.dataset.imagesLoaded=String(Number(b.dataset.imagesLoaded)+1)" onerror="document.body.dataset.imageError='{{.Title}}'">
-<figcaption><b>{{.Title}}.</b> {{.Caption}}</figcaption>
-</figure>
 {{end}}
 <p class="foot">{{.Footnote}}</p>
 </body>

@@ -342,13 +342,13 @@ func buildPage(res *Result, cfg Config, enc encode.Encoder, figs []report.Figure
 	if last := AccuracySteps[len(AccuracySteps)-1]; s.Steps != last {
 		acc.Rows = append(acc.Rows, report.Row{fmt.Sprint(s.Steps), fmt.Sprintf("%.2f%%", 100*s.Accuracy), fmt.Sprintf("%.2f%%", 100*res.ANNAccuracy)})
 	}
-	syn := report.Table{Title: "Synaptic operations per image", Header: report.Row{"layer", "module", "SNN synops", "ANN MACs", "ratio"}}
+	syn := report.Table{Title: "Synaptic operations per image", Header: report.Row{"layer", "SNN synops", "ANN MACs", "ratio"}}
 	var macs int64
 	for _, l := range s.SynOps {
-		syn.Rows = append(syn.Rows, report.Row{l.Name, l.Layer, fmt.Sprintf("%.4g", l.PerSample), fmt.Sprint(l.ANNMACs), fmt.Sprintf("%.1f", l.PerSample/float64(max(l.ANNMACs, 1)))})
+		syn.Rows = append(syn.Rows, report.Row{l.Name + ": " + l.Layer, fmt.Sprintf("%.4g", l.PerSample), fmt.Sprint(l.ANNMACs), fmt.Sprintf("%.1f", l.PerSample/float64(max(l.ANNMACs, 1)))})
 		macs += l.ANNMACs
 	}
-	syn.Rows = append(syn.Rows, report.Row{"total", "", fmt.Sprintf("%.4g", s.SynOpsTotal), fmt.Sprint(macs), fmt.Sprintf("%.1f", s.SynOpsTotal/float64(max(macs, 1)))})
+	syn.Rows = append(syn.Rows, report.Row{"total", fmt.Sprintf("%.4g", s.SynOpsTotal), fmt.Sprint(macs), fmt.Sprintf("%.1f", s.SynOpsTotal/float64(max(macs, 1)))})
 	rates := report.Table{Title: "Firing rates", Header: report.Row{"spiking layer", "neurons", "spikes per neuron per step"}}
 	for _, r := range s.FiringRates {
 		rates.Rows = append(rates.Rows, report.Row{r.Name, fmt.Sprint(r.Neurons), fmt.Sprintf("%.4f", r.Rate)})
