@@ -47,35 +47,33 @@ func rng(seed uint64, sample int) *rand.Rand {
 }
 
 // Encode implements Encoder. Pixels of intensity 0 never spike and pixels
-// of intensity 1 always do, without drawing random numbers.
+// of intensity 1 always do, without drawing random numbers; the others draw
+// one 32-bit uniform per step, in pixel order.
 func (e Bernoulli) Encode(dst, img []float32, steps, sample int) {
 	r := rng(e.Seed, sample)
 	n := len(img)
-	thr := make([]uint64, n) // spike when a 32-bit uniform < thr
+	var ones []int32
+	var idx []int32
+	var thr []uint32 // spike when a 32-bit uniform < thr
 	for i, p := range img {
 		switch {
 		case !(p > 0):
-			thr[i] = 0
 		case p >= 1:
-			thr[i] = 1 << 32
+			ones = append(ones, int32(i))
 		default:
-			thr[i] = uint64(float64(p) * (1 << 32))
+			idx = append(idx, int32(i))
+			thr = append(thr, uint32(float64(p)*(1<<32)))
 		}
 	}
 	for t := 0; t < steps; t++ {
 		d := dst[t*n : (t+1)*n]
-		for i, th := range thr {
-			switch th {
-			case 0:
-				d[i] = 0
-			case 1 << 32:
+		clear(d)
+		for _, i := range ones {
+			d[i] = 1
+		}
+		for k, i := range idx {
+			if r.Uint32() < thr[k] {
 				d[i] = 1
-			default:
-				if uint64(r.Uint32()) < th {
-					d[i] = 1
-				} else {
-					d[i] = 0
-				}
 			}
 		}
 	}

@@ -27,9 +27,9 @@ type Recorder struct {
 type StateRecorder struct{ *Recorder }
 
 // ObserveState implements snn.StateMonitor.
-func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, batch, t0, steps int) {
+func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, c snn.Chunk) {
 	if k, ok := r.index[stage]; ok && r.VMem[k] != nil {
-		copyFrames(r.VMem[k], v, r.steps, batch, t0, steps)
+		copyFrames(r.VMem[k], v, r.steps, c)
 	}
 }
 
@@ -67,24 +67,31 @@ func NewRecorder(net *snn.Network, stages []int, batch, steps int) (*Recorder, e
 }
 
 // Observe implements snn.Monitor.
-func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int) {
+func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
 	k, ok := r.index[stage]
 	if !ok {
 		return
 	}
-	copyFrames(r.Outputs[k], out, r.steps, batch, t0, steps)
+	copyFrames(r.Outputs[k], out, r.steps, c)
+}
+
+// Observes implements snn.StageFilter.
+func (r *Recorder) Observes(stage int) bool {
+	_, ok := r.index[stage]
+	return ok
 }
 
 // copyFrames copies chunk frames [batch*steps, ...] into rec [batch, total, ...].
-func copyFrames(rec, chunk *tensor.Tensor, total, batch, t0, steps int) {
-	if rec.Shape[0] != batch {
+func copyFrames(rec, chunk *tensor.Tensor, total int, c snn.Chunk) {
+	if c.Sample+c.Batch > rec.Shape[0] {
 		return
 	}
-	size := len(chunk.Data) / (batch * steps)
-	for b := 0; b < batch; b++ {
-		for t := 0; t < steps; t++ {
-			if tt := t0 + t; tt < total {
-				copy(rec.Data[(b*total+tt)*size:(b*total+tt+1)*size], chunk.Data[(b*steps+t)*size:(b*steps+t+1)*size])
+	size := len(chunk.Data) / (c.Batch * c.Steps)
+	for b := 0; b < c.Batch; b++ {
+		for t := 0; t < c.Steps; t++ {
+			if tt := c.T0 + t; tt < total {
+				sb := c.Sample + b
+				copy(rec.Data[(sb*total+tt)*size:(sb*total+tt+1)*size], chunk.Data[(b*c.Steps+t)*size:(b*c.Steps+t+1)*size])
 			}
 		}
 	}

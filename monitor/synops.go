@@ -80,22 +80,29 @@ func convFanout(l *nn.Conv2d, in, out []int) []float32 {
 	return fan
 }
 
-// Observe implements snn.Monitor.
-func (s *SynOps) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int) {
+// Observe implements snn.Monitor (the simulator uses ObserveInputSum instead).
+func (s *SynOps) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {}
+
+// Observes implements snn.StageFilter: SynOps needs no frames, only sums.
+func (s *SynOps) Observes(stage int) bool { return false }
+
+// InputSum implements snn.InputSummer: the weighted stages.
+func (s *SynOps) InputSum(stage int) bool {
+	_, ok := s.index[stage]
+	return ok
+}
+
+// ObserveInputSum implements snn.InputSummer.
+func (s *SynOps) ObserveInputSum(stage int, sum []float32, c snn.Chunk) {
 	k, ok := s.index[stage]
 	if !ok {
 		return
 	}
-	if t0 == 0 {
-		s.samples[k] += batch
+	if c.T0 == 0 {
+		s.samples[k] += c.Batch
 	}
-	sums := s.sums[k]
-	n := len(sums)
-	frames := len(in.Data) / n
-	for f := 0; f < frames; f++ {
-		for j, v := range in.Data[f*n : (f+1)*n] {
-			sums[j] += float64(v)
-		}
+	for j, v := range sum {
+		s.sums[k][j] += float64(v)
 	}
 }
 
@@ -155,7 +162,7 @@ func NewFiringRates(net *snn.Network) *FiringRates {
 }
 
 // Observe implements snn.Monitor.
-func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int) {
+func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
 	if !f.net.Stages[stage].Spiking() {
 		return
 	}
@@ -169,6 +176,12 @@ type LayerRate struct {
 	Neurons int     // neurons per sample
 	Rate    float64 // spikes per neuron per step
 }
+
+// LayoutFree marks the monitor as reducing over all values (snn.LayoutFree).
+func (f *FiringRates) LayoutFree() {}
+
+// Observes implements snn.StageFilter: the spiking stages.
+func (f *FiringRates) Observes(stage int) bool { return f.net.Stages[stage].Spiking() }
 
 // Result returns the rate of every spiking stage.
 func (f *FiringRates) Result() []LayerRate {

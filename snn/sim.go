@@ -9,13 +9,44 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// Monitor observes a simulation: after each stage has processed a chunk of
-// time, Observe receives the stage's input and output frames, laid out
-// [batch*steps, ...] in (sample, step) order, and the chunk's place in time
-// (t0 counts steps since the last reset). Monitors must not modify the
-// tensors.
+// Chunk locates the frames a monitor receives: samples [Sample,
+// Sample+Batch) of the simulated batch and time steps [T0, T0+Steps), T0
+// counting from the last reset. Frames are laid out [Batch*Steps, ...] in
+// (sample, step) order.
+type Chunk struct {
+	Sample, Batch, T0, Steps int
+}
+
+// Monitor observes a simulation: after a stage has processed a chunk,
+// Observe receives the stage's input and output frames in the network's
+// layout (NCHW). The simulator never calls a monitor concurrently, but the
+// order of chunks of different samples is unspecified; monitors must not
+// modify the tensors.
 type Monitor interface {
-	Observe(stage int, in, out *tensor.Tensor, batch, t0, steps int)
+	Observe(stage int, in, out *tensor.Tensor, c Chunk)
+}
+
+// StageFilter is implemented by monitors that watch only some stages; the
+// simulator calls Observe only for those.
+type StageFilter interface {
+	Observes(stage int) bool
+}
+
+// InputSummer is implemented by monitors that need only, for some stages,
+// the stage's input summed over the frames of a chunk (in NCHW order), such
+// as synaptic-operation counters. The simulator calls ObserveInputSum
+// instead of Observe for the stages InputSum reports, which is much cheaper
+// than handing over every frame.
+type InputSummer interface {
+	InputSum(stage int) bool
+	ObserveInputSum(stage int, sum []float32, c Chunk)
+}
+
+// LayoutFree is implemented by monitors that only reduce over all values of
+// the frames they receive (such as firing rates), so the fast engine can
+// hand them its channels-last buffers without reordering.
+type LayoutFree interface {
+	LayoutFree()
 }
 
 // StateMonitor is a Monitor that also receives the membrane potential of
@@ -23,7 +54,7 @@ type Monitor interface {
 // sinabs records v_mem), laid out like the stage's output.
 type StateMonitor interface {
 	Monitor
-	ObserveState(stage int, v *tensor.Tensor, batch, t0, steps int)
+	ObserveState(stage int, v *tensor.Tensor, c Chunk)
 }
 
 // DefaultChunkFrames is the number of frames (samples × time steps) the
@@ -52,12 +83,21 @@ type Simulator struct {
 	states2  []StateMonitor
 	vtrace   tensor.Tensor
 	frames   tensor.Tensor
+
+	engine Engine
+	fast   *fastPlan
+	fstate *fastState
 }
 
-// NewSimulator returns a simulator for net. The layers are copied, so
-// several simulators can run the same network concurrently.
+// NewSimulator returns a simulator for net running the fastest engine
+// (EngineAuto). The layers are copied, so several simulators can run the
+// same network concurrently.
 func NewSimulator(net *Network) (*Simulator, error) {
 	s := &Simulator{net: net, chunk: DefaultChunkFrames}
+	var err error
+	if s.fast, err = compileFast(net); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
 	seq := &nn.Sequential{}
 	for _, st := range net.Stages {
 		if st.Layer != nil {
@@ -84,6 +124,17 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	return s, nil
 }
 
+// SetEngine selects the engine and resets the state.
+func (s *Simulator) SetEngine(e Engine) {
+	s.engine = e
+	s.fstate = nil
+	s.batch = 0
+	s.Reset()
+}
+
+// Engine returns the selected engine.
+func (s *Simulator) Engine() Engine { return s.engine }
+
 // SetChunkFrames sets how many frames go through a layer at once (at least
 // the batch size is used). Smaller chunks use less memory.
 func (s *Simulator) SetChunkFrames(n int) {
@@ -105,6 +156,11 @@ func (s *Simulator) Network() *Network { return s.net }
 // Reset sets every population's state to zero and the time back to 0.
 func (s *Simulator) Reset() {
 	s.t = 0
+	if s.fstate != nil {
+		for _, st := range s.fstate.pop {
+			st.Reset()
+		}
+	}
 	for _, st := range s.states {
 		if st != nil {
 			st.Reset()
@@ -147,6 +203,9 @@ func (s *Simulator) Run(ctx context.Context, input *tensor.Tensor) (*tensor.Tens
 	if err := input.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("simulator: input: %w", err)
 	}
+	if s.engine != EngineReference {
+		return s.runFast(ctx, input, batch, steps)
+	}
 	s.ensureState(batch)
 	outShape := s.net.OutputShape()
 	result := tensor.New(append([]int{batch, steps}, outShape...)...)
@@ -184,6 +243,14 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := frame.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("simulator: frame: %w", err)
 	}
+	if s.engine != EngineReference {
+		in := &tensor.Tensor{Shape: append([]int{frame.Shape[0], 1}, in...), Data: frame.Data}
+		out, err := s.runFast(context.Background(), in, frame.Shape[0], 1)
+		if err != nil {
+			return nil, err
+		}
+		return &tensor.Tensor{Shape: append([]int{frame.Shape[0]}, s.net.OutputShape()...), Data: out.Data}, nil
+	}
 	s.ensureState(frame.Shape[0])
 	return s.chunkForward(frame, frame.Shape[0], 1)
 }
@@ -209,7 +276,7 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			}
 			s.spikingStep(st.Neuron, s.states[i], x, out, trace, batch, n)
 			for _, m := range s.states2 {
-				m.ObserveState(i, trace, batch, t0, n)
+				m.ObserveState(i, trace, Chunk{Batch: batch, T0: t0, Steps: n})
 			}
 		} else {
 			var err error
@@ -217,8 +284,23 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 				return nil, fmt.Errorf("stage %s: %w", st.Name, err)
 			}
 		}
+		c := Chunk{Batch: batch, T0: t0, Steps: n}
 		for _, m := range s.monitors {
-			m.Observe(i, x, out, batch, t0, n)
+			if sm, ok := m.(InputSummer); ok && sm.InputSum(i) {
+				size := len(x.Data) / (batch * n)
+				for b := 0; b < batch; b++ {
+					sum := make([]float32, size)
+					for f := 0; f < n; f++ {
+						_ = tensor.Add(sum, x.Data[(b*n+f)*size:(b*n+f+1)*size])
+					}
+					sm.ObserveInputSum(i, sum, Chunk{Sample: b, Batch: 1, T0: t0, Steps: n})
+				}
+				continue
+			}
+			if f, ok := m.(StageFilter); ok && !f.Observes(i) {
+				continue
+			}
+			m.Observe(i, x, out, c)
 		}
 		x = out
 	}

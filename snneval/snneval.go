@@ -32,6 +32,7 @@ type Config struct {
 	Steps   int            // time steps per sample (T)
 	Batch   int            // samples simulated together (default 64)
 	Encoder encode.Encoder // default Bernoulli with seed 0
+	Engine  snn.Engine     // default EngineAuto
 	// Progress, when set, is called after every batch with the samples done.
 	Progress func(done, total int)
 	// Monitors are attached to the simulator in addition to the counters.
@@ -79,6 +80,7 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	sim.SetEngine(cfg.Engine)
 	synops := monitor.NewSynOps(net)
 	rates := monitor.NewFiringRates(net)
 	sim.AddMonitor(synops)

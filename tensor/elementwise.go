@@ -47,3 +47,68 @@ func IAF(v, x, out []float32, theta, minV float32) error {
 
 // Sum returns the sum of x (SIMD float32 blocks added in float64).
 func Sum(x []float32) float64 { return kernels.Sum(x) }
+
+// ConvRowsSerial computes C = A·W on the calling goroutine for m rows and n
+// output channels, where A[r][p] = a[rowoffs[r]+koffs[p]] and packed holds
+// PackConvWeights of the k×n weights (k = len(koffs)); C has row stride
+// ldc. It checks every offset against a.
+func ConvRowsSerial(m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) error {
+	if len(rowoffs) < m {
+		return fmt.Errorf("tensor: %d row offsets for %d rows", len(rowoffs), m)
+	}
+	maxR, maxK := -1, -1
+	for _, o := range rowoffs[:m] {
+		if o < 0 {
+			return fmt.Errorf("tensor: negative row offset %d", o)
+		}
+		maxR = max(maxR, o)
+	}
+	for _, o := range koffs {
+		if o < 0 {
+			return fmt.Errorf("tensor: negative depth offset %d", o)
+		}
+		maxK = max(maxK, o)
+	}
+	if m > 0 && len(koffs) > 0 && maxR+maxK >= len(a) {
+		return fmt.Errorf("tensor: offset %d+%d outside %d values", maxR, maxK, len(a))
+	}
+	panels := (n + kernels.ConvNR - 1) / kernels.ConvNR
+	if len(packed) < panels*len(koffs)*kernels.ConvNR {
+		return fmt.Errorf("tensor: packed weights hold %d values, need %d", len(packed), panels*len(koffs)*kernels.ConvNR)
+	}
+	if err := checkMat("C", c, m, n, ldc); err != nil {
+		return err
+	}
+	kernels.ConvRows(m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
+	return nil
+}
+
+// PackConvWeights packs k×n weights (w[p*n+j]) for ConvRowsSerial.
+func PackConvWeights(w []float32, k, n int) []float32 { return kernels.PackConvWeights(w, k, n) }
+
+// Scatter adds v times each tap's weight vector to its output position:
+// out[taps[2t]+j] += v·wt[taps[2t+1]+j] for j < n (SIMD where available).
+// The taps are checked against out and wt.
+func Scatter(out, wt []float32, taps []int32, v float32, n int) error {
+	if len(taps)%2 != 0 {
+		return fmt.Errorf("tensor: scatter taps come in pairs, have %d values", len(taps))
+	}
+	for t := 0; t < len(taps); t += 2 {
+		if taps[t] < 0 || int(taps[t])+n > len(out) || taps[t+1] < 0 || int(taps[t+1])+n > len(wt) {
+			return fmt.Errorf("tensor: scatter tap %d (%d, %d) with %d channels outside %d outputs or %d weights", t/2, taps[t], taps[t+1], n, len(out), len(wt))
+		}
+	}
+	kernels.Scatter(out, wt, taps, v, n)
+	return nil
+}
+
+// Pool2x2 pools one output row of a 2×2, stride-2 window over two
+// channels-last input rows (c channels, 2·ow positions each):
+// out[x*c+j] = (((r0[2x,j] + r0[2x+1,j]) + r1[2x,j]) + r1[2x+1,j]) * scale.
+func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
+	if len(out) < ow*c || len(r0) < 2*ow*c || len(r1) < 2*ow*c {
+		return fmt.Errorf("tensor: 2×2 pooling of %d positions × %d channels: buffers too short", ow, c)
+	}
+	kernels.Pool2x2(out, r0, r1, ow, c, scale)
+	return nil
+}

@@ -89,7 +89,8 @@ func SameShape(a, b []int) bool {
 // CheckFinite returns an error naming the first NaN or infinite element.
 func (t *Tensor) CheckFinite() error {
 	for i, v := range t.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		// All exponent bits set: infinity or NaN.
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 			return fmt.Errorf("tensor: element %d is %v", i, v)
 		}
 	}

@@ -142,7 +142,36 @@ func Sum(x []float32) float64 {
 	return s
 }
 
+// Pool2x2Generic pools one output row of a 2×2, stride-2 window over
+// channels-last input rows r0 and r1 (c channels): out[x*c+j] =
+// (((r0[2x*c+j] + r0[(2x+1)*c+j]) + r1[2x*c+j]) + r1[(2x+1)*c+j]) * scale,
+// for x < ow; the order of the sum is the NCHW layer's.
+func Pool2x2Generic(out, r0, r1 []float32, ow, c int, scale float32) {
+	for x := 0; x < ow; x++ {
+		a := r0[2*x*c : (2*x+1)*c]
+		b := r0[(2*x+1)*c : (2*x+2)*c]
+		d := r1[2*x*c : (2*x+1)*c]
+		e := r1[(2*x+1)*c : (2*x+2)*c]
+		o := out[x*c : (x+1)*c]
+		for j := range o {
+			o[j] = (((a[j] + b[j]) + d[j]) + e[j]) * scale
+		}
+	}
+}
+
+// Pool2x2 is Pool2x2Generic with SIMD where available.
+func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) {
+	if ow <= 0 || c <= 0 {
+		return
+	}
+	_ = out[ow*c-1]
+	_ = r0[2*ow*c-1]
+	_ = r1[2*ow*c-1]
+	vecImpl.pool2x2(out, r0, r1, ow, c, scale)
+}
+
 type vecFuncs struct {
+	pool2x2  func(out, r0, r1 []float32, ow, c int, scale float32)
 	name     string
 	add      func(dst, src []float32)
 	relu     func(dst, src []float32)
@@ -151,7 +180,7 @@ type vecFuncs struct {
 	sum      func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{pool2x2: Pool2x2Generic, name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 var vecImpl = func() vecFuncs {
 	if best.Name == "generic" {

@@ -29,12 +29,20 @@ func iafAVX512(v, x, out *float32, n int, theta, minV float32)
 //go:noescape
 func sumAVX512(x *float32, n int) float32
 
+// pool2x2AVX512 is Pool2x2Generic(out, r0, r1, ow, c, scale).
+//
+//go:noescape
+func pool2x2AVX512(out, r0, r1 *float32, ow, c int, scale float32)
+
 func vecAsm() vecFuncs {
 	if !cpu.X86.HasAVX512F {
 		return vecGeneric
 	}
 	return vecFuncs{
-		name:     "avx512",
+		name: "avx512",
+		pool2x2: func(out, r0, r1 []float32, ow, c int, scale float32) {
+			pool2x2AVX512(&out[0], &r0[0], &r1[0], ow, c, scale)
+		},
 		add:      func(dst, src []float32) { addAVX512(&dst[0], &src[0], len(dst)) },
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },

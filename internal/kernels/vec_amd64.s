@@ -197,3 +197,61 @@ sum_reduce:
 	MOVSS X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func pool2x2AVX512(out, r0, r1 *float32, ow, c int, scale float32)
+// For each output x < ow and channel j < c (channels-last rows):
+// out[x*c+j] = (((r0[2x*c+j] + r0[(2x+1)*c+j]) + r1[2x*c+j]) + r1[(2x+1)*c+j]) * scale
+TEXT ·pool2x2AVX512(SB), NOSPLIT, $0-44
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ ow+24(FP), R8
+	MOVQ c+32(FP), R9
+	VBROADCASTSS scale+40(FP), Z5
+	MOVQ R9, R10
+	SHLQ $2, R10 // c in bytes
+	MOVQ R9, CX
+	ANDQ $15, CX
+	TAILMASK
+pool_x:
+	TESTQ R8, R8
+	JZ pool_done
+	MOVQ R9, R11 // channels left
+	XORQ BX, BX  // byte offset within the channel block
+pool_c:
+	CMPQ R11, $16
+	JL pool_ctail
+	VMOVUPS (SI)(BX*1), Z0
+	LEAQ (SI)(R10*1), R12
+	VADDPS (R12)(BX*1), Z0, Z0
+	VADDPS (DX)(BX*1), Z0, Z0
+	LEAQ (DX)(R10*1), R12
+	VADDPS (R12)(BX*1), Z0, Z0
+	VMULPS Z5, Z0, Z0
+	VMOVUPS Z0, (DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, R11
+	JMP pool_c
+pool_ctail:
+	TESTQ R11, R11
+	JZ pool_next
+	VMOVUPS.Z (SI)(BX*1), K1, Z0
+	LEAQ (SI)(R10*1), R12
+	VMOVUPS.Z (R12)(BX*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS.Z (DX)(BX*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	LEAQ (DX)(R10*1), R12
+	VMOVUPS.Z (R12)(BX*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMULPS Z5, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(BX*1)
+pool_next:
+	ADDQ R10, DI
+	LEAQ (SI)(R10*2), SI
+	LEAQ (DX)(R10*2), DX
+	DECQ R8
+	JMP pool_x
+pool_done:
+	VZEROUPPER
+	RET

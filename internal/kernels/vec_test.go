@@ -58,6 +58,20 @@ func TestVecMatchesGeneric(t *testing.T) {
 			t.Fatalf("sum n=%d: %v, want %v", n, s1, s2)
 		}
 	}
+	for _, c := range []int{1, 7, 16, 20, 32, 33} {
+		for _, ow := range []int{1, 3, 12} {
+			r0, r1 := randSlice(r, 2*ow*c), randSlice(r, 2*ow*c)
+			o1, o2 := make([]float32, ow*c+1), make([]float32, ow*c+1)
+			o1[ow*c], o2[ow*c] = 7, 7
+			Pool2x2(o1[:ow*c], r0, r1, ow, c, 0.25)
+			Pool2x2Generic(o2[:ow*c], r0, r1, ow, c, 0.25)
+			for i := range o1 {
+				if o1[i] != o2[i] {
+					t.Fatalf("pool2x2 c=%d ow=%d: [%d] = %v, want %v", c, ow, i, o1[i], o2[i])
+				}
+			}
+		}
+	}
 	t.Logf("elementwise kernels: %s", vecImpl.name)
 }
 

@@ -40,6 +40,8 @@ func main() {
 	gen(&b, kernel{name: "sgemm8x32AVX512Rows", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, rows: true})
 	gen(&b, kernel{name: "sgemm8x32AVX512RowsMask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true, rows: true})
 	genRowsA(&b)
+	genConv(&b)
+	genScatter(&b)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -269,6 +271,156 @@ func genRowsA(b *strings.Builder) {
 			w("ADDQ AX, DX")
 		}
 	}
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genConv writes the AVX-512 direct-convolution kernel: 8 output positions
+// (rows) × 32 output channels, reading the input in place through two
+// offset tables, A[r][p] = a[rowoffs[r] + koffs[p]], with B a packed
+// 32-column panel of weights (b[p*32+j]):
+//
+//	for p { for r < 8 { for j < 32 { t[r][j] += a[rowoffs[r]+koffs[p]] * b[p*32+j] } } }
+//	c[r*ldc+j] = t[r][j] (or +=) where bit j of mask is set
+func genConv(b *strings.Builder) {
+	const name = "sconv8x32AVX512"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	rowReg := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	acc := func(i, v int) string { return fmt.Sprintf("Z%d", 2*i+v) }
+	fmt.Fprintf(b, "\n// func %s(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-61\n", name)
+	w("MOVQ kc+0(FP), CX")
+	w("MOVQ a+8(FP), SI")
+	w("MOVQ rowoffs+16(FP), AX")
+	for i, r := range rowReg {
+		w("MOVQ %d(AX), %s", 8*i, r)
+	}
+	w("MOVQ koffs+24(FP), BX")
+	w("MOVQ b+32(FP), DI")
+	w("MOVL mask+56(FP), AX")
+	w("KMOVW AX, K1")
+	w("SHRL $16, AX")
+	w("KMOVW AX, K2")
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			w("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	step := func(u int) {
+		w("MOVQ %d(BX), DX", 8*u)
+		w("LEAQ (SI)(DX*4), DX")
+		w("VMOVUPS %d(DI), Z16", u*128)
+		w("VMOVUPS %d(DI), Z17", u*128+64)
+		for i, r := range rowReg {
+			bc := fmt.Sprintf("Z%d", 18+i)
+			w("VBROADCASTSS (DX)(%s*4), %s", r, bc)
+			w("VFMADD231PS Z16, %s, %s", bc, acc(i, 0))
+			w("VFMADD231PS Z17, %s, %s", bc, acc(i, 1))
+		}
+	}
+	w("MOVQ CX, AX")
+	w("SHRQ $2, AX")
+	w("JZ %s_tail", name)
+	fmt.Fprintf(b, "%s_loop4:\n", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	w("ADDQ $32, BX")
+	w("ADDQ $512, DI")
+	w("DECQ AX")
+	w("JNZ %s_loop4", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("ANDQ $3, CX")
+	w("JZ %s_store", name)
+	fmt.Fprintf(b, "%s_loop1:\n", name)
+	step(0)
+	w("ADDQ $8, BX")
+	w("ADDQ $128, DI")
+	w("DECQ CX")
+	w("JNZ %s_loop1", name)
+	fmt.Fprintf(b, "%s_store:\n", name)
+	w("MOVQ c+40(FP), DX")
+	w("MOVQ ldc+48(FP), AX")
+	w("SHLQ $2, AX")
+	w("MOVBLZX acc+60(FP), CX")
+	w("TESTQ CX, CX")
+	w("JZ %s_set", name)
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			k := fmt.Sprintf("K%d", v+1)
+			w("VMOVUPS.Z %d(DX), %s, Z16", 64*v, k)
+			w("VADDPS Z16, %s, %s", acc(i, v), acc(i, v))
+			w("VMOVUPS %s, %s, %d(DX)", acc(i, v), k, 64*v)
+		}
+		if i < 7 {
+			w("ADDQ AX, DX")
+		}
+	}
+	w("VZEROUPPER")
+	w("RET")
+	fmt.Fprintf(b, "%s_set:\n", name)
+	for i := 0; i < 8; i++ {
+		for v := 0; v < 2; v++ {
+			w("VMOVUPS %s, K%d, %d(DX)", acc(i, v), v+1, 64*v)
+		}
+		if i < 7 {
+			w("ADDQ AX, DX")
+		}
+	}
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatter writes the event-driven kernel: for one input event of value
+// v, add v times each of ntaps weight vectors of n ≤ 16·4 = 64 channels to
+// their output positions:
+//
+//	for k < ntaps { for j < n { out[taps[2k]+j] += v * w[taps[2k+1]+j] } }
+//
+// n is given as a count of full 16-lane vectors (nv) plus a masked last one.
+func genScatter(b *strings.Builder) {
+	const name = "scatterAVX512"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(out, wt *float32, taps *int32, ntaps int, v float32, nv int, mask uint16)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-50\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ wt+8(FP), SI")
+	w("MOVQ taps+16(FP), BX")
+	w("MOVQ ntaps+24(FP), CX")
+	w("VBROADCASTSS v+32(FP), Z0")
+	w("MOVQ nv+40(FP), R8")
+	w("MOVWLZX mask+48(FP), AX")
+	w("KMOVW AX, K1")
+	w("TESTQ CX, CX")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_tap:\n", name)
+	w("MOVLQSX (BX), R9")
+	w("MOVLQSX 4(BX), R10")
+	w("LEAQ (DI)(R9*4), R9")
+	w("LEAQ (SI)(R10*4), R10")
+	w("MOVQ R8, R11")
+	w("TESTQ R11, R11")
+	w("JZ %s_last", name)
+	fmt.Fprintf(b, "%s_vec:\n", name)
+	w("VMOVUPS (R9), Z1")
+	w("VFMADD231PS (R10), Z0, Z1")
+	w("VMOVUPS Z1, (R9)")
+	w("ADDQ $64, R9")
+	w("ADDQ $64, R10")
+	w("DECQ R11")
+	w("JNZ %s_vec", name)
+	fmt.Fprintf(b, "%s_last:\n", name)
+	w("KORTESTW K1, K1")
+	w("JZ %s_next", name)
+	w("VMOVUPS.Z (R9), K1, Z1")
+	w("VMOVUPS.Z (R10), K1, Z2")
+	w("VFMADD231PS Z2, Z0, Z1")
+	w("VMOVUPS Z1, K1, (R9)")
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("ADDQ $8, BX")
+	w("DECQ CX")
+	w("JNZ %s_tap", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }

@@ -1,0 +1,137 @@
+package kernels
+
+// Direct convolution and event scatter kernels for channels-last (NHWC)
+// activations. The convolution reads its input in place through two offset
+// tables: output row r (an output position) and depth p (a kernel tap and
+// input channel) read a[rowoffs[r] + koffs[p]]. The weights are packed in
+// panels of ConvNR output channels.
+
+// ConvNR is the number of output channels per packed weight panel.
+const ConvNR = 32
+
+// PackConvWeights packs a k×n weight matrix (w[p*n+j], depth p, output
+// channel j) into ceil(n/32) panels of k×32, zero padded.
+func PackConvWeights(w []float32, k, n int) []float32 {
+	panels := (n + ConvNR - 1) / ConvNR
+	out := make([]float32, panels*k*ConvNR)
+	for q := 0; q < panels; q++ {
+		for p := 0; p < k; p++ {
+			for j := 0; j < ConvNR && q*ConvNR+j < n; j++ {
+				out[(q*k+p)*ConvNR+j] = w[p*n+q*ConvNR+j]
+			}
+		}
+	}
+	return out
+}
+
+// convTileGeneric is the pure-Go 8-row tile: t[r][j] = Σ_p a[rowoffs[r]+koffs[p]]·b[p*32+j],
+// stored (or added) to c[r*ldc+j] for j < n.
+func convTileGeneric(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+	var t [8][ConvNR]float32
+	for p, ko := range koffs {
+		bp := (*[ConvNR]float32)(b[p*ConvNR:])
+		for r := 0; r < 8; r++ {
+			av := a[rowoffs[r]+ko]
+			tr := &t[r]
+			for j := 0; j < ConvNR; j++ {
+				tr[j] += av * bp[j]
+			}
+		}
+	}
+	for r := 0; r < 8; r++ {
+		row := c[r*ldc : r*ldc+n]
+		if acc {
+			for j := range row {
+				row[j] += t[r][j]
+			}
+		} else {
+			copy(row, t[r][:n])
+		}
+	}
+}
+
+// ConvRows computes C = A·W for m output rows and n output channels, where
+// A[r][p] = a[rowoffs[r]+koffs[p]] and packed holds PackConvWeights(w, k, n),
+// k = len(koffs). C has row stride ldc. Offsets must lie inside a (checked
+// by the caller).
+func ConvRows(m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
+	convRowsWith(convImpl, m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
+}
+
+// ConvRowsGeneric is ConvRows with the pure-Go kernel.
+func ConvRowsGeneric(m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
+	convRowsWith(convTileGeneric, m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
+}
+
+type convTile func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool)
+
+func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
+	k := len(koffs)
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			for r := 0; r < m; r++ {
+				clear(c[r*ldc : r*ldc+n])
+			}
+		}
+		return
+	}
+	var ro [8]int
+	var tmp [8 * ConvNR]float32
+	for q := 0; q*ConvNR < n; q++ {
+		nn := min(ConvNR, n-q*ConvNR)
+		b := packed[q*k*ConvNR : (q+1)*k*ConvNR]
+		for r0 := 0; r0 < m; r0 += 8 {
+			mm := min(8, m-r0)
+			if mm == 8 {
+				tile(a, rowoffs[r0:r0+8], koffs, b, c[r0*ldc+q*ConvNR:], ldc, nn, accumulate)
+				continue
+			}
+			for i := range ro {
+				ro[i] = rowoffs[r0+min(i, mm-1)]
+			}
+			tile(a, ro[:], koffs, b, tmp[:], ConvNR, nn, false)
+			for i := 0; i < mm; i++ {
+				row := c[(r0+i)*ldc+q*ConvNR : (r0+i)*ldc+q*ConvNR+nn]
+				if accumulate {
+					for j := range row {
+						row[j] += tmp[i*ConvNR+j]
+					}
+				} else {
+					copy(row, tmp[i*ConvNR:i*ConvNR+nn])
+				}
+			}
+		}
+	}
+}
+
+// ScatterGeneric adds v times each tap's weight vector to its output:
+// out[taps[2t]+j] += v·wt[taps[2t+1]+j] for j < n.
+func ScatterGeneric(out, wt []float32, taps []int32, v float32, n int) {
+	for t := 0; t+1 < len(taps); t += 2 {
+		o := out[taps[t] : int(taps[t])+n]
+		w := wt[taps[t+1] : int(taps[t+1])+n]
+		for j := range o {
+			o[j] += float32(v * w[j])
+		}
+	}
+}
+
+// Scatter is ScatterGeneric with SIMD where available (n ≤ 1024). With
+// dyadic values (exact products and sums) both give identical results; in
+// general the SIMD version fuses the multiply and add.
+func Scatter(out, wt []float32, taps []int32, v float32, n int) {
+	if len(taps) < 2 || n <= 0 {
+		return
+	}
+	scatterImpl(out, wt, taps, v, n)
+}
+
+var convImpl, scatterImpl = func() (convTile, func(out, wt []float32, taps []int32, v float32, n int)) {
+	if best.Name != "avx512" {
+		return convTileGeneric, ScatterGeneric
+	}
+	return convAsm()
+}()

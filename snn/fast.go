@@ -1,0 +1,330 @@
+package snn
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Engine selects how a Simulator computes.
+type Engine int
+
+// Engines. All give the same spikes on networks whose sums are exact (such
+// as weights that are multiples of 1/64); see ../README for how rarely
+// summation order changes a spike otherwise.
+const (
+	// EngineAuto runs the fast engine and picks, for every weighted layer,
+	// sample and chunk of time, dense or event-driven computation from the
+	// measured density of the layer's input.
+	EngineAuto Engine = iota
+	// EngineDense runs the fast engine with every weighted layer dense: one
+	// direct convolution (or matrix product) over all frames of a chunk.
+	EngineDense
+	// EngineEvent runs the fast engine with every weighted layer
+	// event-driven: only non-zero inputs are propagated.
+	EngineEvent
+	// EngineReference runs the layers of the converted network one time
+	// step at a time (NCHW, batched over samples): the plainest engine, the
+	// one the others are checked against.
+	EngineReference
+)
+
+var engineNames = map[Engine]string{EngineAuto: "auto", EngineDense: "dense", EngineEvent: "event", EngineReference: "reference"}
+
+func (e Engine) String() string { return engineNames[e] }
+
+// ParseEngine reads auto, dense, event or reference.
+func ParseEngine(s string) (Engine, error) {
+	for e, n := range engineNames {
+		if n == s {
+			return e, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown engine %q: want auto, dense, event or reference", s)
+}
+
+// layout describes how an activation is stored by the fast engine:
+// spatial activations (C, H, W) channels-last, index (y*W+x)*C+c; flat
+// activations by perm (engine index of NCHW-flat element i; nil: identity).
+type layout struct {
+	shape []int // the network's (NCHW) sample shape
+	perm  []int
+	tab   []int32 // engine index of each NCHW-flat index, built once
+}
+
+// table returns the engine index of every NCHW-flat index.
+func (l *layout) table() []int32 {
+	if l.tab == nil {
+		n := tensor.Numel(l.shape)
+		l.tab = make([]int32, n)
+		for i := range l.tab {
+			l.tab[i] = int32(l.index(i))
+		}
+	}
+	return l.tab
+}
+
+// toEngine returns the engine index of NCHW-flat index i.
+func (l *layout) index(i int) int {
+	if len(l.shape) == 3 {
+		c, h, w := l.shape[0], l.shape[1], l.shape[2]
+		ch, rem := i/(h*w), i%(h*w)
+		return rem*c + ch
+	}
+	if l.perm != nil {
+		return l.perm[i]
+	}
+	return i
+}
+
+func (l *layout) identity() bool {
+	return (len(l.shape) != 3 || l.shape[0] == 1 || l.shape[1]*l.shape[2] == 1) && l.perm == nil
+}
+
+// fastOp is one step of the fast engine's plan.
+type fastOp struct {
+	stage  int // index in Network.Stages, for monitors
+	kind   int // opConv, opLinear, opPool, opSpike, opBN, opCopy
+	inLen  int
+	outLen int
+	in     layout
+	out    layout
+
+	// weighted layers (conv and linear are both "conv" over offset tables)
+	rows     []int // per output position of one frame: offset of its patch in the (padded) input frame
+	koffs    []int
+	packed   []float32
+	bias     []float32
+	outCh    int
+	frameLen int       // floats per (padded) input frame
+	pad      *padSpec  // zero padding copy for dense convolutions
+	taps     []int32   // event: (out offset, weight offset) pairs per input element
+	tapIdx   []int32   // event: taps of input element i are taps[tapIdx[i]:tapIdx[i+1]]
+	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
+	denseNs  float64   // cost model: one frame dense
+	eventNs  float64   // cost model: one non-zero input
+
+	// pooling (channels-last)
+	pool *nn.Pool2d
+	geom tensor.ConvGeom
+
+	// batch norm (evaluation)
+	bn *nn.BatchNorm2d
+
+	neuron *Neuron
+}
+
+const (
+	opConv = iota
+	opPool
+	opSpike
+	opBN
+	opCopy
+)
+
+type padSpec struct{ c, h, w, ph, pw int }
+
+// fastPlan is a Network compiled for the fast engine.
+type fastPlan struct {
+	ops    []fastOp
+	in     layout
+	out    layout
+	maxLen int // floats of the largest activation of one frame
+	inLen  int
+	pool   sync.Pool
+}
+
+// compileFast builds the fast engine's plan.
+func compileFast(net *Network) (*fastPlan, error) {
+	p := &fastPlan{in: layout{shape: net.Input}, inLen: tensor.Numel(net.Input)}
+	cur := p.in
+	p.maxLen = p.inLen
+	for i := range net.Stages {
+		st := &net.Stages[i]
+		op := fastOp{stage: i, inLen: tensor.Numel(st.In), outLen: tensor.Numel(st.Out), in: cur}
+		switch {
+		case st.Spiking():
+			op.kind, op.neuron, op.out = opSpike, st.Neuron, cur
+		default:
+			switch l := st.Layer.(type) {
+			case *nn.Conv2d:
+				if len(cur.shape) != 3 {
+					return nil, fmt.Errorf("fast engine: stage %s: convolution of a flat input", st.Name)
+				}
+				compileConv(&op, l, st.In, st.Out)
+				op.out = layout{shape: st.Out}
+			case *nn.Linear:
+				compileLinear(&op, l, &cur)
+				op.out = layout{shape: st.Out}
+			case *nn.Pool2d:
+				op.kind, op.pool, op.out = opPool, l, layout{shape: st.Out}
+				op.geom = tensor.ConvGeom{C: st.In[0], H: st.In[1], W: st.In[2], KH: l.Config.KernelHW[0], KW: l.Config.KernelHW[1], SH: l.Config.StrideHW[0], SW: l.Config.StrideHW[1]}
+				op.geom.OutSize()
+			case *nn.BatchNorm2d:
+				op.kind, op.bn, op.out = opBN, l, cur
+			case *nn.Flatten:
+				// Channels-last data stays where it is; record where each
+				// NCHW-flat element now lives for the next Linear.
+				perm := make([]int, op.inLen)
+				for j := range perm {
+					perm[j] = cur.index(j)
+				}
+				op.kind, op.out = opCopy, layout{shape: st.Out, perm: perm}
+			default:
+				return nil, fmt.Errorf("fast engine: stage %s: %v not supported", st.Name, st.Layer)
+			}
+		}
+		cur = op.out
+		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
+		p.ops = append(p.ops, op)
+	}
+	p.out = cur
+	// Build the index tables now: tasks read them concurrently.
+	p.in.table()
+	p.out.table()
+	for i := range p.ops {
+		p.ops[i].in.table()
+		p.ops[i].out.table()
+	}
+	return p, nil
+}
+
+// compileConv prepares a convolution in channels-last layout: dense offsets
+// and packed weights (depth order i, j, c) and event taps.
+func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
+	cfg := l.Config
+	c, h, w := in[0], in[1], in[2]
+	o, oh, ow := out[0], out[1], out[2]
+	kh, kw := cfg.KernelHW[0], cfg.KernelHW[1]
+	sh, sw, ph, pw := cfg.StrideHW[0], cfg.StrideHW[1], cfg.PaddingHW[0], cfg.PaddingHW[1]
+	op.kind, op.outCh = opConv, o
+	hp, wp := h+2*ph, w+2*pw
+	op.frameLen = c * hp * wp
+	if ph > 0 || pw > 0 {
+		op.pad = &padSpec{c: c, h: h, w: w, ph: ph, pw: pw}
+	}
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			op.rows = append(op.rows, (y*sh*wp+x*sw)*c)
+		}
+	}
+	k := kh * kw * c
+	wt := l.Weight.Value.Data // [o][c][i][j]
+	dense := make([]float32, k*o)
+	p := 0
+	for i := 0; i < kh; i++ {
+		for j := 0; j < kw; j++ {
+			for ch := 0; ch < c; ch++ {
+				op.koffs = append(op.koffs, (i*wp+j)*c+ch)
+				for oc := 0; oc < o; oc++ {
+					dense[p*o+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+				}
+				p++
+			}
+		}
+	}
+	op.packed = tensor.PackConvWeights(dense, k, o)
+	if l.Bias != nil {
+		op.bias = l.Bias.Value.Data
+	}
+	// Event taps: input element (y, x, ch) reaches output (oy, ox) through
+	// tap (i, j) when oy*sh - ph + i = y.
+	op.wscatter = make([]float32, c*kh*kw*o)
+	for ch := 0; ch < c; ch++ {
+		for i := 0; i < kh; i++ {
+			for j := 0; j < kw; j++ {
+				for oc := 0; oc < o; oc++ {
+					op.wscatter[((ch*kh+i)*kw+j)*o+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+				}
+			}
+		}
+	}
+	op.tapIdx = make([]int32, h*w*c+1)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for ch := 0; ch < c; ch++ {
+				for i := 0; i < kh; i++ {
+					ty := y + ph - i
+					if ty < 0 || ty%sh != 0 || ty/sh >= oh {
+						continue
+					}
+					for j := 0; j < kw; j++ {
+						tx := x + pw - j
+						if tx < 0 || tx%sw != 0 || tx/sw >= ow {
+							continue
+						}
+						op.taps = append(op.taps, int32((ty/sh*ow+tx/sw)*o), int32(((ch*kh+i)*kw+j)*o))
+					}
+				}
+				op.tapIdx[(y*w+x)*c+ch+1] = int32(len(op.taps))
+			}
+		}
+	}
+	op.costs(len(op.rows), k, o, float64(len(op.taps)/2)/float64(h*w*c))
+}
+
+// compileLinear prepares a linear layer as a 1×1 "convolution" of one
+// position whose depth offsets follow the input's layout.
+func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
+	ni, no := l.Config.In, l.Config.Out
+	op.kind, op.outCh, op.frameLen = opConv, no, ni
+	op.rows = []int{0}
+	op.koffs = make([]int, ni)
+	dense := make([]float32, ni*no)
+	op.wscatter = make([]float32, ni*no)
+	wt := l.Weight.Value.Data // [out][in]
+	for i := 0; i < ni; i++ {
+		e := in.index(i) // engine position of NCHW-flat input i
+		op.koffs[i] = e
+		for o := 0; o < no; o++ {
+			dense[i*no+o] = wt[o*ni+i]
+			op.wscatter[e*no+o] = wt[o*ni+i]
+		}
+	}
+	op.packed = tensor.PackConvWeights(dense, ni, no)
+	if l.Bias != nil {
+		op.bias = l.Bias.Value.Data
+	}
+	op.tapIdx = make([]int32, ni+1)
+	for e := 0; e < ni; e++ {
+		op.taps = append(op.taps, 0, int32(e*no))
+		op.tapIdx[e+1] = int32(len(op.taps))
+	}
+	op.costs(1, ni, no, 1)
+}
+
+// costs fills the cost model, calibrated on an AVX-512 core: a dense frame
+// costs rows×depth×(channels rounded up to 32) multiply-adds at about 100
+// per ns; an event costs about 15 ns plus 1.5 ns per 16-channel vector of
+// each tap (a read-modify-write of the output).
+func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
+	op.denseNs = float64(rows*depth*((ch+31)/32*32))/100 + 50
+	op.eventNs = 15 + 1.5*tapsPerInput*float64((ch+15)/16)
+}
+
+// fastTask holds one worker's buffers.
+type fastTask struct {
+	sum    []float32
+	sumN   []float32
+	a, b   []float32
+	padded []float32
+	rows   []int
+	nchwIn []float32
+	nchwOu []float32
+	trace  []float32
+}
+
+func (p *fastPlan) task(frames int) *fastTask {
+	t, _ := p.pool.Get().(*fastTask)
+	if t == nil {
+		t = &fastTask{}
+	}
+	n := frames * p.maxLen
+	if cap(t.a) < n {
+		t.a, t.b = make([]float32, n), make([]float32, n)
+	}
+	t.a, t.b = t.a[:n], t.b[:n]
+	return t
+}

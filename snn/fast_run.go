@@ -1,0 +1,367 @@
+package snn
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// fastState is the fast engine's state: per spiking op, the populations of
+// all samples in channels-last order, plus the time since the last reset.
+type fastState struct {
+	pop   map[int]*State // by op index
+	batch int
+}
+
+// fastFrames is the number of frames of one sample that go through the
+// plan at once: 8 (so that per-frame products fill whole 8-row tiles) when
+// two such buffers fit a core's L2 cache, fewer for larger activations.
+func (p *fastPlan) fastFrames(steps int) int {
+	return max(1, min(steps, 8, (1<<17)/max(p.maxLen, 1)))
+}
+
+// runFast simulates input [batch, steps, ...] (NCHW frames) with per-sample
+// tasks and returns the last stage's output [batch, steps, ...] (NCHW).
+func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int) (*tensor.Tensor, error) {
+	p := s.fast
+	if s.fstate == nil || s.fstate.batch != batch {
+		s.fstate = &fastState{pop: map[int]*State{}, batch: batch}
+		for i, op := range p.ops {
+			if op.kind == opSpike {
+				s.fstate.pop[i] = op.neuron.NewState(batch * op.outLen)
+			}
+		}
+		s.t = 0
+	}
+	outShape := s.net.OutputShape()
+	outLen := tensor.Numel(outShape)
+	result := tensor.New(append([]int{batch, steps}, outShape...)...)
+	t0 := s.t
+	var failed atomic.Bool
+	var mu sync.Mutex
+	parallel.Run(batch, func(b int) {
+		tc := p.fastFrames(steps)
+		t := p.task(tc)
+		defer p.pool.Put(t)
+		for c0 := 0; c0 < steps; c0 += tc {
+			if failed.Load() || ctx.Err() != nil {
+				failed.Store(true)
+				return
+			}
+			n := min(tc, steps-c0)
+			x := t.a[:n*p.inLen]
+			toEngine(&p.in, input.Data[(b*steps+c0)*p.inLen:(b*steps+c0+n)*p.inLen], x, n)
+			y := s.runOps(t, b, x, n, Chunk{Sample: b, Batch: 1, T0: t0 + c0, Steps: n}, &mu)
+			toNCHW(&p.out, y, result.Data[(b*steps+c0)*outLen:(b*steps+c0+n)*outLen], n)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.t += steps
+	return result, nil
+}
+
+// runOps pushes n frames of sample b through every op and returns the last
+// output (in one of the task's buffers).
+func (s *Simulator) runOps(t *fastTask, b int, x []float32, n int, c Chunk, mu *sync.Mutex) []float32 {
+	p := s.fast
+	bufs := [2][]float32{t.a, t.b}
+	cur := 0
+	for i := range p.ops {
+		op := &p.ops[i]
+		var y []float32
+		switch op.kind {
+		case opCopy:
+			y = x
+		default:
+			y = bufs[1-cur][:n*op.outLen]
+			switch op.kind {
+			case opConv:
+				s.convOp(op, t, x, y, n)
+			case opPool:
+				poolNHWC(op, x, y, n)
+			case opBN:
+				bnNHWC(op, x, y, n)
+			case opSpike:
+				st := s.fstate.pop[i]
+				size := op.outLen
+				sub := State{V: st.V[b*size : (b+1)*size]}
+				if st.I != nil {
+					sub.I = st.I[b*size : (b+1)*size]
+				}
+				trace := len(s.states2) > 0
+				if trace {
+					t.trace = grow32(t.trace, n*size)
+				}
+				for f := 0; f < n; f++ {
+					op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+					if trace {
+						copy(t.trace[f*size:(f+1)*size], sub.V)
+					}
+				}
+				if trace {
+					mu.Lock()
+					v := s.observeTensor(t, &op.out, t.trace[:n*size], n, false)
+					for _, m := range s.states2 {
+						m.ObserveState(op.stage, v, c)
+					}
+					mu.Unlock()
+				}
+			}
+			cur = 1 - cur
+		}
+		if len(s.monitors) > 0 {
+			s.notify(t, op, x, y, n, c, mu)
+		}
+		x = y
+	}
+	return x
+}
+
+// notify hands one op's frames to the monitors that want them: input sums
+// to InputSummers, raw channels-last frames to LayoutFree monitors, NCHW
+// frames to the others.
+func (s *Simulator) notify(t *fastTask, op *fastOp, x, y []float32, n int, c Chunk, mu *sync.Mutex) {
+	var in, out *tensor.Tensor
+	var sum []float32
+	for _, m := range s.monitors {
+		if sm, ok := m.(InputSummer); ok && sm.InputSum(op.stage) {
+			if sum == nil {
+				t.sum = grow32(t.sum, op.inLen)
+				clear(t.sum)
+				for f := 0; f < n; f++ {
+					_ = tensor.Add(t.sum, x[f*op.inLen:(f+1)*op.inLen])
+				}
+				t.sumN = grow32(t.sumN, op.inLen)
+				toNCHW(&op.in, t.sum, t.sumN, 1)
+				sum = t.sumN
+			}
+			mu.Lock()
+			sm.ObserveInputSum(op.stage, sum, c)
+			mu.Unlock()
+			continue
+		}
+		if f, ok := m.(StageFilter); ok && !f.Observes(op.stage) {
+			continue
+		}
+		var a, b *tensor.Tensor
+		if _, free := m.(LayoutFree); free {
+			a = &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}
+			b = &tensor.Tensor{Shape: append([]int{n}, op.out.shape...), Data: y}
+		} else {
+			if in == nil {
+				in = s.observeTensor(t, &op.in, x, n, true)
+				out = s.observeTensor(t, &op.out, y, n, false)
+			}
+			a, b = in, out
+		}
+		mu.Lock()
+		m.Observe(op.stage, a, b, c)
+		mu.Unlock()
+	}
+}
+
+// observeTensor returns frames in NCHW order for monitors, reusing a task
+// buffer (first: the input buffer, else the output one).
+func (s *Simulator) observeTensor(t *fastTask, l *layout, data []float32, n int, first bool) *tensor.Tensor {
+	shape := append([]int{n}, l.shape...)
+	if l.identity() {
+		return &tensor.Tensor{Shape: shape, Data: data}
+	}
+	var buf *[]float32
+	if first {
+		buf = &t.nchwIn
+	} else {
+		buf = &t.nchwOu
+	}
+	*buf = grow32(*buf, len(data))
+	toNCHW(l, data, *buf, n)
+	return &tensor.Tensor{Shape: shape, Data: *buf}
+}
+
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// toEngine copies n NCHW frames into the engine's layout.
+func toEngine(l *layout, src, dst []float32, n int) {
+	if l.identity() {
+		copy(dst, src)
+		return
+	}
+	idx := l.table()
+	size := len(idx)
+	for f := 0; f < n; f++ {
+		s, d := src[f*size:(f+1)*size], dst[f*size:(f+1)*size]
+		for i, e := range idx {
+			d[e] = s[i]
+		}
+	}
+}
+
+// toNCHW copies n frames from the engine's layout into NCHW order.
+func toNCHW(l *layout, src, dst []float32, n int) {
+	if l.identity() {
+		copy(dst, src)
+		return
+	}
+	idx := l.table()
+	size := len(idx)
+	for f := 0; f < n; f++ {
+		s, d := src[f*size:(f+1)*size], dst[f*size:(f+1)*size]
+		for i, e := range idx {
+			d[i] = s[e]
+		}
+	}
+}
+
+// convOp runs a convolution or linear layer on n frames, dense or
+// event-driven as the simulator's engine and the input's density decide.
+func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
+	event := s.engine == EngineEvent
+	if s.engine == EngineAuto {
+		nz := 0
+		for _, v := range x {
+			if v != 0 {
+				nz++
+			}
+		}
+		event = float64(nz)*op.eventNs < float64(n)*op.denseNs
+	}
+	o := op.outCh
+	if event {
+		for f := 0; f < n; f++ {
+			yo := y[f*op.outLen : (f+1)*op.outLen]
+			fillBias(yo, op.bias)
+			for e, v := range x[f*op.inLen : (f+1)*op.inLen] {
+				if v != 0 {
+					_ = tensor.Scatter(yo, op.wscatter, op.taps[op.tapIdx[e]:op.tapIdx[e+1]], v, o)
+				}
+			}
+		}
+		return
+	}
+	src := x
+	if op.pad != nil {
+		t.padded = grow32(t.padded, n*op.frameLen)
+		clear(t.padded)
+		pd := op.pad
+		wp := pd.w + 2*pd.pw
+		for f := 0; f < n; f++ {
+			for yy := 0; yy < pd.h; yy++ {
+				copy(t.padded[f*op.frameLen+((yy+pd.ph)*wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
+			}
+		}
+		src = t.padded
+	}
+	rows := len(op.rows)
+	if cap(t.rows) < n*rows {
+		t.rows = make([]int, n*rows)
+	}
+	t.rows = t.rows[:n*rows]
+	for f := 0; f < n; f++ {
+		for r, off := range op.rows {
+			t.rows[f*rows+r] = f*op.frameLen + off
+		}
+	}
+	_ = tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false)
+	if op.bias != nil {
+		for r := 0; r < n*rows; r++ {
+			row := y[r*o : (r+1)*o]
+			for j, b := range op.bias {
+				row[j] += b
+			}
+		}
+	}
+}
+
+func fillBias(y, bias []float32) {
+	if bias == nil {
+		clear(y)
+		return
+	}
+	o := len(bias)
+	for r := 0; r < len(y)/o; r++ {
+		copy(y[r*o:(r+1)*o], bias)
+	}
+}
+
+// poolNHWC pools n channels-last frames, summing each window in row-major
+// order like the NCHW layer (so results match it exactly).
+func poolNHWC(op *fastOp, x, y []float32, n int) {
+	g := op.geom
+	scale := float32(1)
+	if op.pool.Kind == nn.PoolAvg {
+		scale = 1 / float32(g.KH*g.KW)
+	}
+	isMax := op.pool.Kind == nn.PoolMax
+	c := g.C
+	if !isMax && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 {
+		row := g.W * c
+		for f := 0; f < n; f++ {
+			in := x[f*op.inLen : (f+1)*op.inLen]
+			out := y[f*op.outLen : (f+1)*op.outLen]
+			for oy := 0; oy < g.OH; oy++ {
+				_ = tensor.Pool2x2(out[oy*g.OW*c:], in[2*oy*row:], in[(2*oy+1)*row:], g.OW, c, scale)
+			}
+		}
+		return
+	}
+	for f := 0; f < n; f++ {
+		in := x[f*op.inLen : (f+1)*op.inLen]
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for oy := 0; oy < g.OH; oy++ {
+			for ox := 0; ox < g.OW; ox++ {
+				d := out[(oy*g.OW+ox)*c : (oy*g.OW+ox+1)*c]
+				first := true
+				for i := 0; i < g.KH; i++ {
+					for j := 0; j < g.KW; j++ {
+						s := in[((oy*g.SH+i)*g.W+ox*g.SW+j)*c : ((oy*g.SH+i)*g.W+ox*g.SW+j+1)*c]
+						switch {
+						case first:
+							copy(d, s)
+						case isMax:
+							for k, v := range s {
+								if v > d[k] {
+									d[k] = v
+								}
+							}
+						default:
+							for k, v := range s {
+								d[k] += v
+							}
+						}
+						first = false
+					}
+				}
+				if !isMax {
+					for k := range d {
+						d[k] *= scale
+					}
+				}
+			}
+		}
+	}
+}
+
+// bnNHWC applies an evaluation-mode BatchNorm2d to channels-last frames with
+// the same arithmetic as nn.BatchNorm2d.
+func bnNHWC(op *fastOp, x, y []float32, n int) {
+	bn := op.bn
+	c := bn.Features
+	for i, v := range x[:n*op.inLen] {
+		ch := i % c
+		inv := 1 / math.Sqrt(float64(bn.RunningVar.Value.Data[ch])+bn.Eps)
+		xh := float32((float64(v) - float64(bn.RunningMean.Value.Data[ch])) * inv)
+		y[i] = xh*bn.Weight.Value.Data[ch] + bn.Bias.Value.Data[ch]
+	}
+}
