@@ -97,36 +97,41 @@ func compareSpikes(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-// TestGoldenSpikeForSpike runs the four reference cases through Run and
-// compares every spiking layer, spike for spike.
+var engines = []snn.Engine{snn.EngineReference, snn.EngineDense, snn.EngineEvent, snn.EngineAuto}
+
+// TestGoldenSpikeForSpike runs the four reference cases through Run with
+// every engine and compares every spiking layer, spike for spike.
 func TestGoldenSpikeForSpike(t *testing.T) {
 	g := loadGolden(t)
 	for name, opts := range goldenCases() {
-		t.Run(name, func(t *testing.T) {
-			net, err := snn.FromModel(g.ann, []int{1, 28, 28}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim, err := snn.NewSimulator(net)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec, err := monitor.NewRecorder(net, nil, g.input.Shape[0], g.input.Shape[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim.AddMonitor(rec)
-			sim.SetChunkFrames(48) // several chunks of time
-			out, err := sim.Run(context.Background(), g.input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, i := range rec.Stages {
-				stage := net.Stages[i].Name
-				compareSpikes(t, name+"/"+stage, rec.Outputs[k].Data, g.want(t, name+"/"+stage))
-			}
-			compareSpikes(t, name+" output", out.Data, g.want(t, name+"/spike_output"))
-		})
+		for _, engine := range engines {
+			t.Run(name+"/"+engine.String(), func(t *testing.T) {
+				net, err := snn.FromModel(g.ann, []int{1, 28, 28}, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sim, err := snn.NewSimulator(net)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sim.SetEngine(engine)
+				rec, err := monitor.NewRecorder(net, nil, g.input.Shape[0], g.input.Shape[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				sim.AddMonitor(rec)
+				sim.SetChunkFrames(48) // several chunks of time
+				out, err := sim.Run(context.Background(), g.input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, i := range rec.Stages {
+					stage := net.Stages[i].Name
+					compareSpikes(t, name+"/"+stage, rec.Outputs[k].Data, g.want(t, name+"/"+stage))
+				}
+				compareSpikes(t, name+" output", out.Data, g.want(t, name+"/spike_output"))
+			})
+		}
 	}
 }
 
@@ -138,7 +143,14 @@ func TestStreamingEqualsSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, engine := range engines {
+		t.Run(engine.String(), func(t *testing.T) { streaming(t, g, net, engine) })
+	}
+}
+
+func streaming(t *testing.T, g *golden, net *snn.Network, engine snn.Engine) {
 	sim, _ := snn.NewSimulator(net)
+	sim.SetEngine(engine)
 	batch, steps := g.input.Shape[0], g.input.Shape[1]
 	rec, _ := monitor.NewRecorder(net, nil, batch, steps)
 	sim.AddMonitor(rec)

@@ -1,0 +1,146 @@
+package snn_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/snnkit/snnkit/monitor"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// dyadic rounds every parameter to a multiple of 1/64 so that all sums in a
+// simulation are exact and no engine's summation order can change a spike.
+func dyadic(seq *nn.Sequential, rng *rand.Rand) {
+	for _, p := range seq.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] = float32(math.Round((rng.Float64()*2-1)*48)) / 64
+		}
+	}
+}
+
+type randomNet struct {
+	name  string
+	input []int
+	ann   *nn.Sequential
+	opts  snn.ConvertOptions
+}
+
+func randomNets(rng *rand.Rand) []randomNet {
+	def := snn.DefaultConvertOptions()
+	single := def
+	single.Neuron.Spike, single.Neuron.Threshold = snn.SingleSpike, 0.75
+	maxS := def
+	maxS.Neuron.Spike, maxS.Neuron.MaxSpikes, maxS.Neuron.Reset, maxS.Neuron.HasFloor = snn.MaxSpike, 2, snn.ResetToValue, false
+	lif := def
+	lif.Neuron = snn.Neuron{Kind: snn.LIF, Threshold: 1, TauMem: 8, Spike: snn.MultiSpike, HasFloor: true, MinVMem: -1}
+	conv := func(in, out, k, s, p int, bias bool) *nn.Conv2d {
+		return nn.NewConv2d(nn.Conv2dConfig{In: in, Out: out, Kernel: k, Stride: s, Padding: p, Bias: bias}, rng)
+	}
+	return []randomNet{
+		{"tutorial-like", []int{1, 16, 16}, nn.NewSequential(conv(1, 20, 5, 1, 0, false), nn.NewReLU(), nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}),
+			conv(20, 33, 3, 1, 0, false), nn.NewReLU(), nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}), nn.NewFlatten(),
+			nn.NewLinear(nn.LinearConfig{In: 33 * 2 * 2, Out: 40}, rng), nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 40, Out: 7}, rng)), def},
+		{"padding stride bias", []int{3, 11, 9}, nn.NewSequential(conv(3, 8, 3, 2, 1, true), nn.NewReLU(), conv(8, 40, 2, 1, 1, true), nn.NewReLU(),
+			nn.NewSumPool2d(nn.PoolConfig{Kernel: 2}), nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 40 * 3 * 3, Out: 5, Bias: true}, rng)), single},
+		{"maxpool maxspike reset", []int{2, 12, 12}, nn.NewSequential(conv(2, 6, 3, 1, 0, true), nn.NewReLU(), nn.NewMaxPool2d(nn.PoolConfig{Kernel: 2}),
+			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 6 * 5 * 5, Out: 70, Bias: true}, rng), nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 70, Out: 3}, rng)), maxS},
+		{"lif 1x1", []int{4, 6, 6}, nn.NewSequential(conv(4, 16, 1, 1, 0, false), nn.NewReLU(), nn.NewSumPool2d(nn.PoolConfig{Kernel: 3, Stride: 1}),
+			conv(16, 9, 3, 1, 1, true), nn.NewReLU(), nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 9 * 4 * 4, Out: 4}, rng)), lif},
+		{"mlp", []int{30}, nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 30, Out: 50, Bias: true}, rng), nn.NewReLU(),
+			nn.NewLinear(nn.LinearConfig{In: 50, Out: 6}, rng)), def},
+	}
+}
+
+// TestEnginesAgreeOnDyadicNetworks runs random networks with dyadic weights
+// through every engine, with spike and analog (constant-current-like)
+// input, in one call and step by step, and requires identical output of
+// every stage.
+func TestEnginesAgreeOnDyadicNetworks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 21))
+	for _, rn := range randomNets(rng) {
+		dyadic(rn.ann, rng)
+		net, err := snn.FromModel(rn.ann, rn.input, rn.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", rn.name, err)
+		}
+		for _, analog := range []bool{false, true} {
+			batch, steps := 3, 23
+			in := tensor.New(append([]int{batch, steps}, rn.input...)...)
+			for i := range in.Data {
+				if analog {
+					in.Data[i] = float32(rng.IntN(129)) / 64
+				} else if rng.IntN(4) == 0 {
+					in.Data[i] = float32(1 + rng.IntN(2))
+				}
+			}
+			var ref []*tensor.Tensor
+			for _, engine := range engines {
+				for _, stepwise := range []bool{false, true} {
+					name := fmt.Sprintf("%s analog=%v %v stepwise=%v", rn.name, analog, engine, stepwise)
+					sim, err := snn.NewSimulator(net)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sim.SetEngine(engine)
+					var stages []int
+					for i := range net.Stages {
+						stages = append(stages, i)
+					}
+					rec, _ := monitor.NewRecorder(net, stages, batch, steps)
+					sim.AddMonitor(rec)
+					if stepwise {
+						frame := tensor.New(append([]int{batch}, rn.input...)...)
+						n := tensor.Numel(rn.input)
+						for s := 0; s < steps; s++ {
+							for b := 0; b < batch; b++ {
+								copy(frame.Data[b*n:(b+1)*n], in.Data[(b*steps+s)*n:(b*steps+s+1)*n])
+							}
+							if _, err := sim.Step(frame); err != nil {
+								t.Fatal(err)
+							}
+						}
+					} else if _, err := sim.Run(context.Background(), in); err != nil {
+						t.Fatal(err)
+					}
+					if ref == nil {
+						ref = rec.Outputs
+						spikes := 0.0
+						for k, i := range stages {
+							if net.Stages[i].Spiking() {
+								spikes += tensor.Sum(ref[k].Data)
+							}
+						}
+						if spikes == 0 {
+							t.Fatalf("%s: no spikes at all; the comparison would prove nothing", name)
+						}
+						continue
+					}
+					for k := range stages {
+						for j, v := range rec.Outputs[k].Data {
+							if v != ref[k].Data[j] {
+								t.Fatalf("%s: stage %s value %d is %v, reference engine %v", name, net.Stages[stages[k]].Name, j, v, ref[k].Data[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestParseEngine(t *testing.T) {
+	for _, e := range engines {
+		got, err := snn.ParseEngine(e.String())
+		if err != nil || got != e {
+			t.Errorf("%v: %v %v", e, got, err)
+		}
+	}
+	if _, err := snn.ParseEngine("gpu"); err == nil {
+		t.Error("unknown engine accepted")
+	}
+}
