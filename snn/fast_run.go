@@ -229,13 +229,9 @@ func toNCHW(l *layout, src, dst []float32, n int) {
 func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 	event := s.engine == EngineEvent
 	if s.engine == EngineAuto {
-		nz := 0
-		for _, v := range x {
-			if v != 0 {
-				nz++
-			}
-		}
-		event = float64(nz)*op.eventNs < float64(n)*op.denseNs
+		// Event-driven pays below limit non-zero inputs; count no further.
+		limit := int(float64(n) * op.denseNs / op.eventNs)
+		event = tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
 	}
 	o := op.outCh
 	if event {

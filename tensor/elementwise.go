@@ -112,3 +112,7 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
 	kernels.Pool2x2(out, r0, r1, ow, c, scale)
 	return nil
 }
+
+// CountNonzero counts the non-zero elements of x, stopping early once the
+// count exceeds limit (the result is then some value > limit).
+func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }

@@ -35,19 +35,20 @@ import (
 // Config holds the tutorial's settings; zero fields take the tutorial's
 // values (see Defaults).
 type Config struct {
-	OutDir     string  // where files go (default "snnkit-tutorial")
-	Epochs     int     // training epochs (2)
-	Batch      int     // training batch size (128)
-	LR         float64 // Adam learning rate (1e-3)
-	Seed       uint64  // initialisation, shuffling and encoding seed (0)
-	TrainLimit int     // train on the first N images only (0: all 60000)
-	Timesteps  int     // time steps per image (100)
-	Samples    int     // test images simulated (0: all 10000)
-	Encoding   string  // input encoding (bernoulli)
-	SimBatch   int     // images simulated together (64)
-	Sample     int     // test image drawn in the figures (10)
-	DataDir    string  // MNIST folder ("" locates it)
-	Quiet      bool    // no progress bars
+	OutDir     string     // where files go (default "snnkit-tutorial")
+	Epochs     int        // training epochs (2)
+	Batch      int        // training batch size (128)
+	LR         float64    // Adam learning rate (1e-3)
+	Seed       uint64     // initialisation, shuffling and encoding seed (0)
+	TrainLimit int        // train on the first N images only (0: all 60000)
+	Timesteps  int        // time steps per image (100)
+	Samples    int        // test images simulated (0: all 10000)
+	Encoding   string     // input encoding (bernoulli)
+	SimBatch   int        // images simulated together (64)
+	Engine     snn.Engine // simulation engine (EngineAuto, the fastest)
+	Sample     int        // test image drawn in the figures (10)
+	DataDir    string     // MNIST folder ("" locates it)
+	Quiet      bool       // no progress bars
 	Stdout     io.Writer
 	Stderr     io.Writer
 }
@@ -182,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// 3. Simulate the test set with rate-coded input.
 	fmt.Fprintf(out, "Simulating %d test images for %d time steps with %s input\n", testSet.N, cfg.Timesteps, enc)
 	bar = progress.New(cfg.Stderr, int64(testSet.N), "simulate", "img", cfg.Quiet)
-	res.SNN, err = snneval.Run(ctx, net, testSet, snneval.Config{Steps: cfg.Timesteps, Batch: cfg.SimBatch, Encoder: enc,
+	res.SNN, err = snneval.Run(ctx, net, testSet, snneval.Config{Steps: cfg.Timesteps, Batch: cfg.SimBatch, Encoder: enc, Engine: cfg.Engine,
 		Progress: func(done, total int) { bar.Update(int64(done), "") }})
 	bar.Finish()
 	if err != nil {
@@ -254,6 +255,7 @@ func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, e
 	if err != nil {
 		return nil, err
 	}
+	sim.SetEngine(cfg.Engine)
 	spikes, err := sim.Run(ctx, in)
 	if err != nil {
 		return nil, err

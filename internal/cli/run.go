@@ -27,6 +27,7 @@ type runOptions struct {
 	seed        uint64
 	batch       int
 	at          string
+	engine      string
 	json        bool
 	conv        convFlags
 }
@@ -36,6 +37,7 @@ type RunReport struct {
 	Model            string             `json:"model"`
 	Network          string             `json:"network"`
 	Encoding         string             `json:"encoding"`
+	Engine           string             `json:"engine"`
 	Seed             uint64             `json:"seed"`
 	Samples          int                `json:"samples"`
 	Timesteps        int                `json:"timesteps"`
@@ -76,6 +78,7 @@ spiking network written by snnkit convert.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the input encoding")
 	f.IntVar(&o.batch, "batch", 64, "images simulated together")
 	f.StringVar(&o.at, "at", "5,10,20,50,100", "time steps at which to print the accuracy")
+	f.StringVar(&o.engine, "engine", "auto", "simulation engine: auto, dense, event or reference")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
 	o.conv.register(f)
 	_ = cmd.MarkFlagRequired("model")
@@ -120,6 +123,10 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--encoding: %w", err)
 	}
+	engine, err := snn.ParseEngine(o.engine)
+	if err != nil {
+		return nil, fmt.Errorf("--engine: %w", err)
+	}
 	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
 	if err != nil {
 		return nil, err
@@ -138,15 +145,15 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 		return nil, err
 	}
 	fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
-	fmt.Fprintf(out, "simulating %d images for %d steps, %s input\n", test.N, o.timesteps, enc)
+	fmt.Fprintf(out, "simulating %d images for %d steps, %s input, %s engine\n", test.N, o.timesteps, enc, engine)
 	bar := progress.New(e.stderr, int64(test.N), "simulate", "img", e.quiet)
-	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc,
+	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc, Engine: engine,
 		Progress: func(done, total int) { bar.Update(int64(done), "") }})
 	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
-	rep := &RunReport{Model: o.model, Network: l.net.String(), Encoding: enc.String(), Seed: o.seed, Samples: res.Samples, Timesteps: o.timesteps,
+	rep := &RunReport{Model: o.model, Network: l.net.String(), Encoding: enc.String(), Engine: engine.String(), Seed: o.seed, Samples: res.Samples, Timesteps: o.timesteps,
 		ANNAccuracy: ev.Accuracy, Accuracy: res.Accuracy, AccuracyByT: res.AccuracyByT, Seconds: res.Seconds, SamplesPerSecond: res.SamplesPerSecond,
 		SynOpsPerSample: map[string]float64{"total": res.SynOpsTotal}, ANNMACsPerSample: map[string]int64{}, FiringRates: map[string]float64{}}
 	for _, s := range res.SynOps {
@@ -166,6 +173,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 
 type simulateOptions struct {
 	model, arch, input, output, dtype string
+	engine                            string
 	recordV                           bool
 	conv                              convFlags
 }
@@ -191,6 +199,7 @@ sinabs' layers (the index of the replaced ReLU, and spike_output).`,
 	f.StringVar(&o.input, "input", "", "FILE.safetensors[:TENSOR] holding the input (default tensor: \"input\", or the only one)")
 	f.StringVarP(&o.output, "output", "o", "", "where to write the outputs")
 	f.StringVar(&o.dtype, "dtype", "f32", "output dtype: f32, or u8 for spike counts 0-255")
+	f.StringVar(&o.engine, "engine", "auto", "simulation engine: auto, dense, event or reference")
 	f.BoolVar(&o.recordV, "record-v", false, "also write each spiking layer's membrane potential as LAYER.v_mem (F32)")
 	o.conv.register(f)
 	for _, n := range []string{"model", "input", "output"} {
@@ -232,6 +241,10 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if o.dtype != "f32" && o.dtype != "u8" {
 		return fmt.Errorf("--dtype %q: want f32 or u8", o.dtype)
 	}
+	engine, err := snn.ParseEngine(o.engine)
+	if err != nil {
+		return fmt.Errorf("--engine: %w", err)
+	}
 	in, err := readInput(o.input)
 	if err != nil {
 		return err
@@ -251,6 +264,7 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if err != nil {
 		return err
 	}
+	sim.SetEngine(engine)
 	srec, err := monitor.NewStateRecorder(l.net, nil, in.Shape[0], in.Shape[1])
 	if err != nil {
 		return err

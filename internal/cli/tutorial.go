@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tutorial"
 )
 
 func newTutorialCmd(e *env) *cobra.Command {
 	c := tutorial.Defaults()
 	c.Samples = 10000
+	engine := "auto"
 	cmd := &cobra.Command{
 		Use:   "tutorial",
 		Short: "Run sinabs' ANN-to-SNN tutorial end to end, with figures and a report",
@@ -22,7 +26,11 @@ Figures (PNG and SVG), report.html, summary.json and both models go to -o DIR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.Stdout, c.Stderr, c.Quiet, c.DataDir = e.stdout, e.stderr, e.quiet, e.data
-			_, err := tutorial.Run(cmd.Context(), c)
+			var err error
+			if c.Engine, err = snn.ParseEngine(engine); err != nil {
+				return fmt.Errorf("--engine: %w", err)
+			}
+			_, err = tutorial.Run(cmd.Context(), c)
 			return err
 		},
 	}
@@ -37,5 +45,6 @@ Figures (PNG and SVG), report.html, summary.json and both models go to -o DIR.`,
 	f.StringVar(&c.Encoding, "encoding", c.Encoding, "input encoding: bernoulli, poisson[:RATE] or current")
 	f.Uint64Var(&c.Seed, "seed", 0, "seed for initialisation, shuffling and encoding")
 	f.IntVar(&c.Sample, "sample", c.Sample, "test image shown in the figures")
+	f.StringVar(&engine, "engine", engine, "simulation engine: auto, dense, event or reference")
 	return cmd
 }

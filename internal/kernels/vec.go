@@ -170,17 +170,44 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) {
 	vecImpl.pool2x2(out, r0, r1, ow, c, scale)
 }
 
-type vecFuncs struct {
-	pool2x2  func(out, r0, r1 []float32, ow, c int, scale float32)
-	name     string
-	add      func(dst, src []float32)
-	relu     func(dst, src []float32)
-	reluGrad func(dst, dy, out []float32)
-	iaf      func(v, x, out []float32, theta, minV float32)
-	sum      func(x []float32) float32
+// CountNonzeroGeneric counts the elements of x that are not zero (NaN
+// counts), stopping early once the count exceeds limit (it then returns some
+// value > limit).
+func CountNonzeroGeneric(x []float32, limit int) int {
+	n := 0
+	for i := 0; i < len(x); i += 64 {
+		for _, v := range x[i:min(i+64, len(x))] {
+			if v != 0 {
+				n++
+			}
+		}
+		if n > limit {
+			return n
+		}
+	}
+	return n
 }
 
-var vecGeneric = vecFuncs{pool2x2: Pool2x2Generic, name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+// CountNonzero is CountNonzeroGeneric with SIMD where available.
+func CountNonzero(x []float32, limit int) int {
+	if len(x) == 0 {
+		return 0
+	}
+	return vecImpl.countNonzero(x, limit)
+}
+
+type vecFuncs struct {
+	countNonzero func(x []float32, limit int) int
+	pool2x2      func(out, r0, r1 []float32, ow, c int, scale float32)
+	name         string
+	add          func(dst, src []float32)
+	relu         func(dst, src []float32)
+	reluGrad     func(dst, dy, out []float32)
+	iaf          func(v, x, out []float32, theta, minV float32)
+	sum          func(x []float32) float32
+}
+
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 var vecImpl = func() vecFuncs {
 	if best.Name == "generic" {

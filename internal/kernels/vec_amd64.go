@@ -34,12 +34,19 @@ func sumAVX512(x *float32, n int) float32
 //go:noescape
 func pool2x2AVX512(out, r0, r1 *float32, ow, c int, scale float32)
 
+// countNonzeroAVX512 is CountNonzeroGeneric(x[:n], limit) (it may stop
+// after a different block once the count exceeds limit).
+//
+//go:noescape
+func countNonzeroAVX512(x *float32, n int, limit int) int
+
 func vecAsm() vecFuncs {
 	if !cpu.X86.HasAVX512F {
 		return vecGeneric
 	}
 	return vecFuncs{
-		name: "avx512",
+		name:         "avx512",
+		countNonzero: func(x []float32, limit int) int { return countNonzeroAVX512(&x[0], len(x), limit) },
 		pool2x2: func(out, r0, r1 []float32, ow, c int, scale float32) {
 			pool2x2AVX512(&out[0], &r0[0], &r1[0], ow, c, scale)
 		},

@@ -255,3 +255,61 @@ pool_next:
 pool_done:
 	VZEROUPPER
 	RET
+
+// func countNonzeroAVX512(x *float32, n int, limit int) int
+// Counts elements != 0 (NaN counts) in x[:n], stopping once the count
+// exceeds limit (the result is then some value > limit).
+TEXT ·countNonzeroAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), BX
+	MOVQ limit+16(FP), R8
+	XORQ DX, DX
+	VXORPS Z2, Z2, Z2
+cnt_loop:
+	CMPQ BX, $64
+	JL cnt_16
+	VCMPPS $4, (SI), Z2, K1
+	VCMPPS $4, 64(SI), Z2, K2
+	VCMPPS $4, 128(SI), Z2, K3
+	VCMPPS $4, 192(SI), Z2, K4
+	KMOVW K1, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	KMOVW K2, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	KMOVW K3, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	KMOVW K4, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	ADDQ $256, SI
+	SUBQ $64, BX
+	CMPQ DX, R8
+	JG cnt_done
+	JMP cnt_loop
+cnt_16:
+	CMPQ BX, $16
+	JL cnt_tail
+	VCMPPS $4, (SI), Z2, K1
+	KMOVW K1, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	ADDQ $64, SI
+	SUBQ $16, BX
+	JMP cnt_16
+cnt_tail:
+	TESTQ BX, BX
+	JZ cnt_done
+	MOVQ BX, CX
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VCMPPS $4, Z2, Z0, K1, K2
+	KMOVW K2, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+cnt_done:
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET

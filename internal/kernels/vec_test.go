@@ -72,6 +72,20 @@ func TestVecMatchesGeneric(t *testing.T) {
 			}
 		}
 	}
+	for _, n := range []int{1, 15, 16, 17, 63, 64, 65, 200, 1000} {
+		x := randSlice(r, n)
+		for i := range x {
+			if r.IntN(3) == 0 {
+				x[i] = 0
+			}
+		}
+		if a, b := CountNonzero(x, n), CountNonzeroGeneric(x, n); a != b {
+			t.Fatalf("count n=%d: %d, want %d", n, a, b)
+		}
+		if a := CountNonzero(x, 3); n > 10 && a <= 3 && CountNonzeroGeneric(x, n) > 3 {
+			t.Fatalf("count with limit 3: %d", a)
+		}
+	}
 	t.Logf("elementwise kernels: %s", vecImpl.name)
 }
 
