@@ -306,7 +306,7 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	sum    []float32
+	sums   []opSum // input sums of the current sample, by op (zeroed per sample)
 	sumN   []float32
 	a, b   []float32
 	padded []float32
@@ -314,6 +314,23 @@ type fastTask struct {
 	nchwIn []float32
 	nchwOu []float32
 	trace  []float32
+}
+
+// opSum is an op's input summed over a sample's frames.
+type opSum struct {
+	op  *fastOp
+	sum []float32
+}
+
+// sumFor returns the task's input-sum accumulator for op, zeroed when new.
+func (t *fastTask) sumFor(op *fastOp) []float32 {
+	for _, s := range t.sums {
+		if s.op == op && len(s.sum) == op.inLen {
+			return s.sum
+		}
+	}
+	t.sums = append(t.sums, opSum{op: op, sum: make([]float32, op.inLen)})
+	return t.sums[len(t.sums)-1].sum
 }
 
 func (p *fastPlan) task(frames int) *fastTask {

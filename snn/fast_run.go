@@ -48,6 +48,10 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 		tc := p.fastFrames(steps)
 		t := p.task(tc)
 		defer p.pool.Put(t)
+		for i := range t.sums {
+			clear(t.sums[i].sum)
+		}
+		defer s.flushSums(t, Chunk{Sample: b, Batch: 1, T0: t0, Steps: steps}, &mu)
 		for c0 := 0; c0 < steps; c0 += tc {
 			if failed.Load() || ctx.Err() != nil {
 				failed.Store(true)
@@ -129,22 +133,18 @@ func (s *Simulator) runOps(t *fastTask, b int, x []float32, n int, c Chunk, mu *
 // frames to the others.
 func (s *Simulator) notify(t *fastTask, op *fastOp, x, y []float32, n int, c Chunk, mu *sync.Mutex) {
 	var in, out *tensor.Tensor
-	var sum []float32
+	summed := false
 	for _, m := range s.monitors {
 		if sm, ok := m.(InputSummer); ok && sm.InputSum(op.stage) {
-			if sum == nil {
-				t.sum = grow32(t.sum, op.inLen)
-				clear(t.sum)
+			if !summed {
+				// Sum over the sample's frames in the task; handed over once
+				// per Run by flushSums.
+				acc := t.sumFor(op)
 				for f := 0; f < n; f++ {
-					_ = tensor.Add(t.sum, x[f*op.inLen:(f+1)*op.inLen])
+					_ = tensor.Add(acc, x[f*op.inLen:(f+1)*op.inLen])
 				}
-				t.sumN = grow32(t.sumN, op.inLen)
-				toNCHW(&op.in, t.sum, t.sumN, 1)
-				sum = t.sumN
+				summed = true
 			}
-			mu.Lock()
-			sm.ObserveInputSum(op.stage, sum, c)
-			mu.Unlock()
 			continue
 		}
 		if f, ok := m.(StageFilter); ok && !f.Observes(op.stage) {
@@ -164,6 +164,25 @@ func (s *Simulator) notify(t *fastTask, op *fastOp, x, y []float32, n int, c Chu
 		mu.Lock()
 		m.Observe(op.stage, a, b, c)
 		mu.Unlock()
+	}
+}
+
+// flushSums hands the input sums a task accumulated over a sample's run to
+// the InputSummer monitors, in NCHW order.
+func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
+	if len(t.sums) == 0 {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ps := range t.sums {
+		t.sumN = grow32(t.sumN, len(ps.sum))
+		toNCHW(&ps.op.in, ps.sum, t.sumN, 1)
+		for _, m := range s.monitors {
+			if sm, ok := m.(InputSummer); ok && sm.InputSum(ps.op.stage) {
+				sm.ObserveInputSum(ps.op.stage, t.sumN, c)
+			}
+		}
 	}
 }
 

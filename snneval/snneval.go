@@ -81,6 +81,7 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 		return nil, err
 	}
 	sim.SetEngine(cfg.Engine)
+	sim.SetTrustedInput(true) // the encoders produce finite values from finite images
 	synops := monitor.NewSynOps(net)
 	rates := monitor.NewFiringRates(net)
 	sim.AddMonitor(synops)

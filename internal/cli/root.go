@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,8 @@ type env struct {
 	data           string // --data
 	threads        int    // --threads
 	quiet          bool   // --quiet
+	cpuprofile     string // --cpuprofile
+	stopProfile    func()
 }
 
 // Main runs the snnkit command with args and returns the exit status.
@@ -65,7 +68,23 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 			if e.threads > 0 {
 				runtime.GOMAXPROCS(e.threads)
 			}
+			if e.cpuprofile != "" {
+				f, err := os.Create(e.cpuprofile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				e.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
 			return nil
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if e.stopProfile != nil {
+				e.stopProfile()
+			}
 		},
 	}
 	root.SetOut(stdout)
@@ -74,6 +93,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
+	pf.StringVar(&e.cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e))
 	return root
 }
