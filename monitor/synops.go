@@ -166,8 +166,10 @@ func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
 	if !f.net.Stages[stage].Spiking() {
 		return
 	}
+	// A LayoutFree monitor may get padded channels-last frames: the padding
+	// holds zeros, so count the shape, not the buffer.
 	f.sums[stage] += tensor.Sum(out.Data)
-	f.counts[stage] += float64(len(out.Data))
+	f.counts[stage] += float64(tensor.Numel(out.Shape))
 }
 
 // LayerRate is the firing rate of one spiking stage.

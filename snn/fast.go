@@ -51,7 +51,29 @@ func ParseEngine(s string) (Engine, error) {
 type layout struct {
 	shape []int // the network's (NCHW) sample shape
 	perm  []int
+	cs    int     // spatial: channel stride (>= C; padded lanes hold zeros)
+	n     int     // floats per frame in the engine (>= Numel(shape))
 	tab   []int32 // engine index of each NCHW-flat index, built once
+}
+
+// padTo16 rounds a channel or feature count up to whole 16-float vectors
+// (counts of 1, and multiples of 16, stay).
+func padTo16(c int) int {
+	if c <= 1 {
+		return c
+	}
+	return (c + 15) / 16 * 16
+}
+
+// spatialLayout is a channels-last layout of shape (C, H, W) with channel
+// stride cs.
+func spatialLayout(shape []int, cs int) layout {
+	return layout{shape: shape, cs: cs, n: shape[1] * shape[2] * cs}
+}
+
+// flatLayout is a flat layout of n features, padded to pad floats.
+func flatLayout(shape []int, perm []int, pad int) layout {
+	return layout{shape: shape, perm: perm, n: pad}
 }
 
 // table returns the engine index of every NCHW-flat index.
@@ -66,12 +88,12 @@ func (l *layout) table() []int32 {
 	return l.tab
 }
 
-// toEngine returns the engine index of NCHW-flat index i.
+// index returns the engine index of NCHW-flat index i.
 func (l *layout) index(i int) int {
 	if len(l.shape) == 3 {
-		c, h, w := l.shape[0], l.shape[1], l.shape[2]
+		h, w := l.shape[1], l.shape[2]
 		ch, rem := i/(h*w), i%(h*w)
-		return rem*c + ch
+		return rem*l.cs + ch
 	}
 	if l.perm != nil {
 		return l.perm[i]
@@ -79,8 +101,12 @@ func (l *layout) index(i int) int {
 	return i
 }
 
+// identity reports whether engine and NCHW frames coincide.
 func (l *layout) identity() bool {
-	return (len(l.shape) != 3 || l.shape[0] == 1 || l.shape[1]*l.shape[2] == 1) && l.perm == nil
+	if l.n != tensor.Numel(l.shape) || l.perm != nil {
+		return false
+	}
+	return len(l.shape) != 3 || l.shape[0] == 1 || l.shape[1]*l.shape[2] == 1
 }
 
 // fastOp is one step of the fast engine's plan.
@@ -98,10 +124,11 @@ type fastOp struct {
 	packed   []float32
 	bias     []float32
 	outCh    int
-	frameLen int       // floats per (padded) input frame
-	pad      *padSpec  // zero padding copy for dense convolutions
-	taps     []int32   // event: (out offset, weight offset) pairs per input element
-	tapIdx   []int32   // event: taps of input element i are taps[tapIdx[i]:tapIdx[i+1]]
+	frameLen int      // floats per (padded) input frame
+	pad      *padSpec // zero padding copy for dense convolutions
+	taps     []int32  // event: (out offset, weight offset) pairs per input element
+	tapIdx   []int32  // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	scatter  *tensor.Scatterer
 	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
 	denseNs  float64   // cost model: one frame dense
 	eventNs  float64   // cost model: one non-zero input
@@ -138,12 +165,17 @@ type fastPlan struct {
 
 // compileFast builds the fast engine's plan.
 func compileFast(net *Network) (*fastPlan, error) {
-	p := &fastPlan{in: layout{shape: net.Input}, inLen: tensor.Numel(net.Input)}
+	p := &fastPlan{inLen: tensor.Numel(net.Input)}
+	if len(net.Input) == 3 {
+		p.in = spatialLayout(net.Input, net.Input[0])
+	} else {
+		p.in = flatLayout(net.Input, nil, p.inLen)
+	}
 	cur := p.in
 	p.maxLen = p.inLen
 	for i := range net.Stages {
 		st := &net.Stages[i]
-		op := fastOp{stage: i, inLen: tensor.Numel(st.In), outLen: tensor.Numel(st.Out), in: cur}
+		op := fastOp{stage: i, in: cur}
 		switch {
 		case st.Spiking():
 			op.kind, op.neuron, op.out = opSpike, st.Neuron, cur
@@ -153,34 +185,47 @@ func compileFast(net *Network) (*fastPlan, error) {
 				if len(cur.shape) != 3 {
 					return nil, fmt.Errorf("fast engine: stage %s: convolution of a flat input", st.Name)
 				}
+				op.out = spatialLayout(st.Out, padTo16(st.Out[0]))
 				compileConv(&op, l, st.In, st.Out)
-				op.out = layout{shape: st.Out}
 			case *nn.Linear:
+				op.out = flatLayout(st.Out, nil, padTo16(l.Config.Out))
 				compileLinear(&op, l, &cur)
-				op.out = layout{shape: st.Out}
 			case *nn.Pool2d:
-				op.kind, op.pool, op.out = opPool, l, layout{shape: st.Out}
-				op.geom = tensor.ConvGeom{C: st.In[0], H: st.In[1], W: st.In[2], KH: l.Config.KernelHW[0], KW: l.Config.KernelHW[1], SH: l.Config.StrideHW[0], SW: l.Config.StrideHW[1]}
+				op.kind, op.pool, op.out = opPool, l, spatialLayout(st.Out, cur.cs)
+				op.geom = tensor.ConvGeom{C: cur.cs, H: st.In[1], W: st.In[2], KH: l.Config.KernelHW[0], KW: l.Config.KernelHW[1], SH: l.Config.StrideHW[0], SW: l.Config.StrideHW[1]}
 				op.geom.OutSize()
 			case *nn.BatchNorm2d:
 				op.kind, op.bn, op.out = opBN, l, cur
 			case *nn.Flatten:
 				// Channels-last data stays where it is; record where each
 				// NCHW-flat element now lives for the next Linear.
-				perm := make([]int, op.inLen)
+				perm := make([]int, tensor.Numel(st.In))
 				for j := range perm {
 					perm[j] = cur.index(j)
 				}
-				op.kind, op.out = opCopy, layout{shape: st.Out, perm: perm}
+				op.kind, op.out = opCopy, flatLayout(st.Out, perm, cur.n)
 			default:
 				return nil, fmt.Errorf("fast engine: stage %s: %v not supported", st.Name, st.Layer)
 			}
+		}
+		op.inLen, op.outLen = op.in.n, op.out.n
+		if op.kind == opConv {
+			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), float64(len(op.taps)/2)/float64(max(1, tensor.Numel(st.In))))
 		}
 		cur = op.out
 		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
 		p.ops = append(p.ops, op)
 	}
 	p.out = cur
+	for i := range p.ops {
+		op := &p.ops[i]
+		if op.kind == opConv {
+			var err error
+			if op.scatter, err = tensor.NewScatterer(op.taps, op.tapIdx, op.outLen/len(op.rows), op.outLen, len(op.wscatter)); err != nil {
+				return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+			}
+		}
+	}
 	// Build the index tables now: tasks read them concurrently.
 	p.in.table()
 	p.out.table()
@@ -196,103 +241,112 @@ func compileFast(net *Network) (*fastPlan, error) {
 func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 	cfg := l.Config
 	c, h, w := in[0], in[1], in[2]
+	cs := op.in.cs // input channel stride
 	o, oh, ow := out[0], out[1], out[2]
+	os := op.out.cs // output channel stride (o rounded up to 16)
 	kh, kw := cfg.KernelHW[0], cfg.KernelHW[1]
 	sh, sw, ph, pw := cfg.StrideHW[0], cfg.StrideHW[1], cfg.PaddingHW[0], cfg.PaddingHW[1]
 	op.kind, op.outCh = opConv, o
 	hp, wp := h+2*ph, w+2*pw
-	op.frameLen = c * hp * wp
+	op.frameLen = cs * hp * wp
 	if ph > 0 || pw > 0 {
-		op.pad = &padSpec{c: c, h: h, w: w, ph: ph, pw: pw}
+		op.pad = &padSpec{c: cs, h: h, w: w, ph: ph, pw: pw}
 	}
 	for y := 0; y < oh; y++ {
 		for x := 0; x < ow; x++ {
-			op.rows = append(op.rows, (y*sh*wp+x*sw)*c)
+			op.rows = append(op.rows, (y*sh*wp+x*sw)*cs)
 		}
 	}
 	k := kh * kw * c
 	wt := l.Weight.Value.Data // [o][c][i][j]
-	dense := make([]float32, k*o)
+	dense := make([]float32, k*os) // padded output channels have zero weights
 	p := 0
 	for i := 0; i < kh; i++ {
 		for j := 0; j < kw; j++ {
 			for ch := 0; ch < c; ch++ {
-				op.koffs = append(op.koffs, (i*wp+j)*c+ch)
+				op.koffs = append(op.koffs, (i*wp+j)*cs+ch)
 				for oc := 0; oc < o; oc++ {
-					dense[p*o+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+					dense[p*os+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
 				}
 				p++
 			}
 		}
 	}
-	op.packed = tensor.PackConvWeights(dense, k, o)
+	op.packed = tensor.PackConvWeights(dense, k, os)
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
 	// Event taps: input element (y, x, ch) reaches output (oy, ox) through
-	// tap (i, j) when oy*sh - ph + i = y.
-	op.wscatter = make([]float32, c*kh*kw*o)
+	// tap (i, j) when oy*sh - ph + i = y. Weight rows are os wide (zero
+	// padded), so every update is whole vectors.
+	op.wscatter = make([]float32, c*kh*kw*os)
 	for ch := 0; ch < c; ch++ {
 		for i := 0; i < kh; i++ {
 			for j := 0; j < kw; j++ {
 				for oc := 0; oc < o; oc++ {
-					op.wscatter[((ch*kh+i)*kw+j)*o+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+					op.wscatter[((ch*kh+i)*kw+j)*os+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
 				}
 			}
 		}
 	}
-	op.tapIdx = make([]int32, h*w*c+1)
+	op.tapIdx = make([]int32, h*w*cs+1)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			for ch := 0; ch < c; ch++ {
-				for i := 0; i < kh; i++ {
-					ty := y + ph - i
-					if ty < 0 || ty%sh != 0 || ty/sh >= oh {
-						continue
-					}
-					for j := 0; j < kw; j++ {
-						tx := x + pw - j
-						if tx < 0 || tx%sw != 0 || tx/sw >= ow {
+			for ch := 0; ch < cs; ch++ {
+				e := (y*w+x)*cs + ch
+				if ch < c {
+					for i := 0; i < kh; i++ {
+						ty := y + ph - i
+						if ty < 0 || ty%sh != 0 || ty/sh >= oh {
 							continue
 						}
-						op.taps = append(op.taps, int32((ty/sh*ow+tx/sw)*o), int32(((ch*kh+i)*kw+j)*o))
+						for j := 0; j < kw; j++ {
+							tx := x + pw - j
+							if tx < 0 || tx%sw != 0 || tx/sw >= ow {
+								continue
+							}
+							op.taps = append(op.taps, int32((ty/sh*ow+tx/sw)*os), int32(((ch*kh+i)*kw+j)*os))
+						}
 					}
 				}
-				op.tapIdx[(y*w+x)*c+ch+1] = int32(len(op.taps))
+				op.tapIdx[e+1] = int32(len(op.taps) / 2)
 			}
 		}
 	}
-	op.costs(len(op.rows), k, o, float64(len(op.taps)/2)/float64(h*w*c))
 }
 
 // compileLinear prepares a linear layer as a 1×1 "convolution" of one
 // position whose depth offsets follow the input's layout.
 func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	ni, no := l.Config.In, l.Config.Out
-	op.kind, op.outCh, op.frameLen = opConv, no, ni
+	np := op.out.n // outputs padded to whole vectors
+	op.kind, op.outCh, op.frameLen = opConv, no, in.n
 	op.rows = []int{0}
 	op.koffs = make([]int, ni)
-	dense := make([]float32, ni*no)
-	op.wscatter = make([]float32, ni*no)
+	dense := make([]float32, ni*np)
+	op.wscatter = make([]float32, in.n*np)
 	wt := l.Weight.Value.Data // [out][in]
+	isInput := make([]bool, in.n)
 	for i := 0; i < ni; i++ {
 		e := in.index(i) // engine position of NCHW-flat input i
 		op.koffs[i] = e
+		isInput[e] = true
 		for o := 0; o < no; o++ {
-			dense[i*no+o] = wt[o*ni+i]
-			op.wscatter[e*no+o] = wt[o*ni+i]
+			dense[i*np+o] = wt[o*ni+i]
+			op.wscatter[e*np+o] = wt[o*ni+i]
 		}
 	}
-	op.packed = tensor.PackConvWeights(dense, ni, no)
+	op.packed = tensor.PackConvWeights(dense, ni, np)
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
-	op.tapIdx = make([]int32, ni+1)
-	for e := 0; e < ni; e++ {
-		op.taps = append(op.taps, 0, int32(e*no))
-		op.tapIdx[e+1] = int32(len(op.taps))
+	op.tapIdx = make([]int32, in.n+1)
+	for e := 0; e < in.n; e++ {
+		if isInput[e] {
+			op.taps = append(op.taps, 0, int32(e*np))
+		}
+		op.tapIdx[e+1] = int32(len(op.taps) / 2)
 	}
-	op.costs(1, ni, no, 1)
 }
 
 // costs fills the cost model, calibrated on an AVX-512 core: a dense frame
@@ -306,14 +360,15 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	sums   []opSum // input sums of the current sample, by op (zeroed per sample)
-	sumN   []float32
-	a, b   []float32
-	padded []float32
-	rows   []int
-	nchwIn []float32
-	nchwOu []float32
-	trace  []float32
+	scatter map[*fastOp]*tensor.Scatterer // per-task work buffers of the ops' scatterers
+	sums    []opSum                       // input sums of the current sample, by op (zeroed per sample)
+	sumN    []float32
+	a, b    []float32
+	padded  []float32
+	rows    []int
+	nchwIn  []float32
+	nchwOu  []float32
+	trace   []float32
 }
 
 // opSum is an op's input summed over a sample's frames.

@@ -176,11 +176,12 @@ func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ps := range t.sums {
-		t.sumN = grow32(t.sumN, len(ps.sum))
+		size := tensor.Numel(ps.op.in.shape)
+		t.sumN = grow32(t.sumN, size)
 		toNCHW(&ps.op.in, ps.sum, t.sumN, 1)
 		for _, m := range s.monitors {
 			if sm, ok := m.(InputSummer); ok && sm.InputSum(ps.op.stage) {
-				sm.ObserveInputSum(ps.op.stage, t.sumN, c)
+				sm.ObserveInputSum(ps.op.stage, t.sumN[:size], c)
 			}
 		}
 	}
@@ -199,7 +200,7 @@ func (s *Simulator) observeTensor(t *fastTask, l *layout, data []float32, n int,
 	} else {
 		buf = &t.nchwOu
 	}
-	*buf = grow32(*buf, len(data))
+	*buf = grow32(*buf, n*tensor.Numel(l.shape))
 	toNCHW(l, data, *buf, n)
 	return &tensor.Tensor{Shape: shape, Data: *buf}
 }
@@ -211,7 +212,7 @@ func grow32(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// toEngine copies n NCHW frames into the engine's layout.
+// toEngine copies n NCHW frames into the engine's layout (padding zero).
 func toEngine(l *layout, src, dst []float32, n int) {
 	if l.identity() {
 		copy(dst, src)
@@ -220,7 +221,8 @@ func toEngine(l *layout, src, dst []float32, n int) {
 	idx := l.table()
 	size := len(idx)
 	for f := 0; f < n; f++ {
-		s, d := src[f*size:(f+1)*size], dst[f*size:(f+1)*size]
+		s, d := src[f*size:(f+1)*size], dst[f*l.n:(f+1)*l.n]
+		clear(d)
 		for i, e := range idx {
 			d[e] = s[i]
 		}
@@ -236,7 +238,7 @@ func toNCHW(l *layout, src, dst []float32, n int) {
 	idx := l.table()
 	size := len(idx)
 	for f := 0; f < n; f++ {
-		s, d := src[f*size:(f+1)*size], dst[f*size:(f+1)*size]
+		s, d := src[f*l.n:(f+1)*l.n], dst[f*size:(f+1)*size]
 		for i, e := range idx {
 			d[i] = s[e]
 		}
@@ -252,16 +254,20 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		limit := int(float64(n) * op.denseNs / op.eventNs)
 		event = tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
 	}
-	o := op.outCh
+	o := op.outLen / len(op.rows) // output channel stride
 	if event {
+		sc := t.scatter[op]
+		if sc == nil {
+			if t.scatter == nil {
+				t.scatter = map[*fastOp]*tensor.Scatterer{}
+			}
+			sc = op.scatter.Clone()
+			t.scatter[op] = sc
+		}
 		for f := 0; f < n; f++ {
 			yo := y[f*op.outLen : (f+1)*op.outLen]
-			fillBias(yo, op.bias)
-			for e, v := range x[f*op.inLen : (f+1)*op.inLen] {
-				if v != 0 {
-					_ = tensor.Scatter(yo, op.wscatter, op.taps[op.tapIdx[e]:op.tapIdx[e+1]], v, o)
-				}
-			}
+			fillBias(yo, op.bias, o)
+			_ = sc.Apply(yo, op.wscatter, x[f*op.inLen:(f+1)*op.inLen])
 		}
 		return
 	}
@@ -272,7 +278,7 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		pd := op.pad
 		wp := pd.w + 2*pd.pw
 		for f := 0; f < n; f++ {
-			for yy := 0; yy < pd.h; yy++ {
+				for yy := 0; yy < pd.h; yy++ {
 				copy(t.padded[f*op.frameLen+((yy+pd.ph)*wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
 			}
 		}
@@ -291,7 +297,7 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 	_ = tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false)
 	if op.bias != nil {
 		for r := 0; r < n*rows; r++ {
-			row := y[r*o : (r+1)*o]
+			row := y[r*o : r*o+len(op.bias)]
 			for j, b := range op.bias {
 				row[j] += b
 			}
@@ -299,14 +305,14 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 	}
 }
 
-func fillBias(y, bias []float32) {
+// fillBias sets every row of y (stride o) to the bias, zero in padding.
+func fillBias(y, bias []float32, o int) {
+	clear(y)
 	if bias == nil {
-		clear(y)
 		return
 	}
-	o := len(bias)
 	for r := 0; r < len(y)/o; r++ {
-		copy(y[r*o:(r+1)*o], bias)
+		copy(y[r*o:r*o+len(bias)], bias)
 	}
 }
 
@@ -373,8 +379,13 @@ func poolNHWC(op *fastOp, x, y []float32, n int) {
 func bnNHWC(op *fastOp, x, y []float32, n int) {
 	bn := op.bn
 	c := bn.Features
+	cs := op.in.cs
 	for i, v := range x[:n*op.inLen] {
-		ch := i % c
+		ch := i % cs
+		if ch >= c {
+			y[i] = 0 // padding stays zero
+			continue
+		}
 		inv := 1 / math.Sqrt(float64(bn.RunningVar.Value.Data[ch])+bn.Eps)
 		xh := float32((float64(v) - float64(bn.RunningMean.Value.Data[ch])) * inv)
 		y[i] = xh*bn.Weight.Value.Data[ch] + bn.Bias.Value.Data[ch]

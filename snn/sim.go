@@ -44,7 +44,8 @@ type InputSummer interface {
 
 // LayoutFree is implemented by monitors that only reduce over all values of
 // the frames they receive (such as firing rates), so the fast engine can
-// hand them its channels-last buffers without reordering.
+// hand them its channels-last buffers without reordering. Such buffers may
+// hold padding (zeros) beyond Numel(Shape) values.
 type LayoutFree interface {
 	LayoutFree()
 }

@@ -116,3 +116,59 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
 // CountNonzero counts the non-zero elements of x, stopping early once the
 // count exceeds limit (the result is then some value > limit).
 func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }
+
+// Scatterer propagates events through a fixed connectivity: input element
+// e reaches the taps taps[2t], taps[2t+1] (output offset, weight offset) for
+// t in [tapIdx[e], tapIdx[e+1]), each adding n channels. The tables are
+// checked once by NewScatterer.
+type Scatterer struct {
+	taps, tapIdx    []int32
+	n, outLen, wLen int
+	idx             []int32
+	vals            []float32
+}
+
+// NewScatterer checks the tables against output frames of outLen values and
+// weights of wLen values.
+func NewScatterer(taps, tapIdx []int32, n, outLen, wLen int) (*Scatterer, error) {
+	if len(taps)%2 != 0 || len(tapIdx) < 1 || tapIdx[0] != 0 || int(tapIdx[len(tapIdx)-1])*2 != len(taps) {
+		return nil, fmt.Errorf("tensor: inconsistent scatter tables")
+	}
+	for e := 1; e < len(tapIdx); e++ {
+		if tapIdx[e] < tapIdx[e-1] {
+			return nil, fmt.Errorf("tensor: scatter tap index decreases at input %d", e)
+		}
+	}
+	for t := 0; t < len(taps); t += 2 {
+		if taps[t] < 0 || int(taps[t])+n > outLen || taps[t+1] < 0 || int(taps[t+1])+n > wLen {
+			return nil, fmt.Errorf("tensor: scatter tap %d outside the output or weights", t/2)
+		}
+	}
+	return &Scatterer{taps: taps, tapIdx: tapIdx, n: n, outLen: outLen, wLen: wLen}, nil
+}
+
+// Inputs returns the number of input elements the tables cover.
+func (s *Scatterer) Inputs() int { return len(s.tapIdx) - 1 }
+
+// Apply adds the contribution of every non-zero element of x (one input
+// frame) to out (one output frame): out[taps...] += x[e]·wt[...]. It is not
+// safe for concurrent use; give each goroutine its own copy (Clone).
+func (s *Scatterer) Apply(out, wt, x []float32) error {
+	if len(x) != s.Inputs() || len(out) < s.outLen || len(wt) < s.wLen {
+		return fmt.Errorf("tensor: scatter of %d inputs into %d outputs with %d weights, tables for %d, %d, %d", len(x), len(out), len(wt), s.Inputs(), s.outLen, s.wLen)
+	}
+	if cap(s.idx) < len(x)+16 {
+		s.idx, s.vals = make([]int32, len(x)+16), make([]float32, len(x)+16)
+	}
+	s.idx, s.vals = s.idx[:len(x)+16], s.vals[:len(x)+16]
+	nz := kernels.CompressNonzero(x, s.idx, s.vals)
+	kernels.ScatterEvents(out, wt, s.vals[:nz], s.idx[:nz], s.tapIdx, s.taps, s.n)
+	return nil
+}
+
+// Clone returns a Scatterer sharing the tables with its own work buffers.
+func (s *Scatterer) Clone() *Scatterer {
+	c := *s
+	c.idx, c.vals = nil, nil
+	return &c
+}

@@ -42,6 +42,7 @@ the tutorial network on random data. Figures on shared machines move by
 			return err
 		},
 	}
+	cmd.AddCommand(newBenchSNNCmd(e))
 	cmd.Flags().Float64Var(&o.seconds, "seconds", 1, "minimum time per measurement")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object on stdout")
 	return cmd

@@ -12,6 +12,7 @@ import (
 	"github.com/snnkit/snnkit/encode"
 	"github.com/snnkit/snnkit/internal/progress"
 	"github.com/snnkit/snnkit/monitor"
+	"github.com/snnkit/snnkit/perf"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/snneval"
@@ -49,6 +50,7 @@ type RunReport struct {
 	SynOpsPerSample  map[string]float64 `json:"synops_per_sample"`
 	ANNMACsPerSample map[string]int64   `json:"ann_macs_per_sample"`
 	FiringRates      map[string]float64 `json:"firing_rates"`
+	PeakRSSBytes     int64              `json:"peak_rss_bytes"`
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -165,6 +167,8 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 		rep.FiringRates[r.Name] = r.Rate
 	}
 	res.WriteTables(out, at, ev.Accuracy)
+	rep.PeakRSSBytes = perf.PeakRSS()
+	fmt.Fprintf(out, "peak memory: %.0f MiB\n", float64(rep.PeakRSSBytes)/(1<<20))
 	if o.json {
 		return rep, e.writeJSON(rep)
 	}

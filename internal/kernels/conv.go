@@ -135,3 +135,53 @@ var convImpl, scatterImpl = func() (convTile, func(out, wt []float32, taps []int
 	}
 	return convAsm()
 }()
+
+// CompressNonzeroGeneric writes the indices and values of the non-zero
+// elements of x to idx and vals (at least len(x) long) and returns their count.
+func CompressNonzeroGeneric(x []float32, idx []int32, vals []float32) int {
+	n := 0
+	for i, v := range x {
+		if v != 0 {
+			idx[n], vals[n] = int32(i), v
+			n++
+		}
+	}
+	return n
+}
+
+// CompressNonzero is CompressNonzeroGeneric with SIMD where available; idx
+// and vals need room for len(x)+16 elements.
+func CompressNonzero(x []float32, idx []int32, vals []float32) int {
+	if len(x) == 0 {
+		return 0
+	}
+	_ = idx[len(x)+15]
+	_ = vals[len(x)+15]
+	return compressImpl(x, idx, vals)
+}
+
+// ScatterEventsGeneric adds, for each event k (input idx[k], value
+// vals[k]), value times the weight vector of each of the input's taps to its
+// output: taps[tapIdx[e]:tapIdx[e+1]] as in ScatterGeneric, n channels.
+func ScatterEventsGeneric(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
+	for k, e := range idx {
+		ScatterGeneric(out, wt, taps[2*tapIdx[e]:2*tapIdx[e+1]], vals[k], n)
+	}
+}
+
+// ScatterEvents is ScatterEventsGeneric with SIMD where available. tapIdx
+// counts taps (pairs), unlike the slice bounds of Scatter. Offsets are not
+// checked here.
+func ScatterEvents(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
+	if len(idx) == 0 || n <= 0 {
+		return
+	}
+	eventsImpl(out, wt, vals, idx, tapIdx, taps, n)
+}
+
+var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
+	if best.Name != "avx512" {
+		return CompressNonzeroGeneric, ScatterEventsGeneric
+	}
+	return eventsAsm()
+}()

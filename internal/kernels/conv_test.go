@@ -109,3 +109,94 @@ func BenchmarkConvRows(b *testing.B) {
 		})
 	}
 }
+
+func TestCompressAndScatterEvents(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	for _, n := range []int{1, 15, 16, 17, 100, 784} {
+		x := make([]float32, n)
+		for i := range x {
+			if r.IntN(5) == 0 {
+				x[i] = float32(1 + r.IntN(3))
+			}
+		}
+		idx1, vals1 := make([]int32, n+16), make([]float32, n+16)
+		idx2, vals2 := make([]int32, n+16), make([]float32, n+16)
+		c1 := CompressNonzero(x, idx1, vals1)
+		c2 := CompressNonzeroGeneric(x, idx2, vals2)
+		if c1 != c2 {
+			t.Fatalf("n=%d: %d non-zeros, want %d", n, c1, c2)
+		}
+		for i := 0; i < c1; i++ {
+			if idx1[i] != idx2[i] || vals1[i] != vals2[i] {
+				t.Fatalf("n=%d: entry %d", n, i)
+			}
+		}
+		// taps: each input reaches 0..3 random outputs
+		ch := 20
+		tapIdx := []int32{0}
+		var taps []int32
+		for e := 0; e < n; e++ {
+			for k := 0; k < r.IntN(4); k++ {
+				taps = append(taps, int32(r.IntN(100)*ch), int32(r.IntN(50)*ch))
+			}
+			tapIdx = append(tapIdx, int32(len(taps)/2))
+		}
+		wt := make([]float32, 50*ch)
+		for i := range wt {
+			wt[i] = float32(r.IntN(129)-64) / 64
+		}
+		o1, o2 := make([]float32, 100*ch), make([]float32, 100*ch)
+		ScatterEvents(o1, wt, vals1[:c1], idx1[:c1], tapIdx, taps, ch)
+		ScatterEventsGeneric(o2, wt, vals2[:c2], idx2[:c2], tapIdx, taps, ch)
+		for i := range o1 {
+			if o1[i] != o2[i] {
+				t.Fatalf("n=%d: out[%d] = %v, want %v", n, i, o1[i], o2[i])
+			}
+		}
+	}
+}
+
+// BenchmarkScatterEvents compares conv1-like event propagation with 20
+// channels (masked last vector) and 32 channels (full vectors).
+func BenchmarkScatterEvents(b *testing.B) {
+	for _, ch := range []int{20, 32} {
+		for _, stride := range []int{ch, 32} {
+			if stride < ch {
+				continue
+			}
+			b.Run(itoa(ch)+"ch_stride"+itoa(stride), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				// 28x28 input, 5x5 kernel, 24x24 output
+				tapIdx := []int32{0}
+				var taps []int32
+				for y := 0; y < 28; y++ {
+					for x := 0; x < 28; x++ {
+						for i := 0; i < 5; i++ {
+							for j := 0; j < 5; j++ {
+								oy, ox := y-i, x-j
+								if oy >= 0 && oy < 24 && ox >= 0 && ox < 24 {
+									taps = append(taps, int32((oy*24+ox)*stride), int32((i*5+j)*ch))
+								}
+							}
+						}
+						tapIdx = append(tapIdx, int32(len(taps)/2))
+					}
+				}
+				wt := randSlice(r, 25*ch)
+				out := make([]float32, 576*stride)
+				var idx []int32
+				var vals []float32
+				for e := 0; e < 784; e++ {
+					if r.IntN(100) < 12 {
+						idx = append(idx, int32(e))
+						vals = append(vals, 1)
+					}
+				}
+				for i := 0; i < b.N; i++ {
+					ScatterEvents(out, wt, vals, idx, tapIdx, taps, ch)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(idx)), "ns/event")
+			})
+		}
+	}
+}

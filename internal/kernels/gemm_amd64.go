@@ -115,3 +115,26 @@ func convAsm() (convTile, func(out, wt []float32, taps []int32, v float32, n int
 	}
 	return tile, scatter
 }
+
+// compressNonzeroAVX512 is CompressNonzeroGeneric (iota holds 0..15).
+//
+//go:noescape
+func compressNonzeroAVX512(x *float32, n int, iota *int32, idx *int32, vals *float32) int
+
+// scatterEventsAVX512 is ScatterEventsGeneric with FMA for
+// n = 16·nv + popcount(mask) channels.
+//
+//go:noescape
+func scatterEventsAVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32, nv int, mask uint16)
+
+var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+
+func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
+	compress := func(x []float32, idx []int32, vals []float32) int {
+		return compressNonzeroAVX512(&x[0], len(x), &iota16[0], &idx[0], &vals[0])
+	}
+	events := func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
+		scatterEventsAVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0], n/16, uint16(1)<<(n%16)-1)
+	}
+	return compress, events
+}

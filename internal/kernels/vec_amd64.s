@@ -313,3 +313,109 @@ cnt_done:
 	MOVQ DX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func compressNonzeroAVX512(x *float32, n int, iota *int32, idx *int32, vals *float32) int
+// Writes the indices and values of the non-zero elements of x[:n] to idx
+// and vals (which need room for n+16 elements) and returns their count.
+TEXT ·compressNonzeroAVX512(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), BX
+	MOVQ iota+16(FP), AX
+	VMOVDQU32 (AX), Z3
+	MOVQ idx+24(FP), DI
+	MOVQ vals+32(FP), R8
+	XORQ DX, DX
+	VXORPS Z2, Z2, Z2
+	MOVL $16, AX
+	VPBROADCASTD AX, Z4
+cmp_loop:
+	CMPQ BX, $16
+	JL cmp_tail
+	VMOVUPS (SI), Z0
+	VCMPPS $4, Z2, Z0, K1
+	VPCOMPRESSD Z3, K1, (DI)(DX*4)
+	VCOMPRESSPS Z0, K1, (R8)(DX*4)
+	KMOVW K1, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VPADDD Z4, Z3, Z3
+	ADDQ $64, SI
+	SUBQ $16, BX
+	JMP cmp_loop
+cmp_tail:
+	TESTQ BX, BX
+	JZ cmp_done
+	MOVQ BX, CX
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VCMPPS $4, Z2, Z0, K1, K2
+	VPCOMPRESSD Z3, K2, (DI)(DX*4)
+	VCOMPRESSPS Z0, K2, (R8)(DX*4)
+	KMOVW K2, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+cmp_done:
+	MOVQ DX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func scatterEventsAVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32, nv int, mask uint16)
+// For each event k < nidx with input e = idx[k] and value v = vals[k], and
+// each tap t in [tapIdx[e], tapIdx[e+1]): out[taps[2t]+j] += v*wt[taps[2t+1]+j]
+// for j < 16*nv + popcount(mask).
+TEXT ·scatterEventsAVX512(SB), NOSPLIT, $0-66
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	MOVQ nv+56(FP), R8
+	MOVWLZX mask+64(FP), AX
+	KMOVW AX, K1
+	TESTQ R14, R14
+	JZ ev_done
+ev_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX   // first tap
+	MOVLQSX 4(R15)(AX*4), CX  // end tap
+	SUBQ BX, CX
+	JZ ev_next
+	LEAQ (DX)(BX*8), BX       // &taps[2*first]
+ev_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	LEAQ (DI)(R9*4), R9
+	LEAQ (SI)(R10*4), R10
+	MOVQ R8, R11
+	TESTQ R11, R11
+	JZ ev_last
+ev_vec:
+	VMOVUPS (R9), Z1
+	VFMADD231PS (R10), Z0, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ $64, R9
+	ADDQ $64, R10
+	DECQ R11
+	JNZ ev_vec
+ev_last:
+	KORTESTW K1, K1
+	JZ ev_tapnext
+	VMOVUPS.Z (R9), K1, Z1
+	VMOVUPS.Z (R10), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS Z1, K1, (R9)
+ev_tapnext:
+	ADDQ $8, BX
+	DECQ CX
+	JNZ ev_tap
+ev_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ ev_event
+ev_done:
+	VZEROUPPER
+	RET

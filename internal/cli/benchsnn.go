@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/optim"
+	"github.com/snnkit/snnkit/perf"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+	"github.com/snnkit/snnkit/train"
+)
+
+type benchSNNOptions struct {
+	model     string
+	samples   int
+	timesteps int
+	engines   string
+	json      bool
+}
+
+// BenchSNNReport is what `snnkit bench snn --json` prints.
+type BenchSNNReport struct {
+	Model        string           `json:"model"`
+	Results      []perf.SNNResult `json:"results"`
+	PeakRSSBytes int64            `json:"peak_rss_bytes"`
+}
+
+func newBenchSNNCmd(e *env) *cobra.Command {
+	o := &benchSNNOptions{}
+	cmd := &cobra.Command{
+		Use:   "snn",
+		Short: "Measure spiking-simulation speed per engine, with default and normalised weights",
+		Long: `Simulate MNIST test images at T time steps with Bernoulli input through the
+tutorial network as converted by default (high firing rates) and after
+NormalizeWeights at the 99th percentile (low rates), with every engine, and
+report images/s, synaptic operations per second, the dense-equivalent
+GFLOPS, and the process's peak memory. Without -m, the tutorial network is
+first trained for one epoch.`,
+		Example: `  snnkit bench snn -m ann.safetensors --samples 2000`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := runBenchSNN(cmd.Context(), e, o)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.model, "model", "m", "", "trained tutorial ANN (default: train one epoch first)")
+	f.IntVar(&o.samples, "samples", 1000, "test images per measurement")
+	f.IntVar(&o.timesteps, "timesteps", 100, "time steps per image")
+	f.StringVar(&o.engines, "engines", "reference,dense,event,auto", "engines to measure")
+	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
+	return cmd
+}
+
+func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNReport, error) {
+	if o.samples < 1 || o.timesteps < 1 {
+		return nil, fmt.Errorf("--samples and --timesteps must be at least 1")
+	}
+	var engines []snn.Engine
+	for _, name := range splitList(o.engines) {
+		en, err := snn.ParseEngine(name)
+		if err != nil {
+			return nil, fmt.Errorf("--engines: %w", err)
+		}
+		engines = append(engines, en)
+	}
+	out := e.info(o.json)
+	trainSet, testSet, err := e.loadMNIST()
+	if err != nil {
+		return nil, err
+	}
+	testSet = testSet.Subset(o.samples)
+	spec, _ := arch.Lookup("tutorial")
+	var ann *nn.Sequential
+	if o.model != "" {
+		m, err := modelio.Load(o.model, nil)
+		if err != nil {
+			return nil, err
+		}
+		ann, spec = m.Net, m.Spec
+	} else {
+		fmt.Fprintln(out, "training the tutorial network for one epoch (give -m to skip)")
+		if ann, err = spec.Build(rand.New(rand.NewPCG(0, 1))); err != nil {
+			return nil, err
+		}
+		opt, _ := optim.NewAdam(ann.Params(), optim.AdamConfig{})
+		if _, err := train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: 1, BatchSize: 128}); err != nil {
+			return nil, err
+		}
+	}
+	def, err := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
+	if err != nil {
+		return nil, err
+	}
+	normANN, err := snn.Clone(ann, spec.Input)
+	if err != nil {
+		return nil, err
+	}
+	sub := trainSet.Subset(500)
+	idx := make([]int, sub.N)
+	for i := range idx {
+		idx[i] = i
+	}
+	var x tensor.Tensor
+	sub.Batch(idx, &x, nil)
+	if _, err := snn.NormalizeWeights(normANN, &x, 99); err != nil {
+		return nil, err
+	}
+	norm, err := snn.FromModel(normANN, spec.Input, snn.DefaultConvertOptions())
+	if err != nil {
+		return nil, err
+	}
+	rep := &BenchSNNReport{Model: o.model}
+	fmt.Fprintf(out, "%d test images, T=%d, Bernoulli input\n", testSet.N, o.timesteps)
+	fmt.Fprintf(out, "%-11s %-10s %10s %14s %12s %10s %9s %9s\n", "weights", "engine", "images/s", "synops/s", "synops/img", "dense GF/s", "rate", "accuracy")
+	for _, nn := range []struct {
+		name string
+		net  *snn.Network
+	}{{"default", def}, {"normalized", norm}} {
+		for _, en := range engines {
+			r, err := perf.SNN(ctx, nn.name, nn.net, testSet, o.timesteps, en)
+			if err != nil {
+				return nil, err
+			}
+			rep.Results = append(rep.Results, r)
+			fmt.Fprintf(out, "%-11s %-10s %10.1f %14.4g %12.4g %10.1f %9.4f %8.2f%%\n", r.Network, r.Engine, r.ImagesPerSecond, r.SynOpsPerSecond, r.SynOpsPerImage, r.DenseGFLOPS, r.MeanFiringRate, 100*r.Accuracy)
+		}
+	}
+	rep.PeakRSSBytes = perf.PeakRSS()
+	fmt.Fprintf(out, "peak memory of this process: %.0f MiB\n", float64(rep.PeakRSSBytes)/(1<<20))
+	if o.json {
+		return rep, e.writeJSON(rep)
+	}
+	return rep, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
