@@ -258,7 +258,7 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 		}
 	}
 	k := kh * kw * c
-	wt := l.Weight.Value.Data // [o][c][i][j]
+	wt := l.Weight.Value.Data      // [o][c][i][j]
 	dense := make([]float32, k*os) // padded output channels have zero weights
 	p := 0
 	for i := 0; i < kh; i++ {

@@ -278,7 +278,7 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		pd := op.pad
 		wp := pd.w + 2*pd.pw
 		for f := 0; f < n; f++ {
-				for yy := 0; yy < pd.h; yy++ {
+			for yy := 0; yy < pd.h; yy++ {
 				copy(t.padded[f*op.frameLen+((yy+pd.ph)*wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
 			}
 		}
