@@ -108,18 +108,31 @@ func FromFile(f *safetensors.File, override *arch.Spec) (*Model, error) {
 // lists every missing, unexpected and mis-shaped tensor, and any NaN or
 // infinite value.
 func LoadStateDict(net *nn.Sequential, f *safetensors.File, ignore func(name string) bool) error {
-	want := map[string]*nn.Param{}
-	var problems []string
+	var entries []named
 	for _, e := range net.StateDict() {
-		want[e.Name] = e.Param
+		entries = append(entries, named{e.Name, e.Param})
 	}
-	var missing, unexpected []string
-	for _, e := range net.StateDict() {
-		if _, ok := f.Get(e.Name); !ok {
-			if strings.HasSuffix(e.Name, ".num_batches_tracked") {
-				continue // optional, as in PyTorch's own loading of old files
-			}
-			missing = append(missing, e.Name)
+	if err := loadTensors(entries, f, ignore, "architecture"); err != nil {
+		return err
+	}
+	return nil
+}
+
+type named struct {
+	name  string
+	param *nn.Param
+}
+
+// loadTensors copies the file's tensors into the given parameters, checking
+// names, shapes and values; what names the receiving structure in errors.
+// num_batches_tracked may be absent, as PyTorch allows.
+func loadTensors(entries []named, f *safetensors.File, ignore func(string) bool, what string) error {
+	want := map[string]*nn.Param{}
+	var problems, missing, unexpected []string
+	for _, e := range entries {
+		want[e.name] = e.param
+		if _, ok := f.Get(e.name); !ok && !strings.HasSuffix(e.name, ".num_batches_tracked") {
+			missing = append(missing, e.name)
 		}
 	}
 	for _, t := range f.Tensors {
@@ -133,7 +146,7 @@ func LoadStateDict(net *nn.Sequential, f *safetensors.File, ignore func(name str
 		}
 		shape := p.Value.Shape
 		if !tensor.SameShape(t.Shape, shape) && !(len(shape) == 0 && t.Numel() == 1) {
-			problems = append(problems, fmt.Sprintf("%s has shape %s, the architecture needs %s", t.Name, safetensors.ShapeString(t.Shape), safetensors.ShapeString(shape)))
+			problems = append(problems, fmt.Sprintf("%s has shape %s, the %s needs %s", t.Name, safetensors.ShapeString(t.Shape), what, safetensors.ShapeString(shape)))
 			continue
 		}
 		v, err := t.Float32(false)
@@ -152,7 +165,7 @@ func LoadStateDict(net *nn.Sequential, f *safetensors.File, ignore func(name str
 		problems = append(problems, "unexpected tensors: "+strings.Join(unexpected, ", "))
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("weights do not fit the architecture: %s", strings.Join(problems, "; "))
+		return fmt.Errorf("weights do not fit the %s: %s", what, strings.Join(problems, "; "))
 	}
 	return nil
 }

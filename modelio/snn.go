@@ -10,7 +10,6 @@ import (
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/snn"
-	"github.com/snnkit/snnkit/tensor"
 )
 
 // MetaSNN is the metadata key of a spiking network's description. A file
@@ -147,49 +146,17 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 		net.Stages = append(net.Stages, st)
 	}
 	// Load weights stage by stage under their stage names.
-	want := map[string]*nn.Param{}
-	var order []string
+	var entries []named
 	for _, st := range net.Stages {
 		if st.Layer == nil {
 			continue
 		}
 		for _, e := range nn.NewSequential(st.Layer).StateDict() {
-			name := st.Name + strings.TrimPrefix(e.Name, "0")
-			want[name] = e.Param
-			order = append(order, name)
+			entries = append(entries, named{st.Name + strings.TrimPrefix(e.Name, "0"), e.Param})
 		}
 	}
-	var problems, missing, unexpected []string
-	for _, name := range order {
-		if _, ok := f.Get(name); !ok && !strings.HasSuffix(name, ".num_batches_tracked") {
-			missing = append(missing, name)
-		}
-	}
-	for _, t := range f.Tensors {
-		p, ok := want[t.Name]
-		if !ok {
-			unexpected = append(unexpected, t.Name)
-			continue
-		}
-		if !tensor.SameShape(t.Shape, p.Value.Shape) && !(len(p.Value.Shape) == 0 && t.Numel() == 1) {
-			problems = append(problems, fmt.Sprintf("%s has shape %s, the network needs %s", t.Name, safetensors.ShapeString(t.Shape), safetensors.ShapeString(p.Value.Shape)))
-			continue
-		}
-		v, err := t.Float32(false)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		copy(p.Value.Data, v)
-	}
-	if len(missing) > 0 {
-		problems = append(problems, "missing tensors: "+strings.Join(missing, ", "))
-	}
-	if len(unexpected) > 0 {
-		problems = append(problems, "unexpected tensors: "+strings.Join(unexpected, ", "))
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("weights do not fit the network: %s", strings.Join(problems, "; "))
+	if err := loadTensors(entries, f, nil, "network"); err != nil {
+		return nil, err
 	}
 	if len(net.SpikingStages()) == 0 {
 		return nil, fmt.Errorf("the network has no spiking stage")

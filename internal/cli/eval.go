@@ -8,6 +8,7 @@ import (
 
 	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
 
@@ -88,7 +89,7 @@ func runEval(ctx context.Context, e *env, o *evalOptions) (*EvalReport, error) {
 		return nil, err
 	}
 	test = test.Subset(o.limit)
-	if !sameShape(m.Spec.Input, []int{1, test.Rows, test.Cols}) {
+	if !tensor.SameShape(m.Spec.Input, []int{1, test.Rows, test.Cols}) {
 		return nil, fmt.Errorf("%s takes input %v, MNIST images are [1 %d %d]", o.model, m.Spec.Input, test.Rows, test.Cols)
 	}
 	ev, err := train.Evaluate(ctx, m.Net, test, o.batch)

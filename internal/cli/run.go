@@ -138,7 +138,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 		return nil, err
 	}
 	test = test.Subset(o.samples)
-	if !sameShape(l.net.Input, []int{1, test.Rows, test.Cols}) {
+	if !tensor.SameShape(l.net.Input, []int{1, test.Rows, test.Cols}) {
 		return nil, fmt.Errorf("%s takes input %v, MNIST images are [1 %d %d]", o.model, l.net.Input, test.Rows, test.Cols)
 	}
 	out := e.info(o.json)
@@ -258,7 +258,7 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 		return err
 	}
 	want := append([]int{-1, -1}, l.net.Input...)
-	if len(in.Shape) != len(want) || !sameShape(in.Shape[2:], l.net.Input) {
+	if len(in.Shape) != len(want) || !tensor.SameShape(in.Shape[2:], l.net.Input) {
 		return fmt.Errorf("--input %s: shape %s, the network needs [batch, T, %s]", o.input, tensor.ShapeString(in.Shape), strings.Trim(tensor.ShapeString(l.net.Input), "[]"))
 	}
 	if in.Shape[0] < 1 || in.Shape[1] < 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/snnkit/snnkit/internal/progress"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/optim"
+	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
 
@@ -114,7 +115,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		return nil, err
 	}
 	trainSet, testSet = trainSet.Subset(o.limit), testSet.Subset(o.testLimit)
-	if !sameShape(spec.Input, []int{1, trainSet.Rows, trainSet.Cols}) {
+	if !tensor.SameShape(spec.Input, []int{1, trainSet.Rows, trainSet.Cols}) {
 		return nil, fmt.Errorf("--arch %s takes input %v, MNIST images are [1 %d %d]", o.arch, spec.Input, trainSet.Rows, trainSet.Cols)
 	}
 	net, err := spec.Build(rand.New(rand.NewPCG(o.seed, 1)))
@@ -172,16 +173,4 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		return rep, e.writeJSON(rep)
 	}
 	return rep, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

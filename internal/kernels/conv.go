@@ -93,16 +93,7 @@ func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, pa
 				ro[i] = rowoffs[r0+min(i, mm-1)]
 			}
 			tile(a, ro[:], koffs, b, tmp[:], ConvNR, nn, false)
-			for i := 0; i < mm; i++ {
-				row := c[(r0+i)*ldc+q*ConvNR : (r0+i)*ldc+q*ConvNR+nn]
-				if accumulate {
-					for j := range row {
-						row[j] += tmp[i*ConvNR+j]
-					}
-				} else {
-					copy(row, tmp[i*ConvNR:i*ConvNR+nn])
-				}
-			}
+			storeEdge(c[r0*ldc+q*ConvNR:], ldc, tmp[:], ConvNR, mm, nn, accumulate)
 		}
 	}
 }

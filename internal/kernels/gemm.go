@@ -175,19 +175,8 @@ func GemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int, c []float
 							im.kernel(kc, ap, bp, bl, c[off:], ldc, nn, acc)
 							continue
 						}
-						t := *tile
-						im.kernel(kc, ap, bp, bl, t, nr, kn, false)
-						for i := 0; i < mm; i++ {
-							row := c[off+i*ldc : off+i*ldc+nn]
-							src := t[i*nr : i*nr+nn]
-							if acc {
-								for j := range row {
-									row[j] += src[j]
-								}
-							} else {
-								copy(row, src)
-							}
-						}
+						im.kernel(kc, ap, bp, bl, *tile, nr, kn, false)
+						storeEdge(c[off:], ldc, *tile, nr, mm, nn, acc)
 					}
 				}
 			}
@@ -196,6 +185,23 @@ func GemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int, c []float
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// storeEdge copies (or adds, with acc) the mm×nn corner of a tile computed
+// into a temporary buffer t (row stride nr) into c (row stride ldc): the
+// partial tiles at the bottom and right edges of C.
+func storeEdge(c []float32, ldc int, t []float32, nr, mm, nn int, acc bool) {
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		src := t[i*nr : i*nr+nn]
+		if acc {
+			for j := range row {
+				row[j] += src[j]
+			}
+		} else {
+			copy(row, src)
+		}
+	}
+}
 
 // packA copies the mc×kc block of op(A) at (i0, p0) into panels of mr rows:
 // panel q holds dst[q*kc + p*mr + r] = op(A)[i0+q+r][p0+p], zero padded.
@@ -335,19 +341,8 @@ func GemmPackedRows(pa *PackedA, n int, b []float32, offs []int, c []float32, ld
 						im.rowsKernel(kc, ap, bp, po, c[off:], ldc, nn, acc)
 						continue
 					}
-					t := *tile
-					im.rowsKernel(kc, ap, bp, po, t, nr, nn, false)
-					for i := 0; i < mm; i++ {
-						row := c[off+i*ldc : off+i*ldc+nn]
-						src := t[i*nr : i*nr+nn]
-						if acc {
-							for j := range row {
-								row[j] += src[j]
-							}
-						} else {
-							copy(row, src)
-						}
-					}
+					im.rowsKernel(kc, ap, bp, po, *tile, nr, nn, false)
+					storeEdge(c[off:], ldc, *tile, nr, mm, nn, acc)
 				}
 			}
 		}
@@ -398,19 +393,8 @@ func GemmRowsA(im Impl, m, n, k int, a []float32, aoffs []int, bt []float32, ldb
 					im.rowsAKernel(kc, a, offs[:], bp, c[off:], ldc, nn, acc)
 					continue
 				}
-				t := *tile
-				im.rowsAKernel(kc, a, offs[:], bp, t, nr, nn, false)
-				for i := 0; i < mm; i++ {
-					row := c[off+i*ldc : off+i*ldc+nn]
-					src := t[i*nr : i*nr+nn]
-					if acc {
-						for j := range row {
-							row[j] += src[j]
-						}
-					} else {
-						copy(row, src)
-					}
-				}
+				im.rowsAKernel(kc, a, offs[:], bp, *tile, nr, nn, false)
+				storeEdge(c[off:], ldc, *tile, nr, mm, nn, acc)
 			}
 		}
 	}
