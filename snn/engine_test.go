@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/snnkit/snnkit/monitor"
@@ -142,5 +143,46 @@ func TestParseEngine(t *testing.T) {
 	}
 	if _, err := snn.ParseEngine("gpu"); err == nil {
 		t.Error("unknown engine accepted")
+	}
+}
+
+// TestEnginesDeterministicAcrossThreads runs a network with ordinary
+// (non-dyadic) float weights, where summation order matters, with one and
+// with two threads: every engine must give bit-identical outputs.
+func TestEnginesDeterministicAcrossThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 31))
+	rn := randomNets(rng)[0]
+	net, err := snn.FromModel(rn.ann, rn.input, rn.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, steps := 6, 30
+	in := tensor.New(append([]int{batch, steps}, rn.input...)...)
+	for i := range in.Data {
+		if rng.IntN(3) == 0 {
+			in.Data[i] = 1
+		}
+	}
+	run := func(e snn.Engine, threads int) []float32 {
+		prev := runtime.GOMAXPROCS(threads)
+		defer runtime.GOMAXPROCS(prev)
+		sim, err := snn.NewSimulator(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.SetEngine(e)
+		out, err := sim.Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Data
+	}
+	for _, e := range engines {
+		a, b := run(e, 1), run(e, 2)
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%v: output %d differs between 1 and 2 threads", e, i)
+			}
+		}
 	}
 }
