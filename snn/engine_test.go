@@ -186,3 +186,67 @@ func TestEnginesDeterministicAcrossThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldBatchNormAndBiasRescaling checks that folding an evaluation-mode
+// BatchNorm2d into the convolution before it removes the stage and changes
+// the computed currents only by rounding, and that bias rescaling divides
+// every bias.
+func TestFoldBatchNormAndBiasRescaling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 41))
+	bn := nn.NewBatchNorm2d(4)
+	for i := 0; i < 4; i++ {
+		bn.Weight.Value.Data[i] = 0.5 + rng.Float32()
+		bn.Bias.Value.Data[i] = rng.Float32() - 0.5
+		bn.RunningMean.Value.Data[i] = rng.Float32()
+		bn.RunningVar.Value.Data[i] = 0.5 + rng.Float32()
+	}
+	ann := nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 4, Kernel: 3, Bias: true}, rng), bn, nn.NewReLU(),
+		nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 4 * 4 * 4, Out: 3, Bias: true}, rng))
+	x := tensor.New(5, 1, 6, 6)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	want, _ := ann.Forward(x, false)
+	want = want.Clone()
+	for _, fold := range []bool{false, true} {
+		opts := snn.DefaultConvertOptions()
+		opts.FoldBatchNorm = fold
+		net, err := snn.FromModel(ann, []int{1, 6, 6}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasBN := false
+		for _, st := range net.Stages {
+			if _, ok := st.Layer.(*nn.BatchNorm2d); ok {
+				hasBN = true
+			}
+		}
+		if hasBN == fold {
+			t.Fatalf("fold=%v: BatchNorm stage present = %v", fold, hasBN)
+		}
+		ann2, err := net.ANN()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := ann2.Forward(x, false)
+		for i := range want.Data {
+			if math.Abs(float64(got.Data[i]-want.Data[i])) > 1e-4 {
+				t.Fatalf("fold=%v: output %d = %v, want %v", fold, i, got.Data[i], want.Data[i])
+			}
+		}
+	}
+	opts := snn.DefaultConvertOptions()
+	opts.BiasRescaling = 4
+	net, _ := snn.FromModel(ann, []int{1, 6, 6}, opts)
+	conv := net.Stages[0].Layer.(*nn.Conv2d)
+	orig := ann.Layers[0].(*nn.Conv2d)
+	for i, b := range conv.Bias.Value.Data {
+		if b != orig.Bias.Value.Data[i]/4 {
+			t.Fatalf("bias %d = %v, want %v/4", i, b, orig.Bias.Value.Data[i])
+		}
+	}
+	opts.BiasRescaling = 0
+	if _, err := snn.FromModel(ann, []int{1, 6, 6}, opts); err == nil {
+		t.Fatal("bias rescaling 0 accepted")
+	}
+}
