@@ -86,37 +86,6 @@ func ConvRowsSerial(m, n int, a []float32, rowoffs, koffs []int, packed []float3
 // PackConvWeights packs k×n weights (w[p*n+j]) for ConvRowsSerial.
 func PackConvWeights(w []float32, k, n int) []float32 { return kernels.PackConvWeights(w, k, n) }
 
-// Scatter adds v times each tap's weight vector to its output position:
-// out[taps[2t]+j] += v·wt[taps[2t+1]+j] for j < n (SIMD where available).
-// The taps are checked against out and wt.
-func Scatter(out, wt []float32, taps []int32, v float32, n int) error {
-	if len(taps)%2 != 0 {
-		return fmt.Errorf("tensor: scatter taps come in pairs, have %d values", len(taps))
-	}
-	for t := 0; t < len(taps); t += 2 {
-		if taps[t] < 0 || int(taps[t])+n > len(out) || taps[t+1] < 0 || int(taps[t+1])+n > len(wt) {
-			return fmt.Errorf("tensor: scatter tap %d (%d, %d) with %d channels outside %d outputs or %d weights", t/2, taps[t], taps[t+1], n, len(out), len(wt))
-		}
-	}
-	kernels.Scatter(out, wt, taps, v, n)
-	return nil
-}
-
-// Pool2x2 pools one output row of a 2×2, stride-2 window over two
-// channels-last input rows (c channels, 2·ow positions each):
-// out[x*c+j] = (((r0[2x,j] + r0[2x+1,j]) + r1[2x,j]) + r1[2x+1,j]) * scale.
-func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
-	if len(out) < ow*c || len(r0) < 2*ow*c || len(r1) < 2*ow*c {
-		return fmt.Errorf("tensor: 2×2 pooling of %d positions × %d channels: buffers too short", ow, c)
-	}
-	kernels.Pool2x2(out, r0, r1, ow, c, scale)
-	return nil
-}
-
-// CountNonzero counts the non-zero elements of x, stopping early once the
-// count exceeds limit (the result is then some value > limit).
-func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }
-
 // Scatterer propagates events through a fixed connectivity: input element
 // e reaches the taps taps[2t], taps[2t+1] (output offset, weight offset) for
 // t in [tapIdx[e], tapIdx[e+1]), each adding n channels. The tables are
@@ -207,3 +176,18 @@ func (s *Scatterer) Clone() *Scatterer {
 	c.idx, c.vals, c.sidx, c.svals, c.count = nil, nil, nil, nil, nil
 	return &c
 }
+
+// Pool2x2 pools one output row of a 2×2, stride-2 window over two
+// channels-last input rows (c channels, 2·ow positions each):
+// out[x*c+j] = (((r0[2x,j] + r0[2x+1,j]) + r1[2x,j]) + r1[2x+1,j]) * scale.
+func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
+	if len(out) < ow*c || len(r0) < 2*ow*c || len(r1) < 2*ow*c {
+		return fmt.Errorf("tensor: 2×2 pooling of %d positions × %d channels: buffers too short", ow, c)
+	}
+	kernels.Pool2x2(out, r0, r1, ow, c, scale)
+	return nil
+}
+
+// CountNonzero counts the non-zero elements of x, stopping early once the
+// count exceeds limit (the result is then some value > limit).
+func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }

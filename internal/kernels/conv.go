@@ -110,19 +110,9 @@ func ScatterGeneric(out, wt []float32, taps []int32, v float32, n int) {
 	}
 }
 
-// Scatter is ScatterGeneric with SIMD where available (n ≤ 1024). With
-// dyadic values (exact products and sums) both give identical results; in
-// general the SIMD version fuses the multiply and add.
-func Scatter(out, wt []float32, taps []int32, v float32, n int) {
-	if len(taps) < 2 || n <= 0 {
-		return
-	}
-	scatterImpl(out, wt, taps, v, n)
-}
-
-var convImpl, scatterImpl = func() (convTile, func(out, wt []float32, taps []int32, v float32, n int)) {
+var convImpl = func() convTile {
 	if best.Name != "avx512" {
-		return convTileGeneric, ScatterGeneric
+		return convTileGeneric
 	}
 	return convAsm()
 }()

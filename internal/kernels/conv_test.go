@@ -58,34 +58,6 @@ func TestConvRowsMatchesGeneric(t *testing.T) {
 	}
 }
 
-func TestScatterMatchesGeneric(t *testing.T) {
-	r := rand.New(rand.NewPCG(12, 12))
-	for _, n := range []int{1, 15, 16, 20, 32, 33, 128} {
-		out1 := randSlice(r, 4096)
-		out2 := append([]float32(nil), out1...)
-		wt := randSlice(r, 2048)
-		taps := make([]int32, 0, 50)
-		for i := 0; i < 25; i++ {
-			taps = append(taps, int32(r.IntN(4096-n)), int32(r.IntN(2048-n)))
-		}
-		// dyadic value and weights: the fused and separate versions agree exactly
-		for i := range wt {
-			wt[i] = float32(math.Round(float64(wt[i])*64)) / 64
-		}
-		for i := range out1 {
-			out1[i] = float32(math.Round(float64(out1[i])*64)) / 64
-			out2[i] = out1[i]
-		}
-		Scatter(out1, wt, taps, 2, n)
-		ScatterGeneric(out2, wt, taps, 2, n)
-		for i := range out1 {
-			if out1[i] != out2[i] {
-				t.Fatalf("n=%d: out[%d] = %v, generic %v", n, i, out1[i], out2[i])
-			}
-		}
-	}
-}
-
 func BenchmarkConvRows(b *testing.B) {
 	for _, s := range [][3]int{{512, 32, 500}, {4608, 20, 25}, {32, 128, 288}, {8, 500, 128}} {
 		m, n, k := s[0], s[1], s[2]

@@ -98,22 +98,14 @@ func asmImpls() []Impl {
 //go:noescape
 func sconv8x32AVX512(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)
 
-// scatterAVX512 is ScatterGeneric with FMA for n = 16·nv + popcount(mask).
-//
-//go:noescape
-func scatterAVX512(out, wt *float32, taps *int32, ntaps int, v float32, nv int, mask uint16)
-
-func convAsm() (convTile, func(out, wt []float32, taps []int32, v float32, n int)) {
+func convAsm() convTile {
 	tile := func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
 		rowoffs = rowoffs[:8]
 		_ = b[len(koffs)*ConvNR-1]
 		_ = c[7*ldc+n-1]
 		sconv8x32AVX512(len(koffs), &a[0], &rowoffs[0], &koffs[0], &b[0], &c[0], ldc, uint32(1)<<n-1, acc)
 	}
-	scatter := func(out, wt []float32, taps []int32, v float32, n int) {
-		scatterAVX512(&out[0], &wt[0], &taps[0], len(taps)/2, v, n/16, uint16(1)<<(n%16)-1)
-	}
-	return tile, scatter
+	return tile
 }
 
 // compressNonzeroAVX512 is CompressNonzeroGeneric (iota holds 0..15).

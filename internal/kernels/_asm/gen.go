@@ -41,7 +41,6 @@ func main() {
 	gen(&b, kernel{name: "sgemm8x32AVX512RowsMask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true, rows: true})
 	genRowsA(&b)
 	genConv(&b)
-	genScatter(&b)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -367,60 +366,6 @@ func genConv(b *strings.Builder) {
 			w("ADDQ AX, DX")
 		}
 	}
-	w("VZEROUPPER")
-	w("RET")
-}
-
-// genScatter writes the event-driven kernel: for one input event of value
-// v, add v times each of ntaps weight vectors of n ≤ 16·4 = 64 channels to
-// their output positions:
-//
-//	for k < ntaps { for j < n { out[taps[2k]+j] += v * w[taps[2k+1]+j] } }
-//
-// n is given as a count of full 16-lane vectors (nv) plus a masked last one.
-func genScatter(b *strings.Builder) {
-	const name = "scatterAVX512"
-	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, "\n// func %s(out, wt *float32, taps *int32, ntaps int, v float32, nv int, mask uint16)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-50\n", name)
-	w("MOVQ out+0(FP), DI")
-	w("MOVQ wt+8(FP), SI")
-	w("MOVQ taps+16(FP), BX")
-	w("MOVQ ntaps+24(FP), CX")
-	w("VBROADCASTSS v+32(FP), Z0")
-	w("MOVQ nv+40(FP), R8")
-	w("MOVWLZX mask+48(FP), AX")
-	w("KMOVW AX, K1")
-	w("TESTQ CX, CX")
-	w("JZ %s_done", name)
-	fmt.Fprintf(b, "%s_tap:\n", name)
-	w("MOVLQSX (BX), R9")
-	w("MOVLQSX 4(BX), R10")
-	w("LEAQ (DI)(R9*4), R9")
-	w("LEAQ (SI)(R10*4), R10")
-	w("MOVQ R8, R11")
-	w("TESTQ R11, R11")
-	w("JZ %s_last", name)
-	fmt.Fprintf(b, "%s_vec:\n", name)
-	w("VMOVUPS (R9), Z1")
-	w("VFMADD231PS (R10), Z0, Z1")
-	w("VMOVUPS Z1, (R9)")
-	w("ADDQ $64, R9")
-	w("ADDQ $64, R10")
-	w("DECQ R11")
-	w("JNZ %s_vec", name)
-	fmt.Fprintf(b, "%s_last:\n", name)
-	w("KORTESTW K1, K1")
-	w("JZ %s_next", name)
-	w("VMOVUPS.Z (R9), K1, Z1")
-	w("VMOVUPS.Z (R10), K1, Z2")
-	w("VFMADD231PS Z2, Z0, Z1")
-	w("VMOVUPS Z1, K1, (R9)")
-	fmt.Fprintf(b, "%s_next:\n", name)
-	w("ADDQ $8, BX")
-	w("DECQ CX")
-	w("JNZ %s_tap", name)
-	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }
