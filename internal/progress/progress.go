@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -29,17 +29,11 @@ func New(w io.Writer, total int64, title, unit string, quiet bool) Reporter {
 		return nop{}
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return &bar{b: progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(title),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString(unit),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionFullWidth(),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-		), title: title}
+		width := 80
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 40 {
+			width = cols
+		}
+		return &bar{w: w, total: total, title: title, unit: unit, start: time.Now(), width: width}
 	}
 	return &lines{w: w, total: total, title: title, unit: unit, start: time.Now(), every: 5 * time.Second}
 }
@@ -49,19 +43,60 @@ type nop struct{}
 func (nop) Update(int64, string) {}
 func (nop) Finish()              {}
 
+// bar redraws one terminal line (carriage return, no newline) at most ten
+// times a second: title, a bar, percentage, count, rate, ETA and the note.
 type bar struct {
-	b     *progressbar.ProgressBar
-	title string
+	mu          sync.Mutex
+	w           io.Writer
+	total       int64
+	title, unit string
+	start, last time.Time
+	width       int
+	done        int64
+	note        string
+	finished    bool
 }
 
 func (b *bar) Update(done int64, note string) {
-	if note != "" {
-		b.b.Describe(b.title + " " + note)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done, b.note = done, note
+	if now := time.Now(); now.Sub(b.last) >= 100*time.Millisecond {
+		b.last = now
+		b.draw()
 	}
-	_ = b.b.Set64(done)
 }
 
-func (b *bar) Finish() { _ = b.b.Finish() }
+func (b *bar) draw() {
+	el := time.Since(b.start).Seconds()
+	rate := float64(b.done) / max(el, 1e-9)
+	tail := fmt.Sprintf(" %3.0f%% %d/%d %s %.0f %s/s", 100*float64(b.done)/float64(b.total), b.done, b.total, b.unit, rate, b.unit)
+	if rate > 0 && b.done < b.total {
+		tail += fmt.Sprintf(" ETA %.0fs", float64(b.total-b.done)/rate)
+	}
+	if b.note != "" {
+		tail += " " + b.note
+	}
+	n := b.width - len(b.title) - len(tail) - 4
+	n = min(max(n, 10), 50)
+	fill := int(float64(n) * float64(b.done) / float64(b.total))
+	line := b.title + " [" + strings.Repeat("=", fill) + strings.Repeat(" ", n-fill) + "]" + tail
+	if len(line) > b.width-1 {
+		line = line[:b.width-1]
+	}
+	fmt.Fprintf(b.w, "\r%s\x1b[K", line)
+}
+
+func (b *bar) Finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished {
+		return
+	}
+	b.finished = true
+	b.draw()
+	fmt.Fprintln(b.w)
+}
 
 // lines prints at most one line every few seconds.
 type lines struct {
