@@ -14,7 +14,7 @@ type tiny struct {
 	labels []int
 }
 
-func (d tiny) Len() int               { return len(d.images) }
+func (d tiny) Len() int              { return len(d.images) }
 func (d tiny) Image(i int) []float32 { return d.images[i] }
 func (d tiny) Label(i int) int       { return d.labels[i] }
 
