@@ -10,7 +10,8 @@ import (
 )
 
 // Write calls fill with a temporary file next to path and renames it to
-// path if fill and closing succeed; otherwise the temporary file is removed.
+// path (mode 0644) if fill and closing succeed; otherwise the temporary file
+// is removed.
 func Write(path string, fill func(w io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -22,6 +23,10 @@ func Write(path string, fill func(w io.Writer) error) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// CreateTemp makes the file private (0600); give it the usual mode.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
