@@ -234,9 +234,6 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 			if op.scatter, err = tensor.NewScatterer(op.taps, op.tapIdx, op.outLen/len(op.rows), op.outLen, len(op.wscatter)); err != nil {
 				return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 			}
-			if len(op.in.shape) == 3 && op.in.cs > 1 {
-				op.scatter.GroupBy(op.in.cs) // one input channel's weights at a time
-			}
 		}
 	}
 	// Build the index tables now: tasks read them concurrently.

@@ -93,19 +93,9 @@ func PackConvWeights(w []float32, k, n int) []float32 { return kernels.PackConvW
 type Scatterer struct {
 	taps, tapIdx    []int32
 	n, outLen, wLen int
-	groups          int // sort events by input index modulo groups (0, 1: keep order)
 	idx             []int32
 	vals            []float32
-	sidx            []int32
-	svals           []float32
-	count           []int32
 }
-
-// GroupBy makes Apply propagate events grouped by input index modulo g (for
-// a channels-last input: by channel, so that one channel's weights stay in
-// cache while its events are scattered). The result is the same up to the
-// order of additions into each output.
-func (s *Scatterer) GroupBy(g int) { s.groups = g }
 
 // NewScatterer checks the tables against output frames of outLen values and
 // weights of wLen values.
@@ -142,30 +132,6 @@ func (s *Scatterer) Apply(out, wt, x []float32) error {
 	s.idx, s.vals = s.idx[:len(x)+16], s.vals[:len(x)+16]
 	nz := kernels.CompressNonzero(x, s.idx, s.vals)
 	idx, vals := s.idx[:nz], s.vals[:nz]
-	if g := s.groups; g > 1 && nz > 1 {
-		// Counting sort by input index modulo g, stable within a group.
-		if len(s.count) < g+1 {
-			s.count = make([]int32, g+1)
-		}
-		c := s.count[:g+1]
-		clear(c)
-		for _, e := range idx {
-			c[int(e)%g+1]++
-		}
-		for i := 1; i <= g; i++ {
-			c[i] += c[i-1]
-		}
-		if cap(s.sidx) < nz {
-			s.sidx, s.svals = make([]int32, len(x)), make([]float32, len(x))
-		}
-		sidx, svals := s.sidx[:nz], s.svals[:nz]
-		for k, e := range idx {
-			b := int(e) % g
-			sidx[c[b]], svals[c[b]] = e, vals[k]
-			c[b]++
-		}
-		idx, vals = sidx, svals
-	}
 	kernels.ScatterEvents(out, wt, vals, idx, s.tapIdx, s.taps, s.n)
 	return nil
 }
@@ -173,7 +139,7 @@ func (s *Scatterer) Apply(out, wt, x []float32) error {
 // Clone returns a Scatterer sharing the tables with its own work buffers.
 func (s *Scatterer) Clone() *Scatterer {
 	c := *s
-	c.idx, c.vals, c.sidx, c.svals, c.count = nil, nil, nil, nil, nil
+	c.idx, c.vals = nil, nil
 	return &c
 }
 

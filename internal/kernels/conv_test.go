@@ -103,26 +103,27 @@ func TestCompressAndScatterEvents(t *testing.T) {
 				t.Fatalf("n=%d: entry %d", n, i)
 			}
 		}
-		// taps: each input reaches 0..3 random outputs
-		ch := 20
-		tapIdx := []int32{0}
-		var taps []int32
-		for e := 0; e < n; e++ {
-			for k := 0; k < r.IntN(4); k++ {
-				taps = append(taps, int32(r.IntN(100)*ch), int32(r.IntN(50)*ch))
+		for _, ch := range []int{20, 16, 32, 64, 128} {
+			// taps: each input reaches 0..3 random outputs
+			tapIdx := []int32{0}
+			var taps []int32
+			for e := 0; e < n; e++ {
+				for k := 0; k < r.IntN(4); k++ {
+					taps = append(taps, int32(r.IntN(100)*ch), int32(r.IntN(50)*ch))
+				}
+				tapIdx = append(tapIdx, int32(len(taps)/2))
 			}
-			tapIdx = append(tapIdx, int32(len(taps)/2))
-		}
-		wt := make([]float32, 50*ch)
-		for i := range wt {
-			wt[i] = float32(r.IntN(129)-64) / 64
-		}
-		o1, o2 := make([]float32, 100*ch), make([]float32, 100*ch)
-		ScatterEvents(o1, wt, vals1[:c1], idx1[:c1], tapIdx, taps, ch)
-		ScatterEventsGeneric(o2, wt, vals2[:c2], idx2[:c2], tapIdx, taps, ch)
-		for i := range o1 {
-			if o1[i] != o2[i] {
-				t.Fatalf("n=%d: out[%d] = %v, want %v", n, i, o1[i], o2[i])
+			wt := make([]float32, 50*ch)
+			for i := range wt {
+				wt[i] = float32(r.IntN(129)-64) / 64
+			}
+			o1, o2 := make([]float32, 100*ch), make([]float32, 100*ch)
+			ScatterEvents(o1, wt, vals1[:c1], idx1[:c1], tapIdx, taps, ch)
+			ScatterEventsGeneric(o2, wt, vals2[:c2], idx2[:c2], tapIdx, taps, ch)
+			for i := range o1 {
+				if o1[i] != o2[i] {
+					t.Fatalf("n=%d ch=%d: out[%d] = %v, want %v", n, ch, i, o1[i], o2[i])
+				}
 			}
 		}
 	}

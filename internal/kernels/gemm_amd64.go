@@ -119,6 +119,21 @@ func compressNonzeroAVX512(x *float32, n int, iota *int32, idx *int32, vals *flo
 //go:noescape
 func scatterEventsAVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32, nv int, mask uint16)
 
+// scatterEvents1AVX512 (2, 4, 8) are ScatterEventsGeneric for exactly 16
+// (32, 64, 128) channels.
+//
+//go:noescape
+func scatterEvents1AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEvents2AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEvents4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEvents8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
 var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
 func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
@@ -126,6 +141,20 @@ func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, 
 		return compressNonzeroAVX512(&x[0], len(x), &iota16[0], &idx[0], &vals[0])
 	}
 	events := func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
+		switch n {
+		case 16:
+			scatterEvents1AVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		case 32:
+			scatterEvents2AVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		case 64:
+			scatterEvents4AVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		case 128:
+			scatterEvents8AVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		}
 		scatterEventsAVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0], n/16, uint16(1)<<(n%16)-1)
 	}
 	return compress, events

@@ -1786,3 +1786,184 @@ sconv8x32AVX512_set:
 	VMOVUPS Z15, K2, 64(DX)
 	VZEROUPPER
 	RET
+
+// func scatterEvents1AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEvents1AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEvents1AVX512_done
+scatterEvents1AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEvents1AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEvents1AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEvents1AVX512_tap
+scatterEvents1AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEvents1AVX512_event
+scatterEvents1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEvents2AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEvents2AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEvents2AVX512_done
+scatterEvents2AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEvents2AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEvents2AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEvents2AVX512_tap
+scatterEvents2AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEvents2AVX512_event
+scatterEvents2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEvents4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEvents4AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEvents4AVX512_done
+scatterEvents4AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEvents4AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEvents4AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEvents4AVX512_tap
+scatterEvents4AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEvents4AVX512_event
+scatterEvents4AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEvents8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEvents8AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEvents8AVX512_done
+scatterEvents8AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEvents8AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEvents8AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Z7
+	VFMADD231PS 384(SI)(R10*4), Z0, Z7
+	VMOVUPS Z7, 384(DI)(R9*4)
+	VMOVUPS 448(DI)(R9*4), Z8
+	VFMADD231PS 448(SI)(R10*4), Z0, Z8
+	VMOVUPS Z8, 448(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEvents8AVX512_tap
+scatterEvents8AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEvents8AVX512_event
+scatterEvents8AVX512_done:
+	VZEROUPPER
+	RET

@@ -41,6 +41,9 @@ func main() {
 	gen(&b, kernel{name: "sgemm8x32AVX512RowsMask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true, rows: true})
 	genRowsA(&b)
 	genConv(&b)
+	for _, nv := range []int{1, 2, 4, 8} {
+		genScatterN(&b, nv)
+	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -366,6 +369,53 @@ func genConv(b *strings.Builder) {
 			w("ADDQ AX, DX")
 		}
 	}
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterN writes scatterEvents<N>AVX512: ScatterEventsGeneric for
+// exactly 16·N channels (whole vectors, no mask), each tap's N vectors
+// unrolled and addressed directly from the element offsets.
+func genScatterN(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("scatterEvents%dAVX512", nv)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ wt+8(FP), SI")
+	w("MOVQ vals+16(FP), R12")
+	w("MOVQ idx+24(FP), R13")
+	w("MOVQ nidx+32(FP), R14")
+	w("MOVQ tapIdx+40(FP), R15")
+	w("MOVQ taps+48(FP), DX")
+	w("TESTQ R14, R14")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_event:\n", name)
+	w("VBROADCASTSS (R12), Z0")
+	w("MOVLQSX (R13), AX")
+	w("MOVLQSX (R15)(AX*4), BX")
+	w("MOVLQSX 4(R15)(AX*4), CX")
+	w("SUBQ BX, CX")
+	w("JZ %s_next", name)
+	w("LEAQ (DX)(BX*8), BX")
+	fmt.Fprintf(b, "%s_tap:\n", name)
+	w("MOVLQSX (BX), R9")
+	w("MOVLQSX 4(BX), R10")
+	for j := 0; j < nv; j++ {
+		z := fmt.Sprintf("Z%d", 1+j)
+		w("VMOVUPS %d(DI)(R9*4), %s", 64*j, z)
+		w("VFMADD231PS %d(SI)(R10*4), Z0, %s", 64*j, z)
+		w("VMOVUPS %s, %d(DI)(R9*4)", z, 64*j)
+	}
+	w("ADDQ $8, BX")
+	w("DECQ CX")
+	w("JNZ %s_tap", name)
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("ADDQ $4, R12")
+	w("ADDQ $4, R13")
+	w("DECQ R14")
+	w("JNZ %s_event", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }
