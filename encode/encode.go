@@ -79,6 +79,7 @@ func (e Bernoulli) Encode(dst, img []float32, steps, sample int) {
 	}
 }
 
+// String describes the Bernoulli as snnkit prints it.
 func (e Bernoulli) String() string { return "bernoulli" }
 
 // Encode implements Encoder.
@@ -108,6 +109,7 @@ func (e Poisson) Encode(dst, img []float32, steps, sample int) {
 	}
 }
 
+// String describes the Poisson as snnkit prints it.
 func (e Poisson) String() string { return "poisson:" + strconv.FormatFloat(e.Rate, 'g', -1, 64) }
 
 // Encode implements Encoder.
@@ -118,6 +120,7 @@ func (Current) Encode(dst, img []float32, steps, sample int) {
 	}
 }
 
+// String describes the Current as snnkit prints it.
 func (Current) String() string { return "current" }
 
 // Parse returns the encoder named by spec: "bernoulli", "poisson" (rate 1),

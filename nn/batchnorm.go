@@ -179,6 +179,7 @@ func (b *BatchNorm2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 	return &b.dx, nil
 }
 
+// String describes the BatchNorm2d as snnkit prints it.
 func (b *BatchNorm2d) String() string {
 	return fmt.Sprintf("BatchNorm2d(%d, eps=%g, momentum=%g, affine=True, track_running_stats=True)", b.Features, b.Eps, b.Momentum)
 }

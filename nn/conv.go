@@ -379,6 +379,7 @@ func reducePartials(dst, partial []float32, stride, groups, off int) {
 	}
 }
 
+// String describes the Conv2d as snnkit prints it.
 func (c *Conv2d) String() string {
 	cfg := c.Config
 	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", cfg.In, cfg.Out, cfg.KernelHW[0], cfg.KernelHW[1], cfg.StrideHW[0], cfg.StrideHW[1])

@@ -109,6 +109,7 @@ func (l *Linear) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	return &l.dx, nil
 }
 
+// String describes the Linear as snnkit prints it.
 func (l *Linear) String() string {
 	return fmt.Sprintf("Linear(in_features=%d, out_features=%d, bias=%s)", l.Config.In, l.Config.Out, pyBool(l.Config.Bias))
 }

@@ -228,6 +228,7 @@ func (p *Pool2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	return &p.dx, nil
 }
 
+// String describes the Pool2d as snnkit prints it.
 func (p *Pool2d) String() string {
 	c := p.Config
 	k, s := fmt.Sprint(c.KernelHW[0]), fmt.Sprint(c.StrideHW[0])

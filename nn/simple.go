@@ -45,6 +45,7 @@ func (r *ReLU) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 	return &r.dx, nil
 }
 
+// String describes the ReLU as snnkit prints it.
 func (r *ReLU) String() string { return "ReLU()" }
 
 // Flatten reshapes [B, ...] to [B, prod(...)] (torch.nn.Flatten with start_dim 1).
@@ -81,6 +82,7 @@ func (f *Flatten) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 	return dy.Reshape(f.in...)
 }
 
+// String describes the Flatten as snnkit prints it.
 func (f *Flatten) String() string { return "Flatten(start_dim=1, end_dim=-1)" }
 
 // Dropout zeroes each element with probability P during training and scales
@@ -147,4 +149,5 @@ func (d *Dropout) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 	return &d.dx, nil
 }
 
+// String describes the Dropout as snnkit prints it.
 func (d *Dropout) String() string { return fmt.Sprintf("Dropout(p=%g, inplace=False)", d.P) }

@@ -98,6 +98,7 @@ func (a *Adam) Step() error {
 	return nil
 }
 
+// String describes the Adam as snnkit prints it.
 func (a *Adam) String() string {
 	c := a.Config
 	return fmt.Sprintf("Adam(lr=%g, betas=(%g, %g), eps=%g, weight_decay=%g)", c.LR, c.Beta1, c.Beta2, c.Eps, c.WeightDecay)
@@ -167,6 +168,7 @@ func (s *SGD) Step() error {
 	return nil
 }
 
+// String describes the SGD as snnkit prints it.
 func (s *SGD) String() string {
 	c := s.Config
 	return fmt.Sprintf("SGD(lr=%g, momentum=%g, dampening=%g, weight_decay=%g, nesterov=%v)", c.LR, c.Momentum, c.Dampening, c.WeightDecay, c.Nesterov)

@@ -21,6 +21,7 @@ import (
 // Shape is an m×n×k matrix product (C m×n, inner size k).
 type Shape struct{ M, N, K int }
 
+// String describes the Shape as snnkit prints it.
 func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K) }
 
 // TutorialShapes are the im2col products of the tutorial network for a batch

@@ -33,6 +33,7 @@ const (
 
 var engineNames = map[Engine]string{EngineAuto: "auto", EngineDense: "dense", EngineEvent: "event", EngineReference: "reference"}
 
+// String describes the Engine as snnkit prints it.
 func (e Engine) String() string { return engineNames[e] }
 
 // ParseEngine reads auto, dense, event or reference.

@@ -19,6 +19,7 @@ const (
 	ExpLeak             // leaky integrator without spikes: the output is v
 )
 
+// String describes the Kind as snnkit prints it.
 func (k Kind) String() string {
 	switch k {
 	case LIF:

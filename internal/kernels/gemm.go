@@ -76,6 +76,7 @@ type PackedA struct {
 
 // Rows and Depth return the m and k of the packed m×k operand.
 func (p *PackedA) Rows() int  { return p.m }
+// Depth returns the k of the packed m×k operand.
 func (p *PackedA) Depth() int { return p.k }
 
 // PackA packs op(A) (m×k; A is m×k with row stride lda, or k×m when
