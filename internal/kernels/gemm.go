@@ -74,8 +74,9 @@ type PackedA struct {
 	data []float32
 }
 
-// Rows and Depth return the m and k of the packed m×k operand.
-func (p *PackedA) Rows() int  { return p.m }
+// Rows returns the m of the packed m×k operand.
+func (p *PackedA) Rows() int { return p.m }
+
 // Depth returns the k of the packed m×k operand.
 func (p *PackedA) Depth() int { return p.k }
 
