@@ -145,13 +145,12 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 // the ANN's multiply-accumulates, firing rates per layer and the speed.
 func (res *Result) WriteTables(w io.Writer, at []int, annAccuracy float64) {
 	fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAccuracy)
-	fmt.Fprintf(w, "accuracy by time step:")
+	fmt.Fprintf(w, "%-14s %12s\n", "time steps", "SNN accuracy")
 	for _, t := range at {
 		if t >= 1 && t <= res.Steps {
-			fmt.Fprintf(w, "  t=%d %.2f%%", t, 100*res.AccuracyByT[t-1])
+			fmt.Fprintf(w, "%-14d %11.2f%%\n", t, 100*res.AccuracyByT[t-1])
 		}
 	}
-	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-14s %16s %14s %8s\n", "layer", "synops/image", "ANN MACs", "ratio")
 	var macs int64
 	for _, s := range res.SynOps {

@@ -38,7 +38,7 @@ func TestSmallTutorial(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	order := []string{"ANN accuracy", "Spiking network", "(spike_output): IAF", "SNN accuracy at T=12", "accuracy by time step:  t=5", "synops/image", "spikes/neuron/step", "Files in"}
+	order := []string{"ANN accuracy", "Spiking network", "(spike_output): IAF", "SNN accuracy at T=12", "SNN accuracy\n5 ", "synops/image", "spikes/neuron/step", "Files in"}
 	pos := 0
 	for _, w := range order {
 		i := strings.Index(text[pos:], w)
