@@ -27,7 +27,7 @@ func (p *fastPlan) fastFrames(steps int) int {
 
 // runFast simulates input [batch, steps, ...] (NCHW frames) with per-sample
 // tasks and returns the last stage's output [batch, steps, ...] (NCHW).
-func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int) (*tensor.Tensor, error) {
+func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int, result *tensor.Tensor) (*tensor.Tensor, error) {
 	p := s.fast
 	if s.fstate == nil || s.fstate.batch != batch {
 		s.fstate = &fastState{pop: map[int]*State{}, batch: batch}
@@ -40,7 +40,9 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 	}
 	outShape := s.net.OutputShape()
 	outLen := tensor.Numel(outShape)
-	result := tensor.New(append([]int{batch, steps}, outShape...)...)
+	if result == nil {
+		result = tensor.New(append([]int{batch, steps}, outShape...)...)
+	}
 	t0 := s.t
 	var failed atomic.Bool
 	var mu sync.Mutex

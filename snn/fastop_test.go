@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/tensor"
 )
 
 // BenchmarkConv1Op measures the tutorial's first convolution on 8 frames
@@ -34,5 +35,28 @@ func BenchmarkConv1Op(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
 		})
+	}
+}
+
+// BenchmarkStep streams one time step of a batch of 8 through the tutorial
+// network with the default engine and reports allocations per step.
+func BenchmarkStep(b *testing.B) {
+	spec, _ := arch.Lookup("tutorial")
+	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
+	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
+	sim, _ := NewSimulator(net)
+	frame := make([]float32, 8*784)
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range frame {
+		if r.IntN(8) == 0 {
+			frame[i] = 1
+		}
+	}
+	in := &tensor.Tensor{Shape: []int{8, 1, 28, 28}, Data: frame}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := sim.Step(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -86,6 +86,8 @@ type Simulator struct {
 	frames   tensor.Tensor
 
 	engine  Engine
+	stepIn  tensor.Tensor
+	stepOut tensor.Tensor
 	fast    *fastPlan
 	fstate  *fastState
 	trusted bool
@@ -217,7 +219,7 @@ func (s *Simulator) Run(ctx context.Context, input *tensor.Tensor) (*tensor.Tens
 		}
 	}
 	if s.engine != EngineReference {
-		return s.runFast(ctx, input, batch, steps)
+		return s.runFast(ctx, input, batch, steps, nil)
 	}
 	s.ensureState(batch)
 	outShape := s.net.OutputShape()
@@ -257,12 +259,15 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("simulator: frame: %w", err)
 	}
 	if s.engine != EngineReference {
-		in := &tensor.Tensor{Shape: append([]int{frame.Shape[0], 1}, in...), Data: frame.Data}
-		out, err := s.runFast(context.Background(), in, frame.Shape[0], 1)
-		if err != nil {
+		// One step is a run of length 1 into a reused output tensor.
+		b := frame.Shape[0]
+		s.stepIn.Shape = append(append(s.stepIn.Shape[:0], b, 1), in...)
+		s.stepIn.Data = frame.Data
+		s.stepOut.Resize(append([]int{b}, s.net.OutputShape()...)...)
+		if _, err := s.runFast(context.Background(), &s.stepIn, b, 1, &s.stepOut); err != nil {
 			return nil, err
 		}
-		return &tensor.Tensor{Shape: append([]int{frame.Shape[0]}, s.net.OutputShape()...), Data: out.Data}, nil
+		return &s.stepOut, nil
 	}
 	s.ensureState(frame.Shape[0])
 	return s.chunkForward(frame, frame.Shape[0], 1)

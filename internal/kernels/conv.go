@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // Direct convolution and event scatter kernels for channels-last (NHWC)
 // activations. The convolution reads its input in place through two offset
 // tables: output row r (an output position) and depth p (a kernel tap and
@@ -63,6 +65,16 @@ func ConvRowsGeneric(m, n int, a []float32, rowoffs, koffs []int, packed []float
 	convRowsWith(convTileGeneric, m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
 }
 
+// convScratch holds the edge-tile buffers of convRowsWith; pooled because
+// passing them to a kernel held in a function value would make them escape
+// to the heap on every call.
+type convScratch struct {
+	ro  [8]int
+	tmp [8 * ConvNR]float32
+}
+
+var convScratchPool = sync.Pool{New: func() any { return new(convScratch) }}
+
 type convTile func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool)
 
 func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
@@ -78,8 +90,9 @@ func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, pa
 		}
 		return
 	}
-	var ro [8]int
-	var tmp [8 * ConvNR]float32
+	sc := convScratchPool.Get().(*convScratch)
+	defer convScratchPool.Put(sc)
+	ro, tmp := &sc.ro, &sc.tmp
 	for q := 0; q*ConvNR < n; q++ {
 		nn := min(ConvNR, n-q*ConvNR)
 		b := packed[q*k*ConvNR : (q+1)*k*ConvNR]
