@@ -161,7 +161,8 @@ type fastPlan struct {
 	out    layout
 	maxLen int // floats of the largest activation of one frame
 	inLen  int
-	pool   sync.Pool
+	mu     sync.Mutex
+	tasks  []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
 }
 
 // compileFast builds the fast engine's plan. With padded, channel strides
@@ -404,8 +405,21 @@ func (t *fastTask) sumFor(op *fastOp) []float32 {
 	return t.sums[len(t.sums)-1].sum
 }
 
+// release returns a task's buffers for the next run.
+func (p *fastPlan) release(t *fastTask) {
+	p.mu.Lock()
+	p.tasks = append(p.tasks, t)
+	p.mu.Unlock()
+}
+
+// task returns work buffers for frames frames of one image.
 func (p *fastPlan) task(frames int) *fastTask {
-	t, _ := p.pool.Get().(*fastTask)
+	p.mu.Lock()
+	var t *fastTask
+	if n := len(p.tasks); n > 0 {
+		t, p.tasks = p.tasks[n-1], p.tasks[:n-1]
+	}
+	p.mu.Unlock()
 	if t == nil {
 		t = &fastTask{}
 	}

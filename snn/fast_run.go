@@ -49,7 +49,7 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 	parallel.Run(batch, func(b int) {
 		tc := p.fastFrames(steps)
 		t := p.task(tc)
-		defer p.pool.Put(t)
+		defer p.release(t)
 		for i := range t.sums {
 			clear(t.sums[i].sum)
 		}
