@@ -168,3 +168,33 @@ func TestSNNBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchSNNJSON(t *testing.T) {
+	needMNIST(t)
+	if testing.Short() {
+		t.Skip("trains and simulates for a few seconds")
+	}
+	model := filepath.Join(t.TempDir(), "ann.safetensors")
+	if _, errs, code := run("train", "--limit", "1000", "--test-limit", "100", "--epochs", "1", "-o", model, "-q"); code != 0 {
+		t.Fatalf("train: %s", errs)
+	}
+	out, errs, code := run("bench", "snn", "-m", model, "--samples", "16", "--timesteps", "5", "--json", "-q")
+	if code != 0 {
+		t.Fatalf("bench snn: %s", errs)
+	}
+	var r BenchSNNReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(r.Results) != 8 || r.PeakGFLOPS <= 0 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, res := range r.Results {
+		if res.ImagesPerSecond <= 0 || res.Samples != 16 || res.Timesteps != 5 {
+			t.Fatalf("result %+v", res)
+		}
+	}
+	if _, errs, code := run("bench", "snn", "-m", model, "--engines", "gpu"); code == 0 || !strings.Contains(errs, "unknown engine") {
+		t.Fatalf("unknown engine: %s", errs)
+	}
+}
