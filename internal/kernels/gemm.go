@@ -28,7 +28,7 @@ type Impl struct {
 }
 
 // Generic is the pure-Go implementation, always available.
-var Generic = Impl{Name: "generic", MR: 4, NR: 16, Masked: true, kernel: kernelGeneric4x16}
+var Generic = Impl{Name: "generic", MR: 4, NR: 4, Masked: true, kernel: kernelGeneric4x4}
 
 var best = func() Impl {
 	if os.Getenv("SNNKIT_NOASM") == "1" {
