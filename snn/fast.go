@@ -17,7 +17,8 @@ type Engine int
 const (
 	// EngineAuto runs the fast engine and picks, for every weighted layer,
 	// sample and chunk of time, dense or event-driven computation from the
-	// measured density of the layer's input.
+	// measured density of the layer's input. On machines without AVX-512 it
+	// runs the reference engine instead (see Simulator.SetEngine).
 	EngineAuto Engine = iota
 	// EngineDense runs the fast engine with every weighted layer dense: one
 	// direct convolution (or matrix product) over all frames of a chunk.

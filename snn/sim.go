@@ -148,6 +148,20 @@ func (s *Simulator) SetEngine(e Engine) {
 // Engine returns the selected engine.
 func (s *Simulator) Engine() Engine { return s.engine }
 
+// fastEngine reports whether runs go through the fast (channels-last)
+// engine. EngineAuto falls back to the reference engine, whose products use
+// the AVX2 GEMM, on machines without AVX-512, where the fast engine's
+// direct-convolution and event kernels have only pure-Go versions.
+func (s *Simulator) fastEngine() bool {
+	switch s.engine {
+	case EngineReference:
+		return false
+	case EngineAuto:
+		return tensor.HasDirectConv()
+	}
+	return true
+}
+
 // SetChunkFrames sets how many frames go through a layer at once (at least
 // the batch size is used). Smaller chunks use less memory.
 func (s *Simulator) SetChunkFrames(n int) {
@@ -218,7 +232,7 @@ func (s *Simulator) Run(ctx context.Context, input *tensor.Tensor) (*tensor.Tens
 			return nil, fmt.Errorf("simulator: input: %w", err)
 		}
 	}
-	if s.engine != EngineReference {
+	if s.fastEngine() {
 		return s.runFast(ctx, input, batch, steps, nil)
 	}
 	s.ensureState(batch)
@@ -258,7 +272,7 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := frame.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("simulator: frame: %w", err)
 	}
-	if s.engine != EngineReference {
+	if s.fastEngine() {
 		// One step is a run of length 1 into a reused output tensor.
 		b := frame.Shape[0]
 		s.stepIn.Shape = append(append(s.stepIn.Shape[:0], b, 1), in...)

@@ -157,3 +157,7 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
 // CountNonzero counts the non-zero elements of x, stopping early once the
 // count exceeds limit (the result is then some value > limit).
 func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }
+
+// HasDirectConv reports whether ConvRowsSerial and Scatterer run with SIMD
+// on this machine (AVX-512); without it they run in pure Go.
+func HasDirectConv() bool { return kernels.HasDirectConv() }

@@ -35,11 +35,24 @@ var best = func() Impl {
 		return Generic
 	}
 	impls := Available()
+	if os.Getenv("SNNKIT_NOAVX512") == "1" {
+		for i := len(impls) - 1; i >= 0; i-- {
+			if impls[i].Name != "avx512" {
+				return impls[i]
+			}
+		}
+	}
 	return impls[len(impls)-1]
 }()
 
+// HasDirectConv reports whether the direct-convolution and event kernels of
+// the fast SNN engine have a SIMD version on this machine (AVX-512); without
+// one they run in pure Go and the GEMM-based engine is faster.
+func HasDirectConv() bool { return best.Name == "avx512" }
+
 // Best returns the fastest implementation this CPU supports (Generic when
-// the environment sets SNNKIT_NOASM=1).
+// the environment sets SNNKIT_NOASM=1; no AVX-512 with SNNKIT_NOAVX512=1, to
+// see how a machine without it fares).
 func Best() Impl { return best }
 
 // Available lists the implementations this CPU supports, slowest first;
