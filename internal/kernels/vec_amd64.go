@@ -40,7 +40,59 @@ func pool2x2AVX512(out, r0, r1 *float32, ow, c int, scale float32)
 //go:noescape
 func countNonzeroAVX512(x *float32, n int, limit int) int
 
+// addAVX2 (reluAVX2, reluGradAVX2, iafAVX2) is the AVX-512 kernel's AVX2
+// version for the first n&^7 elements.
+//
+//go:noescape
+func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func reluAVX2(dst, src *float32, n int)
+
+//go:noescape
+func reluGradAVX2(dst, dy, out *float32, n int)
+
+//go:noescape
+func iafAVX2(v, x, out *float32, n int, theta, minV float32)
+
+func vecAVX2() vecFuncs {
+	f := vecGeneric
+	f.name = "avx2"
+	f.add = func(dst, src []float32) {
+		m := len(dst) &^ 7
+		if m > 0 {
+			addAVX2(&dst[0], &src[0], m)
+		}
+		AddGeneric(dst[m:], src[m:])
+	}
+	f.relu = func(dst, src []float32) {
+		m := len(dst) &^ 7
+		if m > 0 {
+			reluAVX2(&dst[0], &src[0], m)
+		}
+		ReluGeneric(dst[m:], src[m:])
+	}
+	f.reluGrad = func(dst, dy, out []float32) {
+		m := len(dst) &^ 7
+		if m > 0 {
+			reluGradAVX2(&dst[0], &dy[0], &out[0], m)
+		}
+		ReluGradGeneric(dst[m:], dy[m:], out[m:])
+	}
+	f.iaf = func(v, x, out []float32, theta, minV float32) {
+		m := len(v) &^ 7
+		if m > 0 {
+			iafAVX2(&v[0], &x[0], &out[0], m, theta, minV)
+		}
+		IAFGeneric(v[m:], x[m:], out[m:], theta, minV)
+	}
+	return f
+}
+
 func vecAsm() vecFuncs {
+	if best.Name == "avx2" {
+		return vecAVX2()
+	}
 	if !cpu.X86.HasAVX512F {
 		return vecGeneric
 	}

@@ -419,3 +419,100 @@ ev_next:
 ev_done:
 	VZEROUPPER
 	RET
+
+// AVX2 versions: they process n rounded down to a multiple of 8; the Go
+// callers finish the rest with the generic code.
+
+// func addAVX2(dst, src *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	SHRQ $3, DX
+	JZ add2_done
+add2_loop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ DX
+	JNZ add2_loop
+add2_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(dst, src *float32, n int)
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, DX
+	JZ relu2_done
+relu2_loop:
+	VMOVUPS (SI), Y0
+	VMAXPS Y0, Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ DX
+	JNZ relu2_loop
+relu2_done:
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(dst, dy, out *float32, n int)
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ out+16(FP), BX
+	MOVQ n+24(FP), DX
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, DX
+	JZ grad2_done
+grad2_loop:
+	VMOVUPS (BX), Y1
+	VCMPPS $14, Y2, Y1, Y1
+	VANDPS (SI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ DX
+	JNZ grad2_loop
+grad2_done:
+	VZEROUPPER
+	RET
+
+// func iafAVX2(v, x, out *float32, n int, theta, minV float32)
+TEXT ·iafAVX2(SB), NOSPLIT, $0-40
+	MOVQ v+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DX
+	MOVQ n+24(FP), BX
+	VBROADCASTSS theta+32(FP), Y4
+	VBROADCASTSS minV+36(FP), Y3
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, BX
+	JZ iaf2_done
+iaf2_loop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VCMPPS $14, Y2, Y0, Y6
+	VDIVPS Y4, Y0, Y5
+	VROUNDPS $3, Y5, Y1
+	VANDPS Y6, Y1, Y1
+	VMULPS Y4, Y1, Y5
+	VSUBPS Y5, Y0, Y0
+	VMAXPS Y0, Y3, Y0
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DX)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ BX
+	JNZ iaf2_loop
+iaf2_done:
+	VZEROUPPER
+	RET
