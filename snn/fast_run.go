@@ -269,7 +269,7 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		for f := 0; f < n; f++ {
 			yo := y[f*op.outLen : (f+1)*op.outLen]
 			fillBias(yo, op.bias, o)
-			_ = sc.Apply(yo, op.wscatter, x[f*op.inLen:(f+1)*op.inLen])
+			invariant(sc.Apply(yo, op.wscatter, x[f*op.inLen:(f+1)*op.inLen]))
 		}
 		return
 	}
@@ -296,7 +296,7 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 			t.rows[f*rows+r] = f*op.frameLen + off
 		}
 	}
-	_ = tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false)
+	invariant(tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false))
 	if op.bias != nil {
 		for r := 0; r < n*rows; r++ {
 			row := y[r*o : r*o+len(op.bias)]
@@ -334,7 +334,7 @@ func poolNHWC(op *fastOp, x, y []float32, n int) {
 			in := x[f*op.inLen : (f+1)*op.inLen]
 			out := y[f*op.outLen : (f+1)*op.outLen]
 			for oy := 0; oy < g.OH; oy++ {
-				_ = tensor.Pool2x2(out[oy*g.OW*c:], in[2*oy*row:], in[(2*oy+1)*row:], g.OW, c, scale)
+				invariant(tensor.Pool2x2(out[oy*g.OW*c:], in[2*oy*row:], in[(2*oy+1)*row:], g.OW, c, scale))
 			}
 		}
 		return
@@ -391,5 +391,14 @@ func bnNHWC(op *fastOp, x, y []float32, n int) {
 		inv := 1 / math.Sqrt(float64(bn.RunningVar.Value.Data[ch])+bn.Eps)
 		xh := float32((float64(v) - float64(bn.RunningMean.Value.Data[ch])) * inv)
 		y[i] = xh*bn.Weight.Value.Data[ch] + bn.Bias.Value.Data[ch]
+	}
+}
+
+// invariant panics on an error from a checked operation whose arguments the
+// engine computed itself: such an error is a bug in snnkit, not bad input,
+// and continuing would produce wrong spikes silently.
+func invariant(err error) {
+	if err != nil {
+		panic("snn: internal error in the fast engine: " + err.Error())
 	}
 }

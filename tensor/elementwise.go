@@ -72,9 +72,10 @@ func ConvRowsSerial(m, n int, a []float32, rowoffs, koffs []int, packed []float3
 	if m > 0 && len(koffs) > 0 && maxR+maxK >= len(a) {
 		return fmt.Errorf("tensor: offset %d+%d outside %d values", maxR, maxK, len(a))
 	}
-	panels := (n + kernels.ConvNR - 1) / kernels.ConvNR
-	if len(packed) < panels*len(koffs)*kernels.ConvNR {
-		return fmt.Errorf("tensor: packed weights hold %d values, need %d", len(packed), panels*len(koffs)*kernels.ConvNR)
+	nr := kernels.ConvPanel()
+	panels := (n + nr - 1) / nr
+	if len(packed) < panels*len(koffs)*nr {
+		return fmt.Errorf("tensor: packed weights hold %d values, need %d", len(packed), panels*len(koffs)*nr)
 	}
 	if err := checkMat("C", c, m, n, ldc); err != nil {
 		return err

@@ -8,18 +8,37 @@ import "sync"
 // input channel) read a[rowoffs[r] + koffs[p]]. The weights are packed in
 // panels of ConvNR output channels.
 
-// ConvNR is the number of output channels per packed weight panel.
+// ConvNR is the widest panel of output channels of any direct-convolution
+// kernel (the generic and AVX-512 ones; AVX2 uses 16).
 const ConvNR = 32
 
+// convKernel is one implementation of the direct-convolution tile: mr
+// output positions × nr channels.
+type convKernel struct {
+	name   string
+	mr, nr int
+	masked bool // handles n < nr columns itself
+	tile   convTile
+}
+
+var convGeneric = convKernel{name: "generic", mr: 8, nr: 32, masked: true, tile: convTileGeneric}
+
+// ConvPanel returns the number of output channels per packed weight panel
+// of the selected kernel.
+func ConvPanel() int { return convImpl.nr }
+
 // PackConvWeights packs a k×n weight matrix (w[p*n+j], depth p, output
-// channel j) into ceil(n/32) panels of k×32, zero padded.
-func PackConvWeights(w []float32, k, n int) []float32 {
-	panels := (n + ConvNR - 1) / ConvNR
-	out := make([]float32, panels*k*ConvNR)
+// channel j) into panels of ConvPanel() channels, k×ConvPanel() each, zero
+// padded, for ConvRows.
+func PackConvWeights(w []float32, k, n int) []float32 { return packConv(convImpl.nr, w, k, n) }
+
+func packConv(nr int, w []float32, k, n int) []float32 {
+	panels := (n + nr - 1) / nr
+	out := make([]float32, panels*k*nr)
 	for q := 0; q < panels; q++ {
 		for p := 0; p < k; p++ {
-			for j := 0; j < ConvNR && q*ConvNR+j < n; j++ {
-				out[(q*k+p)*ConvNR+j] = w[p*n+q*ConvNR+j]
+			for j := 0; j < nr && q*nr+j < n; j++ {
+				out[(q*k+p)*nr+j] = w[p*n+q*nr+j]
 			}
 		}
 	}
@@ -60,11 +79,6 @@ func ConvRows(m, n int, a []float32, rowoffs, koffs []int, packed []float32, c [
 	convRowsWith(convImpl, m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
 }
 
-// ConvRowsGeneric is ConvRows with the pure-Go kernel.
-func ConvRowsGeneric(m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
-	convRowsWith(convTileGeneric, m, n, a, rowoffs, koffs, packed, c, ldc, accumulate)
-}
-
 // convScratch holds the edge-tile buffers of convRowsWith; pooled because
 // passing them to a kernel held in a function value would make them escape
 // to the heap on every call.
@@ -77,7 +91,8 @@ var convScratchPool = sync.Pool{New: func() any { return new(convScratch) }}
 
 type convTile func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool)
 
-func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
+func convRowsWith(ck convKernel, m, n int, a []float32, rowoffs, koffs []int, packed []float32, c []float32, ldc int, accumulate bool) {
+	mr, nr, tile := ck.mr, ck.nr, ck.tile
 	k := len(koffs)
 	if m <= 0 || n <= 0 {
 		return
@@ -93,20 +108,25 @@ func convRowsWith(tile convTile, m, n int, a []float32, rowoffs, koffs []int, pa
 	sc := convScratchPool.Get().(*convScratch)
 	defer convScratchPool.Put(sc)
 	ro, tmp := &sc.ro, &sc.tmp
-	for q := 0; q*ConvNR < n; q++ {
-		nn := min(ConvNR, n-q*ConvNR)
-		b := packed[q*k*ConvNR : (q+1)*k*ConvNR]
-		for r0 := 0; r0 < m; r0 += 8 {
-			mm := min(8, m-r0)
-			if mm == 8 {
-				tile(a, rowoffs[r0:r0+8], koffs, b, c[r0*ldc+q*ConvNR:], ldc, nn, accumulate)
+	for q := 0; q*nr < n; q++ {
+		nn := min(nr, n-q*nr)
+		b := packed[q*k*nr : (q+1)*k*nr]
+		full := nn == nr || ck.masked
+		for r0 := 0; r0 < m; r0 += mr {
+			mm := min(mr, m-r0)
+			if mm == mr && full {
+				tile(a, rowoffs[r0:r0+mr], koffs, b, c[r0*ldc+q*nr:], ldc, nn, accumulate)
 				continue
 			}
-			for i := range ro {
+			for i := 0; i < mr; i++ {
 				ro[i] = rowoffs[r0+min(i, mm-1)]
 			}
-			tile(a, ro[:], koffs, b, tmp[:], ConvNR, nn, false)
-			storeEdge(c[r0*ldc+q*ConvNR:], ldc, tmp[:], ConvNR, mm, nn, accumulate)
+			kn := nn
+			if !ck.masked {
+				kn = nr // the panel is zero padded: compute every column
+			}
+			tile(a, ro[:mr], koffs, b, tmp[:], nr, kn, false)
+			storeEdge(c[r0*ldc+q*nr:], ldc, tmp[:], nr, mm, nn, accumulate)
 		}
 	}
 }
@@ -123,11 +143,18 @@ func ScatterGeneric(out, wt []float32, taps []int32, v float32, n int) {
 	}
 }
 
-var convImpl = func() convTile {
-	if best.Name != "avx512" {
-		return convTileGeneric
+// convKernels lists the direct-convolution kernels this CPU supports, the
+// generic one first.
+func convKernels() []convKernel { return append([]convKernel{convGeneric}, convAsm()...) }
+
+// convImpl is the kernel matching the selected GEMM implementation.
+var convImpl = func() convKernel {
+	for _, ck := range convKernels() {
+		if ck.name == best.Name {
+			return ck
+		}
 	}
-	return convAsm()
+	return convGeneric
 }()
 
 // CompressNonzeroGeneric writes the indices and values of the non-zero

@@ -6,51 +6,49 @@ import (
 	"testing"
 )
 
-// TestConvRowsMatchesGeneric compares the selected direct-convolution
-// kernel with the pure-Go one on random offsets, odd row and channel counts
-// and accumulation (tolerance as for GEMM: FMA against separate rounding).
-func TestConvRowsMatchesGeneric(t *testing.T) {
+// TestConvRowsKernels checks every direct-convolution kernel this CPU
+// supports against the float64 definition on random offsets, odd row and
+// channel counts and accumulation, with guard columns.
+func TestConvRowsKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, s := range [][3]int{{1, 1, 1}, {8, 32, 4}, {64, 32, 500}, {13, 20, 25}, {4, 128, 288}, {17, 45, 7}, {9, 33, 3}} {
-		m, n, k := s[0], s[1], s[2]
-		a := randSlice(r, 4096)
-		rowoffs := make([]int, m)
-		koffs := make([]int, k)
-		for i := range rowoffs {
-			rowoffs[i] = r.IntN(2048)
-		}
-		for i := range koffs {
-			koffs[i] = r.IntN(2048)
-		}
-		w := randSlice(r, k*n)
-		packed := PackConvWeights(w, k, n)
-		for _, acc := range []bool{false, true} {
-			ldc := n + 3
-			c1 := randSlice(r, m*ldc)
-			c2 := append([]float32(nil), c1...)
-			ConvRows(m, n, a, rowoffs, koffs, packed, c1, ldc, acc)
-			ConvRowsGeneric(m, n, a, rowoffs, koffs, packed, c2, ldc, acc)
-			for i := 0; i < m; i++ {
-				for j := 0; j < ldc; j++ {
-					x, y := c1[i*ldc+j], c2[i*ldc+j]
-					if j >= n && x != y {
-						t.Fatalf("%v: column %d past n written", s, j)
-					}
-					// and both against the definition in float64
-					if j < n {
+	for _, ck := range convKernels() {
+		for _, s := range [][3]int{{1, 1, 1}, {8, 32, 4}, {64, 32, 500}, {13, 20, 25}, {4, 128, 288}, {17, 45, 7}, {9, 33, 3}, {6, 16, 5}, {7, 17, 9}} {
+			m, n, k := s[0], s[1], s[2]
+			a := randSlice(r, 4096)
+			rowoffs := make([]int, m)
+			koffs := make([]int, k)
+			for i := range rowoffs {
+				rowoffs[i] = r.IntN(2048)
+			}
+			for i := range koffs {
+				koffs[i] = r.IntN(2048)
+			}
+			w := randSlice(r, k*n)
+			packed := packConv(ck.nr, w, k, n)
+			for _, acc := range []bool{false, true} {
+				ldc := n + 3
+				c := randSlice(r, m*ldc)
+				init := append([]float32(nil), c...)
+				convRowsWith(ck, m, n, a, rowoffs, koffs, packed, c, ldc, acc)
+				for i := 0; i < m; i++ {
+					for j := 0; j < ldc; j++ {
+						got := float64(c[i*ldc+j])
+						if j >= n {
+							if c[i*ldc+j] != init[i*ldc+j] {
+								t.Fatalf("%s %v: column %d past n written", ck.name, s, j)
+							}
+							continue
+						}
 						var want float64
 						for p := 0; p < k; p++ {
 							want += float64(a[rowoffs[i]+koffs[p]]) * float64(w[p*n+j])
 						}
 						if acc {
-							want = float64(y) // already compared below
+							want += float64(init[i*ldc+j])
 						}
-						if !acc && math.Abs(float64(y)-want) > 1e-5*float64(k+1) {
-							t.Fatalf("%v: generic c[%d,%d] = %v, want %v", s, i, j, y, want)
+						if math.Abs(got-want) > 1e-5*float64(k+1)*math.Max(1, math.Abs(want)) {
+							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", ck.name, s, acc, i, j, got, want)
 						}
-					}
-					if math.Abs(float64(x-y)) > 1e-5*float64(k+1) {
-						t.Fatalf("%v acc=%v: c[%d,%d] = %v, generic %v", s, acc, i, j, x, y)
 					}
 				}
 			}

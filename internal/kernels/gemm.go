@@ -45,10 +45,10 @@ var best = func() Impl {
 	return impls[len(impls)-1]
 }()
 
-// HasDirectConv reports whether the direct-convolution and event kernels of
-// the fast SNN engine have a SIMD version on this machine (AVX-512); without
-// one they run in pure Go and the GEMM-based engine is faster.
-func HasDirectConv() bool { return best.Name == "avx512" }
+// HasDirectConv reports whether the direct-convolution kernel of the fast
+// SNN engine has a SIMD version on this machine (AVX2 or AVX-512); without
+// one it runs in pure Go and the GEMM-based engine is faster.
+func HasDirectConv() bool { return convImpl.name != "generic" }
 
 // Best returns the fastest implementation this CPU supports (Generic when
 // the environment sets SNNKIT_NOASM=1; no AVX-512 with SNNKIT_NOAVX512=1, to

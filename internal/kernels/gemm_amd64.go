@@ -98,14 +98,31 @@ func asmImpls() []Impl {
 //go:noescape
 func sconv8x32AVX512(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)
 
-func convAsm() convTile {
-	tile := func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
-		rowoffs = rowoffs[:8]
-		_ = b[len(koffs)*ConvNR-1]
-		_ = c[7*ldc+n-1]
-		sconv8x32AVX512(len(koffs), &a[0], &rowoffs[0], &koffs[0], &b[0], &c[0], ldc, uint32(1)<<n-1, acc)
+// sconv6x16AVX2 is convTileGeneric for a 6-row, 16-column tile (whole
+// columns) with FMA on AVX2 registers.
+//
+//go:noescape
+func sconv6x16AVX2(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, acc bool)
+
+func convAsm() []convKernel {
+	var ks []convKernel
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, convKernel{name: "avx2", mr: 6, nr: 16, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+			rowoffs = rowoffs[:6]
+			_ = b[len(koffs)*16-1]
+			_ = c[5*ldc+15]
+			sconv6x16AVX2(len(koffs), &a[0], &rowoffs[0], &koffs[0], &b[0], &c[0], ldc, acc)
+		}})
 	}
-	return tile
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, convKernel{name: "avx512", mr: 8, nr: 32, masked: true, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+			rowoffs = rowoffs[:8]
+			_ = b[len(koffs)*ConvNR-1]
+			_ = c[7*ldc+n-1]
+			sconv8x32AVX512(len(koffs), &a[0], &rowoffs[0], &koffs[0], &b[0], &c[0], ldc, uint32(1)<<n-1, acc)
+		}})
+	}
+	return ks
 }
 
 // compressNonzeroAVX512 is CompressNonzeroGeneric (iota holds 0..15).

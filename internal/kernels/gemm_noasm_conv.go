@@ -2,7 +2,7 @@
 
 package kernels
 
-func convAsm() convTile { return convTileGeneric }
+func convAsm() []convKernel { return nil }
 
 func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
 	return CompressNonzeroGeneric, ScatterEventsGeneric

@@ -41,6 +41,7 @@ func main() {
 	gen(&b, kernel{name: "sgemm8x32AVX512RowsMask", mr: 8, nr: 32, width: 16, reg: "Z", bcastRg: 8, masked: true, rows: true})
 	genRowsA(&b)
 	genConv(&b)
+	genConvAVX2(&b)
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterN(&b, nv)
 	}
@@ -416,6 +417,74 @@ func genScatterN(b *strings.Builder, nv int) {
 	w("DECQ R14")
 	w("JNZ %s_event", name)
 	fmt.Fprintf(b, "%s_done:\n", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genConvAVX2 writes the AVX2 direct-convolution kernel: 6 output
+// positions × 16 channels (whole columns only), A[r][p] =
+// a[rowoffs[r] + koffs[p]], B a packed 16-column panel.
+func genConvAVX2(b *strings.Builder) {
+	const name = "sconv6x16AVX2"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	rowReg := []string{"R8", "R9", "R10", "R11", "R12", "R13"}
+	acc := func(i, v int) string { return fmt.Sprintf("Y%d", 2*i+v) }
+	fmt.Fprintf(b, "\n// func %s(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, acc bool)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-57\n", name)
+	w("MOVQ kc+0(FP), CX")
+	w("MOVQ a+8(FP), SI")
+	w("MOVQ rowoffs+16(FP), AX")
+	for i, r := range rowReg {
+		w("MOVQ %d(AX), %s", 8*i, r)
+	}
+	w("MOVQ koffs+24(FP), BX")
+	w("MOVQ b+32(FP), DI")
+	for i := 0; i < 6; i++ {
+		for v := 0; v < 2; v++ {
+			w("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	fmt.Fprintf(b, "%s_loop:\n", name)
+	w("MOVQ (BX), DX")
+	w("LEAQ (SI)(DX*4), DX")
+	w("VMOVUPS (DI), Y12")
+	w("VMOVUPS 32(DI), Y13")
+	for i, r := range rowReg {
+		bc := fmt.Sprintf("Y%d", 14+i%2)
+		w("VBROADCASTSS (DX)(%s*4), %s", r, bc)
+		w("VFMADD231PS Y12, %s, %s", bc, acc(i, 0))
+		w("VFMADD231PS Y13, %s, %s", bc, acc(i, 1))
+	}
+	w("ADDQ $8, BX")
+	w("ADDQ $64, DI")
+	w("DECQ CX")
+	w("JNZ %s_loop", name)
+	w("MOVQ c+40(FP), DX")
+	w("MOVQ ldc+48(FP), AX")
+	w("SHLQ $2, AX")
+	w("MOVBLZX acc+56(FP), CX")
+	w("TESTQ CX, CX")
+	w("JZ %s_set", name)
+	for i := 0; i < 6; i++ {
+		for v := 0; v < 2; v++ {
+			w("VADDPS %d(DX), %s, %s", 32*v, acc(i, v), acc(i, v))
+			w("VMOVUPS %s, %d(DX)", acc(i, v), 32*v)
+		}
+		if i < 5 {
+			w("ADDQ AX, DX")
+		}
+	}
+	w("VZEROUPPER")
+	w("RET")
+	fmt.Fprintf(b, "%s_set:\n", name)
+	for i := 0; i < 6; i++ {
+		for v := 0; v < 2; v++ {
+			w("VMOVUPS %s, %d(DX)", acc(i, v), 32*v)
+		}
+		if i < 5 {
+			w("ADDQ AX, DX")
+		}
+	}
 	w("VZEROUPPER")
 	w("RET")
 }
