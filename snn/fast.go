@@ -374,6 +374,9 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 		perVec = 4.4
 	}
 	op.eventNs = 5 + perVec*tapsPerInput*float64((ch+15)/16)
+	if !tensor.HasEventKernels() {
+		op.eventNs *= 8 // pure-Go scatter
+	}
 }
 
 // fastTask holds one worker's buffers.

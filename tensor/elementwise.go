@@ -162,3 +162,7 @@ func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, l
 // HasDirectConv reports whether ConvRowsSerial and Scatterer run with SIMD
 // on this machine (AVX-512); without it they run in pure Go.
 func HasDirectConv() bool { return kernels.HasDirectConv() }
+
+// HasEventKernels reports whether Scatterer runs with SIMD on this machine
+// (AVX-512); without it event propagation runs in pure Go.
+func HasEventKernels() bool { return kernels.HasEventKernels() }

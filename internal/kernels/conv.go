@@ -206,3 +206,7 @@ var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []flo
 	}
 	return eventsAsm()
 }()
+
+// HasEventKernels reports whether ScatterEvents and CompressNonzero have
+// SIMD versions on this machine (AVX-512).
+func HasEventKernels() bool { return best.Name == "avx512" }
