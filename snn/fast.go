@@ -132,8 +132,13 @@ type fastOp struct {
 	tapIdx   []int32  // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
 	scatter  *tensor.Scatterer
 	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
-	denseNs  float64   // cost model: one frame dense
-	eventNs  float64   // cost model: one non-zero input
+	pos      *tensor.PosScatterer
+	wpos     []float32 // position-scatter weights, a row per (tap, input channel)
+	pcs      int       // position scatter: channels per input position
+	ptaps    []int32   // position scatter: (out offset, weight offset) pairs per input position
+	ptapIdx  []int32
+	denseNs  float64 // cost model: one frame dense
+	eventNs  float64 // cost model: one non-zero input
 
 	// pooling (channels-last)
 	pool *nn.Pool2d
@@ -237,6 +242,11 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 			if op.scatter, err = tensor.NewScatterer(op.taps, op.tapIdx, op.outLen/len(op.rows), op.outLen, len(op.wscatter)); err != nil {
 				return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 			}
+			if op.wpos != nil && tensor.HasEventKernels() {
+				if op.pos, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, op.outLen/len(op.rows), op.outLen, len(op.wpos)); err != nil {
+					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+				}
+			}
 		}
 	}
 	// Build the index tables now: tasks read them concurrently.
@@ -302,6 +312,36 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	}
+	if os%16 == 0 {
+		op.pcs = cs
+		op.wpos = make([]float32, kh*kw*cs*os)
+		for t := 0; t < kh*kw; t++ {
+			for ch := 0; ch < c; ch++ {
+				for oc := 0; oc < o; oc++ {
+					op.wpos[(t*cs+ch)*os+oc] = wt[((oc*c+ch)*kh+t/kw)*kw+t%kw]
+				}
+			}
+		}
+		op.ptapIdx = make([]int32, h*w+1)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for i := 0; i < kh; i++ {
+					ty := y + ph - i
+					if ty < 0 || ty%sh != 0 || ty/sh >= oh {
+						continue
+					}
+					for j := 0; j < kw; j++ {
+						tx := x + pw - j
+						if tx < 0 || tx%sw != 0 || tx/sw >= ow {
+							continue
+						}
+						op.ptaps = append(op.ptaps, int32((ty/sh*ow+tx/sw)*os), int32((i*kw+j)*cs*os))
+					}
+				}
+				op.ptapIdx[y*w+x+1] = int32(len(op.ptaps) / 2)
+			}
+		}
+	}
 	op.tapIdx = make([]int32, h*w*cs+1)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -353,6 +393,9 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
+	if np%16 == 0 {
+		op.pcs, op.wpos, op.ptaps, op.ptapIdx = in.n, op.wscatter, []int32{0, 0}, []int32{0, 1}
+	}
 	op.tapIdx = make([]int32, in.n+1)
 	for e := 0; e < in.n; e++ {
 		if isInput[e] {
@@ -381,8 +424,9 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	scatter map[*fastOp]*tensor.Scatterer // per-task work buffers of the ops' scatterers
-	sums    []opSum                       // input sums of the current sample, by op (zeroed per sample)
+	scatter map[*fastOp]*tensor.Scatterer    // per-task work buffers of the ops' scatterers
+	pos     map[*fastOp]*tensor.PosScatterer // per-task work buffers of the ops' position scatterers
+	sums    []opSum                          // input sums of the current sample, by op (zeroed per sample)
 	sumN    []float32
 	a, b    []float32
 	padded  []float32

@@ -257,6 +257,22 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		event = tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
 	}
 	o := op.outLen / len(op.rows) // output channel stride
+	if event && op.pos != nil {
+		ps := t.pos[op]
+		if ps == nil {
+			if t.pos == nil {
+				t.pos = map[*fastOp]*tensor.PosScatterer{}
+			}
+			ps = op.pos.Clone()
+			t.pos[op] = ps
+		}
+		for f := 0; f < n; f++ {
+			yo := y[f*op.outLen : (f+1)*op.outLen]
+			fillBias(yo, op.bias, o)
+			invariant(ps.Apply(yo, op.wpos, x[f*op.inLen:(f+1)*op.inLen]))
+		}
+		return
+	}
 	if event {
 		sc := t.scatter[op]
 		if sc == nil {

@@ -210,3 +210,44 @@ var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []flo
 // HasEventKernels reports whether ScatterEvents and CompressNonzero have
 // SIMD versions on this machine (AVX-512).
 func HasEventKernels() bool { return best.Name == "avx512" }
+
+// ScatterPosGeneric propagates the active inputs of one input position:
+// for each tap (taps[2t], taps[2t+1]) = (output offset, weight offset), the
+// products vals[j] times the weight rows at w[weight offset+woffs[j]:][:n]
+// are summed in list order and the sum is added to out[output offset:][:n].
+func ScatterPosGeneric(out, w, vals []float32, woffs, taps []int32, n int) {
+	var acc [128]float32
+	for c := 0; c < n; c += len(acc) {
+		m := min(len(acc), n-c)
+		a := acc[:m]
+		for t := 0; t+1 < len(taps); t += 2 {
+			clear(a)
+			for j, v := range vals {
+				row := w[int(taps[t+1])+int(woffs[j])+c:][:m]
+				for k := range a {
+					a[k] += v * row[k]
+				}
+			}
+			o := out[int(taps[t])+c:][:m]
+			for k := range o {
+				o[k] += a[k]
+			}
+		}
+	}
+}
+
+// ScatterPos is ScatterPosGeneric with SIMD where available; n must be a
+// multiple of 16 there. Offsets are not checked here.
+func ScatterPos(out, w, vals []float32, woffs, taps []int32, n int) {
+	if n <= 0 || len(vals) == 0 || len(taps) < 2 {
+		return
+	}
+	scatterPosImpl(out, w, vals, woffs, taps, n)
+}
+
+var scatterPosImpl = func() func(out, w, vals []float32, woffs, taps []int32, n int) {
+	if best.Name != "avx512" {
+		return ScatterPosGeneric
+	}
+	return scatterPosAsm()
+}()

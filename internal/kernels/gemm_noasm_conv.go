@@ -7,3 +7,7 @@ func convAsm() []convKernel { return nil }
 func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
 	return CompressNonzeroGeneric, ScatterEventsGeneric
 }
+
+func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
+	return ScatterPosGeneric
+}
