@@ -242,7 +242,7 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 			if op.scatter, err = tensor.NewScatterer(op.taps, op.tapIdx, op.outLen/len(op.rows), op.outLen, len(op.wscatter)); err != nil {
 				return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 			}
-			if op.wpos != nil && tensor.HasEventKernels() {
+			if op.wpos != nil && tensor.HasEventKernels() && op.pcs >= 8 { // one-channel positions scatter faster event by event
 				if op.pos, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, op.outLen/len(op.rows), op.outLen, len(op.wpos)); err != nil {
 					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 				}

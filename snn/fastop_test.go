@@ -39,6 +39,37 @@ func BenchmarkConv1Op(b *testing.B) {
 	}
 }
 
+// BenchmarkConv2Op measures the tutorial's second convolution on 8 frames
+// of pooled spikes, 31 % of them non-zero as in the normalised network,
+// dense and event-driven.
+func BenchmarkConv2Op(b *testing.B) {
+	spec, _ := arch.Lookup("tutorial")
+	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
+	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
+	const n = 8
+	for _, e := range []Engine{EngineDense, EngineEvent} {
+		b.Run(e.String(), func(b *testing.B) {
+			sim, _ := NewSimulator(net)
+			sim.SetEngine(e)
+			op := &sim.fast.ops[3]
+			r := rand.New(rand.NewPCG(2, 2))
+			x := make([]float32, n*op.inLen)
+			for i := range x {
+				if i%op.in.cs < 20 && r.IntN(100) < 31 {
+					x[i] = float32(1+r.IntN(4)) / 4
+				}
+			}
+			t := sim.fast.task(n)
+			y := make([]float32, n*op.outLen)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				sim.convOp(op, t, x, y, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
+		})
+	}
+}
+
 // BenchmarkStep streams one time step of a batch of 8 through the tutorial
 // network with the default engine and reports allocations per step.
 func BenchmarkStep(b *testing.B) {
