@@ -121,24 +121,25 @@ type fastOp struct {
 	out    layout
 
 	// weighted layers (conv and linear are both "conv" over offset tables)
-	rows     []int // per output position of one frame: offset of its patch in the (padded) input frame
-	koffs    []int
-	packed   []float32
-	bias     []float32
-	outCh    int
-	frameLen int      // floats per (padded) input frame
-	pad      *padSpec // zero padding copy for dense convolutions
-	taps     []int32  // event: (out offset, weight offset) pairs per input element
-	tapIdx   []int32  // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
-	scatter  *tensor.Scatterer
-	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
-	pos      *tensor.PosScatterer
-	wpos     []float32 // position-scatter weights, a row per (tap, input channel)
-	pcs      int       // position scatter: channels per input position
-	ptaps    []int32   // position scatter: (out offset, weight offset) pairs per input position
-	ptapIdx  []int32
-	denseNs  float64 // cost model: one frame dense
-	eventNs  float64 // cost model: one non-zero input
+	rows         []int // per output position of one frame: offset of its patch in the (padded) input frame
+	koffs        []int
+	packed       []float32
+	bias         []float32
+	outCh        int
+	frameLen     int      // floats per (padded) input frame
+	pad          *padSpec // zero padding copy for dense convolutions
+	taps         []int32  // event: (out offset, weight offset) pairs per input element
+	tapIdx       []int32  // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	scatter      *tensor.Scatterer
+	wscatter     []float32 // event weights, a row of outCh per (input channel, tap)
+	pos          *tensor.PosScatterer
+	wpos         []float32 // position-scatter weights, a row per (tap, input channel)
+	pcs          int       // position scatter: channels per input position
+	ptaps        []int32   // position scatter: (out offset, weight offset) pairs per input position
+	ptapIdx      []int32
+	denseNs      float64 // cost model: one frame dense
+	tapsPerInput float64 // mean taps of an input element
+	eventNs      float64 // cost model: one non-zero input
 
 	// pooling (channels-last)
 	pool *nn.Pool2d
@@ -228,7 +229,8 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 		}
 		op.inLen, op.outLen = op.in.n, op.out.n
 		if op.kind == opConv {
-			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), float64(len(op.taps)/2)/float64(max(1, tensor.Numel(st.In))))
+			op.tapsPerInput = float64(len(op.taps)/2) / float64(max(1, tensor.Numel(st.In)))
+			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), op.tapsPerInput)
 		}
 		cur = op.out
 		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
@@ -246,6 +248,10 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 				if op.pos, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, op.outLen/len(op.rows), op.outLen, len(op.wpos)); err != nil {
 					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 				}
+				// Calibrated like costs (BenchmarkConv2Op, Conv3Op,
+				// Linear1Op): about 2 ns per event plus 0.5 ns per
+				// 16-channel vector of each tap, summed in registers.
+				op.eventNs = 2 + 0.5*op.tapsPerInput*float64(op.outLen/len(op.rows)/16)
 			}
 		}
 	}

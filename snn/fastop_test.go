@@ -42,7 +42,17 @@ func BenchmarkConv1Op(b *testing.B) {
 // BenchmarkConv2Op measures the tutorial's second convolution on 8 frames
 // of pooled spikes, 31 % of them non-zero as in the normalised network,
 // dense and event-driven.
-func BenchmarkConv2Op(b *testing.B) {
+func BenchmarkConv2Op(b *testing.B) { benchOp(b, 3, 20, 31) }
+
+// BenchmarkConv3Op measures the third convolution at 40 % input density.
+func BenchmarkConv3Op(b *testing.B) { benchOp(b, 6, 32, 40) }
+
+// BenchmarkLinear1Op measures the first linear layer at 16 % input density.
+func BenchmarkLinear1Op(b *testing.B) { benchOp(b, 10, 128, 16) }
+
+// benchOp measures op i of the tutorial network on 8 frames whose first ch
+// channels are pct % non-zero, dense and event-driven.
+func benchOp(b *testing.B, i, ch, pct int) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
 	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
@@ -51,11 +61,13 @@ func BenchmarkConv2Op(b *testing.B) {
 		b.Run(e.String(), func(b *testing.B) {
 			sim, _ := NewSimulator(net)
 			sim.SetEngine(e)
-			op := &sim.fast.ops[3]
+			op := &sim.fast.ops[i]
 			r := rand.New(rand.NewPCG(2, 2))
 			x := make([]float32, n*op.inLen)
+			nz, cs := 0, max(op.in.cs, ch)
 			for i := range x {
-				if i%op.in.cs < 20 && r.IntN(100) < 31 {
+				if i%cs < ch && r.IntN(100) < pct {
+					nz++
 					x[i] = float32(1+r.IntN(4)) / 4
 				}
 			}
@@ -66,6 +78,9 @@ func BenchmarkConv2Op(b *testing.B) {
 				sim.convOp(op, t, x, y, n)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nz), "ns/event")
+			b.ReportMetric(op.denseNs, "model-dense-ns")
+			b.ReportMetric(op.eventNs, "model-event-ns")
 		})
 	}
 }
