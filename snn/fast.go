@@ -121,25 +121,24 @@ type fastOp struct {
 	out    layout
 
 	// weighted layers (conv and linear are both "conv" over offset tables)
-	rows         []int // per output position of one frame: offset of its patch in the (padded) input frame
-	koffs        []int
-	packed       []float32
-	bias         []float32
-	outCh        int
-	frameLen     int      // floats per (padded) input frame
-	pad          *padSpec // zero padding copy for dense convolutions
-	taps         []int32  // event: (out offset, weight offset) pairs per input element
-	tapIdx       []int32  // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
-	scatter      *tensor.Scatterer
-	wscatter     []float32 // event weights, a row of outCh per (input channel, tap)
-	pos          *tensor.PosScatterer
-	wpos         []float32 // position-scatter weights, a row per (tap, input channel)
-	pcs          int       // position scatter: channels per input position
-	ptaps        []int32   // position scatter: (out offset, weight offset) pairs per input position
-	ptapIdx      []int32
-	denseNs      float64 // cost model: one frame dense
-	tapsPerInput float64 // mean taps of an input element
-	eventNs      float64 // cost model: one non-zero input
+	rows     []int // per output position of one frame: offset of its patch in the (padded) input frame
+	koffs    []int
+	packed   []float32
+	bias     []float32
+	outCh    int
+	frameLen int       // floats per (padded) input frame
+	pad      *padSpec  // zero padding copy for dense convolutions
+	taps     []int32   // event: (out offset, weight offset) pairs per input element
+	tapIdx   []int32   // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
+	wpos     []float32 // position-scatter weights, a row per (tap, input channel); nil: scatter event by event
+	pcs      int       // position scatter: channels per input position
+	ptaps    []int32   // position scatter: (out offset, weight offset) pairs per input position
+	ptapIdx  []int32
+	newEvent func() eventProp // a propagator with its own work buffers
+	wevent   []float32        // its weights: wpos or wscatter
+	denseNs  float64          // cost model: one frame dense
+	eventNs  float64          // cost model: one non-zero input
 
 	// pooling (channels-last)
 	pool *nn.Pool2d
@@ -229,8 +228,7 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 		}
 		op.inLen, op.outLen = op.in.n, op.out.n
 		if op.kind == opConv {
-			op.tapsPerInput = float64(len(op.taps)/2) / float64(max(1, tensor.Numel(st.In)))
-			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), op.tapsPerInput)
+			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), float64(len(op.taps)/2)/float64(max(1, tensor.Numel(st.In))))
 		}
 		cur = op.out
 		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
@@ -240,18 +238,19 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 	for i := range p.ops {
 		op := &p.ops[i]
 		if op.kind == opConv {
-			var err error
-			if op.scatter, err = tensor.NewScatterer(op.taps, op.tapIdx, op.outLen/len(op.rows), op.outLen, len(op.wscatter)); err != nil {
-				return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
-			}
-			if op.wpos != nil && tensor.HasEventKernels() && op.pcs >= 8 { // one-channel positions scatter faster event by event
-				if op.pos, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, op.outLen/len(op.rows), op.outLen, len(op.wpos)); err != nil {
+			ch := op.outLen / len(op.rows)
+			if op.posScatter() {
+				ps, err := tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, ch, op.outLen, len(op.wpos))
+				if err != nil {
 					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 				}
-				// Calibrated like costs (BenchmarkConv2Op, Conv3Op,
-				// Linear1Op): about 2 ns per event plus 0.5 ns per
-				// 16-channel vector of each tap, summed in registers.
-				op.eventNs = 2 + 0.5*op.tapsPerInput*float64(op.outLen/len(op.rows)/16)
+				op.newEvent, op.wevent = func() eventProp { return ps.Clone() }, op.wpos
+			} else {
+				sc, err := tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wscatter))
+				if err != nil {
+					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+				}
+				op.newEvent, op.wevent = func() eventProp { return sc.Clone() }, op.wscatter
 			}
 		}
 	}
@@ -318,7 +317,7 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	}
-	if os%16 == 0 {
+	if os%16 == 0 && cs >= 8 { // one-channel positions scatter faster event by event
 		op.pcs = cs
 		op.wpos = make([]float32, kh*kw*cs*os)
 		for t := 0; t < kh*kw; t++ {
@@ -399,7 +398,7 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
-	if np%16 == 0 {
+	if np%16 == 0 && in.n >= 8 {
 		op.pcs, op.wpos, op.ptaps, op.ptapIdx = in.n, op.wscatter, []int32{0, 0}, []int32{0, 1}
 	}
 	op.tapIdx = make([]int32, in.n+1)
@@ -411,13 +410,28 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	}
 }
 
+// eventProp propagates the non-zero inputs of one frame
+// (tensor.Scatterer or tensor.PosScatterer).
+type eventProp interface {
+	Apply(out, w, x []float32) error
+}
+
+// posScatter reports whether the op's events go position by position.
+func (op *fastOp) posScatter() bool { return op.wpos != nil && tensor.HasEventKernels() }
+
 // costs fills the cost model, calibrated on an AVX-512 core: a dense frame
 // costs rows×depth×(channels rounded up to 32) multiply-adds at about 85
 // per ns; an event costs about 5 ns plus 1.1 ns per 16-channel vector of
 // each tap (a read-modify-write of the output), four times that when the
-// last vector is partial (masked stores stall the next loads).
+// last vector is partial (masked stores stall the next loads). Position
+// by position (BenchmarkConv2Op, Conv3Op, Linear1Op), an event costs
+// about 2 ns plus 0.5 ns per vector of each tap, summed in registers.
 func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 	op.denseNs = float64(rows*depth*((ch+31)/32*32))/85 + 100
+	if op.posScatter() {
+		op.eventNs = 2 + 0.5*tapsPerInput*float64(ch/16)
+		return
+	}
 	perVec := 1.1
 	if ch%16 != 0 {
 		perVec = 4.4
@@ -430,16 +444,15 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	scatter map[*fastOp]*tensor.Scatterer    // per-task work buffers of the ops' scatterers
-	pos     map[*fastOp]*tensor.PosScatterer // per-task work buffers of the ops' position scatterers
-	sums    []opSum                          // input sums of the current sample, by op (zeroed per sample)
-	sumN    []float32
-	a, b    []float32
-	padded  []float32
-	rows    []int
-	nchwIn  []float32
-	nchwOu  []float32
-	trace   []float32
+	events map[*fastOp]eventProp // per-task event propagators (own work buffers)
+	sums   []opSum               // input sums of the current sample, by op (zeroed per sample)
+	sumN   []float32
+	a, b   []float32
+	padded []float32
+	rows   []int
+	nchwIn []float32
+	nchwOu []float32
+	trace  []float32
 }
 
 // opSum is an op's input summed over a sample's frames.

@@ -257,35 +257,19 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		event = tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
 	}
 	o := op.outLen / len(op.rows) // output channel stride
-	if event && op.pos != nil {
-		ps := t.pos[op]
-		if ps == nil {
-			if t.pos == nil {
-				t.pos = map[*fastOp]*tensor.PosScatterer{}
-			}
-			ps = op.pos.Clone()
-			t.pos[op] = ps
-		}
-		for f := 0; f < n; f++ {
-			yo := y[f*op.outLen : (f+1)*op.outLen]
-			fillBias(yo, op.bias, o)
-			invariant(ps.Apply(yo, op.wpos, x[f*op.inLen:(f+1)*op.inLen]))
-		}
-		return
-	}
 	if event {
-		sc := t.scatter[op]
-		if sc == nil {
-			if t.scatter == nil {
-				t.scatter = map[*fastOp]*tensor.Scatterer{}
+		ev := t.events[op]
+		if ev == nil {
+			if t.events == nil {
+				t.events = map[*fastOp]eventProp{}
 			}
-			sc = op.scatter.Clone()
-			t.scatter[op] = sc
+			ev = op.newEvent()
+			t.events[op] = ev
 		}
 		for f := 0; f < n; f++ {
 			yo := y[f*op.outLen : (f+1)*op.outLen]
 			fillBias(yo, op.bias, o)
-			invariant(sc.Apply(yo, op.wscatter, x[f*op.inLen:(f+1)*op.inLen]))
+			invariant(ev.Apply(yo, op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
 		}
 		return
 	}

@@ -50,9 +50,9 @@ func BenchmarkConv3Op(b *testing.B) { benchOp(b, 6, 32, 40) }
 // BenchmarkLinear1Op measures the first linear layer at 16 % input density.
 func BenchmarkLinear1Op(b *testing.B) { benchOp(b, 10, 128, 16) }
 
-// benchOp measures op i of the tutorial network on 8 frames whose first ch
+// benchOp measures op opIdx of the tutorial network on 8 frames whose first ch
 // channels are pct % non-zero, dense and event-driven.
-func benchOp(b *testing.B, i, ch, pct int) {
+func benchOp(b *testing.B, opIdx, ch, pct int) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
 	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
@@ -61,7 +61,7 @@ func benchOp(b *testing.B, i, ch, pct int) {
 		b.Run(e.String(), func(b *testing.B) {
 			sim, _ := NewSimulator(net)
 			sim.SetEngine(e)
-			op := &sim.fast.ops[i]
+			op := &sim.fast.ops[opIdx]
 			r := rand.New(rand.NewPCG(2, 2))
 			x := make([]float32, n*op.inLen)
 			nz, cs := 0, max(op.in.cs, ch)
