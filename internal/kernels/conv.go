@@ -251,3 +251,93 @@ var scatterPosImpl = func() func(out, w, vals []float32, woffs, taps []int32, n 
 	}
 	return scatterPosAsm()
 }()
+
+// CompressPositionsGeneric lists the active inputs of each of len(cnt)
+// input positions of cs channels (position p is x[p*cs:][:cs]): the weight
+// offsets chOff[c] and values x[p*cs+c] of its non-zero channels, in
+// channel order, go to offs and vals from p*slot on, and their count to
+// cnt[p]. slot is at least cs rounded up to 16.
+func CompressPositionsGeneric(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
+	for p := range cnt {
+		n := 0
+		for c, v := range x[p*cs : (p+1)*cs] {
+			if v != 0 {
+				offs[p*slot+n], vals[p*slot+n] = chOff[c], v
+				n++
+			}
+		}
+		cnt[p] = int32(n)
+	}
+}
+
+// GatherPositionsGeneric computes nout output rows of n floats, out[o*n:],
+// from the lists of CompressPositions. The tap stream gtaps holds, for each
+// output in turn, its tap count and then one triple (input position p, its
+// list's offset p*slot, weight offset) per tap; the row's sum over its taps
+// and their lists, in that order, of value times the weight row at
+// w[weight offset + list offset:][:n] is added to it.
+func GatherPositionsGeneric(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout int) {
+	var acc [128]float32
+	for c := 0; c < n; c += len(acc) {
+		m := min(len(acc), n-c)
+		a := acc[:m]
+		s := 0
+		for o := 0; o < nout; o++ {
+			clear(a)
+			ntaps := int(gtaps[s])
+			s++
+			for ; ntaps > 0; ntaps-- {
+				p, so, to := gtaps[s], int(gtaps[s+1]), int(gtaps[s+2])
+				s += 3
+				for j := so; j < so+int(cnt[p]); j++ {
+					v, row := vals[j], w[to+int(offs[j])+c:][:m]
+					for k := range a {
+						a[k] += v * row[k]
+					}
+				}
+			}
+			r := out[o*n+c:][:m]
+			for k := range r {
+				r[k] += a[k]
+			}
+		}
+	}
+}
+
+// HasGatherKernel reports whether GatherPositions has a SIMD version for
+// rows of n floats.
+func HasGatherKernel(n int) bool { return best.Name == "avx512" && n%16 == 0 && n >= 16 && n <= 128 }
+
+// CompressPositions is CompressPositionsGeneric with SIMD where available;
+// offs and vals need room for len(cnt)*slot+16 elements and chOff for cs
+// rounded up to 16. Sizes are checked by the caller.
+func CompressPositions(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
+	if len(cnt) == 0 {
+		return
+	}
+	compressPosImpl(x, cs, chOff, offs, vals, cnt, slot)
+}
+
+// GatherPositions is GatherPositionsGeneric with SIMD where
+// HasGatherKernel(n); the sums may then be taken in another order. The
+// SIMD version builds each output's list of entries in lst and lvals
+// (room for the most entries of one output plus 16) and pads it with
+// entries of value 0 pointing at w[zero:][:n], which must be zeros.
+// Offsets are not checked here.
+func GatherPositions(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout, zero int, lst []int32, lvals []float32) {
+	if nout == 0 {
+		return
+	}
+	if !HasGatherKernel(n) {
+		GatherPositionsGeneric(out, w, gtaps, offs, vals, cnt, n, nout)
+		return
+	}
+	gatherAsm(out, w, gtaps, offs, vals, cnt, n, nout, zero, lst, lvals)
+}
+
+var compressPosImpl = func() func(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
+	if best.Name != "avx512" {
+		return CompressPositionsGeneric
+	}
+	return compressPosAsm()
+}()

@@ -208,3 +208,78 @@ func TestScatterPosMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherPositionsMatchesGeneric runs CompressPositions and
+// GatherPositions against their generic versions on dyadic data (sums exact
+// in any order): channel counts with and without a partial last vector,
+// densities from silent to full (lists longer than 16), outputs with no
+// taps, and guard values after the last output row.
+func TestGatherPositionsMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	for _, cs := range []int{1, 8, 16, 20, 32, 45, 128} {
+		for _, n := range []int{16, 32, 48, 64, 80, 96, 112, 128, 160} {
+			for _, density := range []float64{0, 0.1, 0.5, 1} {
+				const npos, nout, ntapsMax = 30, 12, 25
+				slot := (cs + 15) / 16 * 16
+				x := make([]float32, npos*cs)
+				for i := range x {
+					if rng.Float64() < density {
+						x[i] = float32(rng.IntN(8)+1) / 4
+					}
+				}
+				chOff := make([]int32, slot)
+				for c := range chOff {
+					chOff[c] = int32(c * n)
+				}
+				wtaps := 9
+				w := make([]float32, (wtaps*cs+1)*n) // last row: zeros
+				for i := range w[:wtaps*cs*n] {
+					w[i] = float32(rng.IntN(129)-64) / 64
+				}
+				zero := wtaps * cs * n
+				var gtaps []int32
+				for o := 0; o < nout; o++ {
+					k := rng.IntN(ntapsMax + 1)
+					if o == 0 {
+						k = 0
+					}
+					gtaps = append(gtaps, int32(k))
+					for ; k > 0; k-- {
+						p := rng.IntN(npos)
+						gtaps = append(gtaps, int32(p), int32(p*slot), int32(rng.IntN(wtaps)*cs*n))
+					}
+				}
+				most := ntapsMax * cs
+				offs, wantOffs := make([]int32, npos*slot+16), make([]int32, npos*slot+16)
+				vals, wantVals := make([]float32, npos*slot+16), make([]float32, npos*slot+16)
+				cnt, wantCnt := make([]int32, npos), make([]int32, npos)
+				CompressPositionsGeneric(x, cs, chOff, wantOffs, wantVals, wantCnt, slot)
+				CompressPositions(x, cs, chOff, offs, vals, cnt, slot)
+				for p := 0; p < npos; p++ {
+					if cnt[p] != wantCnt[p] {
+						t.Fatalf("cs=%d density %v: cnt[%d] = %d, want %d", cs, density, p, cnt[p], wantCnt[p])
+					}
+					for j := p * slot; j < p*slot+int(cnt[p]); j++ {
+						if offs[j] != wantOffs[j] || vals[j] != wantVals[j] {
+							t.Fatalf("cs=%d density %v: entry %d = (%d, %v), want (%d, %v)", cs, density, j, offs[j], vals[j], wantOffs[j], wantVals[j])
+						}
+					}
+				}
+				const guard = 32
+				want, got := make([]float32, nout*n+guard), make([]float32, nout*n+guard)
+				for i := range want {
+					want[i] = float32(i%7) / 8
+					got[i] = want[i]
+				}
+				lst, lvals := make([]int32, most+16), make([]float32, most+16)
+				GatherPositionsGeneric(want, w, gtaps, wantOffs, wantVals, wantCnt, n, nout)
+				GatherPositions(got, w, gtaps, offs, vals, cnt, n, nout, zero, lst, lvals)
+				for i := range want {
+					if want[i] != got[i] {
+						t.Fatalf("cs=%d n=%d density %v: out[%d] = %v, want %v", cs, n, density, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

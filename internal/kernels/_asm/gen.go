@@ -48,6 +48,10 @@ func main() {
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterPosN(&b, nv)
 	}
+	genCompressPos(&b)
+	for nv := 1; nv <= 8; nv++ {
+		genGatherPosN(&b, nv)
+	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -554,6 +558,178 @@ func genScatterPosN(b *strings.Builder, nv int) {
 	}
 	group(1, "g1")
 	fmt.Fprintf(b, "%s_done:\n", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genCompressPos writes compressPosAVX512: CompressPositionsGeneric, 16
+// channels at a time compressed in registers and stored whole (a position's
+// slot has room for cs rounded up to 16), the last cs%16 under a mask.
+func genCompressPos(b *strings.Builder) {
+	const name = "compressPosAVX512"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff, offs *int32, vals *float32, cnt *int32, slot int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w("MOVQ cs+16(FP), R8")
+	w("MOVQ R8, CX")
+	w("ANDQ $15, CX")
+	w("MOVL $1, AX")
+	w("SHLL CX, AX")
+	w("DECL AX")
+	w("KMOVW AX, K2")
+	w("MOVQ x+0(FP), SI")
+	w("MOVQ npos+8(FP), CX")
+	w("MOVQ chOff+24(FP), R9")
+	w("MOVQ offs+32(FP), DI")
+	w("MOVQ vals+40(FP), R10")
+	w("MOVQ cnt+48(FP), R11")
+	w("MOVQ slot+56(FP), R12")
+	w("SHLQ $2, R12")
+	w("VXORPS Z31, Z31, Z31")
+	fmt.Fprintf(b, "%s_pos:\n", name)
+	w("XORQ AX, AX")
+	w("MOVQ R8, BX")
+	w("MOVQ R9, R13")
+	w("MOVQ SI, R14")
+	chunk := func() {
+		w("VCOMPRESSPS Z0, K1, Z1")
+		w("VMOVUPS Z1, (R10)(AX*4)")
+		w("VMOVDQU32 (R13), Z2")
+		w("VPCOMPRESSD Z2, K1, Z3")
+		w("VMOVDQU32 Z3, (DI)(AX*4)")
+		w("KMOVW K1, DX")
+		w("POPCNTL DX, DX")
+		w("ADDQ DX, AX")
+	}
+	fmt.Fprintf(b, "%s_chunk:\n", name)
+	w("CMPQ BX, $16")
+	w("JLT %s_tail", name)
+	w("VMOVUPS (R14), Z0")
+	w("VCMPPS $4, Z31, Z0, K1")
+	chunk()
+	w("ADDQ $64, R14")
+	w("ADDQ $64, R13")
+	w("SUBQ $16, BX")
+	w("JMP %s_chunk", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("TESTQ BX, BX")
+	w("JZ %s_next", name)
+	w("VMOVUPS.Z (R14), K2, Z0")
+	w("VCMPPS $4, Z31, Z0, K2, K1")
+	chunk()
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("MOVL AX, (R11)")
+	w("ADDQ $4, R11")
+	w("LEAQ (SI)(R8*4), SI")
+	w("ADDQ R12, DI")
+	w("ADDQ R12, R10")
+	w("DECQ CX")
+	w("JNZ %s_pos", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genGatherPosN writes gatherPos<N>AVX512: GatherPositionsGeneric for rows
+// of exactly 16·N floats. Each output's taps copy their positions' lists
+// (offsets moved by the tap's weight offset) into one list, 16 entries per
+// store with no branch on the list length below 17, padded with entries of
+// value 0 on the zero row; one loop then sums E entries at a time (E·N ≤ 8
+// independent accumulators) and adds the sum to the output row once.
+func genGatherPosN(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("gatherPos%dAVX512", nv)
+	e := max(1, 8/nv)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	acc := func(i, k int) string { return fmt.Sprintf("Z%d", i*nv+k) }
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ gtaps+16(FP), DX")
+	w("MOVQ offs+24(FP), R8")
+	w("MOVQ vals+32(FP), R9")
+	w("MOVQ cnt+40(FP), R10")
+	w("MOVQ nout+48(FP), R12")
+	w("MOVQ zero+56(FP), AX")
+	w("VPBROADCASTD AX, Z31")
+	w("VXORPS Z30, Z30, Z30")
+	w("MOVQ lst+64(FP), R13")
+	w("MOVQ lvals+72(FP), R14")
+	fmt.Fprintf(b, "%s_out:\n", name)
+	w("MOVLQSX (DX), CX")
+	w("ADDQ $4, DX")
+	w("XORQ R15, R15")
+	w("TESTQ CX, CX")
+	w("JZ %s_pad", name)
+	copyChunk := func() {
+		w("VPADDD (R8)(AX*4), Z8, Z9")
+		w("VMOVDQU32 Z9, (R13)(R15*4)")
+		w("VMOVUPS (R9)(AX*4), Z10")
+		w("VMOVUPS Z10, (R14)(R15*4)")
+	}
+	fmt.Fprintf(b, "%s_tap:\n", name)
+	w("MOVLQSX (DX), AX")
+	w("MOVLQSX (R10)(AX*4), BX")
+	w("MOVLQSX 4(DX), AX")
+	w("VPBROADCASTD 8(DX), Z8")
+	copyChunk()
+	w("CMPQ BX, $16")
+	w("JGT %s_more", name)
+	w("ADDQ BX, R15")
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("ADDQ $12, DX")
+	w("DECQ CX")
+	w("JNZ %s_tap", name)
+	w("JMP %s_pad", name)
+	fmt.Fprintf(b, "%s_more:\n", name)
+	w("LEAQ (R15)(BX*1), R11")
+	fmt.Fprintf(b, "%s_moreloop:\n", name)
+	w("ADDQ $16, AX")
+	w("ADDQ $16, R15")
+	copyChunk()
+	w("MOVQ R11, BX")
+	w("SUBQ R15, BX")
+	w("CMPQ BX, $16")
+	w("JGT %s_moreloop", name)
+	w("MOVQ R11, R15")
+	w("JMP %s_next", name)
+	fmt.Fprintf(b, "%s_pad:\n", name)
+	w("TESTQ R15, R15")
+	w("JZ %s_skip", name)
+	w("VMOVDQU32 Z31, (R13)(R15*4)")
+	w("VMOVUPS Z30, (R14)(R15*4)")
+	for i := 0; i < e; i++ {
+		for k := 0; k < nv; k++ {
+			w("VXORPS %s, %s, %s", acc(i, k), acc(i, k), acc(i, k))
+		}
+	}
+	w("XORQ R11, R11")
+	fmt.Fprintf(b, "%s_fma:\n", name)
+	for i := 0; i < e; i++ {
+		bc := fmt.Sprintf("Z%d", 16+i)
+		w("MOVLQSX %d(R13)(R11*4), BX", 4*i)
+		w("VBROADCASTSS %d(R14)(R11*4), %s", 4*i, bc)
+		for k := 0; k < nv; k++ {
+			w("VFMADD231PS %d(SI)(BX*4), %s, %s", 64*k, bc, acc(i, k))
+		}
+	}
+	w("ADDQ $%d, R11", e)
+	w("CMPQ R11, R15")
+	w("JLT %s_fma", name)
+	for step := 1; step < e; step *= 2 {
+		for i := 0; i+step < e; i += 2 * step {
+			for k := 0; k < nv; k++ {
+				w("VADDPS %s, %s, %s", acc(i+step, k), acc(i, k), acc(i, k))
+			}
+		}
+	}
+	for k := 0; k < nv; k++ {
+		w("VADDPS %d(DI), %s, %s", 64*k, acc(0, k), acc(0, k))
+		w("VMOVUPS %s, %d(DI)", acc(0, k), 64*k)
+	}
+	fmt.Fprintf(b, "%s_skip:\n", name)
+	w("ADDQ $%d, DI", 64*nv)
+	w("DECQ R12")
+	w("JNZ %s_out", name)
 	w("VZEROUPPER")
 	w("RET")
 }
