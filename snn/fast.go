@@ -135,6 +135,8 @@ type fastOp struct {
 	pcs      int       // position scatter: channels per input position
 	ptaps    []int32   // position scatter: (out offset, weight offset) pairs per input position
 	ptapIdx  []int32
+	gsegs    []int32 // gather: item stream (tensor.Gatherer)
+	gitems   int
 	newEvent func() eventProp // a propagator with its own work buffers
 	wevent   []float32        // its weights: wpos or wscatter
 	denseNs  float64          // cost model: one frame dense
@@ -239,7 +241,13 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 		op := &p.ops[i]
 		if op.kind == opConv {
 			ch := op.outLen / len(op.rows)
-			if op.posScatter() {
+			if op.gather() {
+				g, err := tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wpos))
+				if err != nil {
+					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+				}
+				op.newEvent, op.wevent = func() eventProp { return g.Clone() }, op.wpos
+			} else if op.posScatter() {
 				ps, err := tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, ch, op.outLen, len(op.wpos))
 				if err != nil {
 					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
@@ -263,6 +271,11 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 	}
 	return p, nil
 }
+
+// gatherGroupBytes bounds the weights one group of gathered kernel rows
+// reads (BenchmarkGatherConv2: groups of ~25 KB were fastest on a 48 KB
+// L1 data cache).
+const gatherGroupBytes = 32 << 10
 
 // compileConv prepares a convolution in channels-last layout: dense offsets
 // and packed weights (depth order i, j, c) and event taps.
@@ -324,6 +337,32 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			for ch := 0; ch < c; ch++ {
 				for oc := 0; oc < o; oc++ {
 					op.wpos[(t*cs+ch)*os+oc] = wt[((oc*c+ch)*kh+t/kw)*kw+t%kw]
+				}
+			}
+		}
+		// Gather items: kernel rows in groups whose weights fit in L1
+		// together (gatherGroupBytes); for every output, a group's kernel
+		// rows are one item with one run of input positions per row.
+		group := max(1, gatherGroupBytes/(kw*c*os*4))
+		for i0 := 0; i0 < kh; i0 += group {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					item := len(op.gsegs)
+					op.gsegs = append(op.gsegs, 0, int32((oy*ow+ox)*os))
+					x0 := ox*sw - pw
+					lo, hi := max(x0, 0), min(x0+kw, w)
+					for i := i0; i < min(kh, i0+group); i++ {
+						y := oy*sh - ph + i
+						if y < 0 || y >= h || lo >= hi {
+							continue
+						}
+						// Entry (p, c) names row (p*cs+c)*os; input (y, x) meets
+						// tap (i, x-x0), weight row ((i*kw+x-x0)*cs+c)*os.
+						base := ((i*kw-x0)*cs - y*w*cs) * os
+						op.gsegs = append(op.gsegs, int32(y*w+lo), int32(y*w+hi), int32(base))
+						op.gsegs[item]++
+					}
+					op.gitems++
 				}
 			}
 		}
@@ -400,6 +439,7 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	}
 	if np%16 == 0 && in.n >= 8 {
 		op.pcs, op.wpos, op.ptaps, op.ptapIdx = in.n, op.wscatter, []int32{0, 0}, []int32{0, 1}
+		op.gsegs, op.gitems = []int32{1, 0, 0, 1, 0}, 1
 	}
 	op.tapIdx = make([]int32, in.n+1)
 	for e := 0; e < in.n; e++ {
@@ -418,6 +458,13 @@ type eventProp interface {
 
 // posScatter reports whether the op's events go position by position.
 func (op *fastOp) posScatter() bool { return op.wpos != nil && tensor.HasEventKernels() }
+
+// gather reports whether the op's events are gathered output by output
+// (tensor.Gatherer): positions of several channels, outputs of at most 128
+// channels in whole vectors, a SIMD kernel.
+func (op *fastOp) gather() bool {
+	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(op.outLen/len(op.rows))
+}
 
 // costs fills the cost model, calibrated on an AVX-512 core: a dense frame
 // costs rows×depth×(channels rounded up to 32) multiply-adds at about 85

@@ -42,7 +42,7 @@ func BenchmarkConv1Op(b *testing.B) {
 // BenchmarkConv2Op measures the tutorial's second convolution on 8 frames
 // of pooled spikes, 31 % of them non-zero as in the normalised network,
 // dense and event-driven.
-func BenchmarkConv2Op(b *testing.B) { benchOp(b, 3, 20, 31) }
+func BenchmarkConv2Op(b *testing.B) { benchOp(b, 3, 20, 24) }
 
 // BenchmarkConv3Op measures the third convolution at 40 % input density.
 func BenchmarkConv3Op(b *testing.B) { benchOp(b, 6, 32, 40) }

@@ -166,3 +166,7 @@ func HasDirectConv() bool { return kernels.HasDirectConv() }
 // HasEventKernels reports whether Scatterer runs with SIMD on this machine
 // (AVX-512); without it event propagation runs in pure Go.
 func HasEventKernels() bool { return kernels.HasEventKernels() }
+
+// HasGatherKernel reports whether Gatherer runs with SIMD on this machine
+// for output rows of n floats (AVX-512, n a multiple of 16 up to 128).
+func HasGatherKernel(n int) bool { return kernels.HasGatherKernel(n) }

@@ -7,57 +7,70 @@ import (
 )
 
 // Gatherer propagates the non-zero inputs of a frame output by output. The
-// input frame holds npos positions of cs channels each (channels-last);
-// first every position's active channels are listed once, then each output
-// row sums, in registers, value times weight row over the lists of the
-// input positions its taps reach, and is written once. Only active inputs
-// cost work, as with a scatter, but no output is read and written per
-// event and the work per output is one loop without data-dependent
-// branches on short lists.
+// input frame holds npos positions of cs channels each (channels-last).
+// First the active channels of every position are listed once, in
+// position order, each entry naming its weight row; then each item sums,
+// in registers, value times weight row over runs of that list and adds the
+// sum to its output row once. A run covers consecutive input positions,
+// such as the positions one kernel row of a convolution reaches from one
+// output, so no list is copied per tap: only active inputs cost work, as
+// with a scatter, but no output is read and written per event.
 //
-// Output o (the n floats at out[o*n:]) reads the taps (input position,
-// weight offset) taps[2t], taps[2t+1] for t in [tapIdx[o], tapIdx[o+1]);
-// channel c of a tap has the weights w[weight offset + c·n:][:n]. The n
-// weights at w[zero:] must be zeros (the SIMD kernel pads its lists with
-// them). The tables are checked once by NewGatherer.
+// The item stream segs holds, for each of nitems items: its run count, the
+// offset of its output row (n floats) in the output frame, and per run a
+// triple (first position p0, end position p1, base). Entry (p, c) of the
+// list stands for weight row p·cs·n + c·n; a run adds, for the active
+// channels c of positions p0 ≤ p < p1, x[p·cs+c] times the n weights at
+// w[base + p·cs·n + c·n:]. Items may share an output row (a convolution's
+// kernel rows split into groups whose weights stay in the L1 cache) and
+// come in any order. The stream is checked once by NewGatherer.
 type Gatherer struct {
-	cs, npos, n, nout, outLen, wLen, zero int
-	slot, most                            int
-	gtaps, chOff                          []int32
+	cs, npos, n, items, outLen, wLen int
+	segs, chOff                      []int32
 
-	offs, cnt, lst []int32
-	vals, lvals    []float32
+	offs, start []int32
+	vals        []float32
 }
 
-// NewGatherer checks the tables against input frames of npos positions of
-// cs channels, output frames of outLen values and weights of wLen values.
-func NewGatherer(cs, npos int, taps, tapIdx []int32, n, outLen, wLen, zero int) (*Gatherer, error) {
-	nout := len(tapIdx) - 1
-	if cs <= 0 || npos <= 0 || n <= 0 || nout < 0 || len(taps)%2 != 0 || tapIdx[0] != 0 || int(tapIdx[nout])*2 != len(taps) {
-		return nil, fmt.Errorf("tensor: inconsistent gather tables")
+// NewGatherer checks the item stream against input frames of npos
+// positions of cs channels, output frames of outLen values and weights of
+// wLen values.
+func NewGatherer(cs, npos, n int, segs []int32, items, outLen, wLen int) (*Gatherer, error) {
+	if cs <= 0 || npos <= 0 || n <= 0 || items < 0 {
+		return nil, fmt.Errorf("tensor: gather of %d positions of %d channels into rows of %d", npos, cs, n)
 	}
-	if nout*n > outLen {
-		return nil, fmt.Errorf("tensor: gather of %d outputs of %d values into frames of %d", nout, n, outLen)
+	if int64(npos)*int64(cs)*int64(n) > 1<<31-1 {
+		return nil, fmt.Errorf("tensor: gather weight offsets of %d×%d×%d overflow int32", npos, cs, n)
 	}
-	if zero < 0 || zero+n > wLen {
-		return nil, fmt.Errorf("tensor: gather zero row at %d outside %d weights", zero, wLen)
-	}
-	g := &Gatherer{cs: cs, npos: npos, n: n, nout: nout, outLen: outLen, wLen: wLen, zero: zero, slot: (cs + 15) / 16 * 16}
-	for o := 0; o < nout; o++ {
-		if tapIdx[o+1] < tapIdx[o] {
-			return nil, fmt.Errorf("tensor: gather tap index decreases at output %d", o)
+	s := 0
+	for it := 0; it < items; it++ {
+		if s+2 > len(segs) {
+			return nil, fmt.Errorf("tensor: gather stream ends in item %d", it)
 		}
-		g.gtaps = append(g.gtaps, tapIdx[o+1]-tapIdx[o])
-		for t := 2 * tapIdx[o]; t < 2*tapIdx[o+1]; t += 2 {
-			p, wo := taps[t], taps[t+1]
-			if p < 0 || int(p) >= npos || wo < 0 || int(wo)+cs*n > wLen {
-				return nil, fmt.Errorf("tensor: gather tap %d of output %d outside the input or weights", (t-2*tapIdx[o])/2, o)
+		nseg, row := int(segs[s]), int(segs[s+1])
+		s += 2
+		if nseg < 0 || s+3*nseg > len(segs) {
+			return nil, fmt.Errorf("tensor: gather item %d: %d runs beyond the stream", it, nseg)
+		}
+		if row < 0 || row+n > outLen {
+			return nil, fmt.Errorf("tensor: gather item %d: output row at %d outside frames of %d", it, row, outLen)
+		}
+		for k := 0; k < nseg; k++ {
+			p0, p1, base := int(segs[s]), int(segs[s+1]), int(segs[s+2])
+			s += 3
+			if p0 < 0 || p1 < p0 || p1 > npos {
+				return nil, fmt.Errorf("tensor: gather item %d run %d: positions %d to %d outside 0 to %d", it, k, p0, p1, npos)
 			}
-			g.gtaps = append(g.gtaps, p, p*int32(g.slot), wo)
+			if p1 > p0 && (base+p0*cs*n < 0 || base+p1*cs*n > wLen) {
+				return nil, fmt.Errorf("tensor: gather item %d run %d: weights outside the %d given", it, k, wLen)
+			}
 		}
-		g.most = max(g.most, int(tapIdx[o+1]-tapIdx[o])*cs)
 	}
-	g.chOff = make([]int32, g.slot)
+	if s != len(segs) {
+		return nil, fmt.Errorf("tensor: gather stream has %d values after its %d items", len(segs)-s, items)
+	}
+	g := &Gatherer{cs: cs, npos: npos, n: n, items: items, outLen: outLen, wLen: wLen, segs: segs}
+	g.chOff = make([]int32, (cs+15)/16*16)
 	for c := range g.chOff {
 		if c < cs {
 			g.chOff[c] = int32(c * n)
@@ -76,24 +89,18 @@ func (g *Gatherer) Apply(out, w, x []float32) error {
 	if len(x) != g.Inputs() || len(out) < g.outLen || len(w) < g.wLen {
 		return fmt.Errorf("tensor: gather of %d inputs into %d outputs with %d weights, tables for %d, %d, %d", len(x), len(out), len(w), g.Inputs(), g.outLen, g.wLen)
 	}
-	for _, v := range w[g.zero : g.zero+g.n] {
-		if v != 0 {
-			return fmt.Errorf("tensor: gather weights: the zero row at %d holds %v", g.zero, v)
-		}
+	if g.start == nil {
+		g.offs, g.vals = make([]int32, g.npos*g.cs+16), make([]float32, g.npos*g.cs+16)
+		g.start = make([]int32, g.npos+1)
 	}
-	if g.cnt == nil {
-		g.offs, g.vals = make([]int32, g.npos*g.slot+16), make([]float32, g.npos*g.slot+16)
-		g.cnt = make([]int32, g.npos)
-		g.lst, g.lvals = make([]int32, g.most+16), make([]float32, g.most+16)
-	}
-	kernels.CompressPositions(x, g.cs, g.chOff, g.offs, g.vals, g.cnt, g.slot)
-	kernels.GatherPositions(out, w, g.gtaps, g.offs, g.vals, g.cnt, g.n, g.nout, g.zero, g.lst, g.lvals)
+	kernels.CompressPositions(x, g.cs, g.chOff, g.cs*g.n, g.offs, g.vals, g.start)
+	kernels.GatherSegments(out, w, g.segs, g.offs, g.vals, g.start, g.n, g.items)
 	return nil
 }
 
 // Clone returns a Gatherer sharing the tables with its own work buffers.
 func (g *Gatherer) Clone() *Gatherer {
 	c := *g
-	c.offs, c.vals, c.cnt, c.lst, c.lvals = nil, nil, nil, nil, nil
+	c.offs, c.vals, c.start = nil, nil, nil
 	return &c
 }

@@ -6,35 +6,39 @@ import (
 	"testing"
 )
 
-func TestNewGathererRejectsBadTables(t *testing.T) {
+func TestNewGathererRejectsBadStreams(t *testing.T) {
+	// 2 positions of 2 channels, rows of 16: weights of one position are 32.
 	for _, tc := range []struct {
-		name           string
-		cs, npos       int
-		taps, tapIdx   []int32
-		n, out, w, zro int
-		want           string
+		name  string
+		segs  []int32
+		items int
+		want  string
 	}{
-		{"odd taps", 2, 1, []int32{0}, []int32{0, 1}, 16, 16, 48, 32, "inconsistent"},
-		{"tap count", 2, 1, []int32{0, 0}, []int32{0, 2}, 16, 16, 48, 32, "inconsistent"},
-		{"no channels", 0, 1, []int32{0, 0}, []int32{0, 1}, 16, 16, 48, 32, "inconsistent"},
-		{"decreasing", 2, 1, []int32{0, 0, 0, 0}, []int32{0, 2, 1, 2}, 16, 48, 48, 32, "decreases"},
-		{"position", 2, 1, []int32{1, 0}, []int32{0, 1}, 16, 16, 48, 32, "outside"},
-		{"weights", 2, 1, []int32{0, 24}, []int32{0, 1}, 16, 16, 48, 32, "outside"},
-		{"outputs", 2, 1, []int32{0, 0, 0, 0}, []int32{0, 1, 2}, 16, 16, 48, 32, "outputs"},
-		{"zero row", 2, 1, []int32{0, 0}, []int32{0, 1}, 16, 16, 48, 40, "zero row"},
+		{"short", []int32{1}, 1, "ends"},
+		{"runs", []int32{2, 0, 0, 1, 0}, 1, "beyond"},
+		{"row", []int32{0, 16}, 1, "output row"},
+		{"positions", []int32{1, 0, 1, 3, 0}, 1, "positions"},
+		{"reversed", []int32{1, 0, 1, 0, 0}, 1, "positions"},
+		{"weights below", []int32{1, 0, 1, 2, -64}, 1, "weights"},
+		{"weights above", []int32{1, 0, 0, 2, 32}, 1, "weights"},
+		{"trailing", []int32{0, 0, 7}, 1, "after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewGatherer(tc.cs, tc.npos, tc.taps, tc.tapIdx, tc.n, tc.out, tc.w, tc.zro)
+			_, err := NewGatherer(2, 2, 16, tc.segs, tc.items, 16, 64)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
+	if _, err := NewGatherer(2, 2, 16, []int32{1, 0, 0, 2, 0, 1, 0, 1, 2, -32}, 2, 16, 64); err != nil {
+		t.Fatalf("valid stream rejected: %v", err)
+	}
 }
 
 // TestGathererConvolution checks the Gatherer against the definition of a
 // channels-last convolution on dyadic data (exact sums) for strides,
-// padding, padded channel strides and densities from silent to full.
+// padding, padded channel strides and densities from silent to full, with
+// every output split into two items (kernel rows in two groups).
 func TestGathererConvolution(t *testing.T) {
 	for _, tc := range []struct {
 		h, w, c, cs, k, stride, pad, n int
@@ -49,7 +53,7 @@ func TestGathererConvolution(t *testing.T) {
 		oh := (tc.h+2*tc.pad-tc.k)/tc.stride + 1
 		ow := (tc.w+2*tc.pad-tc.k)/tc.stride + 1
 		kk := tc.k * tc.k
-		wt := make([]float32, (kk*tc.cs+1)*tc.n) // [tap][channel][n], then the zero row
+		wt := make([]float32, kk*tc.cs*tc.n) // [tap][channel][n]
 		for tap := 0; tap < kk; tap++ {
 			for ch := 0; ch < tc.c; ch++ {
 				for o := 0; o < tc.n; o++ {
@@ -57,22 +61,31 @@ func TestGathererConvolution(t *testing.T) {
 				}
 			}
 		}
-		var taps []int32
-		tapIdx := []int32{0}
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				for i := 0; i < tc.k; i++ {
-					for j := 0; j < tc.k; j++ {
-						y, x := oy*tc.stride-tc.pad+i, ox*tc.stride-tc.pad+j
-						if y >= 0 && y < tc.h && x >= 0 && x < tc.w {
-							taps = append(taps, int32(y*tc.w+x), int32((i*tc.k+j)*tc.cs*tc.n))
+		var segs []int32
+		items := 0
+		for _, grp := range [][2]int{{0, tc.k / 2}, {tc.k / 2, tc.k}} {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var runs []int32
+					for i := grp[0]; i < grp[1]; i++ {
+						y := oy*tc.stride - tc.pad + i
+						x0 := ox*tc.stride - tc.pad
+						if y < 0 || y >= tc.h {
+							continue
 						}
+						lo, hi := max(x0, 0), min(x0+tc.k, tc.w)
+						// position (y, x) with tap (i, x-x0): weight row
+						// ((i*k + x-x0)*cs + c)*n = base + ((y*w+x)*cs + c)*n
+						base := ((i*tc.k-x0)*tc.cs - y*tc.w*tc.cs) * tc.n
+						runs = append(runs, int32(y*tc.w+lo), int32(y*tc.w+hi), int32(base))
 					}
+					segs = append(segs, int32(len(runs)/3), int32((oy*ow+ox)*tc.n))
+					segs = append(segs, runs...)
+					items++
 				}
-				tapIdx = append(tapIdx, int32(len(taps)/2))
 			}
 		}
-		g, err := NewGatherer(tc.cs, tc.h*tc.w, taps, tapIdx, tc.n, oh*ow*tc.n, len(wt), kk*tc.cs*tc.n)
+		g, err := NewGatherer(tc.cs, tc.h*tc.w, tc.n, segs, items, oh*ow*tc.n, len(wt))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,10 +130,6 @@ func TestGathererConvolution(t *testing.T) {
 		}
 		if err := g.Apply(make([]float32, 4), wt, make([]float32, tc.h*tc.w*tc.cs)); err == nil {
 			t.Fatal("short output accepted")
-		}
-		wt[len(wt)-1] = 1
-		if err := g.Apply(make([]float32, oh*ow*tc.n), wt, make([]float32, tc.h*tc.w*tc.cs)); err == nil || !strings.Contains(err.Error(), "zero row") {
-			t.Fatalf("non-zero zero row: error %v", err)
 		}
 	}
 }

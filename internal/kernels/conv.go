@@ -252,51 +252,54 @@ var scatterPosImpl = func() func(out, w, vals []float32, woffs, taps []int32, n 
 	return scatterPosAsm()
 }()
 
-// CompressPositionsGeneric lists the active inputs of each of len(cnt)
-// input positions of cs channels (position p is x[p*cs:][:cs]): the weight
-// offsets chOff[c] and values x[p*cs+c] of its non-zero channels, in
-// channel order, go to offs and vals from p*slot on, and their count to
-// cnt[p]. slot is at least cs rounded up to 16.
-func CompressPositionsGeneric(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
-	for p := range cnt {
-		n := 0
+// CompressPositionsGeneric lists the active inputs of the len(start)-1
+// input positions of cs channels in x (position p is x[p*cs:][:cs]): for
+// each non-zero x[p*cs+c], in order, the entry p*posStride + chOff[c] goes
+// to offs and the value to vals; start[p] receives the index of position
+// p's first entry and start[npos] the number of entries.
+func CompressPositionsGeneric(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+	n := 0
+	for p := 0; p < len(start)-1; p++ {
+		start[p] = int32(n)
 		for c, v := range x[p*cs : (p+1)*cs] {
 			if v != 0 {
-				offs[p*slot+n], vals[p*slot+n] = chOff[c], v
+				offs[n], vals[n] = int32(p*posStride)+chOff[c], v
 				n++
 			}
 		}
-		cnt[p] = int32(n)
 	}
+	start[len(start)-1] = int32(n)
 }
 
-// GatherPositionsGeneric computes nout output rows of n floats, out[o*n:],
-// from the lists of CompressPositions. The tap stream gtaps holds, for each
-// output in turn, its tap count and then one triple (input position p, its
-// list's offset p*slot, weight offset) per tap; the row's sum over its taps
-// and their lists, in that order, of value times the weight row at
-// w[weight offset + list offset:][:n] is added to it.
-func GatherPositionsGeneric(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout int) {
+// GatherSegmentsGeneric adds sums over runs of the lists of
+// CompressPositions to rows of n floats of out. The stream segs holds
+// nitems items, each its segment count, the offset of its output row in
+// out, and per segment a triple (first position p0, end position p1, base):
+// the entries j of positions p0 to p1-1 contribute vals[j] times the weight
+// row w[base + offs[j]:][:n] (base may be negative). The item's sum, in
+// that order, is added to its row. Items may share a row and come in any
+// order.
+func GatherSegmentsGeneric(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
 	var acc [128]float32
 	for c := 0; c < n; c += len(acc) {
 		m := min(len(acc), n-c)
 		a := acc[:m]
 		s := 0
-		for o := 0; o < nout; o++ {
+		for it := 0; it < nitems; it++ {
 			clear(a)
-			ntaps := int(gtaps[s])
-			s++
-			for ; ntaps > 0; ntaps-- {
-				p, so, to := gtaps[s], int(gtaps[s+1]), int(gtaps[s+2])
+			nseg, row := int(segs[s]), int(segs[s+1])
+			s += 2
+			for ; nseg > 0; nseg-- {
+				p0, p1, base := segs[s], segs[s+1], int(segs[s+2])
 				s += 3
-				for j := so; j < so+int(cnt[p]); j++ {
-					v, row := vals[j], w[to+int(offs[j])+c:][:m]
+				for j := start[p0]; j < start[p1]; j++ {
+					v, wr := vals[j], w[base+int(offs[j])+c:][:m]
 					for k := range a {
-						a[k] += v * row[k]
+						a[k] += v * wr[k]
 					}
 				}
 			}
-			r := out[o*n+c:][:m]
+			r := out[row+c:][:m]
 			for k := range r {
 				r[k] += a[k]
 			}
@@ -304,38 +307,35 @@ func GatherPositionsGeneric(out, w []float32, gtaps, offs []int32, vals []float3
 	}
 }
 
-// HasGatherKernel reports whether GatherPositions has a SIMD version for
+// HasGatherKernel reports whether GatherSegments has a SIMD version for
 // rows of n floats.
 func HasGatherKernel(n int) bool { return best.Name == "avx512" && n%16 == 0 && n >= 16 && n <= 128 }
 
 // CompressPositions is CompressPositionsGeneric with SIMD where available;
-// offs and vals need room for len(cnt)*slot+16 elements and chOff for cs
-// rounded up to 16. Sizes are checked by the caller.
-func CompressPositions(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
-	if len(cnt) == 0 {
+// offs and vals need room for len(x)+16 elements and chOff for cs rounded
+// up to 16. Sizes are checked by the caller.
+func CompressPositions(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+	if len(start) < 2 {
 		return
 	}
-	compressPosImpl(x, cs, chOff, offs, vals, cnt, slot)
+	compressPosImpl(x, cs, chOff, posStride, offs, vals, start)
 }
 
-// GatherPositions is GatherPositionsGeneric with SIMD where
-// HasGatherKernel(n); the sums may then be taken in another order. The
-// SIMD version builds each output's list of entries in lst and lvals
-// (room for the most entries of one output plus 16) and pads it with
-// entries of value 0 pointing at w[zero:][:n], which must be zeros.
-// Offsets are not checked here.
-func GatherPositions(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout, zero int, lst []int32, lvals []float32) {
-	if nout == 0 {
+// GatherSegments is GatherSegmentsGeneric with SIMD where
+// HasGatherKernel(n); the sums may then be taken in another order. Offsets
+// are not checked here.
+func GatherSegments(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
+	if nitems == 0 {
 		return
 	}
 	if !HasGatherKernel(n) {
-		GatherPositionsGeneric(out, w, gtaps, offs, vals, cnt, n, nout)
+		GatherSegmentsGeneric(out, w, segs, offs, vals, start, n, nitems)
 		return
 	}
-	gatherAsm(out, w, gtaps, offs, vals, cnt, n, nout, zero, lst, lvals)
+	gatherAsm(out, w, segs, offs, vals, start, n, nitems)
 }
 
-var compressPosImpl = func() func(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
+var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
 	if best.Name != "avx512" {
 		return CompressPositionsGeneric
 	}

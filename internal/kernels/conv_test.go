@@ -209,60 +209,57 @@ func TestScatterPosMatchesGeneric(t *testing.T) {
 	}
 }
 
-// TestGatherPositionsMatchesGeneric runs CompressPositions and
-// GatherPositions against their generic versions on dyadic data (sums exact
+// TestGatherSegmentsMatchesGeneric runs CompressPositions and
+// GatherSegments against their generic versions on dyadic data (sums exact
 // in any order): channel counts with and without a partial last vector,
-// densities from silent to full (lists longer than 16), outputs with no
-// taps, and guard values after the last output row.
-func TestGatherPositionsMatchesGeneric(t *testing.T) {
+// densities from silent to full, empty segments and items, rows shared by
+// several items, negative bases, and guard values after the last row.
+func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	for _, cs := range []int{1, 8, 16, 20, 32, 45, 128} {
 		for _, n := range []int{16, 32, 48, 64, 80, 96, 112, 128, 160} {
 			for _, density := range []float64{0, 0.1, 0.5, 1} {
-				const npos, nout, ntapsMax = 30, 12, 25
-				slot := (cs + 15) / 16 * 16
+				const npos, nout, span = 30, 12, 6 // segments of up to span positions
 				x := make([]float32, npos*cs)
 				for i := range x {
 					if rng.Float64() < density {
 						x[i] = float32(rng.IntN(8)+1) / 4
 					}
 				}
-				chOff := make([]int32, slot)
+				chOff := make([]int32, (cs+15)/16*16)
 				for c := range chOff {
 					chOff[c] = int32(c * n)
 				}
-				wtaps := 9
-				w := make([]float32, (wtaps*cs+1)*n) // last row: zeros
-				for i := range w[:wtaps*cs*n] {
+				w := make([]float32, 2*span*cs*n)
+				for i := range w {
 					w[i] = float32(rng.IntN(129)-64) / 64
 				}
-				zero := wtaps * cs * n
-				var gtaps []int32
+				var segs []int32
 				for o := 0; o < nout; o++ {
-					k := rng.IntN(ntapsMax + 1)
-					if o == 0 {
-						k = 0
-					}
-					gtaps = append(gtaps, int32(k))
+					k := rng.IntN(4)
+					segs = append(segs, int32(k), int32(rng.IntN(nout)*n)) // rows repeat
 					for ; k > 0; k-- {
-						p := rng.IntN(npos)
-						gtaps = append(gtaps, int32(p), int32(p*slot), int32(rng.IntN(wtaps)*cs*n))
+						p0 := rng.IntN(npos)
+						p1 := min(npos, p0+rng.IntN(span+1))
+						// entries of p0..p1-1 are p*cs*n + c*n; the base moves them
+						// to a tap t positions into w.
+						tap := rng.IntN(span)
+						segs = append(segs, int32(p0), int32(p1), int32((tap-p0)*cs*n))
 					}
 				}
-				most := ntapsMax * cs
-				offs, wantOffs := make([]int32, npos*slot+16), make([]int32, npos*slot+16)
-				vals, wantVals := make([]float32, npos*slot+16), make([]float32, npos*slot+16)
-				cnt, wantCnt := make([]int32, npos), make([]int32, npos)
-				CompressPositionsGeneric(x, cs, chOff, wantOffs, wantVals, wantCnt, slot)
-				CompressPositions(x, cs, chOff, offs, vals, cnt, slot)
-				for p := 0; p < npos; p++ {
-					if cnt[p] != wantCnt[p] {
-						t.Fatalf("cs=%d density %v: cnt[%d] = %d, want %d", cs, density, p, cnt[p], wantCnt[p])
+				offs, wantOffs := make([]int32, len(x)+16), make([]int32, len(x)+16)
+				vals, wantVals := make([]float32, len(x)+16), make([]float32, len(x)+16)
+				start, wantStart := make([]int32, npos+1), make([]int32, npos+1)
+				CompressPositionsGeneric(x, cs, chOff, cs*n, wantOffs, wantVals, wantStart)
+				CompressPositions(x, cs, chOff, cs*n, offs, vals, start)
+				for p := range start {
+					if start[p] != wantStart[p] {
+						t.Fatalf("cs=%d density %v: start[%d] = %d, want %d", cs, density, p, start[p], wantStart[p])
 					}
-					for j := p * slot; j < p*slot+int(cnt[p]); j++ {
-						if offs[j] != wantOffs[j] || vals[j] != wantVals[j] {
-							t.Fatalf("cs=%d density %v: entry %d = (%d, %v), want (%d, %v)", cs, density, j, offs[j], vals[j], wantOffs[j], wantVals[j])
-						}
+				}
+				for j := int32(0); j < start[npos]; j++ {
+					if offs[j] != wantOffs[j] || vals[j] != wantVals[j] {
+						t.Fatalf("cs=%d density %v: entry %d = (%d, %v), want (%d, %v)", cs, density, j, offs[j], vals[j], wantOffs[j], wantVals[j])
 					}
 				}
 				const guard = 32
@@ -271,9 +268,8 @@ func TestGatherPositionsMatchesGeneric(t *testing.T) {
 					want[i] = float32(i%7) / 8
 					got[i] = want[i]
 				}
-				lst, lvals := make([]int32, most+16), make([]float32, most+16)
-				GatherPositionsGeneric(want, w, gtaps, wantOffs, wantVals, wantCnt, n, nout)
-				GatherPositions(got, w, gtaps, offs, vals, cnt, n, nout, zero, lst, lvals)
+				GatherSegmentsGeneric(want, w, segs, wantOffs, wantVals, wantStart, n, nout)
+				GatherSegments(got, w, segs, offs, vals, start, n, nout)
 				for i := range want {
 					if want[i] != got[i] {
 						t.Fatalf("cs=%d n=%d density %v: out[%d] = %v, want %v", cs, n, density, i, got[i], want[i])

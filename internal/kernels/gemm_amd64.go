@@ -216,46 +216,45 @@ func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
 // compressPosAVX512 is CompressPositionsGeneric for npos positions.
 //
 //go:noescape
-func compressPosAVX512(x *float32, npos, cs int, chOff, offs *int32, vals *float32, cnt *int32, slot int)
+func compressPosAVX512(x *float32, npos, cs int, chOff *int32, posStride int, offs *int32, vals *float32, start *int32)
 
-func compressPosAsm() func(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
-	return func(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
-		compressPosAVX512(&x[0], len(cnt), cs, &chOff[0], &offs[0], &vals[0], &cnt[0], slot)
+func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+	return func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+		compressPosAVX512(&x[0], len(start)-1, cs, &chOff[0], posStride, &offs[0], &vals[0], &start[0])
 	}
 }
 
-// gatherPos1AVX512 ... gatherPos8AVX512 are GatherPositions for rows of
+// gatherSeg1AVX512 ... gatherSeg8AVX512 are GatherSegments for rows of
 // exactly 16 ... 128 floats.
-//
-//go:noescape
-func gatherPos1AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos2AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos3AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos4AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos5AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos6AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos7AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-//go:noescape
-func gatherPos8AVX512(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)
-
-var gatherKernels = [...]func(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32){
-	gatherPos1AVX512, gatherPos2AVX512, gatherPos3AVX512, gatherPos4AVX512,
-	gatherPos5AVX512, gatherPos6AVX512, gatherPos7AVX512, gatherPos8AVX512,
+var gatherKernels = [...]func(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int){
+	gatherSeg1AVX512, gatherSeg2AVX512, gatherSeg3AVX512, gatherSeg4AVX512,
+	gatherSeg5AVX512, gatherSeg6AVX512, gatherSeg7AVX512, gatherSeg8AVX512,
 }
 
-func gatherAsm(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout, zero int, lst []int32, lvals []float32) {
-	gatherKernels[n/16-1](&out[0], &w[0], &gtaps[0], &offs[0], &vals[0], &cnt[0], nout, zero, &lst[0], &lvals[0])
+func gatherAsm(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
+	gatherKernels[n/16-1](&out[0], &w[0], &segs[0], &offs[0], &vals[0], &start[0], nitems)
 }
+
+//go:noescape
+func gatherSeg1AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg2AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg3AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg4AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg5AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg6AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg7AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg8AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)

@@ -12,10 +12,10 @@ func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
 	return ScatterPosGeneric
 }
 
-func compressPosAsm() func(x []float32, cs int, chOff, offs []int32, vals []float32, cnt []int32, slot int) {
+func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
 	return CompressPositionsGeneric
 }
 
-func gatherAsm(out, w []float32, gtaps, offs []int32, vals []float32, cnt []int32, n, nout, zero int, lst []int32, lvals []float32) {
-	GatherPositionsGeneric(out, w, gtaps, offs, vals, cnt, n, nout)
+func gatherAsm(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
+	GatherSegmentsGeneric(out, w, segs, offs, vals, start, n, nitems)
 }

@@ -50,12 +50,13 @@ func main() {
 	}
 	genCompressPos(&b)
 	for nv := 1; nv <= 8; nv++ {
-		genGatherPosN(&b, nv)
+		genGatherSegN(&b, nv)
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+
 }
 
 func gen(b *strings.Builder, k kernel) {
@@ -563,12 +564,12 @@ func genScatterPosN(b *strings.Builder, nv int) {
 }
 
 // genCompressPos writes compressPosAVX512: CompressPositionsGeneric, 16
-// channels at a time compressed in registers and stored whole (a position's
-// slot has room for cs rounded up to 16), the last cs%16 under a mask.
+// channels at a time compressed in registers and stored whole (the lists
+// have 16 entries of room after the last one), the last cs%16 under a mask.
 func genCompressPos(b *strings.Builder) {
 	const name = "compressPosAVX512"
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff, offs *int32, vals *float32, cnt *int32, slot int)\n", name)
+	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff *int32, posStride int, offs *int32, vals *float32, start *int32)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	w("MOVQ cs+16(FP), R8")
 	w("MOVQ R8, CX")
@@ -580,21 +581,24 @@ func genCompressPos(b *strings.Builder) {
 	w("MOVQ x+0(FP), SI")
 	w("MOVQ npos+8(FP), CX")
 	w("MOVQ chOff+24(FP), R9")
-	w("MOVQ offs+32(FP), DI")
-	w("MOVQ vals+40(FP), R10")
-	w("MOVQ cnt+48(FP), R11")
-	w("MOVQ slot+56(FP), R12")
-	w("SHLQ $2, R12")
+	w("MOVQ posStride+32(FP), AX")
+	w("VPBROADCASTD AX, Z6")
+	w("VPXORD Z5, Z5, Z5")
+	w("MOVQ offs+40(FP), DI")
+	w("MOVQ vals+48(FP), R10")
+	w("MOVQ start+56(FP), R11")
 	w("VXORPS Z31, Z31, Z31")
-	fmt.Fprintf(b, "%s_pos:\n", name)
 	w("XORQ AX, AX")
+	fmt.Fprintf(b, "%s_pos:\n", name)
+	w("MOVL AX, (R11)")
+	w("ADDQ $4, R11")
 	w("MOVQ R8, BX")
 	w("MOVQ R9, R13")
 	w("MOVQ SI, R14")
 	chunk := func() {
 		w("VCOMPRESSPS Z0, K1, Z1")
 		w("VMOVUPS Z1, (R10)(AX*4)")
-		w("VMOVDQU32 (R13), Z2")
+		w("VPADDD (R13), Z5, Z2")
 		w("VPCOMPRESSD Z2, K1, Z3")
 		w("VMOVDQU32 Z3, (DI)(AX*4)")
 		w("KMOVW K1, DX")
@@ -618,103 +622,76 @@ func genCompressPos(b *strings.Builder) {
 	w("VCMPPS $4, Z31, Z0, K2, K1")
 	chunk()
 	fmt.Fprintf(b, "%s_next:\n", name)
-	w("MOVL AX, (R11)")
-	w("ADDQ $4, R11")
+	w("VPADDD Z6, Z5, Z5")
 	w("LEAQ (SI)(R8*4), SI")
-	w("ADDQ R12, DI")
-	w("ADDQ R12, R10")
 	w("DECQ CX")
 	w("JNZ %s_pos", name)
+	w("MOVL AX, (R11)")
 	w("VZEROUPPER")
 	w("RET")
 }
 
-// genGatherPosN writes gatherPos<N>AVX512: GatherPositionsGeneric for rows
-// of exactly 16·N floats. Each output's taps copy their positions' lists
-// (offsets moved by the tap's weight offset) into one list, 16 entries per
-// store with no branch on the list length below 17, padded with entries of
-// value 0 on the zero row; one loop then sums E entries at a time (E·N ≤ 8
-// independent accumulators) and adds the sum to the output row once.
-func genGatherPosN(b *strings.Builder, nv int) {
-	name := fmt.Sprintf("gatherPos%dAVX512", nv)
-	e := max(1, 8/nv)
+// genGatherSegN writes gatherSeg<N>AVX512: GatherSegmentsGeneric for rows
+// of exactly 16·N floats. Each segment is a contiguous run of entries read
+// in place (no copying), E entries at a time into E·N independent
+// accumulators (enough to hide the multiply-add latency) with an exit test
+// after every entry; the item's sum is added to its output row once.
+func genGatherSegN(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("gatherSeg%dAVX512", nv)
+	e := 4
+	switch {
+	case nv >= 5:
+		e = 1
+	case nv >= 3:
+		e = 2
+	}
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	acc := func(i, k int) string { return fmt.Sprintf("Z%d", i*nv+k) }
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, gtaps, offs *int32, vals *float32, cnt *int32, nout, zero int, lst *int32, lvals *float32)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	w("MOVQ out+0(FP), DI")
 	w("MOVQ w+8(FP), SI")
-	w("MOVQ gtaps+16(FP), DX")
+	w("MOVQ segs+16(FP), DX")
 	w("MOVQ offs+24(FP), R8")
 	w("MOVQ vals+32(FP), R9")
-	w("MOVQ cnt+40(FP), R10")
-	w("MOVQ nout+48(FP), R12")
-	w("MOVQ zero+56(FP), AX")
-	w("VPBROADCASTD AX, Z31")
-	w("VXORPS Z30, Z30, Z30")
-	w("MOVQ lst+64(FP), R13")
-	w("MOVQ lvals+72(FP), R14")
-	fmt.Fprintf(b, "%s_out:\n", name)
+	w("MOVQ start+40(FP), R10")
+	fmt.Fprintf(b, "%s_item:\n", name)
 	w("MOVLQSX (DX), CX")
-	w("ADDQ $4, DX")
-	w("XORQ R15, R15")
-	w("TESTQ CX, CX")
-	w("JZ %s_pad", name)
-	copyChunk := func() {
-		w("VPADDD (R8)(AX*4), Z8, Z9")
-		w("VMOVDQU32 Z9, (R13)(R15*4)")
-		w("VMOVUPS (R9)(AX*4), Z10")
-		w("VMOVUPS Z10, (R14)(R15*4)")
-	}
-	fmt.Fprintf(b, "%s_tap:\n", name)
-	w("MOVLQSX (DX), AX")
-	w("MOVLQSX (R10)(AX*4), BX")
-	w("MOVLQSX 4(DX), AX")
-	w("VPBROADCASTD 8(DX), Z8")
-	copyChunk()
-	w("CMPQ BX, $16")
-	w("JGT %s_more", name)
-	w("ADDQ BX, R15")
-	fmt.Fprintf(b, "%s_next:\n", name)
-	w("ADDQ $12, DX")
-	w("DECQ CX")
-	w("JNZ %s_tap", name)
-	w("JMP %s_pad", name)
-	fmt.Fprintf(b, "%s_more:\n", name)
-	w("LEAQ (R15)(BX*1), R11")
-	fmt.Fprintf(b, "%s_moreloop:\n", name)
-	w("ADDQ $16, AX")
-	w("ADDQ $16, R15")
-	copyChunk()
-	w("MOVQ R11, BX")
-	w("SUBQ R15, BX")
-	w("CMPQ BX, $16")
-	w("JGT %s_moreloop", name)
-	w("MOVQ R11, R15")
-	w("JMP %s_next", name)
-	fmt.Fprintf(b, "%s_pad:\n", name)
-	w("TESTQ R15, R15")
-	w("JZ %s_skip", name)
-	w("VMOVDQU32 Z31, (R13)(R15*4)")
-	w("VMOVUPS Z30, (R14)(R15*4)")
+	w("MOVLQSX 4(DX), R12")
+	w("ADDQ $8, DX")
 	for i := 0; i < e; i++ {
 		for k := 0; k < nv; k++ {
 			w("VXORPS %s, %s, %s", acc(i, k), acc(i, k), acc(i, k))
 		}
 	}
-	w("XORQ R11, R11")
-	fmt.Fprintf(b, "%s_fma:\n", name)
+	w("TESTQ CX, CX")
+	w("JZ %s_skip", name)
+	fmt.Fprintf(b, "%s_seg:\n", name)
+	w("MOVLQSX (DX), AX")
+	w("MOVLQSX 4(DX), BX")
+	w("MOVLQSX 8(DX), R13")
+	w("ADDQ $12, DX")
+	w("MOVLQSX (R10)(AX*4), AX")
+	w("MOVLQSX (R10)(BX*4), BX")
+	w("LEAQ (SI)(R13*4), R13")
+	w("SUBQ AX, BX")
+	w("JLE %s_segnext", name)
+	fmt.Fprintf(b, "%s_ent:\n", name)
 	for i := 0; i < e; i++ {
 		bc := fmt.Sprintf("Z%d", 16+i)
-		w("MOVLQSX %d(R13)(R11*4), BX", 4*i)
-		w("VBROADCASTSS %d(R14)(R11*4), %s", 4*i, bc)
+		w("MOVLQSX (R8)(AX*4), R14")
+		w("VBROADCASTSS (R9)(AX*4), %s", bc)
 		for k := 0; k < nv; k++ {
-			w("VFMADD231PS %d(SI)(BX*4), %s, %s", 64*k, bc, acc(i, k))
+			w("VFMADD231PS %d(R13)(R14*4), %s, %s", 64*k, bc, acc(i, k))
 		}
+		w("INCQ AX")
+		w("DECQ BX")
+		w("JZ %s_segnext", name)
 	}
-	w("ADDQ $%d, R11", e)
-	w("CMPQ R11, R15")
-	w("JLT %s_fma", name)
+	w("JMP %s_ent", name)
+	fmt.Fprintf(b, "%s_segnext:\n", name)
+	w("DECQ CX")
+	w("JNZ %s_seg", name)
 	for step := 1; step < e; step *= 2 {
 		for i := 0; i+step < e; i += 2 * step {
 			for k := 0; k < nv; k++ {
@@ -723,13 +700,12 @@ func genGatherPosN(b *strings.Builder, nv int) {
 		}
 	}
 	for k := 0; k < nv; k++ {
-		w("VADDPS %d(DI), %s, %s", 64*k, acc(0, k), acc(0, k))
-		w("VMOVUPS %s, %d(DI)", acc(0, k), 64*k)
+		w("VADDPS %d(DI)(R12*4), %s, %s", 64*k, acc(0, k), acc(0, k))
+		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), 64*k)
 	}
 	fmt.Fprintf(b, "%s_skip:\n", name)
-	w("ADDQ $%d, DI", 64*nv)
-	w("DECQ R12")
-	w("JNZ %s_out", name)
+	w("DECQ nitems+48(FP)")
+	w("JNZ %s_item", name)
 	w("VZEROUPPER")
 	w("RET")
 }
