@@ -67,6 +67,18 @@ func padTo16(c int) int {
 	return (c + 15) / 16 * 16
 }
 
+// padCheap rounds c channels at each of positions positions up to whole
+// 16-float vectors when that adds at most an eighth, or 64 floats per
+// frame: 500 features become 512 and 10 become 16, but 20 channels of a
+// 24×24 map stay 20 (32 would make every later layer 60 % bigger).
+func padCheap(c, positions int) int {
+	p := padTo16(c)
+	if (p-c)*positions <= max(c*positions/8, 64) {
+		return p
+	}
+	return c
+}
+
 // spatialLayout is a channels-last layout of shape (C, H, W) with channel
 // stride cs.
 func spatialLayout(shape []int, cs int) layout {
@@ -173,18 +185,11 @@ type fastPlan struct {
 	tasks  []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
 }
 
-// compileFast builds the fast engine's plan. With padded, channel strides
-// and feature counts of weighted layers are rounded up to whole 16-float
-// vectors: event propagation then stores whole vectors (about twice as fast
-// as masked stores), but every later layer also handles the padding, which
-// only pays when events dominate (EngineEvent).
-func compileFast(net *Network, padded bool) (*fastPlan, error) {
-	pad := func(c int) int {
-		if padded {
-			return padTo16(c)
-		}
-		return c
-	}
+// compileFast builds the fast engine's plan. The channel strides and
+// feature counts of weighted layers are rounded up to whole 16-float
+// vectors where that adds little (padCheap): the gathering event kernels
+// need whole vectors, but every later layer also handles the padding.
+func compileFast(net *Network) (*fastPlan, error) {
 	p := &fastPlan{inLen: tensor.Numel(net.Input)}
 	if len(net.Input) == 3 {
 		p.in = spatialLayout(net.Input, net.Input[0])
@@ -205,10 +210,10 @@ func compileFast(net *Network, padded bool) (*fastPlan, error) {
 				if len(cur.shape) != 3 {
 					return nil, fmt.Errorf("fast engine: stage %s: convolution of a flat input", st.Name)
 				}
-				op.out = spatialLayout(st.Out, pad(st.Out[0]))
+				op.out = spatialLayout(st.Out, padCheap(st.Out[0], st.Out[1]*st.Out[2]))
 				compileConv(&op, l, st.In, st.Out)
 			case *nn.Linear:
-				op.out = flatLayout(st.Out, nil, pad(l.Config.Out))
+				op.out = flatLayout(st.Out, nil, padCheap(l.Config.Out, 1))
 				compileLinear(&op, l, &cur)
 			case *nn.Pool2d:
 				op.kind, op.pool, op.out = opPool, l, spatialLayout(st.Out, cur.cs)

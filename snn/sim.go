@@ -103,7 +103,7 @@ func (s *Simulator) SetTrustedInput(trusted bool) { s.trusted = trusted }
 func NewSimulator(net *Network) (*Simulator, error) {
 	s := &Simulator{net: net, chunk: DefaultChunkFrames}
 	var err error
-	if s.fast, err = compileFast(net, false); err != nil {
+	if s.fast, err = compileFast(net); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	seq := &nn.Sequential{}
@@ -134,11 +134,6 @@ func NewSimulator(net *Network) (*Simulator, error) {
 
 // SetEngine selects the engine and resets the state.
 func (s *Simulator) SetEngine(e Engine) {
-	if padded := e == EngineEvent; padded != (s.engine == EngineEvent) {
-		if p, err := compileFast(s.net, padded); err == nil { // same network compiled before: cannot fail
-			s.fast = p
-		}
-	}
 	s.engine = e
 	s.fstate = nil
 	s.batch = 0

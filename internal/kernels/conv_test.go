@@ -101,7 +101,7 @@ func TestCompressAndScatterEvents(t *testing.T) {
 				t.Fatalf("n=%d: entry %d", n, i)
 			}
 		}
-		for _, ch := range []int{20, 16, 32, 64, 128} {
+		for _, ch := range []int{3, 4, 8, 12, 16, 20, 24, 28, 32, 36, 44, 64, 100, 124, 128, 130} {
 			// taps: each input reaches 0..3 random outputs
 			tapIdx := []int32{0}
 			var taps []int32
@@ -128,7 +128,7 @@ func TestCompressAndScatterEvents(t *testing.T) {
 }
 
 // BenchmarkScatterEvents compares conv1-like event propagation with 20
-// channels (masked last vector) and 32 channels (full vectors).
+// channels (16- and 4-wide vectors) and 32 channels (full vectors).
 func BenchmarkScatterEvents(b *testing.B) {
 	for _, ch := range []int{20, 32} {
 		for _, stride := range []int{ch, 32} {

@@ -172,6 +172,10 @@ func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, 
 			scatterEvents8AVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
 			return
 		}
+		if n < 128 && n%4 == 0 {
+			scatterWidth[n/4](&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		}
 		scatterEventsAVX512(&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0], n/16, uint16(1)<<(n%16)-1)
 	}
 	return compress, events
@@ -258,3 +262,104 @@ func gatherSeg7AVX512(out, w *float32, segs, offs *int32, vals *float32, start *
 
 //go:noescape
 func gatherSeg8AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+
+// scatterWidth[n/4] is ScatterEventsGeneric for exactly n channels, n a
+// multiple of 4 below 128 but not of 16 (whole vectors, then 8 and 4 wide).
+var scatterWidth = [32]func(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32){
+	1:  scatterEventsW4AVX512,
+	2:  scatterEventsW8AVX512,
+	3:  scatterEventsW12AVX512,
+	5:  scatterEventsW20AVX512,
+	6:  scatterEventsW24AVX512,
+	7:  scatterEventsW28AVX512,
+	9:  scatterEventsW36AVX512,
+	10: scatterEventsW40AVX512,
+	11: scatterEventsW44AVX512,
+	13: scatterEventsW52AVX512,
+	14: scatterEventsW56AVX512,
+	15: scatterEventsW60AVX512,
+	17: scatterEventsW68AVX512,
+	18: scatterEventsW72AVX512,
+	19: scatterEventsW76AVX512,
+	21: scatterEventsW84AVX512,
+	22: scatterEventsW88AVX512,
+	23: scatterEventsW92AVX512,
+	25: scatterEventsW100AVX512,
+	26: scatterEventsW104AVX512,
+	27: scatterEventsW108AVX512,
+	29: scatterEventsW116AVX512,
+	30: scatterEventsW120AVX512,
+	31: scatterEventsW124AVX512,
+}
+
+//go:noescape
+func scatterEventsW4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW12AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW20AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW24AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW28AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW36AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW40AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW44AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW52AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW56AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW60AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW68AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW72AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW76AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW84AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW88AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW92AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW100AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW104AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW108AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW116AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW120AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW124AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)

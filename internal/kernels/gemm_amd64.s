@@ -2078,6 +2078,1170 @@ scatterEvents8AVX512_done:
 	VZEROUPPER
 	RET
 
+// func scatterEventsW4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW4AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW4AVX512_done
+scatterEventsW4AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW4AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW4AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), X1
+	VFMADD231PS 0(SI)(R10*4), X0, X1
+	VMOVUPS X1, 0(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW4AVX512_tap
+scatterEventsW4AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW4AVX512_event
+scatterEventsW4AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW8AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW8AVX512_done
+scatterEventsW8AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW8AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW8AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW8AVX512_tap
+scatterEventsW8AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW8AVX512_event
+scatterEventsW8AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW12AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW12AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW12AVX512_done
+scatterEventsW12AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW12AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW12AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), X2
+	VFMADD231PS 32(SI)(R10*4), X0, X2
+	VMOVUPS X2, 32(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW12AVX512_tap
+scatterEventsW12AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW12AVX512_event
+scatterEventsW12AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW20AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW20AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW20AVX512_done
+scatterEventsW20AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW20AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW20AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), X2
+	VFMADD231PS 64(SI)(R10*4), X0, X2
+	VMOVUPS X2, 64(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW20AVX512_tap
+scatterEventsW20AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW20AVX512_event
+scatterEventsW20AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW24AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW24AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW24AVX512_done
+scatterEventsW24AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW24AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW24AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y2
+	VFMADD231PS 64(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 64(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW24AVX512_tap
+scatterEventsW24AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW24AVX512_event
+scatterEventsW24AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW28AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW28AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW28AVX512_done
+scatterEventsW28AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW28AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW28AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y2
+	VFMADD231PS 64(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), X3
+	VFMADD231PS 96(SI)(R10*4), X0, X3
+	VMOVUPS X3, 96(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW28AVX512_tap
+scatterEventsW28AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW28AVX512_event
+scatterEventsW28AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW36AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW36AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW36AVX512_done
+scatterEventsW36AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW36AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW36AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), X3
+	VFMADD231PS 128(SI)(R10*4), X0, X3
+	VMOVUPS X3, 128(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW36AVX512_tap
+scatterEventsW36AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW36AVX512_event
+scatterEventsW36AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW40AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW40AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW40AVX512_done
+scatterEventsW40AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW40AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW40AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y3
+	VFMADD231PS 128(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 128(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW40AVX512_tap
+scatterEventsW40AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW40AVX512_event
+scatterEventsW40AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW44AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW44AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW44AVX512_done
+scatterEventsW44AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW44AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW44AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y3
+	VFMADD231PS 128(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), X4
+	VFMADD231PS 160(SI)(R10*4), X0, X4
+	VMOVUPS X4, 160(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW44AVX512_tap
+scatterEventsW44AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW44AVX512_event
+scatterEventsW44AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW52AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW52AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW52AVX512_done
+scatterEventsW52AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW52AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW52AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), X4
+	VFMADD231PS 192(SI)(R10*4), X0, X4
+	VMOVUPS X4, 192(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW52AVX512_tap
+scatterEventsW52AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW52AVX512_event
+scatterEventsW52AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW56AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW56AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW56AVX512_done
+scatterEventsW56AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW56AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW56AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Y4
+	VFMADD231PS 192(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 192(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW56AVX512_tap
+scatterEventsW56AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW56AVX512_event
+scatterEventsW56AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW60AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW60AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW60AVX512_done
+scatterEventsW60AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW60AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW60AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Y4
+	VFMADD231PS 192(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 192(DI)(R9*4)
+	VMOVUPS 224(DI)(R9*4), X5
+	VFMADD231PS 224(SI)(R10*4), X0, X5
+	VMOVUPS X5, 224(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW60AVX512_tap
+scatterEventsW60AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW60AVX512_event
+scatterEventsW60AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW68AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW68AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW68AVX512_done
+scatterEventsW68AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW68AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW68AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), X5
+	VFMADD231PS 256(SI)(R10*4), X0, X5
+	VMOVUPS X5, 256(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW68AVX512_tap
+scatterEventsW68AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW68AVX512_event
+scatterEventsW68AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW72AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW72AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW72AVX512_done
+scatterEventsW72AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW72AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW72AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Y5
+	VFMADD231PS 256(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 256(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW72AVX512_tap
+scatterEventsW72AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW72AVX512_event
+scatterEventsW72AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW76AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW76AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW76AVX512_done
+scatterEventsW76AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW76AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW76AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Y5
+	VFMADD231PS 256(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 256(DI)(R9*4)
+	VMOVUPS 288(DI)(R9*4), X6
+	VFMADD231PS 288(SI)(R10*4), X0, X6
+	VMOVUPS X6, 288(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW76AVX512_tap
+scatterEventsW76AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW76AVX512_event
+scatterEventsW76AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW84AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW84AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW84AVX512_done
+scatterEventsW84AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW84AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW84AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), X6
+	VFMADD231PS 320(SI)(R10*4), X0, X6
+	VMOVUPS X6, 320(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW84AVX512_tap
+scatterEventsW84AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW84AVX512_event
+scatterEventsW84AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW88AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW88AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW88AVX512_done
+scatterEventsW88AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW88AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW88AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Y6
+	VFMADD231PS 320(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 320(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW88AVX512_tap
+scatterEventsW88AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW88AVX512_event
+scatterEventsW88AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW92AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW92AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW92AVX512_done
+scatterEventsW92AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW92AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW92AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Y6
+	VFMADD231PS 320(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 320(DI)(R9*4)
+	VMOVUPS 352(DI)(R9*4), X7
+	VFMADD231PS 352(SI)(R10*4), X0, X7
+	VMOVUPS X7, 352(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW92AVX512_tap
+scatterEventsW92AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW92AVX512_event
+scatterEventsW92AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW100AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW100AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW100AVX512_done
+scatterEventsW100AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW100AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW100AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), X7
+	VFMADD231PS 384(SI)(R10*4), X0, X7
+	VMOVUPS X7, 384(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW100AVX512_tap
+scatterEventsW100AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW100AVX512_event
+scatterEventsW100AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW104AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW104AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW104AVX512_done
+scatterEventsW104AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW104AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW104AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Y7
+	VFMADD231PS 384(SI)(R10*4), Y0, Y7
+	VMOVUPS Y7, 384(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW104AVX512_tap
+scatterEventsW104AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW104AVX512_event
+scatterEventsW104AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW108AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW108AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW108AVX512_done
+scatterEventsW108AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW108AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW108AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Y7
+	VFMADD231PS 384(SI)(R10*4), Y0, Y7
+	VMOVUPS Y7, 384(DI)(R9*4)
+	VMOVUPS 416(DI)(R9*4), X8
+	VFMADD231PS 416(SI)(R10*4), X0, X8
+	VMOVUPS X8, 416(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW108AVX512_tap
+scatterEventsW108AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW108AVX512_event
+scatterEventsW108AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW116AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW116AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW116AVX512_done
+scatterEventsW116AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW116AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW116AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Z7
+	VFMADD231PS 384(SI)(R10*4), Z0, Z7
+	VMOVUPS Z7, 384(DI)(R9*4)
+	VMOVUPS 448(DI)(R9*4), X8
+	VFMADD231PS 448(SI)(R10*4), X0, X8
+	VMOVUPS X8, 448(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW116AVX512_tap
+scatterEventsW116AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW116AVX512_event
+scatterEventsW116AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW120AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW120AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW120AVX512_done
+scatterEventsW120AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW120AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW120AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Z7
+	VFMADD231PS 384(SI)(R10*4), Z0, Z7
+	VMOVUPS Z7, 384(DI)(R9*4)
+	VMOVUPS 448(DI)(R9*4), Y8
+	VFMADD231PS 448(SI)(R10*4), Y0, Y8
+	VMOVUPS Y8, 448(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW120AVX512_tap
+scatterEventsW120AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW120AVX512_event
+scatterEventsW120AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW124AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW124AVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW124AVX512_done
+scatterEventsW124AVX512_event:
+	VBROADCASTSS (R12), Z0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW124AVX512_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW124AVX512_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Z1
+	VFMADD231PS 0(SI)(R10*4), Z0, Z1
+	VMOVUPS Z1, 0(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Z2
+	VFMADD231PS 64(SI)(R10*4), Z0, Z2
+	VMOVUPS Z2, 64(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Z3
+	VFMADD231PS 128(SI)(R10*4), Z0, Z3
+	VMOVUPS Z3, 128(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Z4
+	VFMADD231PS 192(SI)(R10*4), Z0, Z4
+	VMOVUPS Z4, 192(DI)(R9*4)
+	VMOVUPS 256(DI)(R9*4), Z5
+	VFMADD231PS 256(SI)(R10*4), Z0, Z5
+	VMOVUPS Z5, 256(DI)(R9*4)
+	VMOVUPS 320(DI)(R9*4), Z6
+	VFMADD231PS 320(SI)(R10*4), Z0, Z6
+	VMOVUPS Z6, 320(DI)(R9*4)
+	VMOVUPS 384(DI)(R9*4), Z7
+	VFMADD231PS 384(SI)(R10*4), Z0, Z7
+	VMOVUPS Z7, 384(DI)(R9*4)
+	VMOVUPS 448(DI)(R9*4), Y8
+	VFMADD231PS 448(SI)(R10*4), Y0, Y8
+	VMOVUPS Y8, 448(DI)(R9*4)
+	VMOVUPS 480(DI)(R9*4), X9
+	VFMADD231PS 480(SI)(R10*4), X0, X9
+	VMOVUPS X9, 480(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW124AVX512_tap
+scatterEventsW124AVX512_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW124AVX512_event
+scatterEventsW124AVX512_done:
+	VZEROUPPER
+	RET
+
 // func scatterPos1AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
 TEXT ·scatterPos1AVX512(SB), NOSPLIT, $0-56
 	MOVQ out+0(FP), DI

@@ -45,6 +45,11 @@ func main() {
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterN(&b, nv)
 	}
+	for n := 4; n < 128; n += 4 {
+		if n%16 != 0 {
+			genScatterWidth(&b, n)
+		}
+	}
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterPosN(&b, nv)
 	}
@@ -706,6 +711,70 @@ func genGatherSegN(b *strings.Builder, nv int) {
 	fmt.Fprintf(b, "%s_skip:\n", name)
 	w("DECQ nitems+48(FP)")
 	w("JNZ %s_item", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterWidth writes scatterEventsW<n>AVX512: ScatterEventsGeneric for
+// exactly n channels, n a multiple of 4 but not of 16: whole 16-float
+// vectors and then 8- and 4-float ones, so no masked stores (which stall
+// the loads that follow on a read-modify-write of the same row).
+func genScatterWidth(b *strings.Builder, n int) {
+	name := fmt.Sprintf("scatterEventsW%dAVX512", n)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	type part struct {
+		off  int
+		reg  string
+		bcst string
+	}
+	var parts []part
+	off := 0
+	for ; off+16 <= n; off += 16 {
+		parts = append(parts, part{off, fmt.Sprintf("Z%d", 1+len(parts)), "Z0"})
+	}
+	if n-off >= 8 {
+		parts = append(parts, part{off, fmt.Sprintf("Y%d", 1+len(parts)), "Y0"})
+		off += 8
+	}
+	if n-off >= 4 {
+		parts = append(parts, part{off, fmt.Sprintf("X%d", 1+len(parts)), "X0"})
+	}
+	fmt.Fprintf(b, "\n// func %s(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ wt+8(FP), SI")
+	w("MOVQ vals+16(FP), R12")
+	w("MOVQ idx+24(FP), R13")
+	w("MOVQ nidx+32(FP), R14")
+	w("MOVQ tapIdx+40(FP), R15")
+	w("MOVQ taps+48(FP), DX")
+	w("TESTQ R14, R14")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_event:\n", name)
+	w("VBROADCASTSS (R12), Z0")
+	w("MOVLQSX (R13), AX")
+	w("MOVLQSX (R15)(AX*4), BX")
+	w("MOVLQSX 4(R15)(AX*4), CX")
+	w("SUBQ BX, CX")
+	w("JZ %s_next", name)
+	w("LEAQ (DX)(BX*8), BX")
+	fmt.Fprintf(b, "%s_tap:\n", name)
+	w("MOVLQSX (BX), R9")
+	w("MOVLQSX 4(BX), R10")
+	for _, p := range parts {
+		w("VMOVUPS %d(DI)(R9*4), %s", 4*p.off, p.reg)
+		w("VFMADD231PS %d(SI)(R10*4), %s, %s", 4*p.off, p.bcst, p.reg)
+		w("VMOVUPS %s, %d(DI)(R9*4)", p.reg, 4*p.off)
+	}
+	w("ADDQ $8, BX")
+	w("DECQ CX")
+	w("JNZ %s_tap", name)
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("ADDQ $4, R12")
+	w("ADDQ $4, R13")
+	w("DECQ R14")
+	w("JNZ %s_event", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }
