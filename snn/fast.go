@@ -133,26 +133,27 @@ type fastOp struct {
 	out    layout
 
 	// weighted layers (conv and linear are both "conv" over offset tables)
-	rows     []int // per output position of one frame: offset of its patch in the (padded) input frame
-	koffs    []int
-	packed   []float32
-	bias     []float32
-	outCh    int
-	frameLen int       // floats per (padded) input frame
-	pad      *padSpec  // zero padding copy for dense convolutions
-	taps     []int32   // event: (out offset, weight offset) pairs per input element
-	tapIdx   []int32   // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
-	wscatter []float32 // event weights, a row of outCh per (input channel, tap)
-	wpos     []float32 // position-scatter weights, a row per (tap, input channel); nil: scatter event by event
-	pcs      int       // position scatter: channels per input position
-	ptaps    []int32   // position scatter: (out offset, weight offset) pairs per input position
-	ptapIdx  []int32
-	gsegs    []int32 // gather: item stream (tensor.Gatherer)
-	gitems   int
-	newEvent func() eventProp // a propagator with its own work buffers
-	wevent   []float32        // its weights: wpos or wscatter
-	denseNs  float64          // cost model: one frame dense
-	eventNs  float64          // cost model: one non-zero input
+	rows         []int // per output position of one frame: offset of its patch in the (padded) input frame
+	koffs        []int
+	packed       []float32
+	bias         []float32
+	outCh        int
+	frameLen     int       // floats per (padded) input frame
+	pad          *padSpec  // zero padding copy for dense convolutions
+	taps         []int32   // event: (out offset, weight offset) pairs per input element
+	tapIdx       []int32   // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	wscatter     []float32 // event weights, a row of outCh per (input channel, tap)
+	wpos         []float32 // position-scatter weights, a row per (tap, input channel); nil: scatter event by event
+	pcs          int       // position scatter: channels per input position
+	ptaps        []int32   // position scatter: (out offset, weight offset) pairs per input position
+	ptapIdx      []int32
+	gsegs        []int32 // gather: item stream (tensor.Gatherer)
+	gitems       int
+	newEvent     func() eventProp // a propagator with its own work buffers
+	wevent       []float32        // its weights: wpos or wscatter
+	denseNs      float64          // cost model: one frame dense
+	eventNs      float64          // cost model: one non-zero input
+	eventFrameNs float64          // cost model: one frame event-driven, before its events
 
 	// pooling (channels-last)
 	pool *nn.Pool2d
@@ -471,26 +472,45 @@ func (op *fastOp) gather() bool {
 	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(op.outLen/len(op.rows))
 }
 
-// costs fills the cost model, calibrated on an AVX-512 core: a dense frame
-// costs rows×depth×(channels rounded up to 32) multiply-adds at about 85
-// per ns; an event costs about 5 ns plus 1.1 ns per 16-channel vector of
-// each tap (a read-modify-write of the output), four times that when the
-// last vector is partial (masked stores stall the next loads). Position
-// by position (BenchmarkConv2Op, Conv3Op, Linear1Op), an event costs
-// about 2 ns plus 0.5 ns per vector of each tap, summed in registers.
+// costs fills the cost model, calibrated on an AVX-512 core with
+// BenchmarkEventCost and the Conv*Op benchmarks. A dense frame costs
+// rows×depth×(channels rounded up to 32) multiply-adds at about 105 per ns
+// (75 % of that for depths below 64, as conv1's 25). Event-driven, a frame
+// costs a fixed part (listing its non-zero inputs, about 0.1 ns per input,
+// and for gathered layers about 2.5 ns per item and 1.2 ns per run) and
+// then, per non-zero input: gathered, about 1 ns plus 0.32 ns per 16-float
+// vector of each tap it reaches; position by position, 2 ns plus 0.5 ns
+// per vector; event by event, 5 ns plus 1.1 ns per vector (a
+// read-modify-write of the output), four times that where the last vector
+// needs a mask (masked stores stall the loads that follow).
 func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
-	op.denseNs = float64(rows*depth*((ch+31)/32*32))/85 + 100
-	if op.posScatter() {
+	op.denseNs = float64(rows*depth*((ch+31)/32*32))/105 + 100
+	if depth < 64 {
+		op.denseNs /= 0.75
+	}
+	op.eventFrameNs = 20 + 0.1*float64(op.inLen)
+	switch {
+	case op.gather():
+		runs := (len(op.gsegs) - 2*op.gitems) / 3
+		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
+		op.eventNs = 1 + 0.32*tapsPerInput*float64(ch/16)
+		return
+	case op.posScatter():
 		op.eventNs = 2 + 0.5*tapsPerInput*float64(ch/16)
 		return
 	}
-	perVec := 1.1
-	if ch%16 != 0 {
-		perVec = 4.4
+	perVec, vecs := 1.1, float64(ch/16)
+	switch {
+	case ch%4 == 0 && ch < 128: // exact-width kernels: 16-, 8- and 4-float parts
+		r := ch % 16
+		vecs += float64(r/8 + r%8/4)
+	case ch%16 != 0:
+		perVec, vecs = 4.4, vecs+1
 	}
-	op.eventNs = 5 + perVec*tapsPerInput*float64((ch+15)/16)
+	op.eventNs = 5 + perVec*tapsPerInput*vecs
 	if !tensor.HasEventKernels() {
 		op.eventNs *= 8 // pure-Go scatter
+		op.eventFrameNs *= 4
 	}
 }
 

@@ -253,8 +253,8 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 	event := s.engine == EngineEvent
 	if s.engine == EngineAuto {
 		// Event-driven pays below limit non-zero inputs; count no further.
-		limit := int(float64(n) * op.denseNs / op.eventNs)
-		event = tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
+		limit := int(float64(n) * (op.denseNs - op.eventFrameNs) / op.eventNs)
+		event = limit >= 0 && tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
 	}
 	o := op.outLen / len(op.rows) // output channel stride
 	if event {

@@ -2,6 +2,7 @@ package snn
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -40,7 +41,7 @@ func BenchmarkConv1Op(b *testing.B) {
 }
 
 // BenchmarkConv2Op measures the tutorial's second convolution on 8 frames
-// of pooled spikes, 31 % of them non-zero as in the normalised network,
+// of pooled spikes, 24 % of them non-zero as in the normalised network,
 // dense and event-driven.
 func BenchmarkConv2Op(b *testing.B) { benchOp(b, 3, 20, 24) }
 
@@ -53,36 +54,62 @@ func BenchmarkLinear1Op(b *testing.B) { benchOp(b, 10, 128, 16) }
 // benchOp measures op opIdx of the tutorial network on 8 frames whose first ch
 // channels are pct % non-zero, dense and event-driven.
 func benchOp(b *testing.B, opIdx, ch, pct int) {
+	for _, e := range []Engine{EngineDense, EngineEvent} {
+		b.Run(e.String(), func(b *testing.B) { measureOp(b, e, opIdx, ch, pct) })
+	}
+}
+
+// BenchmarkEventCost measures the event-driven weighted layers of the
+// tutorial network at input densities from silent to busy, with the cost
+// model's figure for the same frames beside each measurement (the data
+// the model in costs() is calibrated on), and the dense figure once.
+func BenchmarkEventCost(b *testing.B) {
+	for _, l := range []struct {
+		name   string
+		op, ch int
+	}{{"conv2", 3, 20}, {"conv3", 6, 32}, {"fc1", 10, 128}, {"fc2", 12, 500}} {
+		b.Run(l.name+"/dense", func(b *testing.B) { measureOp(b, EngineDense, l.op, l.ch, 20) })
+		for _, pct := range []int{0, 10, 30, 60} {
+			b.Run(fmt.Sprintf("%s/event%d", l.name, pct), func(b *testing.B) { measureOp(b, EngineEvent, l.op, l.ch, pct) })
+		}
+	}
+}
+
+// measureOp runs op opIdx with engine e on 8 frames whose first ch channels
+// are pct % non-zero and reports the time and the cost model's figure per
+// frame.
+func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
 	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
 	const n = 8
-	for _, e := range []Engine{EngineDense, EngineEvent} {
-		b.Run(e.String(), func(b *testing.B) {
-			sim, _ := NewSimulator(net)
-			sim.SetEngine(e)
-			op := &sim.fast.ops[opIdx]
-			r := rand.New(rand.NewPCG(2, 2))
-			x := make([]float32, n*op.inLen)
-			nz, cs := 0, max(op.in.cs, ch)
-			for i := range x {
-				if i%cs < ch && r.IntN(100) < pct {
-					nz++
-					x[i] = float32(1+r.IntN(4)) / 4
-				}
-			}
-			t := sim.fast.task(n)
-			y := make([]float32, n*op.outLen)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				sim.convOp(op, t, x, y, n)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nz), "ns/event")
-			b.ReportMetric(op.denseNs, "model-dense-ns")
-			b.ReportMetric(op.eventNs, "model-event-ns")
-		})
+	sim, _ := NewSimulator(net)
+	sim.SetEngine(e)
+	op := &sim.fast.ops[opIdx]
+	r := rand.New(rand.NewPCG(2, 2))
+	x := make([]float32, n*op.inLen)
+	nz, cs := 0, max(op.in.cs, ch)
+	for i := range x {
+		if i%cs < ch && r.IntN(100) < pct {
+			nz++
+			x[i] = float32(1+r.IntN(4)) / 4
+		}
 	}
+	t := sim.fast.task(n)
+	y := make([]float32, n*op.outLen)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sim.convOp(op, t, x, y, n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
+	model := op.denseNs
+	if e == EngineEvent {
+		model = op.eventFrameNs + float64(nz)/n*op.eventNs
+		if nz > 0 {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nz), "ns/event")
+		}
+	}
+	b.ReportMetric(model, "model-ns/frame")
 }
 
 // BenchmarkStep streams one time step of a batch of 8 through the tutorial
