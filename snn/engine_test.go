@@ -52,6 +52,9 @@ func randomNets(rng *rand.Rand) []randomNet {
 			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 6 * 5 * 5, Out: 70, Bias: true}, rng), nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 70, Out: 3}, rng)), maxS},
 		{"lif 1x1", []int{4, 6, 6}, nn.NewSequential(conv(4, 16, 1, 1, 0, false), nn.NewReLU(), nn.NewSumPool2d(nn.PoolConfig{Kernel: 3, Stride: 1}),
 			conv(16, 9, 3, 1, 1, true), nn.NewReLU(), nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 9 * 4 * 4, Out: 4}, rng)), lif},
+		{"gathered convolutions", []int{5, 13, 11}, nn.NewSequential(conv(5, 16, 3, 1, 1, true), nn.NewReLU(), conv(16, 32, 3, 2, 1, true), nn.NewReLU(),
+			nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}), conv(32, 16, 2, 1, 1, false), nn.NewReLU(), nn.NewFlatten(),
+			nn.NewLinear(nn.LinearConfig{In: 16 * 4 * 4, Out: 5}, rng)), def},
 		{"mlp", []int{30}, nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 30, Out: 50, Bias: true}, rng), nn.NewReLU(),
 			nn.NewLinear(nn.LinearConfig{In: 50, Out: 6}, rng)), def},
 	}
