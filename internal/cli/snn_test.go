@@ -178,7 +178,7 @@ func TestBenchSNNJSON(t *testing.T) {
 	if _, errs, code := run("train", "--limit", "1000", "--test-limit", "100", "--epochs", "1", "-o", model, "-q"); code != 0 {
 		t.Fatalf("train: %s", errs)
 	}
-	out, errs, code := run("bench", "snn", "-m", model, "--samples", "16", "--timesteps", "5", "--json", "-q")
+	out, errs, code := run("bench", "snn", "-m", model, "--samples", "16", "--timesteps", "5", "--repeat", "2", "--json", "-q")
 	if code != 0 {
 		t.Fatalf("bench snn: %s", errs)
 	}
@@ -186,7 +186,7 @@ func TestBenchSNNJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(r.Results) != 8 || r.PeakGFLOPS <= 0 {
+	if len(r.Results) != 8 || r.PeakGFLOPS <= 0 || r.EventVsDense["default"] <= 0 || r.EventVsDense["normalized"] <= 0 {
 		t.Fatalf("report %+v", r)
 	}
 	for _, res := range r.Results {
