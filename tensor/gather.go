@@ -28,8 +28,7 @@ type Gatherer struct {
 	cs, npos, n, items, outLen, wLen int
 	segs, chOff                      []int32
 
-	offs, start []int32
-	vals        []float32
+	ents, start []int32
 }
 
 // NewGatherer checks the item stream against input frames of npos
@@ -90,17 +89,17 @@ func (g *Gatherer) Apply(out, w, x []float32) error {
 		return fmt.Errorf("tensor: gather of %d inputs into %d outputs with %d weights, tables for %d, %d, %d", len(x), len(out), len(w), g.Inputs(), g.outLen, g.wLen)
 	}
 	if g.start == nil {
-		g.offs, g.vals = make([]int32, g.npos*g.cs+16), make([]float32, g.npos*g.cs+16)
+		g.ents = make([]int32, 2*(g.npos*g.cs+16))
 		g.start = make([]int32, g.npos+1)
 	}
-	kernels.CompressPositions(x, g.cs, g.chOff, g.cs*g.n, g.offs, g.vals, g.start)
-	kernels.GatherSegments(out, w, g.segs, g.offs, g.vals, g.start, g.n, g.items)
+	kernels.CompressPositions(x, g.cs, g.chOff, g.cs*g.n, g.ents, g.start)
+	kernels.GatherSegments(out, w, g.segs, g.ents, g.start, g.n, g.items)
 	return nil
 }
 
 // Clone returns a Gatherer sharing the tables with its own work buffers.
 func (g *Gatherer) Clone() *Gatherer {
 	c := *g
-	c.offs, c.vals, c.start = nil, nil, nil
+	c.ents, c.start = nil, nil
 	return &c
 }

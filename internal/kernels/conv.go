@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // Direct convolution and event scatter kernels for channels-last (NHWC)
 // activations. The convolution reads its input in place through two offset
@@ -254,16 +257,16 @@ var scatterPosImpl = func() func(out, w, vals []float32, woffs, taps []int32, n 
 
 // CompressPositionsGeneric lists the active inputs of the len(start)-1
 // input positions of cs channels in x (position p is x[p*cs:][:cs]): for
-// each non-zero x[p*cs+c], in order, the entry p*posStride + chOff[c] goes
-// to offs and the value to vals; start[p] receives the index of position
-// p's first entry and start[npos] the number of entries.
-func CompressPositionsGeneric(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+// each non-zero x[p*cs+c], in order, the pair (p*posStride + chOff[c], bits
+// of x[p*cs+c]) goes to ents; start[p] receives the index (in pairs) of
+// position p's first entry and start[npos] the number of entries.
+func CompressPositionsGeneric(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
 	n := 0
 	for p := 0; p < len(start)-1; p++ {
 		start[p] = int32(n)
 		for c, v := range x[p*cs : (p+1)*cs] {
 			if v != 0 {
-				offs[n], vals[n] = int32(p*posStride)+chOff[c], v
+				ents[2*n], ents[2*n+1] = int32(p*posStride)+chOff[c], int32(math.Float32bits(v))
 				n++
 			}
 		}
@@ -275,11 +278,11 @@ func CompressPositionsGeneric(x []float32, cs int, chOff []int32, posStride int,
 // CompressPositions to rows of n floats of out. The stream segs holds
 // nitems items, each its segment count, the offset of its output row in
 // out, and per segment a triple (first position p0, end position p1, base):
-// the entries j of positions p0 to p1-1 contribute vals[j] times the weight
-// row w[base + offs[j]:][:n] (base may be negative). The item's sum, in
-// that order, is added to its row. Items may share a row and come in any
-// order.
-func GatherSegmentsGeneric(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
+// the entries j of positions p0 to p1-1 contribute their value times the
+// weight row w[base + offset:][:n] (base may be negative). The item's sum,
+// in that order, is added to its row. Items may share a row and come in
+// any order.
+func GatherSegmentsGeneric(out, w []float32, segs, ents, start []int32, n, nitems int) {
 	var acc [128]float32
 	for c := 0; c < n; c += len(acc) {
 		m := min(len(acc), n-c)
@@ -293,7 +296,7 @@ func GatherSegmentsGeneric(out, w []float32, segs, offs []int32, vals []float32,
 				p0, p1, base := segs[s], segs[s+1], int(segs[s+2])
 				s += 3
 				for j := start[p0]; j < start[p1]; j++ {
-					v, wr := vals[j], w[base+int(offs[j])+c:][:m]
+					v, wr := math.Float32frombits(uint32(ents[2*j+1])), w[base+int(ents[2*j])+c:][:m]
 					for k := range a {
 						a[k] += v * wr[k]
 					}
@@ -312,30 +315,30 @@ func GatherSegmentsGeneric(out, w []float32, segs, offs []int32, vals []float32,
 func HasGatherKernel(n int) bool { return best.Name == "avx512" && n%16 == 0 && n >= 16 && n <= 128 }
 
 // CompressPositions is CompressPositionsGeneric with SIMD where available;
-// offs and vals need room for len(x)+16 elements and chOff for cs rounded
-// up to 16. Sizes are checked by the caller.
-func CompressPositions(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+// ents needs room for len(x)+16 pairs and chOff for cs rounded up to 16.
+// Sizes are checked by the caller.
+func CompressPositions(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
 	if len(start) < 2 {
 		return
 	}
-	compressPosImpl(x, cs, chOff, posStride, offs, vals, start)
+	compressPosImpl(x, cs, chOff, posStride, ents, start)
 }
 
 // GatherSegments is GatherSegmentsGeneric with SIMD where
 // HasGatherKernel(n); the sums may then be taken in another order. Offsets
 // are not checked here.
-func GatherSegments(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
+func GatherSegments(out, w []float32, segs, ents, start []int32, n, nitems int) {
 	if nitems == 0 {
 		return
 	}
 	if !HasGatherKernel(n) {
-		GatherSegmentsGeneric(out, w, segs, offs, vals, start, n, nitems)
+		GatherSegmentsGeneric(out, w, segs, ents, start, n, nitems)
 		return
 	}
-	gatherAsm(out, w, segs, offs, vals, start, n, nitems)
+	gatherAsm(out, w, segs, ents, start, n, nitems)
 }
 
-var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
 	if best.Name != "avx512" {
 		return CompressPositionsGeneric
 	}

@@ -247,19 +247,18 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 						segs = append(segs, int32(p0), int32(p1), int32((tap-p0)*cs*n))
 					}
 				}
-				offs, wantOffs := make([]int32, len(x)+16), make([]int32, len(x)+16)
-				vals, wantVals := make([]float32, len(x)+16), make([]float32, len(x)+16)
+				ents, wantEnts := make([]int32, 2*(len(x)+16)), make([]int32, 2*(len(x)+16))
 				start, wantStart := make([]int32, npos+1), make([]int32, npos+1)
-				CompressPositionsGeneric(x, cs, chOff, cs*n, wantOffs, wantVals, wantStart)
-				CompressPositions(x, cs, chOff, cs*n, offs, vals, start)
+				CompressPositionsGeneric(x, cs, chOff, cs*n, wantEnts, wantStart)
+				CompressPositions(x, cs, chOff, cs*n, ents, start)
 				for p := range start {
 					if start[p] != wantStart[p] {
 						t.Fatalf("cs=%d density %v: start[%d] = %d, want %d", cs, density, p, start[p], wantStart[p])
 					}
 				}
-				for j := int32(0); j < start[npos]; j++ {
-					if offs[j] != wantOffs[j] || vals[j] != wantVals[j] {
-						t.Fatalf("cs=%d density %v: entry %d = (%d, %v), want (%d, %v)", cs, density, j, offs[j], vals[j], wantOffs[j], wantVals[j])
+				for j := int32(0); j < 2*start[npos]; j++ {
+					if ents[j] != wantEnts[j] {
+						t.Fatalf("cs=%d density %v: entry %d half %d = %d, want %d", cs, density, j/2, j%2, ents[j], wantEnts[j])
 					}
 				}
 				const guard = 32
@@ -268,8 +267,8 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 					want[i] = float32(i%7) / 8
 					got[i] = want[i]
 				}
-				GatherSegmentsGeneric(want, w, segs, wantOffs, wantVals, wantStart, n, nout)
-				GatherSegments(got, w, segs, offs, vals, start, n, nout)
+				GatherSegmentsGeneric(want, w, segs, wantEnts, wantStart, n, nout)
+				GatherSegments(got, w, segs, ents, start, n, nout)
 				for i := range want {
 					if want[i] != got[i] {
 						t.Fatalf("cs=%d n=%d density %v: out[%d] = %v, want %v", cs, n, density, i, got[i], want[i])

@@ -44,19 +44,36 @@ func BenchmarkGatherConv2(b *testing.B) {
 		}
 		return segs, items
 	}
-	offs, vals, start := make([]int32, len(x)+16), make([]float32, len(x)+16), make([]int32, h*h+1)
+	ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*h+1)
 	out := make([]float32, oh*oh*n)
 	b.Run("compress", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			CompressPositions(x, cs, chOff, cs*n, offs, vals, start)
+			CompressPositions(x, cs, chOff, cs*n, ents, start)
 		}
 	})
-	CompressPositions(x, cs, chOff, cs*n, offs, vals, start)
+	CompressPositions(x, cs, chOff, cs*n, ents, start)
+	{ // the same entries per position (5 of 20): run lengths never vary
+		xf := make([]float32, len(x))
+		for p := 0; p < h*h; p++ {
+			for c := 0; c < 5; c++ {
+				xf[p*cs+c*4] = 0.25
+			}
+		}
+		e2, s2 := make([]int32, 2*(len(x)+16)), make([]int32, h*h+1)
+		CompressPositions(xf, cs, chOff, cs*n, e2, s2)
+		segs, items := stream(2)
+		b.Run("gather-rows2-fixedcounts", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				GatherSegments(out, w, segs, e2, s2, n, items)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(oh*oh*k*k*5), "ns/entry")
+		})
+	}
 	for _, rows := range []int{5, 3, 2, 1} {
 		segs, items := stream(rows)
 		b.Run(fmt.Sprintf("gather-rows%d", rows), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				GatherSegments(out, w, segs, offs, vals, start, n, items)
+				GatherSegments(out, w, segs, ents, start, n, items)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(oh*oh*k*k*c)/0.24, "ns/entry")
 		})

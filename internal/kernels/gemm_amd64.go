@@ -220,48 +220,57 @@ func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
 // compressPosAVX512 is CompressPositionsGeneric for npos positions.
 //
 //go:noescape
-func compressPosAVX512(x *float32, npos, cs int, chOff *int32, posStride int, offs *int32, vals *float32, start *int32)
+func compressPosAVX512(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, pairIdx *int32)
 
-func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
-	return func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
-		compressPosAVX512(&x[0], len(start)-1, cs, &chOff[0], posStride, &offs[0], &vals[0], &start[0])
+// pairIdx interleaves 16 offsets (table 0..15) and 16 values (16..31) into
+// 16 (offset, value) pairs, two vectors of 8.
+var pairIdx = func() (t [32]int32) {
+	for k := 0; k < 16; k++ {
+		t[2*k], t[2*k+1] = int32(k), int32(16+k)
+	}
+	return t
+}()
+
+func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
+	return func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
+		compressPosAVX512(&x[0], len(start)-1, cs, &chOff[0], posStride, &ents[0], &start[0], &pairIdx[0])
 	}
 }
 
 // gatherSeg1AVX512 ... gatherSeg8AVX512 are GatherSegments for rows of
 // exactly 16 ... 128 floats.
-var gatherKernels = [...]func(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int){
+var gatherKernels = [...]func(out, w *float32, segs, ents *int32, start *int32, nitems int){
 	gatherSeg1AVX512, gatherSeg2AVX512, gatherSeg3AVX512, gatherSeg4AVX512,
 	gatherSeg5AVX512, gatherSeg6AVX512, gatherSeg7AVX512, gatherSeg8AVX512,
 }
 
-func gatherAsm(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
-	gatherKernels[n/16-1](&out[0], &w[0], &segs[0], &offs[0], &vals[0], &start[0], nitems)
+func gatherAsm(out, w []float32, segs, ents, start []int32, n, nitems int) {
+	gatherKernels[n/16-1](&out[0], &w[0], &segs[0], &ents[0], &start[0], nitems)
 }
 
 //go:noescape
-func gatherSeg1AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg1AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg2AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg2AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg3AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg3AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg4AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg4AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg5AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg5AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg6AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg6AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg7AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg7AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 //go:noescape
-func gatherSeg8AVX512(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)
+func gatherSeg8AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 // scatterWidth[n/4] is ScatterEventsGeneric for exactly n channels, n a
 // multiple of 4 below 128 but not of 16 (whole vectors, then 8 and 4 wide).

@@ -12,10 +12,10 @@ func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
 	return ScatterPosGeneric
 }
 
-func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, offs []int32, vals []float32, start []int32) {
+func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
 	return CompressPositionsGeneric
 }
 
-func gatherAsm(out, w []float32, segs, offs []int32, vals []float32, start []int32, n, nitems int) {
-	GatherSegmentsGeneric(out, w, segs, offs, vals, start, n, nitems)
+func gatherAsm(out, w []float32, segs, ents, start []int32, n, nitems int) {
+	GatherSegmentsGeneric(out, w, segs, ents, start, n, nitems)
 }

@@ -569,12 +569,13 @@ func genScatterPosN(b *strings.Builder, nv int) {
 }
 
 // genCompressPos writes compressPosAVX512: CompressPositionsGeneric, 16
-// channels at a time compressed in registers and stored whole (the lists
-// have 16 entries of room after the last one), the last cs%16 under a mask.
+// channels at a time compressed in registers, interleaved into (offset,
+// value) pairs and stored whole (the list has 16 entries of room after the
+// last one), the last cs%16 under a mask.
 func genCompressPos(b *strings.Builder) {
 	const name = "compressPosAVX512"
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff *int32, posStride int, offs *int32, vals *float32, start *int32)\n", name)
+	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, pairIdx *int32)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	w("MOVQ cs+16(FP), R8")
 	w("MOVQ R8, CX")
@@ -589,9 +590,11 @@ func genCompressPos(b *strings.Builder) {
 	w("MOVQ posStride+32(FP), AX")
 	w("VPBROADCASTD AX, Z6")
 	w("VPXORD Z5, Z5, Z5")
-	w("MOVQ offs+40(FP), DI")
-	w("MOVQ vals+48(FP), R10")
-	w("MOVQ start+56(FP), R11")
+	w("MOVQ ents+40(FP), DI")
+	w("MOVQ start+48(FP), R11")
+	w("MOVQ pairIdx+56(FP), R10")
+	w("VMOVDQU32 (R10), Z29")
+	w("VMOVDQU32 64(R10), Z30")
 	w("VXORPS Z31, Z31, Z31")
 	w("XORQ AX, AX")
 	fmt.Fprintf(b, "%s_pos:\n", name)
@@ -602,10 +605,14 @@ func genCompressPos(b *strings.Builder) {
 	w("MOVQ SI, R14")
 	chunk := func() {
 		w("VCOMPRESSPS Z0, K1, Z1")
-		w("VMOVUPS Z1, (R10)(AX*4)")
 		w("VPADDD (R13), Z5, Z2")
 		w("VPCOMPRESSD Z2, K1, Z3")
-		w("VMOVDQU32 Z3, (DI)(AX*4)")
+		w("VMOVDQA32 Z29, Z7")
+		w("VPERMI2D Z1, Z3, Z7")
+		w("VMOVDQA32 Z30, Z8")
+		w("VPERMI2D Z1, Z3, Z8")
+		w("VMOVDQU32 Z7, (DI)(AX*8)")
+		w("VMOVDQU32 Z8, 64(DI)(AX*8)")
 		w("KMOVW K1, DX")
 		w("POPCNTL DX, DX")
 		w("ADDQ DX, AX")
@@ -638,7 +645,9 @@ func genCompressPos(b *strings.Builder) {
 
 // genGatherSegN writes gatherSeg<N>AVX512: GatherSegmentsGeneric for rows
 // of exactly 16·N floats. Each segment is a contiguous run of entries read
-// in place (no copying), E entries at a time into E·N independent
+// in place (no copying; one 8-byte load gives an entry's weight offset and
+// value, whose broadcast then comes from a register: loads are what limits
+// this loop), E entries at a time into E·N independent
 // accumulators (enough to hide the multiply-add latency) with an exit test
 // after every entry; the item's sum is added to its output row once.
 func genGatherSegN(b *strings.Builder, nv int) {
@@ -652,14 +661,13 @@ func genGatherSegN(b *strings.Builder, nv int) {
 	}
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	acc := func(i, k int) string { return fmt.Sprintf("Z%d", i*nv+k) }
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, offs *int32, vals *float32, start *int32, nitems int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, ents *int32, start *int32, nitems int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	w("MOVQ out+0(FP), DI")
 	w("MOVQ w+8(FP), SI")
 	w("MOVQ segs+16(FP), DX")
-	w("MOVQ offs+24(FP), R8")
-	w("MOVQ vals+32(FP), R9")
-	w("MOVQ start+40(FP), R10")
+	w("MOVQ ents+24(FP), R8")
+	w("MOVQ start+32(FP), R10")
 	fmt.Fprintf(b, "%s_item:\n", name)
 	w("MOVLQSX (DX), CX")
 	w("MOVLQSX 4(DX), R12")
@@ -684,10 +692,12 @@ func genGatherSegN(b *strings.Builder, nv int) {
 	fmt.Fprintf(b, "%s_ent:\n", name)
 	for i := 0; i < e; i++ {
 		bc := fmt.Sprintf("Z%d", 16+i)
-		w("MOVLQSX (R8)(AX*4), R14")
-		w("VBROADCASTSS (R9)(AX*4), %s", bc)
+		w("MOVQ (R8)(AX*8), R14")
+		w("MOVL R14, R15")
+		w("SHRQ $32, R14")
+		w("VPBROADCASTD R14, %s", bc)
 		for k := 0; k < nv; k++ {
-			w("VFMADD231PS %d(R13)(R14*4), %s, %s", 64*k, bc, acc(i, k))
+			w("VFMADD231PS %d(R13)(R15*4), %s, %s", 64*k, bc, acc(i, k))
 		}
 		w("INCQ AX")
 		w("DECQ BX")
@@ -709,7 +719,7 @@ func genGatherSegN(b *strings.Builder, nv int) {
 		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), 64*k)
 	}
 	fmt.Fprintf(b, "%s_skip:\n", name)
-	w("DECQ nitems+48(FP)")
+	w("DECQ nitems+40(FP)")
 	w("JNZ %s_item", name)
 	w("VZEROUPPER")
 	w("RET")
