@@ -55,6 +55,8 @@ func randomNets(rng *rand.Rand) []randomNet {
 		{"gathered convolutions", []int{5, 13, 11}, nn.NewSequential(conv(5, 16, 3, 1, 1, true), nn.NewReLU(), conv(16, 32, 3, 2, 1, true), nn.NewReLU(),
 			nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}), conv(32, 16, 2, 1, 1, false), nn.NewReLU(), nn.NewFlatten(),
 			nn.NewLinear(nn.LinearConfig{In: 16 * 4 * 4, Out: 5}, rng)), def},
+		{"window scatter", []int{1, 9, 10}, nn.NewSequential(conv(1, 12, 3, 1, 1, true), nn.NewReLU(), nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}),
+			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 12 * 4 * 5, Out: 4}, rng)), def},
 		{"mlp", []int{30}, nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 30, Out: 50, Bias: true}, rng), nn.NewReLU(),
 			nn.NewLinear(nn.LinearConfig{In: 50, Out: 6}, rng)), def},
 	}

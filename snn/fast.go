@@ -147,6 +147,9 @@ type fastOp struct {
 	pcs          int       // position scatter: channels per input position
 	ptaps        []int32   // position scatter: (out offset, weight offset) pairs per input position
 	ptapIdx      []int32
+	winK         int     // window scatter (one input channel, stride 1): kernel size
+	winOW        int     // output width
+	winBase      []int32 // per input element: output offset of tap (0, 0), or -1 near the border
 	gsegs        []int32 // gather: item stream (tensor.Gatherer)
 	gitems       int
 	newEvent     func() eventProp // a propagator with its own work buffers
@@ -263,6 +266,11 @@ func compileFast(net *Network) (*fastPlan, error) {
 				sc, err := tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wscatter))
 				if err != nil {
 					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+				}
+				if op.winBase != nil {
+					if err := sc.SetWindow(op.winK, op.winOW, op.winBase); err != nil {
+						return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
+					}
 				}
 				op.newEvent, op.wevent = func() eventProp { return sc.Clone() }, op.wscatter
 			}
@@ -392,6 +400,20 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	}
+	if c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os) {
+		// Inputs whose taps all land inside the output skip the tables:
+		// output (y+ph-i, x+pw-j) for tap (i, j).
+		op.winK, op.winOW = kh, ow
+		op.winBase = make([]int32, h*w)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				op.winBase[y*w+x] = -1
+				if y+ph-(kh-1) >= 0 && y+ph < oh && x+pw-(kw-1) >= 0 && x+pw < ow {
+					op.winBase[y*w+x] = int32(((y+ph)*ow + x + pw) * os)
+				}
+			}
+		}
+	}
 	op.tapIdx = make([]int32, h*w*cs+1)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -481,8 +503,9 @@ func (op *fastOp) gather() bool {
 // then, per non-zero input: gathered, about 1 ns plus 0.28 ns per 16-float
 // vector of each tap it reaches; position by position, 2 ns plus 0.5 ns
 // per vector; event by event, 5 ns plus 1.1 ns per vector (a
-// read-modify-write of the output), four times that where the last vector
-// needs a mask (masked stores stall the loads that follow).
+// read-modify-write of the output), half that with the weights in registers
+// (window scatter), four times that where the last vector needs a mask
+// (masked stores stall the loads that follow).
 func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 	op.denseNs = float64(rows*depth*((ch+31)/32*32))/105 + 100
 	if depth < 64 {
@@ -506,6 +529,9 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 		vecs += float64(r/8 + r%8/4)
 	case ch%16 != 0:
 		perVec, vecs = 4.4, vecs+1
+	}
+	if op.winBase != nil {
+		perVec /= 2 // weights in registers (BenchmarkConv1Op)
 	}
 	op.eventNs = 5 + perVec*tapsPerInput*vecs
 	if !tensor.HasEventKernels() {

@@ -344,3 +344,41 @@ var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride 
 	}
 	return compressPosAsm()
 }()
+
+// ScatterWindowGeneric propagates the events of a one-channel k×k
+// convolution whose taps all land inside the output: event e with value
+// vals[e] adds vals[e]·w[(i·k+j)·n:][:n] to the n outputs at
+// out[bases[e] - (i·ow+j)·n:] for every tap (i, j).
+func ScatterWindowGeneric(out, w, vals []float32, bases []int32, k, ow, n int) {
+	for e, v := range vals {
+		for i := 0; i < k; i++ {
+			for j := 0; j < k; j++ {
+				o := out[int(bases[e])-(i*ow+j)*n:][:n]
+				for c, wv := range w[(i*k+j)*n:][:n] {
+					o[c] += v * wv
+				}
+			}
+		}
+	}
+}
+
+// HasWindowKernel reports whether ScatterWindow has a SIMD version for a
+// k×k kernel and n output channels.
+func HasWindowKernel(k, n int) bool {
+	return best.Name == "avx512" && (k == 3 || k == 5) && n%4 == 0
+}
+
+// ScatterWindow is ScatterWindowGeneric with SIMD where HasWindowKernel(k,
+// n): the weights of 16 (then 8, then 4) output channels stay in registers
+// while every event adds them to its taps' outputs. Offsets are not
+// checked here.
+func ScatterWindow(out, w, vals []float32, bases []int32, k, ow, n int) {
+	if len(vals) == 0 {
+		return
+	}
+	if !HasWindowKernel(k, n) {
+		ScatterWindowGeneric(out, w, vals, bases, k, ow, n)
+		return
+	}
+	windowAsm(out, w, vals, bases, k, ow, n)
+}

@@ -278,3 +278,82 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// windowEvents returns interior events of a one-channel k×k convolution of
+// an h×h input (output ow×ow): bases (output offset of tap (0,0)), values,
+// and the same events as inputs for ScatterEvents' tables.
+func windowEvents(rng *rand.Rand, h, k, n, pct int) (bases []int32, vals []float32, idx []int32, tapIdx, taps []int32) {
+	ow := h - k + 1
+	tapIdx = []int32{0}
+	for y := 0; y < h; y++ {
+		for x := 0; x < h; x++ {
+			interior := y >= k-1 && y < ow && x >= k-1 && x < ow
+			for i := 0; i < k; i++ {
+				for j := 0; j < k; j++ {
+					oy, ox := y-i, x-j
+					if oy >= 0 && oy < ow && ox >= 0 && ox < ow {
+						taps = append(taps, int32((oy*ow+ox)*n), int32((i*k+j)*n))
+					}
+				}
+			}
+			tapIdx = append(tapIdx, int32(len(taps)/2))
+			if interior && rng.IntN(100) < pct {
+				bases = append(bases, int32((y*ow+x)*n))
+				vals = append(vals, float32(rng.IntN(4)+1)/4)
+				idx = append(idx, int32(y*h+x))
+			}
+		}
+	}
+	return bases, vals, idx, tapIdx, taps
+}
+
+func TestScatterWindowMatchesScatter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 19))
+	for _, k := range []int{3, 5} {
+		for _, n := range []int{4, 8, 12, 16, 20, 24, 32, 36, 44, 64} {
+			const h = 14
+			ow := h - k + 1
+			bases, vals, idx, tapIdx, taps := windowEvents(rng, h, k, n, 30)
+			w := make([]float32, k*k*n)
+			for i := range w {
+				w[i] = float32(rng.IntN(129)-64) / 64
+			}
+			want, got := make([]float32, ow*ow*n), make([]float32, ow*ow*n)
+			for i := range want {
+				want[i] = float32(i%9) / 8
+				got[i] = want[i]
+			}
+			ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
+			ScatterWindow(got, w, vals, bases, k, ow, n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("k=%d n=%d: out[%d] = %v, want %v", k, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkScatterWindow compares the register-weight window scatter with
+// the table-driven event scatter on conv1's shape (28×28 input, 5×5
+// kernel, 20 channels, 12 % of the interior positions active).
+func BenchmarkScatterWindow(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	const h, k, n = 28, 5, 20
+	ow := h - k + 1
+	bases, vals, idx, tapIdx, taps := windowEvents(rng, h, k, n, 12)
+	w := randSlice(rng, k*k*n)
+	out := make([]float32, ow*ow*n)
+	b.Run("window", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ScatterWindow(out, w, vals, bases, k, ow, n)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/event")
+	})
+	b.Run("events", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ScatterEvents(out, w, vals, idx, tapIdx, taps, n)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/event")
+	})
+}

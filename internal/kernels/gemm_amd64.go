@@ -372,3 +372,44 @@ func scatterEventsW120AVX512(out, wt *float32, vals *float32, idx *int32, nidx i
 
 //go:noescape
 func scatterEventsW124AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+// scatterWindow<K><R>AVX512 are ScatterWindow for a K×K kernel and one
+// block of 16 (Z), 8 (Y) or 4 (X) output channels starting at out and w.
+//
+//go:noescape
+func scatterWindow3ZAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+//go:noescape
+func scatterWindow3YAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+//go:noescape
+func scatterWindow3XAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+//go:noescape
+func scatterWindow5ZAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+//go:noescape
+func scatterWindow5YAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+//go:noescape
+func scatterWindow5XAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
+	kern := [2][3]func(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int){
+		{scatterWindow3ZAVX512, scatterWindow3YAVX512, scatterWindow3XAVX512},
+		{scatterWindow5ZAVX512, scatterWindow5YAVX512, scatterWindow5XAVX512},
+	}[k/2-1]
+	for c := 0; c < n; {
+		var i, m int
+		switch r := n - c; {
+		case r >= 16:
+			i, m = 0, 16
+		case r >= 8:
+			i, m = 1, 8
+		default:
+			i, m = 2, 4
+		}
+		kern[i](&out[c], &w[c], 4*n, &vals[0], &bases[0], len(vals), 4*ow*n, 4*n)
+		c += m
+	}
+}

@@ -19,3 +19,7 @@ func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, en
 func gatherAsm(out, w []float32, segs, ents, start []int32, n, nitems int) {
 	GatherSegmentsGeneric(out, w, segs, ents, start, n, nitems)
 }
+
+func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
+	ScatterWindowGeneric(out, w, vals, bases, k, ow, n)
+}

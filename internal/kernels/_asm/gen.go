@@ -50,6 +50,11 @@ func main() {
 			genScatterWidth(&b, n)
 		}
 	}
+	for _, k := range []int{3, 5} {
+		for _, reg := range []string{"Z", "Y", "X"} {
+			genScatterWindow(&b, k, reg)
+		}
+	}
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterPosN(&b, nv)
 	}
@@ -783,6 +788,62 @@ func genScatterWidth(b *strings.Builder, n int) {
 	w("ADDQ $4, R12")
 	w("ADDQ $4, R13")
 	w("DECQ R14")
+	w("JNZ %s_event", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterWindow writes scatterWindow<K><R>AVX512: the events of a
+// one-channel K×K convolution whose taps all land inside the output, for
+// one block of 16 (Z), 8 (Y) or 4 (X) output channels. The block's K·K
+// weight vectors stay in registers; an event adds value × weight to the
+// output rows of its taps, walking them with two strides (output row and
+// output position), so a tap is one load, one multiply-add and one store.
+func genScatterWindow(b *strings.Builder, k int, reg string) {
+	name := fmt.Sprintf("scatterWindow%d%sAVX512", k, reg)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	r := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ wStride+16(FP), AX")
+	for t := 0; t < k*k; t++ {
+		w("VMOVUPS (SI), %s", r(t))
+		if t < k*k-1 {
+			w("ADDQ AX, SI")
+		}
+	}
+	w("MOVQ vals+24(FP), R8")
+	w("MOVQ bases+32(FP), R9")
+	w("MOVQ nev+40(FP), CX")
+	w("MOVQ rowBytes+48(FP), R10")
+	w("MOVQ colBytes+56(FP), R11")
+	w("TESTQ CX, CX")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_event:\n", name)
+	w("VBROADCASTSS (R8), %s", r(25))
+	w("MOVLQSX (R9), AX")
+	w("LEAQ (DI)(AX*4), BX")
+	for i := 0; i < k; i++ {
+		w("MOVQ BX, DX")
+		for j := 0; j < k; j++ {
+			tmp := r(26 + (i*k+j)%6)
+			w("VMOVUPS (DX), %s", tmp)
+			w("VFMADD231PS %s, %s, %s", r(i*k+j), r(25), tmp)
+			w("VMOVUPS %s, (DX)", tmp)
+			if j < k-1 {
+				w("SUBQ R11, DX")
+			}
+		}
+		if i < k-1 {
+			w("SUBQ R10, BX")
+		}
+	}
+	w("ADDQ $4, R8")
+	w("ADDQ $4, R9")
+	w("DECQ CX")
 	w("JNZ %s_event", name)
 	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
