@@ -11,34 +11,8 @@ import (
 )
 
 // BenchmarkConv1Op measures the tutorial's first convolution on 8 frames
-// of 12 % Bernoulli spikes, dense and event-driven.
-func BenchmarkConv1Op(b *testing.B) {
-	spec, _ := arch.Lookup("tutorial")
-	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
-	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
-	r := rand.New(rand.NewPCG(2, 2))
-	n := 8
-	x := make([]float32, n*784)
-	for i := range x {
-		if r.IntN(100) < 12 {
-			x[i] = 1
-		}
-	}
-	for _, e := range []Engine{EngineDense, EngineEvent} {
-		b.Run(e.String(), func(b *testing.B) {
-			sim, _ := NewSimulator(net)
-			sim.SetEngine(e)
-			op := &sim.fast.ops[0]
-			t := sim.fast.task(n)
-			y := make([]float32, n*op.outLen)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				sim.convOp(op, t, x, y, n)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
-		})
-	}
-}
+// of 12 % non-zero input pixels, dense and event-driven.
+func BenchmarkConv1Op(b *testing.B) { benchOp(b, 0, 1, 12) }
 
 // BenchmarkConv2Op measures the tutorial's second convolution on 8 frames
 // of pooled spikes, 24 % of them non-zero as in the normalised network,

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -262,18 +263,10 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 					}
 				}
 				const guard = 32
-				want, got := make([]float32, nout*n+guard), make([]float32, nout*n+guard)
-				for i := range want {
-					want[i] = float32(i%7) / 8
-					got[i] = want[i]
-				}
+				want, got := twinOutputs(nout*n + guard)
 				GatherSegmentsGeneric(want, w, segs, wantEnts, wantStart, n, nout)
 				GatherSegments(got, w, segs, ents, start, n, nout)
-				for i := range want {
-					if want[i] != got[i] {
-						t.Fatalf("cs=%d n=%d density %v: out[%d] = %v, want %v", cs, n, density, i, got[i], want[i])
-					}
-				}
+				requireSame(t, got, want, fmt.Sprintf("cs=%d n=%d density %v", cs, n, density))
 			}
 		}
 	}
@@ -318,18 +311,10 @@ func TestScatterWindowMatchesScatter(t *testing.T) {
 			for i := range w {
 				w[i] = float32(rng.IntN(129)-64) / 64
 			}
-			want, got := make([]float32, ow*ow*n), make([]float32, ow*ow*n)
-			for i := range want {
-				want[i] = float32(i%9) / 8
-				got[i] = want[i]
-			}
+			want, got := twinOutputs(ow * ow * n)
 			ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
 			ScatterWindow(got, w, vals, bases, k, ow, n)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("k=%d n=%d: out[%d] = %v, want %v", k, n, i, got[i], want[i])
-				}
-			}
+			requireSame(t, got, want, fmt.Sprintf("k=%d n=%d", k, n))
 		}
 	}
 }
@@ -356,4 +341,25 @@ func BenchmarkScatterWindow(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/event")
 	})
+}
+
+// twinOutputs returns two equal output buffers of n dyadic values (the
+// kernels add to their outputs, so the starting values take part).
+func twinOutputs(n int) (a, b []float32) {
+	a, b = make([]float32, n), make([]float32, n)
+	for i := range a {
+		a[i] = float32(i%7) / 8
+		b[i] = a[i]
+	}
+	return a, b
+}
+
+// requireSame fails the test at the first element where got and want differ.
+func requireSame(t *testing.T, got, want []float32, what string) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: out[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
 }

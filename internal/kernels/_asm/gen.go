@@ -396,47 +396,7 @@ func genConv(b *strings.Builder) {
 // exactly 16·N channels (whole vectors, no mask), each tap's N vectors
 // unrolled and addressed directly from the element offsets.
 func genScatterN(b *strings.Builder, nv int) {
-	name := fmt.Sprintf("scatterEvents%dAVX512", nv)
-	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, "\n// func %s(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
-	w("MOVQ out+0(FP), DI")
-	w("MOVQ wt+8(FP), SI")
-	w("MOVQ vals+16(FP), R12")
-	w("MOVQ idx+24(FP), R13")
-	w("MOVQ nidx+32(FP), R14")
-	w("MOVQ tapIdx+40(FP), R15")
-	w("MOVQ taps+48(FP), DX")
-	w("TESTQ R14, R14")
-	w("JZ %s_done", name)
-	fmt.Fprintf(b, "%s_event:\n", name)
-	w("VBROADCASTSS (R12), Z0")
-	w("MOVLQSX (R13), AX")
-	w("MOVLQSX (R15)(AX*4), BX")
-	w("MOVLQSX 4(R15)(AX*4), CX")
-	w("SUBQ BX, CX")
-	w("JZ %s_next", name)
-	w("LEAQ (DX)(BX*8), BX")
-	fmt.Fprintf(b, "%s_tap:\n", name)
-	w("MOVLQSX (BX), R9")
-	w("MOVLQSX 4(BX), R10")
-	for j := 0; j < nv; j++ {
-		z := fmt.Sprintf("Z%d", 1+j)
-		w("VMOVUPS %d(DI)(R9*4), %s", 64*j, z)
-		w("VFMADD231PS %d(SI)(R10*4), Z0, %s", 64*j, z)
-		w("VMOVUPS %s, %d(DI)(R9*4)", z, 64*j)
-	}
-	w("ADDQ $8, BX")
-	w("DECQ CX")
-	w("JNZ %s_tap", name)
-	fmt.Fprintf(b, "%s_next:\n", name)
-	w("ADDQ $4, R12")
-	w("ADDQ $4, R13")
-	w("DECQ R14")
-	w("JNZ %s_event", name)
-	fmt.Fprintf(b, "%s_done:\n", name)
-	w("VZEROUPPER")
-	w("RET")
+	genScatterEvents(b, fmt.Sprintf("scatterEvents%dAVX512", nv), 16*nv)
 }
 
 // genConvAVX2 writes the AVX2 direct-convolution kernel: 6 output
@@ -735,7 +695,13 @@ func genGatherSegN(b *strings.Builder, nv int) {
 // vectors and then 8- and 4-float ones, so no masked stores (which stall
 // the loads that follow on a read-modify-write of the same row).
 func genScatterWidth(b *strings.Builder, n int) {
-	name := fmt.Sprintf("scatterEventsW%dAVX512", n)
+	genScatterEvents(b, fmt.Sprintf("scatterEventsW%dAVX512", n), n)
+}
+
+// genScatterEvents writes name: ScatterEventsGeneric for exactly n
+// channels (a multiple of 4), every tap a read-modify-write of 16-float
+// vectors and then an 8- and a 4-float one as n needs.
+func genScatterEvents(b *strings.Builder, name string, n int) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	type part struct {
 		off  int
