@@ -491,7 +491,9 @@ func (op *fastOp) posScatter() bool { return op.wpos != nil && tensor.HasEventKe
 // (tensor.Gatherer): positions of several channels, outputs of at most 128
 // channels in whole vectors, a SIMD kernel.
 func (op *fastOp) gather() bool {
-	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(op.outLen/len(op.rows))
+	ch := op.outLen / len(op.rows)
+	// Entries name weight rows by int32 offsets up to inputs × channels.
+	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(ch) && int64(op.inLen)*int64(ch) < 1<<31
 }
 
 // costs fills the cost model, calibrated on an AVX-512 core with
