@@ -17,8 +17,8 @@ type Engine int
 const (
 	// EngineAuto runs the fast engine and picks, for every weighted layer,
 	// sample and chunk of time, dense or event-driven computation from the
-	// measured density of the layer's input. On machines without AVX-512 it
-	// runs the reference engine instead (see Simulator.SetEngine).
+	// measured density of the layer's input and a cost model of this
+	// machine's kernels (AVX-512, AVX2 or pure Go).
 	EngineAuto Engine = iota
 	// EngineDense runs the fast engine with every weighted layer dense: one
 	// direct convolution (or matrix product) over all frames of a chunk.
@@ -496,22 +496,38 @@ func (op *fastOp) gather() bool {
 	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(ch) && int64(op.inLen)*int64(ch) < 1<<31
 }
 
-// costs fills the cost model, calibrated on an AVX-512 core with
-// BenchmarkEventCost and the Conv*Op benchmarks. A dense frame costs
-// rows×depth×(channels rounded up to 32) multiply-adds at about 105 per ns
-// (75 % of that for depths below 64, as conv1's 25). Event-driven, a frame
-// costs a fixed part (listing its non-zero inputs, about 0.1 ns per input,
-// and for gathered layers about 2.5 ns per item and 1.2 ns per run) and
-// then, per non-zero input: gathered, about 1 ns plus 0.28 ns per 16-float
-// vector of each tap it reaches; position by position, 2 ns plus 0.5 ns
-// per vector; event by event, 5 ns plus 1.1 ns per vector (a
-// read-modify-write of the output), half that with the weights in registers
-// (window scatter), four times that where the last vector needs a mask
-// (masked stores stall the loads that follow).
+// costs fills the cost model, calibrated with BenchmarkEventCost and the
+// Conv*Op benchmarks. A dense frame costs rows×depth×(channels rounded up
+// to 32) multiply-adds at about 105 per ns on an AVX-512 core, 52 with
+// AVX2 (75 % of that for depths below 64, as conv1's 25), and rows×depth×
+// channels at 1.6 per ns in pure Go. Event-driven, a frame costs a fixed
+// part (listing its non-zero inputs, about 0.1 ns per input, 1 ns in pure
+// Go, and for gathered layers about 2.5 ns per item and 1.2 ns per run)
+// and then, per non-zero input: gathered, about 1 ns plus 0.28 ns per
+// 16-float vector of each tap it reaches; position by position, 2 ns plus
+// 0.5 ns per vector; event by event, 5 ns plus 1.1 ns per vector (a
+// read-modify-write of the output), half that with the weights in
+// registers (window scatter), four times that where the last vector needs
+// a mask (masked stores stall the loads that follow); in pure Go, 10 ns
+// plus 0.55 ns per channel of each tap.
 func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
-	op.denseNs = float64(rows*depth*((ch+31)/32*32))/105 + 100
-	if depth < 64 {
-		op.denseNs /= 0.75
+	switch {
+	case !tensor.HasDirectConv():
+		op.denseNs = float64(rows*depth*ch)/1.6 + 100
+	default:
+		rate := 105.0
+		if !tensor.HasEventKernels() { // AVX2
+			rate = 52
+		}
+		op.denseNs = float64(rows*depth*((ch+31)/32*32))/rate + 100
+		if depth < 64 {
+			op.denseNs /= 0.75
+		}
+	}
+	if !tensor.HasEventKernels() { // pure-Go event propagation
+		op.eventFrameNs = 20 + float64(op.inLen)
+		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
+		return
 	}
 	op.eventFrameNs = 20 + 0.1*float64(op.inLen)
 	switch {
@@ -536,10 +552,6 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 		perVec /= 2 // weights in registers (BenchmarkConv1Op)
 	}
 	op.eventNs = 5 + perVec*tapsPerInput*vecs
-	if !tensor.HasEventKernels() {
-		op.eventNs *= 8 // pure-Go scatter
-		op.eventFrameNs *= 4
-	}
 }
 
 // fastTask holds one worker's buffers.

@@ -144,18 +144,10 @@ func (s *Simulator) SetEngine(e Engine) {
 func (s *Simulator) Engine() Engine { return s.engine }
 
 // fastEngine reports whether runs go through the fast (channels-last)
-// engine. EngineAuto falls back to the reference engine, whose products use
-// the AVX2 GEMM, on machines without AVX-512, where the fast engine's
-// direct-convolution and event kernels have only pure-Go versions.
-func (s *Simulator) fastEngine() bool {
-	switch s.engine {
-	case EngineReference:
-		return false
-	case EngineAuto:
-		return tensor.HasDirectConv()
-	}
-	return true
-}
+// engine: every engine but EngineReference. Without SIMD kernels (pure Go)
+// EngineAuto still does, its cost model then choosing event-driven layers
+// wherever inputs are not nearly all non-zero.
+func (s *Simulator) fastEngine() bool { return s.engine != EngineReference }
 
 // SetChunkFrames sets how many frames go through a layer at once (at least
 // the batch size is used). Smaller chunks use less memory.
