@@ -344,7 +344,7 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	}
-	if os%16 == 0 && cs >= 8 { // one-channel positions scatter faster event by event
+	if os%8 == 0 && cs >= 8 { // one-channel positions scatter faster event by event
 		op.pcs = cs
 		op.wpos = make([]float32, kh*kw*cs*os)
 		for t := 0; t < kh*kw; t++ {
@@ -465,7 +465,7 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
-	if np%16 == 0 && in.n >= 8 {
+	if np%8 == 0 && in.n >= 8 {
 		op.pcs, op.wpos, op.ptaps, op.ptapIdx = in.n, op.wscatter, []int32{0, 0}, []int32{0, 1}
 		op.gsegs, op.gitems = []int32{1, 0, 0, 1, 0}, 1
 	}
@@ -485,7 +485,9 @@ type eventProp interface {
 }
 
 // posScatter reports whether the op's events go position by position.
-func (op *fastOp) posScatter() bool { return op.wpos != nil && tensor.HasEventKernels() }
+func (op *fastOp) posScatter() bool {
+	return op.wpos != nil && tensor.HasPosScatterKernel() && (op.outLen/len(op.rows))%16 == 0
+}
 
 // gather reports whether the op's events are gathered output by output
 // (tensor.Gatherer): positions of several channels, outputs of at most 128
@@ -493,30 +495,33 @@ func (op *fastOp) posScatter() bool { return op.wpos != nil && tensor.HasEventKe
 func (op *fastOp) gather() bool {
 	ch := op.outLen / len(op.rows)
 	// Entries name weight rows by int32 offsets up to inputs × channels.
-	return op.posScatter() && op.gitems > 0 && tensor.HasGatherKernel(ch) && int64(op.inLen)*int64(ch) < 1<<31
+	return op.wpos != nil && op.gitems > 0 && tensor.HasGatherKernel(ch) && int64(op.inLen)*int64(ch) < 1<<31
 }
 
 // costs fills the cost model, calibrated with BenchmarkEventCost and the
-// Conv*Op benchmarks. A dense frame costs rows×depth×(channels rounded up
-// to 32) multiply-adds at about 105 per ns on an AVX-512 core, 52 with
-// AVX2 (75 % of that for depths below 64, as conv1's 25), and rows×depth×
-// channels at 1.6 per ns in pure Go. Event-driven, a frame costs a fixed
-// part (listing its non-zero inputs, about 0.1 ns per input, 1 ns in pure
-// Go, and for gathered layers about 2.5 ns per item and 1.2 ns per run)
-// and then, per non-zero input: gathered, about 1 ns plus 0.28 ns per
-// 16-float vector of each tap it reaches; position by position, 2 ns plus
-// 0.5 ns per vector; event by event, 5 ns plus 1.1 ns per vector (a
+// Conv*Op benchmarks (with SNNKIT_NOAVX512=1 and SNNKIT_NOASM=1 for the
+// other machine kinds). A dense frame costs rows×depth×(channels rounded
+// up to 32) multiply-adds at about 105 per ns on an AVX-512 core and 52
+// with AVX2 (75 % of that for depths below 64, as conv1's 25), and
+// rows×depth×channels at 1.6 per ns in pure Go. Event-driven, a frame costs
+// a fixed part (listing its non-zero inputs, about 0.1 ns per input, 1 ns
+// in pure Go, and for gathered layers about 2.5 ns per item and 1.2 ns per
+// run) and then, per non-zero input: gathered, about 1 ns plus 0.28 ns per
+// 16-float vector (0.22 per 8-float one with AVX2) of each tap it reaches;
+// position by position, 2 ns plus 0.5 ns per vector; event by event, 5 ns
+// plus 1.1 ns per 16-, 8- or 4-float part (0.6 with AVX2) of each tap (a
 // read-modify-write of the output), half that with the weights in
 // registers (window scatter), four times that where the last vector needs
 // a mask (masked stores stall the loads that follow); in pure Go, 10 ns
 // plus 0.55 ns per channel of each tap.
 func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
-	switch {
-	case !tensor.HasDirectConv():
+	width := tensor.VectorWidth()
+	switch width {
+	case 1:
 		op.denseNs = float64(rows*depth*ch)/1.6 + 100
 	default:
 		rate := 105.0
-		if !tensor.HasEventKernels() { // AVX2
+		if width == 8 {
 			rate = 52
 		}
 		op.denseNs = float64(rows*depth*((ch+31)/32*32))/rate + 100
@@ -524,34 +529,38 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 			op.denseNs /= 0.75
 		}
 	}
-	if !tensor.HasEventKernels() { // pure-Go event propagation
-		op.eventFrameNs = 20 + float64(op.inLen)
-		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
-		return
-	}
 	op.eventFrameNs = 20 + 0.1*float64(op.inLen)
+	if width == 1 {
+		op.eventFrameNs = 20 + float64(op.inLen)
+	}
 	switch {
 	case op.gather():
 		runs := (len(op.gsegs) - 2*op.gitems) / 3
 		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
 		op.eventNs = 1 + 0.28*tapsPerInput*float64(ch/16)
-		return
+		if width == 8 {
+			op.eventNs = 1 + 0.22*tapsPerInput*float64(ch/8)
+		}
 	case op.posScatter():
 		op.eventNs = 2 + 0.5*tapsPerInput*float64(ch/16)
-		return
+	case !tensor.HasScatterKernel(ch): // pure-Go event propagation
+		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
+	case width == 8:
+		op.eventNs = 5 + 0.6*tapsPerInput*float64(ch/8+ch%8/4)
+	default:
+		perVec, vecs := 1.1, float64(ch/16)
+		switch {
+		case ch%4 == 0 && ch < 128: // exact-width kernels: 16-, 8- and 4-float parts
+			r := ch % 16
+			vecs += float64(r/8 + r%8/4)
+		case ch%16 != 0:
+			perVec, vecs = 4.4, vecs+1
+		}
+		if op.winBase != nil {
+			perVec /= 2 // weights in registers (BenchmarkConv1Op)
+		}
+		op.eventNs = 5 + perVec*tapsPerInput*vecs
 	}
-	perVec, vecs := 1.1, float64(ch/16)
-	switch {
-	case ch%4 == 0 && ch < 128: // exact-width kernels: 16-, 8- and 4-float parts
-		r := ch % 16
-		vecs += float64(r/8 + r%8/4)
-	case ch%16 != 0:
-		perVec, vecs = 4.4, vecs+1
-	}
-	if op.winBase != nil {
-		perVec /= 2 // weights in registers (BenchmarkConv1Op)
-	}
-	op.eventNs = 5 + perVec*tapsPerInput*vecs
 }
 
 // fastTask holds one worker's buffers.

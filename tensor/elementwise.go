@@ -209,9 +209,16 @@ func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, l
 // on this machine (AVX-512); without it they run in pure Go.
 func HasDirectConv() bool { return kernels.HasDirectConv() }
 
-// HasEventKernels reports whether Scatterer runs with SIMD on this machine
-// (AVX-512); without it event propagation runs in pure Go.
+// HasEventKernels reports whether event propagation has SIMD kernels on
+// this machine (AVX-512 or AVX2); without them it runs in pure Go.
 func HasEventKernels() bool { return kernels.HasEventKernels() }
+
+// HasScatterKernel reports whether Scatterer runs with SIMD for rows of n
+// channels.
+func HasScatterKernel(n int) bool { return kernels.HasScatterKernel(n) }
+
+// HasPosScatterKernel reports whether PosScatterer runs with SIMD (AVX-512).
+func HasPosScatterKernel() bool { return kernels.HasPosScatterKernel() }
 
 // HasGatherKernel reports whether Gatherer runs with SIMD on this machine
 // for output rows of n floats (AVX-512, n a multiple of 16 up to 128).
@@ -220,3 +227,7 @@ func HasGatherKernel(n int) bool { return kernels.HasGatherKernel(n) }
 // HasWindowKernel reports whether Scatterer's window path (SetWindow) runs
 // with SIMD for a k×k kernel and n output channels.
 func HasWindowKernel(k, n int) bool { return kernels.HasWindowKernel(k, n) }
+
+// VectorWidth returns the floats per vector of this machine's kernels: 16
+// (AVX-512), 8 (AVX2) or 1 (pure Go).
+func VectorWidth() int { return kernels.VectorWidth() }

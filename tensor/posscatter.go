@@ -31,7 +31,7 @@ func NewPosScatterer(cs int, taps, tapIdx []int32, n, outLen, wLen int) (*PosSca
 	if cs <= 0 || n <= 0 || len(taps)%2 != 0 || len(tapIdx) < 1 || tapIdx[0] != 0 || int(tapIdx[len(tapIdx)-1])*2 != len(taps) {
 		return nil, fmt.Errorf("tensor: inconsistent position scatter tables")
 	}
-	if kernels.HasEventKernels() && n%16 != 0 {
+	if kernels.HasPosScatterKernel() && n%16 != 0 {
 		return nil, fmt.Errorf("tensor: position scatter of %d channels, not whole 16-float vectors", n)
 	}
 	for p := 1; p < len(tapIdx); p++ {

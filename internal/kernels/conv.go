@@ -218,15 +218,29 @@ func ScatterEvents(out, wt []float32, vals []float32, idx []int32, tapIdx, taps 
 }
 
 var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
-	if best.Name != "avx512" {
-		return CompressNonzeroGeneric, ScatterEventsGeneric
+	switch best.Name {
+	case "avx512":
+		return eventsAsm()
+	case "avx2":
+		return eventsAVX2()
 	}
-	return eventsAsm()
+	return CompressNonzeroGeneric, ScatterEventsGeneric
 }()
 
 // HasEventKernels reports whether ScatterEvents and CompressNonzero have
-// SIMD versions on this machine (AVX-512).
-func HasEventKernels() bool { return best.Name == "avx512" }
+// SIMD versions on this machine (AVX-512, or AVX2 for ScatterEvents of
+// HasScatterKernel widths).
+func HasEventKernels() bool { return best.Name == "avx512" || best.Name == "avx2" }
+
+// HasScatterKernel reports whether ScatterEvents of n channels runs with
+// SIMD: any n with AVX-512, multiples of 4 up to 64 with AVX2.
+func HasScatterKernel(n int) bool {
+	return best.Name == "avx512" || best.Name == "avx2" && n%4 == 0 && n <= 64
+}
+
+// HasPosScatterKernel reports whether ScatterPos runs with SIMD (AVX-512,
+// whole 16-float vectors).
+func HasPosScatterKernel() bool { return best.Name == "avx512" }
 
 // ScatterPosGeneric propagates the active inputs of one input position:
 // for each tap (taps[2t], taps[2t+1]) = (output offset, weight offset), the
@@ -325,8 +339,17 @@ func GatherSegmentsGeneric(out, w []float32, segs, ents, start []int32, n, nitem
 }
 
 // HasGatherKernel reports whether GatherSegments has a SIMD version for
-// rows of n floats.
-func HasGatherKernel(n int) bool { return best.Name == "avx512" && n%16 == 0 && n >= 16 && n <= 128 }
+// rows of n floats: multiples of 16 up to 128 with AVX-512, of 8 up to 64
+// with AVX2.
+func HasGatherKernel(n int) bool {
+	switch best.Name {
+	case "avx512":
+		return n%16 == 0 && n >= 16 && n <= 128
+	case "avx2":
+		return n%8 == 0 && n >= 8 && n <= 64
+	}
+	return false
+}
 
 // CompressPositions is CompressPositionsGeneric with SIMD where available;
 // ents needs room for len(x)+16 pairs and chOff for cs rounded up to 16.
@@ -345,18 +368,24 @@ func GatherSegments(out, w []float32, segs, ents, start []int32, n, nitems int) 
 	if nitems == 0 {
 		return
 	}
-	if !HasGatherKernel(n) {
+	switch {
+	case !HasGatherKernel(n):
 		GatherSegmentsGeneric(out, w, segs, ents, start, n, nitems)
-		return
+	case best.Name == "avx2":
+		gatherAVX2(out, w, segs, ents, start, n, nitems)
+	default:
+		gatherAsm(out, w, segs, ents, start, n, nitems)
 	}
-	gatherAsm(out, w, segs, ents, start, n, nitems)
 }
 
 var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
-	if best.Name != "avx512" {
-		return CompressPositionsGeneric
+	switch best.Name {
+	case "avx512":
+		return compressPosAsm()
+	case "avx2":
+		return compressPosAVX2Go()
 	}
-	return compressPosAsm()
+	return CompressPositionsGeneric
 }()
 
 // ScatterWindowGeneric propagates the events of a one-channel k×k
@@ -395,4 +424,16 @@ func ScatterWindow(out, w, vals []float32, bases []int32, k, ow, n int) {
 		return
 	}
 	windowAsm(out, w, vals, bases, k, ow, n)
+}
+
+// VectorWidth returns the floats per vector of the selected kernels: 16
+// (AVX-512), 8 (AVX2) or 1 (pure Go).
+func VectorWidth() int {
+	switch best.Name {
+	case "avx512":
+		return 16
+	case "avx2":
+		return 8
+	}
+	return 1
 }

@@ -413,3 +413,172 @@ func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
 		c += m
 	}
 }
+
+// AVX2 event kernels (gen.go): no compress instruction, so compressing
+// goes through lutCompress, a permutation per 8-lane mask.
+
+//go:noescape
+func compressNonzeroAVX2(x *float32, n8 int, lut *int32, idx *int32, vals *float32) int
+
+//go:noescape
+func compressPosAVX2(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, lut *int32, tailMask *int32)
+
+// lutCompress row m lists the lanes set in m in order, then the others.
+var lutCompress = func() (t [256 * 8]int32) {
+	for m := 0; m < 256; m++ {
+		k := 0
+		for l := 0; l < 8; l++ {
+			if m&(1<<l) != 0 {
+				t[m*8+k] = int32(l)
+				k++
+			}
+		}
+		for l := 0; l < 8; l++ {
+			if m&(1<<l) == 0 {
+				t[m*8+k] = int32(l)
+				k++
+			}
+		}
+	}
+	return t
+}()
+
+// tailMasks[r] has its first r lanes set (VMASKMOVPS masks).
+var tailMasks = func() (t [8][8]int32) {
+	for r := range t {
+		for l := 0; l < r; l++ {
+			t[r][l] = -1
+		}
+	}
+	return t
+}()
+
+func eventsAVX2() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
+	compress := func(x []float32, idx []int32, vals []float32) int {
+		n8 := len(x) / 8
+		c := compressNonzeroAVX2(&x[0], n8, &lutCompress[0], &idx[0], &vals[0])
+		for i := n8 * 8; i < len(x); i++ {
+			if x[i] != 0 {
+				idx[c], vals[c] = int32(i), x[i]
+				c++
+			}
+		}
+		return c
+	}
+	events := func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
+		if n <= 64 && n%4 == 0 {
+			scatterWidthAVX2[n/4](&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+			return
+		}
+		ScatterEventsGeneric(out, wt, vals, idx, tapIdx, taps, n)
+	}
+	return compress, events
+}
+
+func compressPosAVX2Go() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
+	return func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
+		compressPosAVX2(&x[0], len(start)-1, cs, &chOff[0], posStride, &ents[0], &start[0], &lutCompress[0], &tailMasks[cs%8][0])
+	}
+}
+
+var gatherKernelsAVX2 = [...]func(out, w *float32, segs, ents *int32, start *int32, nitems int){
+	gatherSeg1AVX2, gatherSeg2AVX2, gatherSeg3AVX2, gatherSeg4AVX2,
+	gatherSeg5AVX2, gatherSeg6AVX2, gatherSeg7AVX2, gatherSeg8AVX2,
+}
+
+func gatherAVX2(out, w []float32, segs, ents, start []int32, n, nitems int) {
+	gatherKernelsAVX2[n/8-1](&out[0], &w[0], &segs[0], &ents[0], &start[0], nitems)
+}
+
+//go:noescape
+func gatherSeg1AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg2AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg3AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg4AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg5AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg6AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg7AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+//go:noescape
+func gatherSeg8AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+
+// scatterWidthAVX2[n/4] is ScatterEventsGeneric for exactly n channels, n a
+// multiple of 4 up to 64 (8-float vectors, then a 4-float one).
+var scatterWidthAVX2 = [17]func(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32){
+	1:  scatterEventsW4AVX2,
+	2:  scatterEventsW8AVX2,
+	3:  scatterEventsW12AVX2,
+	4:  scatterEventsW16AVX2,
+	5:  scatterEventsW20AVX2,
+	6:  scatterEventsW24AVX2,
+	7:  scatterEventsW28AVX2,
+	8:  scatterEventsW32AVX2,
+	9:  scatterEventsW36AVX2,
+	10: scatterEventsW40AVX2,
+	11: scatterEventsW44AVX2,
+	12: scatterEventsW48AVX2,
+	13: scatterEventsW52AVX2,
+	14: scatterEventsW56AVX2,
+	15: scatterEventsW60AVX2,
+	16: scatterEventsW64AVX2,
+}
+
+//go:noescape
+func scatterEventsW4AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW8AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW12AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW16AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW20AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW24AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW28AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW32AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW36AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW40AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW44AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW48AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW52AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW56AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW60AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+
+//go:noescape
+func scatterEventsW64AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)

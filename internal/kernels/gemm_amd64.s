@@ -4010,6 +4010,1425 @@ scatterWindow5XAVX512_done:
 	VZEROUPPER
 	RET
 
+// func scatterEventsW4AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW4AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW4AVX2_done
+scatterEventsW4AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW4AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW4AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), X1
+	VFMADD231PS 0(SI)(R10*4), X0, X1
+	VMOVUPS X1, 0(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW4AVX2_tap
+scatterEventsW4AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW4AVX2_event
+scatterEventsW4AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW8AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW8AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW8AVX2_done
+scatterEventsW8AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW8AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW8AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW8AVX2_tap
+scatterEventsW8AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW8AVX2_event
+scatterEventsW8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW12AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW12AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW12AVX2_done
+scatterEventsW12AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW12AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW12AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), X2
+	VFMADD231PS 32(SI)(R10*4), X0, X2
+	VMOVUPS X2, 32(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW12AVX2_tap
+scatterEventsW12AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW12AVX2_event
+scatterEventsW12AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW16AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW16AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW16AVX2_done
+scatterEventsW16AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW16AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW16AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW16AVX2_tap
+scatterEventsW16AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW16AVX2_event
+scatterEventsW16AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW20AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW20AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW20AVX2_done
+scatterEventsW20AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW20AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW20AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), X3
+	VFMADD231PS 64(SI)(R10*4), X0, X3
+	VMOVUPS X3, 64(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW20AVX2_tap
+scatterEventsW20AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW20AVX2_event
+scatterEventsW20AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW24AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW24AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW24AVX2_done
+scatterEventsW24AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW24AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW24AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW24AVX2_tap
+scatterEventsW24AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW24AVX2_event
+scatterEventsW24AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW28AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW28AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW28AVX2_done
+scatterEventsW28AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW28AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW28AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), X4
+	VFMADD231PS 96(SI)(R10*4), X0, X4
+	VMOVUPS X4, 96(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW28AVX2_tap
+scatterEventsW28AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW28AVX2_event
+scatterEventsW28AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW32AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW32AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW32AVX2_done
+scatterEventsW32AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW32AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW32AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW32AVX2_tap
+scatterEventsW32AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW32AVX2_event
+scatterEventsW32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW36AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW36AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW36AVX2_done
+scatterEventsW36AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW36AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW36AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), X5
+	VFMADD231PS 128(SI)(R10*4), X0, X5
+	VMOVUPS X5, 128(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW36AVX2_tap
+scatterEventsW36AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW36AVX2_event
+scatterEventsW36AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW40AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW40AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW40AVX2_done
+scatterEventsW40AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW40AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW40AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW40AVX2_tap
+scatterEventsW40AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW40AVX2_event
+scatterEventsW40AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW44AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW44AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW44AVX2_done
+scatterEventsW44AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW44AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW44AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), X6
+	VFMADD231PS 160(SI)(R10*4), X0, X6
+	VMOVUPS X6, 160(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW44AVX2_tap
+scatterEventsW44AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW44AVX2_event
+scatterEventsW44AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW48AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW48AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW48AVX2_done
+scatterEventsW48AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW48AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW48AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), Y6
+	VFMADD231PS 160(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 160(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW48AVX2_tap
+scatterEventsW48AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW48AVX2_event
+scatterEventsW48AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW52AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW52AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW52AVX2_done
+scatterEventsW52AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW52AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW52AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), Y6
+	VFMADD231PS 160(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 160(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), X7
+	VFMADD231PS 192(SI)(R10*4), X0, X7
+	VMOVUPS X7, 192(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW52AVX2_tap
+scatterEventsW52AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW52AVX2_event
+scatterEventsW52AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW56AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW56AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW56AVX2_done
+scatterEventsW56AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW56AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW56AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), Y6
+	VFMADD231PS 160(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 160(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Y7
+	VFMADD231PS 192(SI)(R10*4), Y0, Y7
+	VMOVUPS Y7, 192(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW56AVX2_tap
+scatterEventsW56AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW56AVX2_event
+scatterEventsW56AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW60AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW60AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW60AVX2_done
+scatterEventsW60AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW60AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW60AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), Y6
+	VFMADD231PS 160(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 160(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Y7
+	VFMADD231PS 192(SI)(R10*4), Y0, Y7
+	VMOVUPS Y7, 192(DI)(R9*4)
+	VMOVUPS 224(DI)(R9*4), X8
+	VFMADD231PS 224(SI)(R10*4), X0, X8
+	VMOVUPS X8, 224(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW60AVX2_tap
+scatterEventsW60AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW60AVX2_event
+scatterEventsW60AVX2_done:
+	VZEROUPPER
+	RET
+
+// func scatterEventsW64AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
+TEXT ·scatterEventsW64AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ wt+8(FP), SI
+	MOVQ vals+16(FP), R12
+	MOVQ idx+24(FP), R13
+	MOVQ nidx+32(FP), R14
+	MOVQ tapIdx+40(FP), R15
+	MOVQ taps+48(FP), DX
+	TESTQ R14, R14
+	JZ scatterEventsW64AVX2_done
+scatterEventsW64AVX2_event:
+	VBROADCASTSS (R12), Y0
+	MOVLQSX (R13), AX
+	MOVLQSX (R15)(AX*4), BX
+	MOVLQSX 4(R15)(AX*4), CX
+	SUBQ BX, CX
+	JZ scatterEventsW64AVX2_next
+	LEAQ (DX)(BX*8), BX
+scatterEventsW64AVX2_tap:
+	MOVLQSX (BX), R9
+	MOVLQSX 4(BX), R10
+	VMOVUPS 0(DI)(R9*4), Y1
+	VFMADD231PS 0(SI)(R10*4), Y0, Y1
+	VMOVUPS Y1, 0(DI)(R9*4)
+	VMOVUPS 32(DI)(R9*4), Y2
+	VFMADD231PS 32(SI)(R10*4), Y0, Y2
+	VMOVUPS Y2, 32(DI)(R9*4)
+	VMOVUPS 64(DI)(R9*4), Y3
+	VFMADD231PS 64(SI)(R10*4), Y0, Y3
+	VMOVUPS Y3, 64(DI)(R9*4)
+	VMOVUPS 96(DI)(R9*4), Y4
+	VFMADD231PS 96(SI)(R10*4), Y0, Y4
+	VMOVUPS Y4, 96(DI)(R9*4)
+	VMOVUPS 128(DI)(R9*4), Y5
+	VFMADD231PS 128(SI)(R10*4), Y0, Y5
+	VMOVUPS Y5, 128(DI)(R9*4)
+	VMOVUPS 160(DI)(R9*4), Y6
+	VFMADD231PS 160(SI)(R10*4), Y0, Y6
+	VMOVUPS Y6, 160(DI)(R9*4)
+	VMOVUPS 192(DI)(R9*4), Y7
+	VFMADD231PS 192(SI)(R10*4), Y0, Y7
+	VMOVUPS Y7, 192(DI)(R9*4)
+	VMOVUPS 224(DI)(R9*4), Y8
+	VFMADD231PS 224(SI)(R10*4), Y0, Y8
+	VMOVUPS Y8, 224(DI)(R9*4)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ scatterEventsW64AVX2_tap
+scatterEventsW64AVX2_next:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ R14
+	JNZ scatterEventsW64AVX2_event
+scatterEventsW64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func compressNonzeroAVX2(x *float32, n8 int, lut *int32, idx *int32, vals *float32) int
+TEXT ·compressNonzeroAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	MOVQ lut+16(FP), R9
+	MOVQ idx+24(FP), DI
+	MOVQ vals+32(FP), R8
+	XORQ DX, DX
+	VXORPS Y2, Y2, Y2
+	MOVQ $255, AX
+	SHLQ $5, AX
+	VMOVDQU (R9)(AX*1), Y5
+	MOVL $8, AX
+	MOVQ AX, X7
+	VPBROADCASTD X7, Y7
+	TESTQ CX, CX
+	JZ compressNonzeroAVX2_done
+compressNonzeroAVX2_loop:
+	VMOVUPS (SI), Y0
+	VCMPPS $4, Y2, Y0, Y1
+	VMOVMSKPS Y1, AX
+	MOVQ AX, BX
+	SHLQ $5, BX
+	VMOVDQU (R9)(BX*1), Y3
+	VPERMPS Y0, Y3, Y4
+	VPERMD Y5, Y3, Y6
+	VMOVUPS Y4, (R8)(DX*4)
+	VMOVDQU Y6, (DI)(DX*4)
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VPADDD Y7, Y5, Y5
+	ADDQ $32, SI
+	DECQ CX
+	JNZ compressNonzeroAVX2_loop
+compressNonzeroAVX2_done:
+	MOVQ DX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func compressPosAVX2(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, lut *int32, tailMask *int32)
+TEXT ·compressPosAVX2(SB), NOSPLIT, $0-72
+	MOVQ x+0(FP), SI
+	MOVQ npos+8(FP), CX
+	MOVQ cs+16(FP), R8
+	MOVQ chOff+24(FP), R9
+	MOVQ posStride+32(FP), AX
+	MOVQ AX, X6
+	VPBROADCASTD X6, Y6
+	VPXOR Y5, Y5, Y5
+	MOVQ ents+40(FP), DI
+	MOVQ start+48(FP), R11
+	MOVQ lut+56(FP), R10
+	MOVQ tailMask+64(FP), AX
+	VMOVDQU (AX), Y15
+	VXORPS Y2, Y2, Y2
+	XORQ AX, AX
+compressPosAVX2_pos:
+	MOVL AX, (R11)
+	ADDQ $4, R11
+	MOVQ R8, BX
+	MOVQ R9, R13
+	MOVQ SI, R14
+compressPosAVX2_chunk:
+	CMPQ BX, $8
+	JLT compressPosAVX2_tail
+	VMOVUPS (R14), Y0
+	VCMPPS $4, Y2, Y0, Y1
+	VMOVMSKPS Y1, DX
+	MOVQ DX, R15
+	SHLQ $5, R15
+	VMOVDQU (R10)(R15*1), Y3
+	VPERMPS Y0, Y3, Y4
+	VPADDD (R13), Y5, Y8
+	VPERMD Y8, Y3, Y9
+	VPUNPCKLDQ Y4, Y9, Y10
+	VPUNPCKHDQ Y4, Y9, Y11
+	VPERM2I128 $0x20, Y11, Y10, Y12
+	VPERM2I128 $0x31, Y11, Y10, Y13
+	VMOVDQU Y12, (DI)(AX*8)
+	VMOVDQU Y13, 32(DI)(AX*8)
+	POPCNTL DX, DX
+	ADDQ DX, AX
+	ADDQ $32, R14
+	ADDQ $32, R13
+	SUBQ $8, BX
+	JMP compressPosAVX2_chunk
+compressPosAVX2_tail:
+	TESTQ BX, BX
+	JZ compressPosAVX2_next
+	VMASKMOVPS (R14), Y15, Y0
+	VCMPPS $4, Y2, Y0, Y1
+	VMOVMSKPS Y1, DX
+	MOVQ DX, R15
+	SHLQ $5, R15
+	VMOVDQU (R10)(R15*1), Y3
+	VPERMPS Y0, Y3, Y4
+	VPADDD (R13), Y5, Y8
+	VPERMD Y8, Y3, Y9
+	VPUNPCKLDQ Y4, Y9, Y10
+	VPUNPCKHDQ Y4, Y9, Y11
+	VPERM2I128 $0x20, Y11, Y10, Y12
+	VPERM2I128 $0x31, Y11, Y10, Y13
+	VMOVDQU Y12, (DI)(AX*8)
+	VMOVDQU Y13, 32(DI)(AX*8)
+	POPCNTL DX, DX
+	ADDQ DX, AX
+compressPosAVX2_next:
+	VPADDD Y6, Y5, Y5
+	LEAQ (SI)(R8*4), SI
+	DECQ CX
+	JNZ compressPosAVX2_pos
+	MOVL AX, (R11)
+	VZEROUPPER
+	RET
+
+// func gatherSeg1AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg1AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg1AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ CX, CX
+	JZ gatherSeg1AVX2_skip
+gatherSeg1AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg1AVX2_segnext
+gatherSeg1AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg1AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y9
+	VFMADD231PS 0(R13)(R15*4), Y9, Y1
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg1AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y10
+	VFMADD231PS 0(R13)(R15*4), Y10, Y2
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg1AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y11
+	VFMADD231PS 0(R13)(R15*4), Y11, Y3
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg1AVX2_segnext
+	JMP gatherSeg1AVX2_ent
+gatherSeg1AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg1AVX2_seg
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+gatherSeg1AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg1AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg2AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg2AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg2AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JZ gatherSeg2AVX2_skip
+gatherSeg2AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg2AVX2_segnext
+gatherSeg2AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg2AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y9
+	VFMADD231PS 0(R13)(R15*4), Y9, Y2
+	VFMADD231PS 32(R13)(R15*4), Y9, Y3
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg2AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y10
+	VFMADD231PS 0(R13)(R15*4), Y10, Y4
+	VFMADD231PS 32(R13)(R15*4), Y10, Y5
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg2AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y11
+	VFMADD231PS 0(R13)(R15*4), Y11, Y6
+	VFMADD231PS 32(R13)(R15*4), Y11, Y7
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg2AVX2_segnext
+	JMP gatherSeg2AVX2_ent
+gatherSeg2AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg2AVX2_seg
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+gatherSeg2AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg2AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg3AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg3AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg3AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ CX, CX
+	JZ gatherSeg3AVX2_skip
+gatherSeg3AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg3AVX2_segnext
+gatherSeg3AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg3AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y9
+	VFMADD231PS 0(R13)(R15*4), Y9, Y3
+	VFMADD231PS 32(R13)(R15*4), Y9, Y4
+	VFMADD231PS 64(R13)(R15*4), Y9, Y5
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg3AVX2_segnext
+	JMP gatherSeg3AVX2_ent
+gatherSeg3AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg3AVX2_seg
+	VADDPS Y3, Y0, Y0
+	VADDPS Y4, Y1, Y1
+	VADDPS Y5, Y2, Y2
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+gatherSeg3AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg3AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg4AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg4AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg4AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JZ gatherSeg4AVX2_skip
+gatherSeg4AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg4AVX2_segnext
+gatherSeg4AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	VFMADD231PS 96(R13)(R15*4), Y8, Y3
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg4AVX2_segnext
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y9
+	VFMADD231PS 0(R13)(R15*4), Y9, Y4
+	VFMADD231PS 32(R13)(R15*4), Y9, Y5
+	VFMADD231PS 64(R13)(R15*4), Y9, Y6
+	VFMADD231PS 96(R13)(R15*4), Y9, Y7
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg4AVX2_segnext
+	JMP gatherSeg4AVX2_ent
+gatherSeg4AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg4AVX2_seg
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+	VADDPS 96(DI)(R12*4), Y3, Y3
+	VMOVUPS Y3, 96(DI)(R12*4)
+gatherSeg4AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg4AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg5AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg5AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg5AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	TESTQ CX, CX
+	JZ gatherSeg5AVX2_skip
+gatherSeg5AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg5AVX2_segnext
+gatherSeg5AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	VFMADD231PS 96(R13)(R15*4), Y8, Y3
+	VFMADD231PS 128(R13)(R15*4), Y8, Y4
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg5AVX2_segnext
+	JMP gatherSeg5AVX2_ent
+gatherSeg5AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg5AVX2_seg
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+	VADDPS 96(DI)(R12*4), Y3, Y3
+	VMOVUPS Y3, 96(DI)(R12*4)
+	VADDPS 128(DI)(R12*4), Y4, Y4
+	VMOVUPS Y4, 128(DI)(R12*4)
+gatherSeg5AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg5AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg6AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg6AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg6AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ CX, CX
+	JZ gatherSeg6AVX2_skip
+gatherSeg6AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg6AVX2_segnext
+gatherSeg6AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	VFMADD231PS 96(R13)(R15*4), Y8, Y3
+	VFMADD231PS 128(R13)(R15*4), Y8, Y4
+	VFMADD231PS 160(R13)(R15*4), Y8, Y5
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg6AVX2_segnext
+	JMP gatherSeg6AVX2_ent
+gatherSeg6AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg6AVX2_seg
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+	VADDPS 96(DI)(R12*4), Y3, Y3
+	VMOVUPS Y3, 96(DI)(R12*4)
+	VADDPS 128(DI)(R12*4), Y4, Y4
+	VMOVUPS Y4, 128(DI)(R12*4)
+	VADDPS 160(DI)(R12*4), Y5, Y5
+	VMOVUPS Y5, 160(DI)(R12*4)
+gatherSeg6AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg6AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg7AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg7AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg7AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	TESTQ CX, CX
+	JZ gatherSeg7AVX2_skip
+gatherSeg7AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg7AVX2_segnext
+gatherSeg7AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	VFMADD231PS 96(R13)(R15*4), Y8, Y3
+	VFMADD231PS 128(R13)(R15*4), Y8, Y4
+	VFMADD231PS 160(R13)(R15*4), Y8, Y5
+	VFMADD231PS 192(R13)(R15*4), Y8, Y6
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg7AVX2_segnext
+	JMP gatherSeg7AVX2_ent
+gatherSeg7AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg7AVX2_seg
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+	VADDPS 96(DI)(R12*4), Y3, Y3
+	VMOVUPS Y3, 96(DI)(R12*4)
+	VADDPS 128(DI)(R12*4), Y4, Y4
+	VMOVUPS Y4, 128(DI)(R12*4)
+	VADDPS 160(DI)(R12*4), Y5, Y5
+	VMOVUPS Y5, 160(DI)(R12*4)
+	VADDPS 192(DI)(R12*4), Y6, Y6
+	VMOVUPS Y6, 192(DI)(R12*4)
+gatherSeg7AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg7AVX2_item
+	VZEROUPPER
+	RET
+
+// func gatherSeg8AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
+TEXT ·gatherSeg8AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ segs+16(FP), DX
+	MOVQ ents+24(FP), R8
+	MOVQ start+32(FP), R10
+gatherSeg8AVX2_item:
+	MOVLQSX (DX), CX
+	MOVLQSX 4(DX), R12
+	ADDQ $8, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JZ gatherSeg8AVX2_skip
+gatherSeg8AVX2_seg:
+	MOVLQSX (DX), AX
+	MOVLQSX 4(DX), BX
+	MOVLQSX 8(DX), R13
+	ADDQ $12, DX
+	MOVLQSX (R10)(AX*4), AX
+	MOVLQSX (R10)(BX*4), BX
+	LEAQ (SI)(R13*4), R13
+	SUBQ AX, BX
+	JLE gatherSeg8AVX2_segnext
+gatherSeg8AVX2_ent:
+	MOVL (R8)(AX*8), R15
+	VBROADCASTSS 4(R8)(AX*8), Y8
+	VFMADD231PS 0(R13)(R15*4), Y8, Y0
+	VFMADD231PS 32(R13)(R15*4), Y8, Y1
+	VFMADD231PS 64(R13)(R15*4), Y8, Y2
+	VFMADD231PS 96(R13)(R15*4), Y8, Y3
+	VFMADD231PS 128(R13)(R15*4), Y8, Y4
+	VFMADD231PS 160(R13)(R15*4), Y8, Y5
+	VFMADD231PS 192(R13)(R15*4), Y8, Y6
+	VFMADD231PS 224(R13)(R15*4), Y8, Y7
+	INCQ AX
+	DECQ BX
+	JZ gatherSeg8AVX2_segnext
+	JMP gatherSeg8AVX2_ent
+gatherSeg8AVX2_segnext:
+	DECQ CX
+	JNZ gatherSeg8AVX2_seg
+	VADDPS 0(DI)(R12*4), Y0, Y0
+	VMOVUPS Y0, 0(DI)(R12*4)
+	VADDPS 32(DI)(R12*4), Y1, Y1
+	VMOVUPS Y1, 32(DI)(R12*4)
+	VADDPS 64(DI)(R12*4), Y2, Y2
+	VMOVUPS Y2, 64(DI)(R12*4)
+	VADDPS 96(DI)(R12*4), Y3, Y3
+	VMOVUPS Y3, 96(DI)(R12*4)
+	VADDPS 128(DI)(R12*4), Y4, Y4
+	VMOVUPS Y4, 128(DI)(R12*4)
+	VADDPS 160(DI)(R12*4), Y5, Y5
+	VMOVUPS Y5, 160(DI)(R12*4)
+	VADDPS 192(DI)(R12*4), Y6, Y6
+	VMOVUPS Y6, 192(DI)(R12*4)
+	VADDPS 224(DI)(R12*4), Y7, Y7
+	VMOVUPS Y7, 224(DI)(R12*4)
+gatherSeg8AVX2_skip:
+	DECQ nitems+40(FP)
+	JNZ gatherSeg8AVX2_item
+	VZEROUPPER
+	RET
+
 // func scatterPos1AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
 TEXT ·scatterPos1AVX512(SB), NOSPLIT, $0-56
 	MOVQ out+0(FP), DI

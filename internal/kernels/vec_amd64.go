@@ -55,9 +55,51 @@ func reluGradAVX2(dst, dy, out *float32, n int)
 //go:noescape
 func iafAVX2(v, x, out *float32, n int, theta, minV float32)
 
+//go:noescape
+func sumAVX2(x *float32, n int, tailMask *int32) float32
+
+//go:noescape
+func countNonzeroAVX2(x *float32, n8 int, limit int) int
+
+//go:noescape
+func pool2x2AVX2(out, r0, r1 *float32, ow, c int, scale float32, tailMask *int32)
+
+// onesThenZeros[16-r:] starts with r lanes set (-1) and then zeros: the
+// masks of VMASKMOVPS for a tail of r < 16 elements.
+var onesThenZeros = func() (t [32]int32) {
+	for i := 0; i < 16; i++ {
+		t[i] = -1
+	}
+	return t
+}()
+
 func vecAVX2() vecFuncs {
 	f := vecGeneric
 	f.name = "avx2"
+	f.sum = func(x []float32) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		return sumAVX2(&x[0], len(x), &onesThenZeros[16-len(x)%16])
+	}
+	f.countNonzero = func(x []float32, limit int) int {
+		n8 := len(x) / 8
+		c := 0
+		if n8 > 0 {
+			if c = countNonzeroAVX2(&x[0], n8, limit); c > limit {
+				return c
+			}
+		}
+		for _, v := range x[n8*8:] {
+			if v != 0 {
+				c++
+			}
+		}
+		return c
+	}
+	f.pool2x2 = func(out, r0, r1 []float32, ow, c int, scale float32) {
+		pool2x2AVX2(&out[0], &r0[0], &r1[0], ow, c, scale, &onesThenZeros[16-c%8])
+	}
 	f.add = func(dst, src []float32) {
 		m := len(dst) &^ 7
 		if m > 0 {

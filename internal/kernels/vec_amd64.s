@@ -516,3 +516,191 @@ iaf2_loop:
 iaf2_done:
 	VZEROUPPER
 	RET
+
+// func sumAVX2(x *float32, n int, tailMask *int32) float32
+// SumGeneric's order on AVX2 registers: lanes 0-63 in Y0-Y7 (8 each), the
+// 16-float loop into lanes 0-15 (Y0, Y1), the last n%16 into lanes 16-31
+// (Y2, Y3) under masks, then the same pairwise reduction. tailMask points at
+// 32 int32: n%16 ones (-1) followed by zeros.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+sum2_loop64:
+	CMPQ BX, $64
+	JL sum2_loop16
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	VADDPS 128(SI), Y4, Y4
+	VADDPS 160(SI), Y5, Y5
+	VADDPS 192(SI), Y6, Y6
+	VADDPS 224(SI), Y7, Y7
+	ADDQ $256, SI
+	SUBQ $64, BX
+	JMP sum2_loop64
+sum2_loop16:
+	CMPQ BX, $16
+	JL sum2_tail
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ $64, SI
+	SUBQ $16, BX
+	JMP sum2_loop16
+sum2_tail:
+	TESTQ BX, BX
+	JZ sum2_reduce
+	MOVQ tailMask+16(FP), AX
+	VMOVDQU (AX), Y8
+	VMOVDQU 32(AX), Y9
+	VMASKMOVPS (SI), Y8, Y10
+	VMASKMOVPS 32(SI), Y9, Y11
+	VADDPS Y10, Y2, Y2
+	VADDPS Y11, Y3, Y3
+sum2_reduce:
+	// r[l] = (lanes[l] + lanes[16+l]) + (lanes[32+l] + lanes[48+l])
+	VADDPS Y2, Y0, Y0
+	VADDPS Y6, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y7, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X1, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func countNonzeroAVX2(x *float32, n8 int, limit int) int
+// countNonzeroAVX512 for the first n8·8 elements, 8 at a time, checking the
+// limit every 64.
+TEXT ·countNonzeroAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), BX
+	MOVQ limit+16(FP), R8
+	XORQ DX, DX
+	VXORPS Y2, Y2, Y2
+cnt2_loop:
+	CMPQ BX, $8
+	JL cnt2_8
+	VCMPPS $4, (SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 32(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 64(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 96(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 128(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 160(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 192(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	VCMPPS $4, 224(SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	ADDQ $256, SI
+	SUBQ $8, BX
+	CMPQ DX, R8
+	JG cnt2_done
+	JMP cnt2_loop
+cnt2_8:
+	TESTQ BX, BX
+	JZ cnt2_done
+	VCMPPS $4, (SI), Y2, Y0
+	VMOVMSKPS Y0, AX
+	POPCNTL AX, AX
+	ADDQ AX, DX
+	ADDQ $32, SI
+	DECQ BX
+	JMP cnt2_8
+cnt2_done:
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func pool2x2AVX2(out, r0, r1 *float32, ow, c int, scale float32, tailMask *int32)
+// pool2x2AVX512 on AVX2 registers: 8 channels at a time, the last c%8 under
+// masked loads and stores (tailMask: c%8 ones, then zeros).
+TEXT ·pool2x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ ow+24(FP), R8
+	MOVQ c+32(FP), R9
+	VBROADCASTSS scale+40(FP), Y5
+	MOVQ tailMask+48(FP), AX
+	VMOVDQU (AX), Y6
+	MOVQ R9, R10
+	SHLQ $2, R10 // c in bytes
+pool2_x:
+	TESTQ R8, R8
+	JZ pool2_done
+	MOVQ R9, R11 // channels left
+	XORQ BX, BX  // byte offset within the channel block
+pool2_c:
+	CMPQ R11, $8
+	JL pool2_ctail
+	VMOVUPS (SI)(BX*1), Y0
+	LEAQ (SI)(R10*1), R12
+	VADDPS (R12)(BX*1), Y0, Y0
+	VADDPS (DX)(BX*1), Y0, Y0
+	LEAQ (DX)(R10*1), R12
+	VADDPS (R12)(BX*1), Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, R11
+	JMP pool2_c
+pool2_ctail:
+	TESTQ R11, R11
+	JZ pool2_next
+	VMASKMOVPS (SI)(BX*1), Y6, Y0
+	LEAQ (SI)(R10*1), R12
+	VMASKMOVPS (R12)(BX*1), Y6, Y1
+	VADDPS Y1, Y0, Y0
+	VMASKMOVPS (DX)(BX*1), Y6, Y1
+	VADDPS Y1, Y0, Y0
+	LEAQ (DX)(R10*1), R12
+	VMASKMOVPS (R12)(BX*1), Y6, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VMASKMOVPS Y0, Y6, (DI)(BX*1)
+pool2_next:
+	ADDQ R10, DI
+	LEAQ (SI)(R10*2), SI
+	LEAQ (DX)(R10*2), DX
+	DECQ R8
+	JMP pool2_x
+pool2_done:
+	VZEROUPPER
+	RET

@@ -55,6 +55,15 @@ func main() {
 			genScatterWindow(&b, k, reg)
 		}
 	}
+	// AVX2 event kernels (no compress instruction: a table of permutations).
+	for n := 4; n <= 64; n += 4 {
+		genScatterEvents(&b, fmt.Sprintf("scatterEventsW%dAVX2", n), n, 8)
+	}
+	genCompressNonzeroAVX2(&b)
+	genCompressPosAVX2(&b)
+	for nv := 1; nv <= 8; nv++ {
+		genGatherSegAVX2(&b, nv)
+	}
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterPosN(&b, nv)
 	}
@@ -396,7 +405,7 @@ func genConv(b *strings.Builder) {
 // exactly 16·N channels (whole vectors, no mask), each tap's N vectors
 // unrolled and addressed directly from the element offsets.
 func genScatterN(b *strings.Builder, nv int) {
-	genScatterEvents(b, fmt.Sprintf("scatterEvents%dAVX512", nv), 16*nv)
+	genScatterEvents(b, fmt.Sprintf("scatterEvents%dAVX512", nv), 16*nv, 16)
 }
 
 // genConvAVX2 writes the AVX2 direct-convolution kernel: 6 output
@@ -695,13 +704,13 @@ func genGatherSegN(b *strings.Builder, nv int) {
 // vectors and then 8- and 4-float ones, so no masked stores (which stall
 // the loads that follow on a read-modify-write of the same row).
 func genScatterWidth(b *strings.Builder, n int) {
-	genScatterEvents(b, fmt.Sprintf("scatterEventsW%dAVX512", n), n)
+	genScatterEvents(b, fmt.Sprintf("scatterEventsW%dAVX512", n), n, 16)
 }
 
 // genScatterEvents writes name: ScatterEventsGeneric for exactly n
 // channels (a multiple of 4), every tap a read-modify-write of 16-float
-// vectors and then an 8- and a 4-float one as n needs.
-func genScatterEvents(b *strings.Builder, name string, n int) {
+// vectors (wide 16, AVX-512) and then an 8- and a 4-float one as n needs.
+func genScatterEvents(b *strings.Builder, name string, n, wide int) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	type part struct {
 		off  int
@@ -710,12 +719,18 @@ func genScatterEvents(b *strings.Builder, name string, n int) {
 	}
 	var parts []part
 	off := 0
-	for ; off+16 <= n; off += 16 {
-		parts = append(parts, part{off, fmt.Sprintf("Z%d", 1+len(parts)), "Z0"})
-	}
-	if n-off >= 8 {
-		parts = append(parts, part{off, fmt.Sprintf("Y%d", 1+len(parts)), "Y0"})
-		off += 8
+	if wide == 16 {
+		for ; off+16 <= n; off += 16 {
+			parts = append(parts, part{off, fmt.Sprintf("Z%d", 1+len(parts)), "Z0"})
+		}
+		if n-off >= 8 {
+			parts = append(parts, part{off, fmt.Sprintf("Y%d", 1+len(parts)), "Y0"})
+			off += 8
+		}
+	} else {
+		for ; off+8 <= n; off += 8 {
+			parts = append(parts, part{off, fmt.Sprintf("Y%d", 1+len(parts)), "Y0"})
+		}
 	}
 	if n-off >= 4 {
 		parts = append(parts, part{off, fmt.Sprintf("X%d", 1+len(parts)), "X0"})
@@ -732,7 +747,11 @@ func genScatterEvents(b *strings.Builder, name string, n int) {
 	w("TESTQ R14, R14")
 	w("JZ %s_done", name)
 	fmt.Fprintf(b, "%s_event:\n", name)
-	w("VBROADCASTSS (R12), Z0")
+	if wide == 16 {
+		w("VBROADCASTSS (R12), Z0")
+	} else {
+		w("VBROADCASTSS (R12), Y0")
+	}
 	w("MOVLQSX (R13), AX")
 	w("MOVLQSX (R15)(AX*4), BX")
 	w("MOVLQSX 4(R15)(AX*4), CX")
@@ -812,6 +831,194 @@ func genScatterWindow(b *strings.Builder, k int, reg string) {
 	w("DECQ CX")
 	w("JNZ %s_event", name)
 	fmt.Fprintf(b, "%s_done:\n", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genCompressNonzeroAVX2 writes compressNonzeroAVX2: CompressNonzeroGeneric
+// for the first n8·8 elements, 8 at a time: the non-zero mask picks a
+// permutation from lut (256 rows of 8 lanes) that moves the selected lanes
+// to the front; values and indices are stored whole (room for 8 more).
+func genCompressNonzeroAVX2(b *strings.Builder) {
+	const name = "compressNonzeroAVX2"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(x *float32, n8 int, lut *int32, idx *int32, vals *float32) int\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	w("MOVQ x+0(FP), SI")
+	w("MOVQ n8+8(FP), CX")
+	w("MOVQ lut+16(FP), R9")
+	w("MOVQ idx+24(FP), DI")
+	w("MOVQ vals+32(FP), R8")
+	w("XORQ DX, DX")
+	w("VXORPS Y2, Y2, Y2")
+	w("MOVQ $255, AX") // lut row 255 is the identity: the first indices
+	w("SHLQ $5, AX")
+	w("VMOVDQU (R9)(AX*1), Y5")
+	w("MOVL $8, AX")
+	w("MOVQ AX, X7")
+	w("VPBROADCASTD X7, Y7")
+	w("TESTQ CX, CX")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_loop:\n", name)
+	w("VMOVUPS (SI), Y0")
+	w("VCMPPS $4, Y2, Y0, Y1")
+	w("VMOVMSKPS Y1, AX")
+	w("MOVQ AX, BX")
+	w("SHLQ $5, BX")
+	w("VMOVDQU (R9)(BX*1), Y3")
+	w("VPERMPS Y0, Y3, Y4")
+	w("VPERMD Y5, Y3, Y6")
+	w("VMOVUPS Y4, (R8)(DX*4)")
+	w("VMOVDQU Y6, (DI)(DX*4)")
+	w("POPCNTL AX, AX")
+	w("ADDQ AX, DX")
+	w("VPADDD Y7, Y5, Y5")
+	w("ADDQ $32, SI")
+	w("DECQ CX")
+	w("JNZ %s_loop", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
+	w("MOVQ DX, ret+40(FP)")
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genCompressPosAVX2 writes compressPosAVX2: CompressPositionsGeneric, 8
+// channels at a time through the permutation table, the last cs%8 under a
+// masked load (tailMask: lanes below cs%8 set), entries interleaved into
+// (offset, value) pairs and stored whole (room for 8 more).
+func genCompressPosAVX2(b *strings.Builder) {
+	const name = "compressPosAVX2"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, lut *int32, tailMask *int32)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	w("MOVQ x+0(FP), SI")
+	w("MOVQ npos+8(FP), CX")
+	w("MOVQ cs+16(FP), R8")
+	w("MOVQ chOff+24(FP), R9")
+	w("MOVQ posStride+32(FP), AX")
+	w("MOVQ AX, X6")
+	w("VPBROADCASTD X6, Y6")
+	w("VPXOR Y5, Y5, Y5")
+	w("MOVQ ents+40(FP), DI")
+	w("MOVQ start+48(FP), R11")
+	w("MOVQ lut+56(FP), R10")
+	w("MOVQ tailMask+64(FP), AX")
+	w("VMOVDQU (AX), Y15")
+	w("VXORPS Y2, Y2, Y2")
+	w("XORQ AX, AX")
+	fmt.Fprintf(b, "%s_pos:\n", name)
+	w("MOVL AX, (R11)")
+	w("ADDQ $4, R11")
+	w("MOVQ R8, BX")
+	w("MOVQ R9, R13")
+	w("MOVQ SI, R14")
+	chunk := func() {
+		w("VCMPPS $4, Y2, Y0, Y1")
+		w("VMOVMSKPS Y1, DX")
+		w("MOVQ DX, R15")
+		w("SHLQ $5, R15")
+		w("VMOVDQU (R10)(R15*1), Y3")
+		w("VPERMPS Y0, Y3, Y4")
+		w("VPADDD (R13), Y5, Y8")
+		w("VPERMD Y8, Y3, Y9")
+		w("VPUNPCKLDQ Y4, Y9, Y10")
+		w("VPUNPCKHDQ Y4, Y9, Y11")
+		w("VPERM2I128 $0x20, Y11, Y10, Y12")
+		w("VPERM2I128 $0x31, Y11, Y10, Y13")
+		w("VMOVDQU Y12, (DI)(AX*8)")
+		w("VMOVDQU Y13, 32(DI)(AX*8)")
+		w("POPCNTL DX, DX")
+		w("ADDQ DX, AX")
+	}
+	fmt.Fprintf(b, "%s_chunk:\n", name)
+	w("CMPQ BX, $8")
+	w("JLT %s_tail", name)
+	w("VMOVUPS (R14), Y0")
+	chunk()
+	w("ADDQ $32, R14")
+	w("ADDQ $32, R13")
+	w("SUBQ $8, BX")
+	w("JMP %s_chunk", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("TESTQ BX, BX")
+	w("JZ %s_next", name)
+	w("VMASKMOVPS (R14), Y15, Y0")
+	chunk()
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("VPADDD Y6, Y5, Y5")
+	w("LEAQ (SI)(R8*4), SI")
+	w("DECQ CX")
+	w("JNZ %s_pos", name)
+	w("MOVL AX, (R11)")
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genGatherSegAVX2 writes gatherSeg<N>AVX2: GatherSegmentsGeneric for rows
+// of exactly 8·N floats on AVX2 registers (E·N ≤ 8 accumulators, E ≤ 4).
+func genGatherSegAVX2(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("gatherSeg%dAVX2", nv)
+	e := min(4, max(1, 8/nv))
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	acc := func(i, k int) string { return fmt.Sprintf("Y%d", i*nv+k) }
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, ents *int32, start *int32, nitems int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ segs+16(FP), DX")
+	w("MOVQ ents+24(FP), R8")
+	w("MOVQ start+32(FP), R10")
+	fmt.Fprintf(b, "%s_item:\n", name)
+	w("MOVLQSX (DX), CX")
+	w("MOVLQSX 4(DX), R12")
+	w("ADDQ $8, DX")
+	for i := 0; i < e; i++ {
+		for k := 0; k < nv; k++ {
+			w("VXORPS %s, %s, %s", acc(i, k), acc(i, k), acc(i, k))
+		}
+	}
+	w("TESTQ CX, CX")
+	w("JZ %s_skip", name)
+	fmt.Fprintf(b, "%s_seg:\n", name)
+	w("MOVLQSX (DX), AX")
+	w("MOVLQSX 4(DX), BX")
+	w("MOVLQSX 8(DX), R13")
+	w("ADDQ $12, DX")
+	w("MOVLQSX (R10)(AX*4), AX")
+	w("MOVLQSX (R10)(BX*4), BX")
+	w("LEAQ (SI)(R13*4), R13")
+	w("SUBQ AX, BX")
+	w("JLE %s_segnext", name)
+	fmt.Fprintf(b, "%s_ent:\n", name)
+	for i := 0; i < e; i++ {
+		bc := fmt.Sprintf("Y%d", 8+i)
+		w("MOVL (R8)(AX*8), R15")
+		w("VBROADCASTSS 4(R8)(AX*8), %s", bc)
+		for k := 0; k < nv; k++ {
+			w("VFMADD231PS %d(R13)(R15*4), %s, %s", 32*k, bc, acc(i, k))
+		}
+		w("INCQ AX")
+		w("DECQ BX")
+		w("JZ %s_segnext", name)
+	}
+	w("JMP %s_ent", name)
+	fmt.Fprintf(b, "%s_segnext:\n", name)
+	w("DECQ CX")
+	w("JNZ %s_seg", name)
+	for step := 1; step < e; step *= 2 {
+		for i := 0; i+step < e; i += 2 * step {
+			for k := 0; k < nv; k++ {
+				w("VADDPS %s, %s, %s", acc(i+step, k), acc(i, k), acc(i, k))
+			}
+		}
+	}
+	for k := 0; k < nv; k++ {
+		w("VADDPS %d(DI)(R12*4), %s, %s", 32*k, acc(0, k), acc(0, k))
+		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), 32*k)
+	}
+	fmt.Fprintf(b, "%s_skip:\n", name)
+	w("DECQ nitems+40(FP)")
+	w("JNZ %s_item", name)
 	w("VZEROUPPER")
 	w("RET")
 }
