@@ -233,9 +233,9 @@ var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []flo
 func HasEventKernels() bool { return best.Name == "avx512" || best.Name == "avx2" }
 
 // HasScatterKernel reports whether ScatterEvents of n channels runs with
-// SIMD: any n with AVX-512, multiples of 4 up to 64 with AVX2.
+// SIMD: any n with AVX-512, multiples of 4 with AVX2.
 func HasScatterKernel(n int) bool {
-	return best.Name == "avx512" || best.Name == "avx2" && n%4 == 0 && n <= 64
+	return best.Name == "avx512" || best.Name == "avx2" && n%4 == 0
 }
 
 // HasPosScatterKernel reports whether ScatterPos runs with SIMD (AVX-512,
@@ -339,14 +339,14 @@ func GatherSegmentsGeneric(out, w []float32, segs, ents, start []int32, n, nitem
 }
 
 // HasGatherKernel reports whether GatherSegments has a SIMD version for
-// rows of n floats: multiples of 16 up to 128 with AVX-512, of 8 up to 64
-// with AVX2.
+// rows of n floats: multiples of 16 up to 128 with AVX-512, of 8 with AVX2
+// (in blocks of 64).
 func HasGatherKernel(n int) bool {
 	switch best.Name {
 	case "avx512":
 		return n%16 == 0 && n >= 16 && n <= 128
 	case "avx2":
-		return n%8 == 0 && n >= 8 && n <= 64
+		return n%8 == 0 && n >= 8
 	}
 	return false
 }

@@ -466,11 +466,14 @@ func eventsAVX2() (func(x []float32, idx []int32, vals []float32) int, func(out,
 		return c
 	}
 	events := func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int) {
-		if n <= 64 && n%4 == 0 {
-			scatterWidthAVX2[n/4](&out[0], &wt[0], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+		if n%4 != 0 {
+			ScatterEventsGeneric(out, wt, vals, idx, tapIdx, taps, n)
 			return
 		}
-		ScatterEventsGeneric(out, wt, vals, idx, tapIdx, taps, n)
+		for c := 0; c < n; c += 64 { // blocks of up to 64 channels
+			m := min(64, n-c)
+			scatterWidthAVX2[m/4](&out[c], &wt[c], &vals[0], &idx[0], len(idx), &tapIdx[0], &taps[0])
+		}
 	}
 	return compress, events
 }
@@ -487,7 +490,10 @@ var gatherKernelsAVX2 = [...]func(out, w *float32, segs, ents *int32, start *int
 }
 
 func gatherAVX2(out, w []float32, segs, ents, start []int32, n, nitems int) {
-	gatherKernelsAVX2[n/8-1](&out[0], &w[0], &segs[0], &ents[0], &start[0], nitems)
+	for c := 0; c < n; c += 64 { // blocks of up to 64 channels, the same runs
+		m := min(64, n-c)
+		gatherKernelsAVX2[m/8-1](&out[c], &w[c], &segs[0], &ents[0], &start[0], nitems)
+	}
 }
 
 //go:noescape
