@@ -205,8 +205,8 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
 // count exceeds limit (the result is then some value > limit).
 func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }
 
-// HasDirectConv reports whether ConvRowsSerial and Scatterer run with SIMD
-// on this machine (AVX-512); without it they run in pure Go.
+// HasDirectConv reports whether ConvRowsSerial runs with SIMD on this
+// machine (AVX-512 or AVX2); without it, it runs in pure Go.
 func HasDirectConv() bool { return kernels.HasDirectConv() }
 
 // HasEventKernels reports whether event propagation has SIMD kernels on

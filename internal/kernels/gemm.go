@@ -47,7 +47,7 @@ var best = func() Impl {
 
 // HasDirectConv reports whether the direct-convolution kernel of the fast
 // SNN engine has a SIMD version on this machine (AVX2 or AVX-512); without
-// one it runs in pure Go and the GEMM-based engine is faster.
+// one it runs in pure Go, about as fast as the pure-Go GEMM.
 func HasDirectConv() bool { return convImpl.name != "generic" }
 
 // Best returns the fastest implementation this CPU supports (Generic when
