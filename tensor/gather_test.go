@@ -133,3 +133,29 @@ func TestGathererConvolution(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNewGatherer feeds arbitrary item streams to NewGatherer: it must
+// reject them with an error or accept only streams whose Apply stays inside
+// its buffers (a panic fails the fuzz run).
+func FuzzNewGatherer(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}, uint8(2))
+	f.Add([]byte{0, 0, 0, 0, 16, 0, 0, 0}, uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, items uint8) {
+		segs := make([]int32, len(data)/4)
+		for i := range segs {
+			segs[i] = int32(uint32(data[4*i]) | uint32(data[4*i+1])<<8 | uint32(data[4*i+2])<<16 | uint32(data[4*i+3])<<24)
+		}
+		const cs, npos, n, outLen, wLen = 3, 4, 16, 64, 3 * 4 * 16
+		g, err := NewGatherer(cs, npos, n, segs, int(items%8), outLen, wLen)
+		if err != nil {
+			return
+		}
+		x, w, out := make([]float32, cs*npos), make([]float32, wLen), make([]float32, outLen)
+		for i := range x {
+			x[i] = float32(i%2) + 0.5
+		}
+		if err := g.Apply(out, w, x); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
