@@ -137,26 +137,26 @@ func convRowsWith(ck convKernel, m, n int, a []float32, rowoffs, koffs []int, pa
 // ScatterGeneric adds v times each tap's weight vector to its output:
 // out[taps[2t]+j] += v·wt[taps[2t+1]+j] for j < n.
 func ScatterGeneric(out, wt []float32, taps []int32, v float32, n int) {
+	// Eight lanes per step keep several independent adds in flight; each
+	// product is rounded to float32 before its add, as everywhere else.
 	for t := 0; t+1 < len(taps); t += 2 {
-		axpy(out[taps[t]:int(taps[t])+n], wt[taps[t+1]:int(taps[t+1])+n], v)
-	}
-}
-
-// axpy adds v·w[j] to o[j] for j < len(o) (len(w) >= len(o)), four lanes
-// per step so the loop keeps several independent adds in flight; each
-// product is rounded to float32 before its add, as everywhere else.
-func axpy(o, w []float32, v float32) {
-	w = w[:len(o)]
-	j := 0
-	for ; j+4 <= len(o); j += 4 {
-		o4, w4 := o[j:j+4:j+4], w[j:j+4:j+4]
-		o4[0] += float32(v * w4[0])
-		o4[1] += float32(v * w4[1])
-		o4[2] += float32(v * w4[2])
-		o4[3] += float32(v * w4[3])
-	}
-	for ; j < len(o); j++ {
-		o[j] += float32(v * w[j])
+		o, w := out[taps[t]:int(taps[t])+n], wt[taps[t+1]:int(taps[t+1])+n]
+		w = w[:len(o)]
+		j := 0
+		for ; j+8 <= len(o); j += 8 {
+			o8, w8 := o[j:j+8:j+8], w[j:j+8:j+8]
+			o8[0] += float32(v * w8[0])
+			o8[1] += float32(v * w8[1])
+			o8[2] += float32(v * w8[2])
+			o8[3] += float32(v * w8[3])
+			o8[4] += float32(v * w8[4])
+			o8[5] += float32(v * w8[5])
+			o8[6] += float32(v * w8[6])
+			o8[7] += float32(v * w8[7])
+		}
+		for ; j < len(o); j++ {
+			o[j] += float32(v * w[j])
+		}
 	}
 }
 
