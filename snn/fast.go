@@ -140,20 +140,20 @@ type fastOp struct {
 	outCh        int
 	frameLen     int       // floats per (padded) input frame
 	pad          *padSpec  // zero padding copy for dense convolutions
-	taps         []int32   // event: (out offset, weight offset) pairs per input element
-	tapIdx       []int32   // event: input element i has taps tapIdx[i] to tapIdx[i+1]-1
-	wscatter     []float32 // event weights, a row of outCh per (input channel, tap)
-	wpos         []float32 // position-scatter weights, a row per (tap, input channel); nil: scatter event by event
-	pcs          int       // position scatter: channels per input position
-	ptaps        []int32   // position scatter: (out offset, weight offset) pairs per input position
+	event        int       // how events propagate (eventForm): eventScatter, eventPos or eventGather
+	wevent       []float32 // event weights: a row of the output channel stride per (input channel, tap) for eventScatter, per (tap, input channel) otherwise
+	taps         []int32   // eventScatter: (out offset, weight offset) pairs per input element
+	tapIdx       []int32   // eventScatter: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	winK         int       // eventScatter window path (one input channel, stride 1): kernel size
+	winOW        int       // output width
+	winBase      []int32   // per input element: output offset of tap (0, 0), or -1 near the border
+	pcs          int       // eventPos, eventGather: channels per input position
+	ptaps        []int32   // eventPos: (out offset, weight offset) pairs per input position
 	ptapIdx      []int32
-	winK         int     // window scatter (one input channel, stride 1): kernel size
-	winOW        int     // output width
-	winBase      []int32 // per input element: output offset of tap (0, 0), or -1 near the border
-	gsegs        []int32 // gather: item stream (tensor.Gatherer)
+	gsegs        []int32 // eventGather: item stream (tensor.Gatherer)
 	gitems       int
+	tapsPerInput float64          // taps an input element reaches on average
 	newEvent     func() eventProp // a propagator with its own work buffers
-	wevent       []float32        // its weights: wpos or wscatter
 	denseNs      float64          // cost model: one frame dense
 	eventNs      float64          // cost model: one non-zero input
 	eventFrameNs float64          // cost model: one frame event-driven, before its events
@@ -239,7 +239,7 @@ func compileFast(net *Network) (*fastPlan, error) {
 		}
 		op.inLen, op.outLen = op.in.n, op.out.n
 		if op.kind == opConv {
-			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows), float64(len(op.taps)/2)/float64(max(1, tensor.Numel(st.In))))
+			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows))
 		}
 		cur = op.out
 		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
@@ -248,32 +248,29 @@ func compileFast(net *Network) (*fastPlan, error) {
 	p.out = cur
 	for i := range p.ops {
 		op := &p.ops[i]
-		if op.kind == opConv {
-			ch := op.outLen / len(op.rows)
-			if op.gather() {
-				g, err := tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wpos))
-				if err != nil {
-					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
-				}
-				op.newEvent, op.wevent = func() eventProp { return g.Clone() }, op.wpos
-			} else if op.posScatter() {
-				ps, err := tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, ch, op.outLen, len(op.wpos))
-				if err != nil {
-					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
-				}
-				op.newEvent, op.wevent = func() eventProp { return ps.Clone() }, op.wpos
-			} else {
-				sc, err := tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wscatter))
-				if err != nil {
-					return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
-				}
-				if op.winBase != nil {
-					if err := sc.SetWindow(op.winK, op.winOW, op.winBase); err != nil {
-						return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
-					}
-				}
-				op.newEvent, op.wevent = func() eventProp { return sc.Clone() }, op.wscatter
+		if op.kind != opConv {
+			continue
+		}
+		ch := op.outLen / len(op.rows)
+		var err error
+		switch op.event {
+		case eventGather:
+			var g *tensor.Gatherer
+			g, err = tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wevent))
+			op.newEvent = func() eventProp { return g.Clone() }
+		case eventPos:
+			var ps *tensor.PosScatterer
+			ps, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, ch, op.outLen, len(op.wevent))
+			op.newEvent = func() eventProp { return ps.Clone() }
+		default:
+			var sc *tensor.Scatterer
+			if sc, err = tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent)); err == nil && op.winBase != nil {
+				err = sc.SetWindow(op.winK, op.winOW, op.winBase)
 			}
+			op.newEvent = func() eventProp { return sc.Clone() }
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fast engine: stage %d: %w", op.stage, err)
 		}
 	}
 	// Build the index tables now: tasks read them concurrently.
@@ -331,32 +328,26 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
-	// Event taps: input element (y, x, ch) reaches output (oy, ox) through
-	// tap (i, j) when oy*sh - ph + i = y. Weight rows are os wide (zero
-	// padded), so every update is whole vectors.
-	op.wscatter = make([]float32, c*kh*kw*os)
-	for ch := 0; ch < c; ch++ {
-		for i := 0; i < kh; i++ {
-			for j := 0; j < kw; j++ {
+	op.event = eventForm(cs, os, h*w*cs)
+	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw}
+	op.tapsPerInput = g.tapsPerPosition()
+	weight := func(ch, oc, t int) float32 { return wt[((oc*c+ch)*kh+t/kw)*kw+t%kw] }
+	if op.event != eventScatter {
+		op.pcs = cs
+		op.wevent = make([]float32, kh*kw*cs*os) // a row per (tap, input channel)
+		for t := 0; t < kh*kw; t++ {
+			for ch := 0; ch < c; ch++ {
 				for oc := 0; oc < o; oc++ {
-					op.wscatter[((ch*kh+i)*kw+j)*os+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+					op.wevent[(t*cs+ch)*os+oc] = weight(ch, oc, t)
 				}
 			}
 		}
 	}
-	if os%8 == 0 && cs >= 8 { // one-channel positions scatter faster event by event
-		op.pcs = cs
-		op.wpos = make([]float32, kh*kw*cs*os)
-		for t := 0; t < kh*kw; t++ {
-			for ch := 0; ch < c; ch++ {
-				for oc := 0; oc < o; oc++ {
-					op.wpos[(t*cs+ch)*os+oc] = wt[((oc*c+ch)*kh+t/kw)*kw+t%kw]
-				}
-			}
-		}
-		// Gather items: kernel rows in groups whose weights fit in L1
-		// together (gatherGroupBytes); for every output, a group's kernel
-		// rows are one item with one run of input positions per row.
+	switch op.event {
+	case eventGather:
+		// Items: kernel rows in groups whose weights fit in L1 together
+		// (gatherGroupBytes); for every output, a group's kernel rows are
+		// one item with one run of input positions per row.
 		group := max(1, gatherGroupBytes/(kw*c*os*4))
 		for i0 := 0; i0 < kh; i0 += group {
 			for oy := 0; oy < oh; oy++ {
@@ -380,64 +371,88 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 				}
 			}
 		}
+	case eventPos:
 		op.ptapIdx = make([]int32, h*w+1)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				for i := 0; i < kh; i++ {
-					ty := y + ph - i
-					if ty < 0 || ty%sh != 0 || ty/sh >= oh {
-						continue
-					}
-					for j := 0; j < kw; j++ {
-						tx := x + pw - j
-						if tx < 0 || tx%sw != 0 || tx/sw >= ow {
-							continue
-						}
-						op.ptaps = append(op.ptaps, int32((ty/sh*ow+tx/sw)*os), int32((i*kw+j)*cs*os))
-					}
-				}
+				g.forTaps(y, x, func(t, o int) { op.ptaps = append(op.ptaps, int32(o*os), int32(t*cs*os)) })
 				op.ptapIdx[y*w+x+1] = int32(len(op.ptaps) / 2)
 			}
 		}
-	}
-	if c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os) {
-		// Inputs whose taps all land inside the output skip the tables:
-		// output (y+ph-i, x+pw-j) for tap (i, j).
-		op.winK, op.winOW = kh, ow
-		op.winBase = make([]int32, h*w)
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				op.winBase[y*w+x] = -1
-				if y+ph-(kh-1) >= 0 && y+ph < oh && x+pw-(kw-1) >= 0 && x+pw < ow {
-					op.winBase[y*w+x] = int32(((y+ph)*ow + x + pw) * os)
+	default:
+		// A row per (input channel, tap), os wide (zero padded), so every
+		// update is whole vectors.
+		op.wevent = make([]float32, c*kh*kw*os)
+		for ch := 0; ch < c; ch++ {
+			for t := 0; t < kh*kw; t++ {
+				for oc := 0; oc < o; oc++ {
+					op.wevent[(ch*kh*kw+t)*os+oc] = weight(ch, oc, t)
 				}
 			}
 		}
-	}
-	op.tapIdx = make([]int32, h*w*cs+1)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			for ch := 0; ch < cs; ch++ {
-				e := (y*w+x)*cs + ch
-				if ch < c {
-					for i := 0; i < kh; i++ {
-						ty := y + ph - i
-						if ty < 0 || ty%sh != 0 || ty/sh >= oh {
-							continue
-						}
-						for j := 0; j < kw; j++ {
-							tx := x + pw - j
-							if tx < 0 || tx%sw != 0 || tx/sw >= ow {
-								continue
-							}
-							op.taps = append(op.taps, int32((ty/sh*ow+tx/sw)*os), int32(((ch*kh+i)*kw+j)*os))
-						}
+		if c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os) {
+			// Inputs whose taps all land inside the output skip the tables:
+			// output (y+ph-i, x+pw-j) for tap (i, j).
+			op.winK, op.winOW = kh, ow
+			op.winBase = make([]int32, h*w)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					op.winBase[y*w+x] = -1
+					if y+ph-(kh-1) >= 0 && y+ph < oh && x+pw-(kw-1) >= 0 && x+pw < ow {
+						op.winBase[y*w+x] = int32(((y+ph)*ow + x + pw) * os)
 					}
 				}
-				op.tapIdx[e+1] = int32(len(op.taps) / 2)
+			}
+		}
+		op.tapIdx = make([]int32, h*w*cs+1)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for ch := 0; ch < cs; ch++ {
+					e := (y*w+x)*cs + ch
+					if ch < c {
+						g.forTaps(y, x, func(t, o int) {
+							op.taps = append(op.taps, int32(o*os), int32((ch*kh*kw+t)*os))
+						})
+					}
+					op.tapIdx[e+1] = int32(len(op.taps) / 2)
+				}
 			}
 		}
 	}
+}
+
+// convShape is a convolution's geometry, for its event tables.
+type convShape struct{ h, w, oh, ow, kh, kw, sh, sw, ph, pw int }
+
+// forTaps calls f(t, o) for every tap t = i·kw+j through which input
+// position (y, x) reaches an output position o = oy·ow+ox
+// (oy·sh - ph + i = y, ox·sw - pw + j = x).
+func (g convShape) forTaps(y, x int, f func(t, o int)) {
+	for i := 0; i < g.kh; i++ {
+		ty := y + g.ph - i
+		if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.oh {
+			continue
+		}
+		for j := 0; j < g.kw; j++ {
+			tx := x + g.pw - j
+			if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.ow {
+				continue
+			}
+			f(i*g.kw+j, ty/g.sh*g.ow+tx/g.sw)
+		}
+	}
+}
+
+// tapsPerPosition returns how many taps an input position reaches on
+// average.
+func (g convShape) tapsPerPosition() float64 {
+	n := 0
+	for y := 0; y < g.h; y++ {
+		for x := 0; x < g.w; x++ {
+			g.forTaps(y, x, func(int, int) { n++ })
+		}
+	}
+	return float64(n) / float64(max(1, g.h*g.w))
 }
 
 // compileLinear prepares a linear layer as a 1×1 "convolution" of one
@@ -449,8 +464,8 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	op.rows = []int{0}
 	op.koffs = make([]int, ni)
 	dense := make([]float32, ni*np)
-	op.wscatter = make([]float32, in.n*np)
-	wt := l.Weight.Value.Data // [out][in]
+	op.wevent = make([]float32, in.n*np) // a row per engine input position, for every event form
+	wt := l.Weight.Value.Data            // [out][in]
 	isInput := make([]bool, in.n)
 	for i := 0; i < ni; i++ {
 		e := in.index(i) // engine position of NCHW-flat input i
@@ -458,44 +473,58 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 		isInput[e] = true
 		for o := 0; o < no; o++ {
 			dense[i*np+o] = wt[o*ni+i]
-			op.wscatter[e*np+o] = wt[o*ni+i]
+			op.wevent[e*np+o] = wt[o*ni+i]
 		}
 	}
 	op.packed = tensor.PackConvWeights(dense, ni, np)
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
-	if np%8 == 0 && in.n >= 8 {
-		op.pcs, op.wpos, op.ptaps, op.ptapIdx = in.n, op.wscatter, []int32{0, 0}, []int32{0, 1}
+	op.event, op.tapsPerInput, op.pcs = eventForm(in.n, np, in.n), 1, in.n
+	switch op.event {
+	case eventGather:
 		op.gsegs, op.gitems = []int32{1, 0, 0, 1, 0}, 1
-	}
-	op.tapIdx = make([]int32, in.n+1)
-	for e := 0; e < in.n; e++ {
-		if isInput[e] {
-			op.taps = append(op.taps, 0, int32(e*np))
+	case eventPos:
+		op.ptaps, op.ptapIdx = []int32{0, 0}, []int32{0, 1}
+	default:
+		op.tapIdx = make([]int32, in.n+1)
+		for e := 0; e < in.n; e++ {
+			if isInput[e] {
+				op.taps = append(op.taps, 0, int32(e*np))
+			}
+			op.tapIdx[e+1] = int32(len(op.taps) / 2)
 		}
-		op.tapIdx[e+1] = int32(len(op.taps) / 2)
 	}
 }
 
 // eventProp propagates the non-zero inputs of one frame
-// (tensor.Scatterer or tensor.PosScatterer).
+// (tensor.Scatterer, tensor.PosScatterer or tensor.Gatherer).
 type eventProp interface {
 	Apply(out, w, x []float32) error
 }
 
-// posScatter reports whether the op's events go position by position.
-func (op *fastOp) posScatter() bool {
-	return op.wpos != nil && tensor.HasPosScatterKernel() && (op.outLen/len(op.rows))%16 == 0
-}
+// Event forms of a weighted layer (fastOp.event).
+const (
+	eventScatter = iota // event by event (tensor.Scatterer)
+	eventPos            // position by position (tensor.PosScatterer)
+	eventGather         // output by output (tensor.Gatherer)
+)
 
-// gather reports whether the op's events are gathered output by output
-// (tensor.Gatherer): positions of several channels, outputs of at most 128
-// channels in whole vectors, a SIMD kernel.
-func (op *fastOp) gather() bool {
-	ch := op.outLen / len(op.rows)
-	// Entries name weight rows by int32 offsets up to inputs × channels.
-	return op.wpos != nil && op.gitems > 0 && tensor.HasGatherKernel(ch) && int64(op.inLen)*int64(ch) < 1<<31
+// eventForm chooses how the events of a weighted layer with cs channels per
+// input position, outputs of os channels and inLen inputs per frame
+// propagate: positions of several channels are gathered where a SIMD
+// kernel covers the output width (entries name weight rows by int32
+// offsets up to inputs × channels), else position by position where one
+// does (AVX-512, whole vectors); one-channel positions, and everything
+// without SIMD, go event by event.
+func eventForm(cs, os, inLen int) int {
+	switch {
+	case cs >= 8 && tensor.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31:
+		return eventGather
+	case cs >= 8 && os%16 == 0 && tensor.HasPosScatterKernel():
+		return eventPos
+	}
+	return eventScatter
 }
 
 // costs fills the cost model, calibrated with BenchmarkEventCost and the
@@ -514,7 +543,8 @@ func (op *fastOp) gather() bool {
 // registers (window scatter), four times that where the last vector needs
 // a mask (masked stores stall the loads that follow); in pure Go, 10 ns
 // plus 0.55 ns per channel of each tap.
-func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
+func (op *fastOp) costs(rows, depth, ch int) {
+	tapsPerInput := op.tapsPerInput
 	width := tensor.VectorWidth()
 	switch width {
 	case 1:
@@ -534,14 +564,14 @@ func (op *fastOp) costs(rows, depth, ch int, tapsPerInput float64) {
 		op.eventFrameNs = 20 + float64(op.inLen)
 	}
 	switch {
-	case op.gather():
+	case op.event == eventGather:
 		runs := (len(op.gsegs) - 2*op.gitems) / 3
 		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
 		op.eventNs = 1 + 0.28*tapsPerInput*float64(ch/16)
 		if width == 8 {
 			op.eventNs = 1 + 0.22*tapsPerInput*float64(ch/8)
 		}
-	case op.posScatter():
+	case op.event == eventPos:
 		op.eventNs = 2 + 0.5*tapsPerInput*float64(ch/16)
 	case !tensor.HasScatterKernel(ch): // pure-Go event propagation
 		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)

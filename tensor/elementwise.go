@@ -205,14 +205,6 @@ func Pool2x2(out, r0, r1 []float32, ow, c int, scale float32) error {
 // count exceeds limit (the result is then some value > limit).
 func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, limit) }
 
-// HasDirectConv reports whether ConvRowsSerial runs with SIMD on this
-// machine (AVX-512 or AVX2); without it, it runs in pure Go.
-func HasDirectConv() bool { return kernels.HasDirectConv() }
-
-// HasEventKernels reports whether event propagation has SIMD kernels on
-// this machine (AVX-512 or AVX2); without them it runs in pure Go.
-func HasEventKernels() bool { return kernels.HasEventKernels() }
-
 // HasScatterKernel reports whether Scatterer runs with SIMD for rows of n
 // channels.
 func HasScatterKernel(n int) bool { return kernels.HasScatterKernel(n) }

@@ -227,11 +227,6 @@ var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []flo
 	return CompressNonzeroGeneric, ScatterEventsGeneric
 }()
 
-// HasEventKernels reports whether ScatterEvents and CompressNonzero have
-// SIMD versions on this machine (AVX-512, or AVX2 for ScatterEvents of
-// HasScatterKernel widths).
-func HasEventKernels() bool { return best.Name == "avx512" || best.Name == "avx2" }
-
 // HasScatterKernel reports whether ScatterEvents of n channels runs with
 // SIMD: any n with AVX-512, multiples of 4 with AVX2.
 func HasScatterKernel(n int) bool {

@@ -45,11 +45,6 @@ var best = func() Impl {
 	return impls[len(impls)-1]
 }()
 
-// HasDirectConv reports whether the direct-convolution kernel of the fast
-// SNN engine has a SIMD version on this machine (AVX2 or AVX-512); without
-// one it runs in pure Go, about as fast as the pure-Go GEMM.
-func HasDirectConv() bool { return convImpl.name != "generic" }
-
 // Best returns the fastest implementation this CPU supports (Generic when
 // the environment sets SNNKIT_NOASM=1; no AVX-512 with SNNKIT_NOAVX512=1, to
 // see how a machine without it fares).
