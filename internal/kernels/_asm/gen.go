@@ -62,14 +62,14 @@ func main() {
 	genCompressNonzeroAVX2(&b)
 	genCompressPosAVX2(&b)
 	for nv := 1; nv <= 8; nv++ {
-		genGatherSegAVX2(&b, nv)
+		genGatherSeg(&b, nv, true)
 	}
 	for _, nv := range []int{1, 2, 4, 8} {
 		genScatterPosN(&b, nv)
 	}
 	genCompressPos(&b)
 	for nv := 1; nv <= 8; nv++ {
-		genGatherSegN(&b, nv)
+		genGatherSeg(&b, nv, false)
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -617,15 +617,16 @@ func genCompressPos(b *strings.Builder) {
 	w("RET")
 }
 
-// genGatherSegN writes gatherSeg<N>AVX512: GatherSegmentsGeneric for rows
-// of exactly 16·N floats. Each segment is a contiguous run of entries read
-// in place (no copying; one 8-byte load gives an entry's weight offset and
-// value, whose broadcast then comes from a register: loads are what limits
-// this loop), E entries at a time into E·N independent
-// accumulators (enough to hide the multiply-add latency) with an exit test
-// after every entry; the item's sum is added to its output row once.
-func genGatherSegN(b *strings.Builder, nv int) {
-	name := fmt.Sprintf("gatherSeg%dAVX512", nv)
+// genGatherSeg writes gatherSeg<N>AVX512 (or gatherSeg<N>AVX2):
+// GatherSegmentsGeneric for rows of exactly N vectors of 16 (8) floats.
+// Each segment is a contiguous run of entries read in place (no copying;
+// with AVX-512 one 8-byte load gives an entry's weight offset and value,
+// whose broadcast then comes from a register: loads are what limits this
+// loop), E entries at a time into E·N independent accumulators (enough to
+// hide the multiply-add latency) with an exit test after every entry; the
+// item's sum is added to its output row once.
+func genGatherSeg(b *strings.Builder, nv int, avx2 bool) {
+	name, reg, vbytes, bcReg := fmt.Sprintf("gatherSeg%dAVX512", nv), "Z", 64, 16
 	e := 4
 	switch {
 	case nv >= 5:
@@ -633,8 +634,12 @@ func genGatherSegN(b *strings.Builder, nv int) {
 	case nv >= 3:
 		e = 2
 	}
+	if avx2 { // 16 vector registers: E·N ≤ 8 accumulators and E broadcasts
+		name, reg, vbytes, bcReg = fmt.Sprintf("gatherSeg%dAVX2", nv), "Y", 32, 8
+		e = min(4, max(1, 8/nv))
+	}
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	acc := func(i, k int) string { return fmt.Sprintf("Z%d", i*nv+k) }
+	acc := func(i, k int) string { return fmt.Sprintf("%s%d", reg, i*nv+k) }
 	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, ents *int32, start *int32, nitems int)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	w("MOVQ out+0(FP), DI")
@@ -665,13 +670,18 @@ func genGatherSegN(b *strings.Builder, nv int) {
 	w("JLE %s_segnext", name)
 	fmt.Fprintf(b, "%s_ent:\n", name)
 	for i := 0; i < e; i++ {
-		bc := fmt.Sprintf("Z%d", 16+i)
-		w("MOVQ (R8)(AX*8), R14")
-		w("MOVL R14, R15")
-		w("SHRQ $32, R14")
-		w("VPBROADCASTD R14, %s", bc)
+		bc := fmt.Sprintf("%s%d", reg, bcReg+i)
+		if avx2 { // no broadcast from a general register
+			w("MOVL (R8)(AX*8), R15")
+			w("VBROADCASTSS 4(R8)(AX*8), %s", bc)
+		} else {
+			w("MOVQ (R8)(AX*8), R14")
+			w("MOVL R14, R15")
+			w("SHRQ $32, R14")
+			w("VPBROADCASTD R14, %s", bc)
+		}
 		for k := 0; k < nv; k++ {
-			w("VFMADD231PS %d(R13)(R15*4), %s, %s", 64*k, bc, acc(i, k))
+			w("VFMADD231PS %d(R13)(R15*4), %s, %s", vbytes*k, bc, acc(i, k))
 		}
 		w("INCQ AX")
 		w("DECQ BX")
@@ -689,8 +699,8 @@ func genGatherSegN(b *strings.Builder, nv int) {
 		}
 	}
 	for k := 0; k < nv; k++ {
-		w("VADDPS %d(DI)(R12*4), %s, %s", 64*k, acc(0, k), acc(0, k))
-		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), 64*k)
+		w("VADDPS %d(DI)(R12*4), %s, %s", vbytes*k, acc(0, k), acc(0, k))
+		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), vbytes*k)
 	}
 	fmt.Fprintf(b, "%s_skip:\n", name)
 	w("DECQ nitems+40(FP)")
@@ -950,75 +960,6 @@ func genCompressPosAVX2(b *strings.Builder) {
 	w("DECQ CX")
 	w("JNZ %s_pos", name)
 	w("MOVL AX, (R11)")
-	w("VZEROUPPER")
-	w("RET")
-}
-
-// genGatherSegAVX2 writes gatherSeg<N>AVX2: GatherSegmentsGeneric for rows
-// of exactly 8·N floats on AVX2 registers (E·N ≤ 8 accumulators, E ≤ 4).
-func genGatherSegAVX2(b *strings.Builder, nv int) {
-	name := fmt.Sprintf("gatherSeg%dAVX2", nv)
-	e := min(4, max(1, 8/nv))
-	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	acc := func(i, k int) string { return fmt.Sprintf("Y%d", i*nv+k) }
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, segs, ents *int32, start *int32, nitems int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	w("MOVQ out+0(FP), DI")
-	w("MOVQ w+8(FP), SI")
-	w("MOVQ segs+16(FP), DX")
-	w("MOVQ ents+24(FP), R8")
-	w("MOVQ start+32(FP), R10")
-	fmt.Fprintf(b, "%s_item:\n", name)
-	w("MOVLQSX (DX), CX")
-	w("MOVLQSX 4(DX), R12")
-	w("ADDQ $8, DX")
-	for i := 0; i < e; i++ {
-		for k := 0; k < nv; k++ {
-			w("VXORPS %s, %s, %s", acc(i, k), acc(i, k), acc(i, k))
-		}
-	}
-	w("TESTQ CX, CX")
-	w("JZ %s_skip", name)
-	fmt.Fprintf(b, "%s_seg:\n", name)
-	w("MOVLQSX (DX), AX")
-	w("MOVLQSX 4(DX), BX")
-	w("MOVLQSX 8(DX), R13")
-	w("ADDQ $12, DX")
-	w("MOVLQSX (R10)(AX*4), AX")
-	w("MOVLQSX (R10)(BX*4), BX")
-	w("LEAQ (SI)(R13*4), R13")
-	w("SUBQ AX, BX")
-	w("JLE %s_segnext", name)
-	fmt.Fprintf(b, "%s_ent:\n", name)
-	for i := 0; i < e; i++ {
-		bc := fmt.Sprintf("Y%d", 8+i)
-		w("MOVL (R8)(AX*8), R15")
-		w("VBROADCASTSS 4(R8)(AX*8), %s", bc)
-		for k := 0; k < nv; k++ {
-			w("VFMADD231PS %d(R13)(R15*4), %s, %s", 32*k, bc, acc(i, k))
-		}
-		w("INCQ AX")
-		w("DECQ BX")
-		w("JZ %s_segnext", name)
-	}
-	w("JMP %s_ent", name)
-	fmt.Fprintf(b, "%s_segnext:\n", name)
-	w("DECQ CX")
-	w("JNZ %s_seg", name)
-	for step := 1; step < e; step *= 2 {
-		for i := 0; i+step < e; i += 2 * step {
-			for k := 0; k < nv; k++ {
-				w("VADDPS %s, %s, %s", acc(i+step, k), acc(i, k), acc(i, k))
-			}
-		}
-	}
-	for k := 0; k < nv; k++ {
-		w("VADDPS %d(DI)(R12*4), %s, %s", 32*k, acc(0, k), acc(0, k))
-		w("VMOVUPS %s, %d(DI)(R12*4)", acc(0, k), 32*k)
-	}
-	fmt.Fprintf(b, "%s_skip:\n", name)
-	w("DECQ nitems+40(FP)")
-	w("JNZ %s_item", name)
 	w("VZEROUPPER")
 	w("RET")
 }
