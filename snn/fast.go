@@ -140,17 +140,15 @@ type fastOp struct {
 	outCh        int
 	frameLen     int       // floats per (padded) input frame
 	pad          *padSpec  // zero padding copy for dense convolutions
-	event        int       // how events propagate (eventForm): eventScatter, eventPos or eventGather
-	wevent       []float32 // event weights: a row of the output channel stride per (input channel, tap) for eventScatter, per (tap, input channel) otherwise
+	event        int       // how events propagate (eventForm): eventScatter or eventGather
+	wevent       []float32 // event weights: a row of the output channel stride per (input channel, tap) for eventScatter, per (tap, input channel) for eventGather
 	taps         []int32   // eventScatter: (out offset, weight offset) pairs per input element
 	tapIdx       []int32   // eventScatter: input element i has taps tapIdx[i] to tapIdx[i+1]-1
 	winK         int       // eventScatter window path (one input channel, stride 1): kernel size
 	winOW        int       // output width
 	winBase      []int32   // per input element: output offset of tap (0, 0), or -1 near the border
-	pcs          int       // eventPos, eventGather: channels per input position
-	ptaps        []int32   // eventPos: (out offset, weight offset) pairs per input position
-	ptapIdx      []int32
-	gsegs        []int32 // eventGather: item stream (tensor.Gatherer)
+	pcs          int       // eventGather: channels per input position
+	gsegs        []int32   // eventGather: item stream (tensor.Gatherer)
 	gitems       int
 	tapsPerInput float64          // taps an input element reaches on average
 	newEvent     func() eventProp // a propagator with its own work buffers
@@ -258,10 +256,6 @@ func compileFast(net *Network) (*fastPlan, error) {
 			var g *tensor.Gatherer
 			g, err = tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wevent))
 			op.newEvent = func() eventProp { return g.Clone() }
-		case eventPos:
-			var ps *tensor.PosScatterer
-			ps, err = tensor.NewPosScatterer(op.pcs, op.ptaps, op.ptapIdx, ch, op.outLen, len(op.wevent))
-			op.newEvent = func() eventProp { return ps.Clone() }
 		default:
 			var sc *tensor.Scatterer
 			if sc, err = tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent)); err == nil && op.winBase != nil {
@@ -332,7 +326,7 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw}
 	op.tapsPerInput = g.tapsPerPosition()
 	weight := func(ch, oc, t int) float32 { return wt[((oc*c+ch)*kh+t/kw)*kw+t%kw] }
-	if op.event != eventScatter {
+	if op.event == eventGather {
 		op.pcs = cs
 		op.wevent = make([]float32, kh*kw*cs*os) // a row per (tap, input channel)
 		for t := 0; t < kh*kw; t++ {
@@ -369,14 +363,6 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 					}
 					op.gitems++
 				}
-			}
-		}
-	case eventPos:
-		op.ptapIdx = make([]int32, h*w+1)
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				g.forTaps(y, x, func(t, o int) { op.ptaps = append(op.ptaps, int32(o*os), int32(t*cs*os)) })
-				op.ptapIdx[y*w+x+1] = int32(len(op.ptaps) / 2)
 			}
 		}
 	default:
@@ -484,8 +470,6 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	switch op.event {
 	case eventGather:
 		op.gsegs, op.gitems = []int32{1, 0, 0, 1, 0}, 1
-	case eventPos:
-		op.ptaps, op.ptapIdx = []int32{0, 0}, []int32{0, 1}
 	default:
 		op.tapIdx = make([]int32, in.n+1)
 		for e := 0; e < in.n; e++ {
@@ -498,7 +482,7 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 }
 
 // eventProp propagates the non-zero inputs of one frame
-// (tensor.Scatterer, tensor.PosScatterer or tensor.Gatherer).
+// (tensor.Scatterer or tensor.Gatherer).
 type eventProp interface {
 	Apply(out, w, x []float32) error
 }
@@ -506,7 +490,6 @@ type eventProp interface {
 // Event forms of a weighted layer (fastOp.event).
 const (
 	eventScatter = iota // event by event (tensor.Scatterer)
-	eventPos            // position by position (tensor.PosScatterer)
 	eventGather         // output by output (tensor.Gatherer)
 )
 
@@ -514,15 +497,11 @@ const (
 // input position, outputs of os channels and inLen inputs per frame
 // propagate: positions of several channels are gathered where a SIMD
 // kernel covers the output width (entries name weight rows by int32
-// offsets up to inputs × channels), else position by position where one
-// does (AVX-512, whole vectors); one-channel positions, and everything
+// offsets up to inputs × channels); one-channel positions, and everything
 // without SIMD, go event by event.
 func eventForm(cs, os, inLen int) int {
-	switch {
-	case cs >= 8 && tensor.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31:
+	if cs >= 8 && tensor.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31 {
 		return eventGather
-	case cs >= 8 && os%16 == 0 && tensor.HasPosScatterKernel():
-		return eventPos
 	}
 	return eventScatter
 }
@@ -536,8 +515,8 @@ func eventForm(cs, os, inLen int) int {
 // a fixed part (listing its non-zero inputs, about 0.1 ns per input, 1 ns
 // in pure Go, and for gathered layers about 2.5 ns per item and 1.2 ns per
 // run) and then, per non-zero input: gathered, about 1 ns plus 0.28 ns per
-// 16-float vector (0.22 per 8-float one with AVX2) of each tap it reaches;
-// position by position, 2 ns plus 0.5 ns per vector; event by event, 5 ns
+// 16-float vector (0.22 per 8-float one with AVX2) of each tap it reaches
+// and 1.5 ns per further block of 8 vectors; event by event, 5 ns
 // plus 1.1 ns per 16-, 8- or 4-float part (0.6 with AVX2) of each tap (a
 // read-modify-write of the output), half that with the weights in
 // registers (window scatter), four times that where the last vector needs
@@ -567,12 +546,13 @@ func (op *fastOp) costs(rows, depth, ch int) {
 	case op.event == eventGather:
 		runs := (len(op.gsegs) - 2*op.gitems) / 3
 		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
-		op.eventNs = 1 + 0.28*tapsPerInput*float64(ch/16)
+		perVec := 0.28
 		if width == 8 {
-			op.eventNs = 1 + 0.22*tapsPerInput*float64(ch/8)
+			perVec = 0.22
 		}
-	case op.event == eventPos:
-		op.eventNs = 2 + 0.5*tapsPerInput*float64(ch/16)
+		vecs := ch / width
+		blocks := (vecs + 7) / 8 // the kernels take 8 vectors at a time
+		op.eventNs = 1 + tapsPerInput*(perVec*float64(vecs)+1.5*float64(blocks-1))
 	case !tensor.HasScatterKernel(ch): // pure-Go event propagation
 		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
 	case width == 8:

@@ -209,9 +209,6 @@ func CountNonzero(x []float32, limit int) int { return kernels.CountNonzero(x, l
 // channels.
 func HasScatterKernel(n int) bool { return kernels.HasScatterKernel(n) }
 
-// HasPosScatterKernel reports whether PosScatterer runs with SIMD (AVX-512).
-func HasPosScatterKernel() bool { return kernels.HasPosScatterKernel() }
-
 // HasGatherKernel reports whether Gatherer runs with SIMD on this machine
 // for output rows of n floats (AVX-512, n a multiple of 16 up to 128).
 func HasGatherKernel(n int) bool { return kernels.HasGatherKernel(n) }

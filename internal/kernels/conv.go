@@ -233,51 +233,6 @@ func HasScatterKernel(n int) bool {
 	return best.Name == "avx512" || best.Name == "avx2" && n%4 == 0
 }
 
-// HasPosScatterKernel reports whether ScatterPos runs with SIMD (AVX-512,
-// whole 16-float vectors).
-func HasPosScatterKernel() bool { return best.Name == "avx512" }
-
-// ScatterPosGeneric propagates the active inputs of one input position:
-// for each tap (taps[2t], taps[2t+1]) = (output offset, weight offset), the
-// products vals[j] times the weight rows at w[weight offset+woffs[j]:][:n]
-// are summed in list order and the sum is added to out[output offset:][:n].
-func ScatterPosGeneric(out, w, vals []float32, woffs, taps []int32, n int) {
-	var acc [128]float32
-	for c := 0; c < n; c += len(acc) {
-		m := min(len(acc), n-c)
-		a := acc[:m]
-		for t := 0; t+1 < len(taps); t += 2 {
-			clear(a)
-			for j, v := range vals {
-				row := w[int(taps[t+1])+int(woffs[j])+c:][:m]
-				for k := range a {
-					a[k] += v * row[k]
-				}
-			}
-			o := out[int(taps[t])+c:][:m]
-			for k := range o {
-				o[k] += a[k]
-			}
-		}
-	}
-}
-
-// ScatterPos is ScatterPosGeneric with SIMD where available; n must be a
-// multiple of 16 there. Offsets are not checked here.
-func ScatterPos(out, w, vals []float32, woffs, taps []int32, n int) {
-	if n <= 0 || len(vals) == 0 || len(taps) < 2 {
-		return
-	}
-	scatterPosImpl(out, w, vals, woffs, taps, n)
-}
-
-var scatterPosImpl = func() func(out, w, vals []float32, woffs, taps []int32, n int) {
-	if best.Name != "avx512" {
-		return ScatterPosGeneric
-	}
-	return scatterPosAsm()
-}()
-
 // CompressPositionsGeneric lists the active inputs of the len(start)-1
 // input positions of cs channels in x (position p is x[p*cs:][:cs]): for
 // each non-zero x[p*cs+c], in order, the pair (p*posStride + chOff[c], bits
@@ -334,12 +289,12 @@ func GatherSegmentsGeneric(out, w []float32, segs, ents, start []int32, n, nitem
 }
 
 // HasGatherKernel reports whether GatherSegments has a SIMD version for
-// rows of n floats: multiples of 16 up to 128 with AVX-512, of 8 with AVX2
-// (in blocks of 64).
+// rows of n floats: multiples of 16 with AVX-512 (in blocks of 128), of 8
+// with AVX2 (in blocks of 64).
 func HasGatherKernel(n int) bool {
 	switch best.Name {
 	case "avx512":
-		return n%16 == 0 && n >= 16 && n <= 128
+		return n%16 == 0 && n >= 16
 	case "avx2":
 		return n%8 == 0 && n >= 8
 	}

@@ -173,43 +173,6 @@ func BenchmarkScatterEvents(b *testing.B) {
 	}
 }
 
-func TestScatterPosMatchesGeneric(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 9))
-	for _, n := range []int{16, 32, 48, 64, 112, 128, 160, 512} {
-		for _, ntaps := range []int{1, 2, 3, 5, 9, 25} {
-			const ch, outPos = 24, 40
-			w := make([]float32, ntaps*ch*n)
-			for i := range w {
-				w[i] = float32(rng.IntN(129)-64) / 64 // dyadic: sums exact in any order
-			}
-			var vals []float32
-			var woffs []int32
-			for c := 0; c < ch; c++ {
-				if rng.IntN(3) == 0 {
-					vals = append(vals, float32(rng.IntN(4)+1)/4)
-					woffs = append(woffs, int32(c*n))
-				}
-			}
-			var taps []int32
-			for i := 0; i < ntaps; i++ {
-				taps = append(taps, int32(rng.IntN(outPos)*n), int32(i*ch*n))
-			}
-			want, got := make([]float32, outPos*n), make([]float32, outPos*n)
-			for i := range want {
-				want[i] = float32(i%7) / 8
-				got[i] = want[i]
-			}
-			ScatterPosGeneric(want, w, vals, woffs, taps, n)
-			ScatterPos(got, w, vals, woffs, taps, n)
-			for i := range want {
-				if want[i] != got[i] {
-					t.Fatalf("n=%d taps=%d: out[%d] = %v, want %v", n, ntaps, i, got[i], want[i])
-				}
-			}
-		}
-	}
-}
-
 // TestGatherSegmentsMatchesGeneric runs CompressPositions and
 // GatherSegments against their generic versions on dyadic data (sums exact
 // in any order): channel counts with and without a partial last vector,

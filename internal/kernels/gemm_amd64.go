@@ -181,42 +181,6 @@ func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, 
 	return compress, events
 }
 
-// scatterPos1AVX512 (2, 4, 8) are ScatterPosGeneric for exactly 16 (32,
-// 64, 128) channels.
-//
-//go:noescape
-func scatterPos1AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
-
-//go:noescape
-func scatterPos2AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
-
-//go:noescape
-func scatterPos4AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
-
-//go:noescape
-func scatterPos8AVX512(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
-
-func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
-	return func(out, w, vals []float32, woffs, taps []int32, n int) {
-		for c := 0; c < n; {
-			var k func(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)
-			var m int
-			switch r := n - c; {
-			case r >= 128:
-				k, m = scatterPos8AVX512, 128
-			case r >= 64:
-				k, m = scatterPos4AVX512, 64
-			case r >= 32:
-				k, m = scatterPos2AVX512, 32
-			default:
-				k, m = scatterPos1AVX512, 16
-			}
-			k(&out[c], &w[c], &vals[0], &woffs[0], len(vals), &taps[0], len(taps)/2)
-			c += m
-		}
-	}
-}
-
 // compressPosAVX512 is CompressPositionsGeneric for npos positions.
 //
 //go:noescape
@@ -245,7 +209,10 @@ var gatherKernels = [...]func(out, w *float32, segs, ents *int32, start *int32, 
 }
 
 func gatherAsm(out, w []float32, segs, ents, start []int32, n, nitems int) {
-	gatherKernels[n/16-1](&out[0], &w[0], &segs[0], &ents[0], &start[0], nitems)
+	for c := 0; c < n; c += 128 { // blocks of up to 128 channels, the same runs
+		m := min(128, n-c)
+		gatherKernels[m/16-1](&out[c], &w[c], &segs[0], &ents[0], &start[0], nitems)
+	}
 }
 
 //go:noescape

@@ -8,10 +8,6 @@ func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, 
 	return CompressNonzeroGeneric, ScatterEventsGeneric
 }
 
-func scatterPosAsm() func(out, w, vals []float32, woffs, taps []int32, n int) {
-	return ScatterPosGeneric
-}
-
 func compressPosAsm() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
 	return CompressPositionsGeneric
 }

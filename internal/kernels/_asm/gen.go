@@ -64,9 +64,6 @@ func main() {
 	for nv := 1; nv <= 8; nv++ {
 		genGatherSeg(&b, nv, true)
 	}
-	for _, nv := range []int{1, 2, 4, 8} {
-		genScatterPosN(&b, nv)
-	}
 	genCompressPos(&b)
 	for nv := 1; nv <= 8; nv++ {
 		genGatherSeg(&b, nv, false)
@@ -472,72 +469,6 @@ func genConvAVX2(b *strings.Builder) {
 			w("ADDQ AX, DX")
 		}
 	}
-	w("VZEROUPPER")
-	w("RET")
-}
-
-// genScatterPosN writes scatterPos<N>AVX512: ScatterPosGeneric for exactly
-// 16·N channels. All taps of one input position share its list of active
-// channels, so G taps at a time (G·N ≤ 8 accumulators) sum the list's
-// weight rows in registers, then add to their outputs once.
-func genScatterPosN(b *strings.Builder, nv int) {
-	name := fmt.Sprintf("scatterPos%dAVX512", nv)
-	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, "\n// func %s(out, w, vals *float32, woffs *int32, nent int, taps *int32, ntaps int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
-	w("MOVQ out+0(FP), DI")
-	w("MOVQ w+8(FP), SI")
-	w("MOVQ vals+16(FP), R12")
-	w("MOVQ woffs+24(FP), R13")
-	w("MOVQ nent+32(FP), R14")
-	w("MOVQ taps+40(FP), DX")
-	w("MOVQ ntaps+48(FP), CX")
-	bases := []string{"R8", "R9", "R10", "R11"}
-	group := func(g int, label string) {
-		acc := func(t, k int) string { return fmt.Sprintf("Z%d", 1+t*nv+k) }
-		fmt.Fprintf(b, "%s_%s:\n", name, label)
-		w("CMPQ CX, $%d", g)
-		if g > 1 {
-			w("JLT %s_g1", name)
-		} else {
-			w("JLT %s_done", name)
-		}
-		for t := 0; t < g; t++ {
-			w("MOVLQSX %d(DX), %s", 8*t+4, bases[t])
-			w("LEAQ (SI)(%s*4), %s", bases[t], bases[t])
-			for k := 0; k < nv; k++ {
-				w("VXORPS %s, %s, %s", acc(t, k), acc(t, k), acc(t, k))
-			}
-		}
-		w("XORQ R15, R15")
-		fmt.Fprintf(b, "%s_%s_ent:\n", name, label)
-		w("VBROADCASTSS (R12)(R15*4), Z0")
-		w("MOVLQSX (R13)(R15*4), AX")
-		for t := 0; t < g; t++ {
-			for k := 0; k < nv; k++ {
-				w("VFMADD231PS %d(%s)(AX*4), Z0, %s", 64*k, bases[t], acc(t, k))
-			}
-		}
-		w("INCQ R15")
-		w("CMPQ R15, R14")
-		w("JLT %s_%s_ent", name, label)
-		for t := 0; t < g; t++ {
-			w("MOVLQSX %d(DX), BX", 8*t)
-			for k := 0; k < nv; k++ {
-				w("VADDPS %d(DI)(BX*4), %s, %s", 64*k, acc(t, k), acc(t, k))
-				w("VMOVUPS %s, %d(DI)(BX*4)", acc(t, k), 64*k)
-			}
-		}
-		w("ADDQ $%d, DX", 8*g)
-		w("SUBQ $%d, CX", g)
-		w("JMP %s_%s", name, label)
-	}
-	g := min(4, 8/nv)
-	if g > 1 {
-		group(g, "gN")
-	}
-	group(1, "g1")
-	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }
