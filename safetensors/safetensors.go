@@ -21,6 +21,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/snnkit/snnkit/internal/atomicfile"
@@ -101,10 +102,18 @@ func (f *File) Names() []string {
 	return n
 }
 
-type entry struct {
-	DType       DType   `json:"dtype"`
-	Shape       []int64 `json:"shape"`
-	DataOffsets []int64 `json:"data_offsets"`
+// MaxTensors is the largest number of tensors a header may declare. It
+// bounds the memory the header's bookkeeping takes (models with more tensors
+// than this do not exist in practice).
+const MaxTensors = 1 << 18
+
+// layout is a checked header: the tensors (without data) sorted by offset,
+// tiling [0, dataLen) exactly.
+type layout struct {
+	meta    map[string]string
+	tensors []Tensor // Data not yet attached
+	spans   [][2]int64
+	dataLen int64
 }
 
 // Parse decodes a whole safetensors file held in memory. Tensor data
@@ -113,32 +122,68 @@ func Parse(b []byte) (*File, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("safetensors: file of %d bytes is too short for the 8-byte header length", len(b))
 	}
-	n := binary.LittleEndian.Uint64(b[:8])
-	if n > MaxHeaderSize {
-		return nil, fmt.Errorf("safetensors: header length %d exceeds the limit %d", n, MaxHeaderSize)
+	n, err := headerLen(b[:8])
+	if err != nil {
+		return nil, err
 	}
 	if n > uint64(len(b)-8) {
 		return nil, fmt.Errorf("safetensors: header length %d overruns the file (%d bytes after the length)", n, len(b)-8)
 	}
-	header := b[8 : 8+n]
+	l, err := decodeHeader(b[8 : 8+n])
+	if err != nil {
+		return nil, err
+	}
 	data := b[8+n:]
-	entries, order, meta, err := parseHeader(header)
+	if l.dataLen != int64(len(data)) {
+		return nil, fmt.Errorf("safetensors: tensors cover %d data bytes but the file holds %d", l.dataLen, len(data))
+	}
+	return l.file(data), nil
+}
+
+// headerLen decodes and bounds the 8-byte header length.
+func headerLen(b []byte) (uint64, error) {
+	n := binary.LittleEndian.Uint64(b)
+	if n > MaxHeaderSize {
+		return 0, fmt.Errorf("safetensors: header length %d exceeds the limit %d", n, MaxHeaderSize)
+	}
+	if n < 2 {
+		return 0, fmt.Errorf("safetensors: header length %d is too short for a JSON object", n)
+	}
+	return n, nil
+}
+
+// file attaches the data bytes to the layout's tensors.
+func (l *layout) file(data []byte) *File {
+	f := &File{Metadata: l.meta, Tensors: l.tensors, index: make(map[string]int, len(l.tensors))}
+	for i := range f.Tensors {
+		begin, end := l.spans[i][0], l.spans[i][1]
+		f.Tensors[i].Data = data[begin:end:end]
+		f.index[f.Tensors[i].Name] = i
+	}
+	return f
+}
+
+// decodeHeader parses and checks the JSON header: names, dtypes, shapes and
+// offsets, which must tile the data without overlap or hole. It allocates
+// only in proportion to the header's length.
+func decodeHeader(h []byte) (*layout, error) {
+	entries, meta, err := parseHeader(h)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: header: %w", err)
 	}
-	f := &File{Metadata: meta, index: make(map[string]int, len(order))}
+	l := &layout{meta: meta}
 	type span struct {
-		name       string
+		i          int
 		begin, end int64
 	}
-	spans := make([]span, 0, len(order))
-	for _, name := range order {
-		e := entries[name]
+	spans := make([]span, 0, len(entries))
+	for i, e := range entries {
+		name := e.name
 		size := e.DType.Size()
 		if size == 0 {
 			return nil, fmt.Errorf("safetensors: tensor %q: unknown dtype %q", name, e.DType)
 		}
-		if e.Shape == nil {
+		if !e.hasShape {
 			return nil, fmt.Errorf("safetensors: tensor %q: missing shape", name)
 		}
 		if len(e.Shape) > MaxRank {
@@ -148,11 +193,11 @@ func Parse(b []byte) (*File, error) {
 			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets must be [begin, end]", name)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		if begin < 0 || end < begin || end > int64(len(data)) {
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d, %d] outside the %d data bytes", name, begin, end, len(data))
+		if begin < 0 || end < begin {
+			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d, %d] are not a byte range", name, begin, end)
 		}
 		// The element count must equal the byte range; compute it without
-		// overflow, bounded by the data actually present.
+		// overflow, bounded by the range.
 		numel := int64(1)
 		for _, d := range e.Shape {
 			if d < 0 {
@@ -166,86 +211,167 @@ func Parse(b []byte) (*File, error) {
 		if numel*int64(size) != end-begin {
 			return nil, fmt.Errorf("safetensors: tensor %q: shape %v of %s needs %d bytes, data_offsets give %d", name, e.Shape, e.DType, numel*int64(size), end-begin)
 		}
-		shape := make([]int, len(e.Shape))
-		for i, d := range e.Shape {
-			shape[i] = int(d)
-		}
-		spans = append(spans, span{name, begin, end})
-		f.Tensors = append(f.Tensors, Tensor{Name: name, DType: e.DType, Shape: shape, Data: data[begin:end:end]})
+		spans = append(spans, span{i, begin, end})
 	}
 	// Tensors must tile the data exactly: sorted by offset, no overlap, no hole.
-	idx := make([]int, len(spans))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return spans[idx[a]].begin < spans[idx[b]].begin })
+	sort.SliceStable(spans, func(a, b int) bool { return spans[a].begin < spans[b].begin })
 	var pos int64
-	for _, i := range idx {
-		s := spans[i]
+	l.tensors = make([]Tensor, len(spans))
+	l.spans = make([][2]int64, len(spans))
+	for j, s := range spans {
+		e := &entries[s.i]
 		if s.begin != pos {
-			return nil, fmt.Errorf("safetensors: tensor %q starts at byte %d, expected %d (overlapping or missing data)", s.name, s.begin, pos)
+			return nil, fmt.Errorf("safetensors: tensor %q starts at byte %d, expected %d (overlapping or missing data)", e.name, s.begin, pos)
 		}
 		pos = s.end
+		shape := make([]int, len(e.Shape))
+		for k, d := range e.Shape {
+			shape[k] = int(d)
+		}
+		l.tensors[j] = Tensor{Name: e.name, DType: e.DType, Shape: shape}
+		l.spans[j] = [2]int64{s.begin, s.end}
 	}
-	if pos != int64(len(data)) {
-		return nil, fmt.Errorf("safetensors: tensors cover %d data bytes but the file holds %d", pos, len(data))
-	}
-	sorted := make([]Tensor, len(idx))
-	for j, i := range idx {
-		sorted[j] = f.Tensors[i]
-		f.index[sorted[j].Name] = j
-	}
-	f.Tensors = sorted
-	return f, nil
+	l.dataLen = pos
+	return l, nil
 }
 
-// parseHeader decodes the header object, rejecting duplicated keys, which a
-// plain map decode would silently merge.
-func parseHeader(h []byte) (map[string]entry, []string, map[string]string, error) {
+// entry is one tensor's header record.
+type entry struct {
+	name        string
+	DType       DType
+	Shape       []int64
+	hasShape    bool
+	DataOffsets []int64
+}
+
+// parseHeader decodes the header object. Keys are matched exactly (Go's
+// struct decoding matches them case-insensitively, which would accept
+// "dtYpe"), names must be non-empty and unique (a plain map decode would
+// silently merge duplicates), and unknown keys are refused.
+func parseHeader(h []byte) ([]entry, map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(h))
+	dec.UseNumber()
 	if err := expectDelim(dec, '{'); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	entries := map[string]entry{}
-	var order []string
+	var entries []entry
 	var meta map[string]string
 	seen := map[string]bool{}
 	for dec.More() {
-		tok, err := dec.Token()
+		key, err := stringToken(dec)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		key := tok.(string)
 		if seen[key] {
-			return nil, nil, nil, fmt.Errorf("duplicated name %q", key)
+			return nil, nil, fmt.Errorf("duplicated name %q", key)
 		}
 		seen[key] = true
 		if key == "__metadata__" {
 			if meta, err = parseMetadata(dec); err != nil {
-				return nil, nil, nil, fmt.Errorf("__metadata__: %w", err)
+				return nil, nil, fmt.Errorf("__metadata__: %w", err)
 			}
 			continue
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, nil, fmt.Errorf("tensor %q: %w", key, err)
+		if key == "" {
+			return nil, nil, errors.New("empty tensor name")
 		}
-		var e entry
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&e); err != nil {
-			return nil, nil, nil, fmt.Errorf("tensor %q: %w", key, err)
+		if len(entries) == MaxTensors {
+			return nil, nil, fmt.Errorf("more than %d tensors", MaxTensors)
 		}
-		entries[key] = e
-		order = append(order, key)
+		e, err := parseEntry(dec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tensor %q: %w", key, err)
+		}
+		e.name = key
+		entries = append(entries, e)
 	}
 	if err := expectDelim(dec, '}'); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, nil, errors.New("trailing data after the header object")
+		return nil, nil, errors.New("trailing data after the header object")
 	}
-	return entries, order, meta, nil
+	return entries, meta, nil
+}
+
+// parseEntry decodes {"dtype": ..., "shape": [...], "data_offsets": [...]}.
+func parseEntry(dec *json.Decoder) (entry, error) {
+	var e entry
+	if err := expectDelim(dec, '{'); err != nil {
+		return e, err
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		key, err := stringToken(dec)
+		if err != nil {
+			return e, err
+		}
+		if seen[key] {
+			return e, fmt.Errorf("duplicated key %q", key)
+		}
+		seen[key] = true
+		switch key {
+		case "dtype":
+			s, err := stringToken(dec)
+			if err != nil {
+				return e, fmt.Errorf("dtype: %w", err)
+			}
+			e.DType = DType(s)
+		case "shape":
+			if e.Shape, err = intArray(dec, MaxRank+1); err != nil {
+				return e, fmt.Errorf("shape: %w", err)
+			}
+			e.hasShape = true
+		case "data_offsets":
+			if e.DataOffsets, err = intArray(dec, 3); err != nil {
+				return e, fmt.Errorf("data_offsets: %w", err)
+			}
+		default:
+			return e, fmt.Errorf("unknown field %q (want dtype, shape and data_offsets)", key)
+		}
+	}
+	return e, expectDelim(dec, '}')
+}
+
+// stringToken reads one JSON string.
+func stringToken(dec *json.Decoder) (string, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", err
+	}
+	s, ok := tok.(string)
+	if !ok {
+		return "", fmt.Errorf("expected a string, found %v", tok)
+	}
+	return s, nil
+}
+
+// intArray reads an array of at most limit integers (a longer one is
+// reported by the caller's length check, so reading stops at limit).
+func intArray(dec *json.Decoder, limit int) ([]int64, error) {
+	if err := expectDelim(dec, '['); err != nil {
+		return nil, err
+	}
+	out := []int64{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		num, ok := tok.(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("expected an integer, found %v", tok)
+		}
+		v, err := strconv.ParseInt(string(num), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a 64-bit integer", num)
+		}
+		if len(out) == limit {
+			return nil, fmt.Errorf("more than %d values", limit-1)
+		}
+		out = append(out, v)
+	}
+	return out, expectDelim(dec, ']')
 }
 
 func parseMetadata(dec *json.Decoder) (map[string]string, error) {
@@ -254,16 +380,15 @@ func parseMetadata(dec *json.Decoder) (map[string]string, error) {
 	}
 	meta := map[string]string{}
 	for dec.More() {
-		tok, err := dec.Token()
+		key, err := stringToken(dec)
 		if err != nil {
 			return nil, err
 		}
-		key := tok.(string)
 		if _, dup := meta[key]; dup {
 			return nil, fmt.Errorf("duplicated key %q", key)
 		}
-		var v string
-		if err := dec.Decode(&v); err != nil {
+		v, err := stringToken(dec)
+		if err != nil {
 			return nil, fmt.Errorf("key %q: values must be strings: %w", key, err)
 		}
 		meta[key] = v
@@ -282,17 +407,90 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 	return nil
 }
 
-// ReadFile reads and parses a safetensors file; errors name the file.
+// ReadFile reads and parses a safetensors file; errors name the file. It
+// reads the 8-byte length, then the header (bounded by MaxHeaderSize), and
+// then exactly the data bytes the header describes, checked against the
+// file's size first: a lying header or an endless stream such as /dev/zero
+// cannot make it read or allocate more than the file holds.
 func ReadFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := Parse(b)
+	defer fh.Close()
+	f, err := read(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// read decodes a safetensors file from an open file (regular or not).
+func read(fh *os.File) (*File, error) {
+	size := int64(-1) // unknown for pipes and devices
+	if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	var lenBuf [8]byte
+	if _, err := io.ReadFull(fh, lenBuf[:]); err != nil {
+		return nil, fmt.Errorf("safetensors: reading the 8-byte header length: %w", noEOF(err))
+	}
+	n, err := headerLen(lenBuf[:])
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 && n > uint64(size-8) {
+		return nil, fmt.Errorf("safetensors: header length %d overruns the file (%d bytes after the length)", n, size-8)
+	}
+	header, err := readN(fh, int64(n), size >= 0)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: reading the %d-byte header: %w", n, err)
+	}
+	l, err := decodeHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 && l.dataLen != size-8-int64(n) {
+		return nil, fmt.Errorf("safetensors: tensors cover %d data bytes but the file holds %d", l.dataLen, size-8-int64(n))
+	}
+	data, err := readN(fh, l.dataLen, size >= 0)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: reading %d data bytes: %w", l.dataLen, err)
+	}
+	var one [1]byte
+	if k, _ := io.ReadFull(fh, one[:]); k > 0 {
+		return nil, fmt.Errorf("safetensors: tensors cover %d data bytes but the file holds more", l.dataLen)
+	}
+	return l.file(data), nil
+}
+
+// readN reads exactly n bytes. When n was checked against the file's size
+// (known) it allocates them at once; from a stream it grows its buffer only
+// as data arrives, so a short stream costs no more memory than it holds.
+func readN(r io.Reader, n int64, known bool) ([]byte, error) {
+	if known {
+		buf := make([]byte, n)
+		if k, err := io.ReadFull(r, buf); err != nil {
+			return nil, fmt.Errorf("truncated after %d of %d bytes: %w", k, n, noEOF(err))
+		}
+		return buf, nil
+	}
+	var buf bytes.Buffer
+	k, err := io.Copy(&buf, io.LimitReader(r, n))
+	if err != nil {
+		return nil, err
+	}
+	if k < n {
+		return nil, fmt.Errorf("truncated after %d of %d bytes", k, n)
+	}
+	return buf.Bytes(), nil
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Write encodes tensors (data laid out in the given order) and metadata.

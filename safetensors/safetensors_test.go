@@ -104,8 +104,8 @@ func TestParseErrors(t *testing.T) {
 		{"not json", "header", raw("not json", nil)},
 		{"not object", "expected", raw("[1,2]", nil)},
 		{"unknown dtype", "unknown dtype", raw(`{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
-		{"offsets overrun", "outside", raw(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, []byte{0, 0, 0, 0})},
-		{"negative offset", "outside", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}}`, []byte{0})},
+		{"offsets overrun", "cover 8 data bytes but the file holds 4", raw(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, []byte{0, 0, 0, 0})},
+		{"negative offset", "not a byte range", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}}`, []byte{0})},
 		{"shape mismatch", "needs", raw(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
 		{"absurd shape", "does not fit", raw(`{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
 		{"negative shape", "negative", raw(`{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, []byte{0, 0, 0, 0})},
@@ -117,12 +117,87 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field", "unknown field", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1}}`, []byte{0})},
 		{"missing shape", "missing shape", raw(`{"a":{"dtype":"U8","data_offsets":[0,0]}}`, nil)},
 		{"trailing", "trailing", raw(`{}{}`, nil)},
+		{"empty name", "empty tensor name", raw(`{"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"key case dtype", "unknown field \"dtYpe\"", raw(`{"a":{"dtYpe":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"key case shape", "unknown field \"shApe\"", raw(`{"a":{"dtype":"U8","shApe":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"key case offsets", "unknown field \"dAtA_offsets\"", raw(`{"a":{"dtype":"U8","shape":[1],"dAtA_offsets":[0,1]}}`, []byte{0})},
+		{"duplicated key", "duplicated key", raw(`{"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{0})},
+		{"fractional shape", "not a 64-bit integer", raw(`{"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}}`, []byte{0})},
+		{"too many offsets", "must be [begin, end]", raw(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}`, []byte{0})},
+		{"empty header", "too short for a JSON object", []byte{0, 0, 0, 0, 0, 0, 0, 0}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse(c.b)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestReadFileBounded checks that ReadFile reads only what the header
+// describes: an endless stream (/dev/zero), a FIFO, a truncated file and a
+// file with extra bytes all give a clear error, and a good file streamed
+// through a FIFO reads.
+func TestReadFileBounded(t *testing.T) {
+	good := encode(t, []Tensor{F32Tensor("w", []int{3}, []float32{1, 2, 3})}, map[string]string{"k": "v"})
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, path, want string
+	}{
+		{"truncated data", write("trunc", good[:len(good)-1]), "tensors cover 12 data bytes but the file holds 11"},
+		{"extra data", write("extra", append(append([]byte{}, good...), 0)), "tensors cover 12 data bytes but the file holds 13"},
+		{"truncated header", write("short", good[:20]), "overruns the file"},
+		{"too short", write("tiny", good[:3]), "header length"},
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		cases = append(cases, struct{ name, path, want string }{"dev zero", "/dev/zero", "too short for a JSON object"})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ReadFile(c.path)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {
+				t.Fatalf("error %v, want one naming %s and containing %q", err, c.path, c.want)
+			}
+		})
+	}
+	if f, err := ReadFile(write("good", good)); err != nil || len(f.Tensors) != 1 {
+		t.Fatalf("good file: %v", err)
+	}
+}
+
+// TestReadStream reads from pipes, whose size is unknown: exact content
+// parses, a stream longer or shorter than its header says does not.
+func TestReadStream(t *testing.T) {
+	good := encode(t, []Tensor{U8Tensor("b", []int{2}, []byte{1, 2})}, nil)
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"exact", good, ""},
+		{"longer", append(append([]byte{}, good...), 9), "holds more"},
+		{"shorter", good[:len(good)-1], "truncated after 1 of 2 bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { w.Write(c.b); w.Close() }()
+			_, err = read(r)
+			r.Close()
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
 	}
