@@ -9,7 +9,6 @@ package mnist
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -28,21 +27,39 @@ type IDX struct {
 	Data []byte
 }
 
-// ReadIDX reads an unsigned-byte IDX stream, gunzipping it when it starts
-// with the gzip magic. It checks the magic, the dimensions and that the data
-// is exactly as long as the header says.
-func ReadIDX(r io.Reader) (*IDX, error) {
-	br := bufio.NewReader(r)
-	if head, err := br.Peek(2); err == nil && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+// IDXStream is an IDX file whose header has been read and checked but whose
+// data has not: callers compare the dimensions of several files (images
+// against labels) before reading any data.
+type IDXStream struct {
+	Dims  []int
+	Total int   // elements the header declares
+	Size  int64 // bytes of the (uncompressed) stream when known, else -1
+	br    *bufio.Reader
+	raw   *bufio.Reader // the compressed stream under a gzip reader, else nil
+	zr    *gzip.Reader
+}
+
+// NewIDXStream reads and checks the header of an unsigned-byte IDX stream,
+// gunzipping it when it starts with the gzip magic. size is the stream's
+// length in bytes when known (a regular file), or -1; an uncompressed stream
+// shorter than its header declares is refused before any data is read.
+func NewIDXStream(r io.Reader, size int64) (*IDXStream, error) {
+	s := &IDXStream{Size: -1}
+	s.br = bufio.NewReader(r)
+	if head, err := s.br.Peek(2); err == nil && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(s.br)
 		if err != nil {
 			return nil, fmt.Errorf("idx: gzip: %w", err)
 		}
-		defer zr.Close()
-		br = bufio.NewReader(zr)
+		// One gzip member: bytes after it are junk, reported as such.
+		zr.Multistream(false)
+		s.raw, s.zr = s.br, zr
+		s.br = bufio.NewReader(zr)
+	} else {
+		s.Size = size
 	}
 	var magic [4]byte
-	if _, err := io.ReadFull(br, magic[:]); err != nil {
+	if _, err := io.ReadFull(s.br, magic[:]); err != nil {
 		return nil, fmt.Errorf("idx: reading magic: %w", noEOF(err))
 	}
 	if magic[0] != 0 || magic[1] != 0 {
@@ -55,38 +72,82 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 	if nd < 1 || nd > 4 {
 		return nil, fmt.Errorf("idx: %d dimensions, want 1 to 4", nd)
 	}
-	dims := make([]int, nd)
-	total := 1
-	for i := range dims {
+	s.Dims = make([]int, nd)
+	s.Total = 1
+	for i := range s.Dims {
 		var d uint32
-		if err := binary.Read(br, binary.BigEndian, &d); err != nil {
+		if err := binary.Read(s.br, binary.BigEndian, &d); err != nil {
 			return nil, fmt.Errorf("idx: reading dimension %d: %w", i, noEOF(err))
 		}
-		dims[i] = int(d)
+		s.Dims[i] = int(d)
 		if d == 0 {
-			total = 0
+			s.Total = 0
 			continue
 		}
-		if total > MaxIDXElements/int(d) {
-			return nil, fmt.Errorf("idx: header declares %v elements, more than the limit %d", dims[:i+1], MaxIDXElements)
+		if s.Total > MaxIDXElements/int(d) {
+			return nil, fmt.Errorf("idx: header declares %v elements, more than the limit %d", s.Dims[:i+1], MaxIDXElements)
 		}
-		total *= int(d)
+		s.Total *= int(d)
 	}
-	// Read what is there, up to one byte more than declared: a lying header
-	// cannot make us allocate more than the stream holds.
-	var buf bytes.Buffer
-	buf.Grow(int(min(int64(total)+1, 64<<20)))
-	n, err := io.Copy(&buf, io.LimitReader(br, int64(total)+1))
-	if err != nil {
+	if s.Size >= 0 {
+		if have := s.Size - int64(4+4*nd); have != int64(s.Total) {
+			return nil, fmt.Errorf("idx: header %v declares %d bytes of data, the file has %d", s.Dims, s.Total, have)
+		}
+	}
+	return s, nil
+}
+
+// ReadData reads the Total data bytes and checks that the stream (and the
+// gzip member holding it) ends there. Decompression stops one byte past the
+// declared size, and the buffer grows only as data arrives, so a gzip bomb
+// or a lying header costs at most what the header declares.
+func (s *IDXStream) ReadData() ([]byte, error) {
+	const step = 16 << 20
+	buf := make([]byte, 0, min(s.Total, step))
+	for len(buf) < s.Total {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(s.Total, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := s.br.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) && len(buf) < s.Total {
+			return nil, fmt.Errorf("idx: truncated: header %v declares %d bytes of data, file has %d", s.Dims, s.Total, len(buf))
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("idx: reading data: %w", err)
+		}
+	}
+	if _, err := s.br.ReadByte(); err == nil {
+		return nil, fmt.Errorf("idx: %v declares %d bytes of data but the file is longer", s.Dims, s.Total)
+	} else if !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("idx: reading data: %w", err)
 	}
-	if n < int64(total) {
-		return nil, fmt.Errorf("idx: truncated: header %v declares %d bytes of data, file has %d", dims, total, n)
+	if s.raw != nil {
+		if _, err := s.raw.Peek(1); err == nil {
+			return nil, fmt.Errorf("idx: trailing bytes after the gzip stream")
+		}
+		if err := s.zr.Close(); err != nil {
+			return nil, fmt.Errorf("idx: gzip: %w", err)
+		}
 	}
-	if n > int64(total) {
-		return nil, fmt.Errorf("idx: %v declares %d bytes of data but the file is longer", dims, total)
+	return buf, nil
+}
+
+// ReadIDX reads an unsigned-byte IDX stream, gunzipping it when it starts
+// with the gzip magic. It checks the magic, the dimensions and that the data
+// is exactly as long as the header says.
+func ReadIDX(r io.Reader) (*IDX, error) {
+	s, err := NewIDXStream(r, -1)
+	if err != nil {
+		return nil, err
 	}
-	return &IDX{Dims: dims, Data: buf.Bytes()}, nil
+	data, err := s.ReadData()
+	if err != nil {
+		return nil, err
+	}
+	return &IDX{Dims: s.Dims, Data: data}, nil
 }
 
 func noEOF(err error) error {
@@ -96,16 +157,44 @@ func noEOF(err error) error {
 	return err
 }
 
-// ReadIDXFile reads an IDX file, naming it in any error.
-func ReadIDXFile(path string) (*IDX, error) {
+// idxFile is an open IDX file with its header read.
+type idxFile struct {
+	*IDXStream
+	path string
+	f    *os.File
+}
+
+func openIDX(path string) (*idxFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	idx, err := ReadIDX(f)
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	s, err := NewIDXStream(f, size)
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return idx, nil
+	return &idxFile{IDXStream: s, path: path, f: f}, nil
+}
+
+func (x *idxFile) read() (*IDX, error) {
+	data, err := x.ReadData()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", x.path, err)
+	}
+	return &IDX{Dims: x.Dims, Data: data}, nil
+}
+
+// ReadIDXFile reads an IDX file, naming it in any error.
+func ReadIDXFile(path string) (*IDX, error) {
+	x, err := openIDX(path)
+	if err != nil {
+		return nil, err
+	}
+	defer x.f.Close()
+	return x.read()
 }

@@ -29,12 +29,15 @@ const EnvData = "SNNKIT_DATA"
 // Locate returns the folder holding the four MNIST files: dir when it is not
 // empty, else $SNNKIT_DATA, else the GoMNIST module's data folder in the Go
 // module cache. It never downloads; the error says how to get the data.
+// A folder given explicitly needs only one of the two sets (a folder with
+// just the t10k files serves commands that read only the test set); the
+// loaders name any file that is missing.
 func Locate(dir string) (string, error) {
 	if dir != "" {
-		return dir, checkDir(dir, "--data")
+		return dir, checkSomeSet(dir, "--data")
 	}
 	if env := os.Getenv(EnvData); env != "" {
-		return env, checkDir(env, EnvData)
+		return env, checkSomeSet(env, EnvData)
 	}
 	var tried []string
 	for _, cache := range modCaches() {
@@ -51,6 +54,23 @@ func Locate(dir string) (string, error) {
 	}
 	return "", fmt.Errorf("MNIST data not found (looked in %s). It ships in the Go module %s@%s: run `go mod download %s` inside the snnkit checkout (it uses the Go module proxy), or pass --data DIR or set %s to a folder holding %s, %s, %s and %s",
 		strings.Join(tried, ", "), Module, ModuleVersion, Module, EnvData, TrainImages, TrainLabels, TestImages, TestLabels)
+}
+
+// checkSomeSet checks that dir holds the training or the test set.
+func checkSomeSet(dir, source string) error {
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("MNIST folder %s (from %s): %w", dir, source, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("MNIST folder %s (from %s) is not a folder", dir, source)
+	}
+	for _, set := range [][2]string{{TestImages, TestLabels}, {TrainImages, TrainLabels}} {
+		_, e1 := os.Stat(filepath.Join(dir, set[0]))
+		_, e2 := os.Stat(filepath.Join(dir, set[1]))
+		if e1 == nil && e2 == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("MNIST folder %s (from %s) holds neither %s and %s nor %s and %s", dir, source, TestImages, TestLabels, TrainImages, TrainLabels)
 }
 
 func checkDir(dir, source string) error {

@@ -26,23 +26,30 @@ type Dataset struct {
 	Labels        []uint8
 }
 
+// checkDims checks that images [N, rows, cols] and labels [N] agree.
+func checkDims(images, labels []int) error {
+	if len(images) != 3 {
+		return fmt.Errorf("images have dimensions %v, want [N, rows, cols]", images)
+	}
+	if len(labels) != 1 {
+		return fmt.Errorf("labels have dimensions %v, want [N]", labels)
+	}
+	if labels[0] != images[0] {
+		return fmt.Errorf("%d images but %d labels", images[0], labels[0])
+	}
+	if images[0] == 0 || images[1] == 0 || images[2] == 0 {
+		return fmt.Errorf("empty image set %v", images)
+	}
+	return nil
+}
+
 // FromIDX checks that images [N, rows, cols] and labels [N] agree and
 // builds a Dataset.
 func FromIDX(images, labels *IDX) (*Dataset, error) {
-	if len(images.Dims) != 3 {
-		return nil, fmt.Errorf("images have dimensions %v, want [N, rows, cols]", images.Dims)
+	if err := checkDims(images.Dims, labels.Dims); err != nil {
+		return nil, err
 	}
-	if len(labels.Dims) != 1 {
-		return nil, fmt.Errorf("labels have dimensions %v, want [N]", labels.Dims)
-	}
-	n, rows, cols := images.Dims[0], images.Dims[1], images.Dims[2]
-	if labels.Dims[0] != n {
-		return nil, fmt.Errorf("%d images but %d labels", n, labels.Dims[0])
-	}
-	if n == 0 || rows == 0 || cols == 0 {
-		return nil, fmt.Errorf("empty image set %v", images.Dims)
-	}
-	d := &Dataset{N: n, Rows: rows, Cols: cols, Pixels: images.Data, Labels: labels.Data}
+	d := &Dataset{N: images.Dims[0], Rows: images.Dims[1], Cols: images.Dims[2], Pixels: images.Data, Labels: labels.Data}
 	for i, l := range labels.Data {
 		if l > 9 {
 			return nil, fmt.Errorf("label %d of sample %d is not a digit", l, i)
@@ -51,17 +58,32 @@ func FromIDX(images, labels *IDX) (*Dataset, error) {
 	return d, nil
 }
 
-// LoadSet reads one images file and one labels file.
+// LoadSet reads one images file and one labels file. Both headers are read
+// and compared before any data, so a file that lies about its size is
+// refused before it costs memory.
 func LoadSet(imagesPath, labelsPath string) (*Dataset, error) {
-	im, err := ReadIDXFile(imagesPath)
+	im, err := openIDX(imagesPath)
 	if err != nil {
 		return nil, err
 	}
-	lb, err := ReadIDXFile(labelsPath)
+	defer im.f.Close()
+	lb, err := openIDX(labelsPath)
 	if err != nil {
 		return nil, err
 	}
-	d, err := FromIDX(im, lb)
+	defer lb.f.Close()
+	if err := checkDims(im.Dims, lb.Dims); err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", imagesPath, labelsPath, err)
+	}
+	labels, err := lb.read()
+	if err != nil {
+		return nil, err
+	}
+	images, err := im.read()
+	if err != nil {
+		return nil, err
+	}
+	d, err := FromIDX(images, labels)
 	if err != nil {
 		return nil, fmt.Errorf("%s and %s: %w", imagesPath, labelsPath, err)
 	}

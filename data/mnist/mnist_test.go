@@ -47,6 +47,9 @@ func TestReadIDX(t *testing.T) {
 		{"absurd header", idxBytes(8, []uint32{0xffffffff, 0xffffffff, 0xffffffff}, []byte{1}), "limit"},
 		{"lying header", idxBytes(8, []uint32{60000, 28, 28}, []byte{1, 2, 3}), "truncated"},
 		{"truncated gzip", gz(good)[:20], "unexpected EOF"},
+		{"gzip trailing junk", append(gz(good), 'j', 'u', 'n', 'k'), "trailing bytes after the gzip stream"},
+		{"gzip data longer", gz(append(append([]byte{}, good...), 1)), "longer"},
+		{"gzip lying header", gz(idxBytes(8, []uint32{60000, 28, 28}, []byte{1, 2, 3})), "truncated"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,6 +65,36 @@ func TestReadIDX(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Fatalf("error %v, want one containing %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+// TestLoadSetHeadersFirst checks that the image and label headers are
+// compared before any data is read: a small gzip file whose header declares
+// 10^9 pixels (a bomb) is refused on the count mismatch, and an uncompressed
+// file whose size disagrees with its header is refused from its size.
+func TestLoadSetHeadersFirst(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	labels := write("labels", idxBytes(8, []uint32{10}, make([]byte, 10)))
+	cases := []struct {
+		name, images, want string
+	}{
+		{"bomb", write("bomb.gz", gz(idxBytes(8, []uint32{1275510, 28, 28}, make([]byte, 1<<16)))), "1275510 images but 10 labels"},
+		{"size lies", write("lies", idxBytes(8, []uint32{10, 28, 28}, make([]byte, 100))), "declares 7840 bytes of data, the file has 100"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadSet(c.images, labels)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.images) {
+				t.Fatalf("error %v, want one naming %s and containing %q", err, c.images, c.want)
 			}
 		})
 	}
@@ -100,6 +133,25 @@ func TestLocateExplicitMissing(t *testing.T) {
 	_, err := Locate(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "--data") {
 		t.Fatalf("error %v should name --data", err)
+	}
+}
+
+// TestLocateTestSetOnly checks that a folder with only the t10k files
+// serves the test set, and that loading the training set then names the
+// missing file.
+func TestLocateTestSetOnly(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, TestImages), gz(idxBytes(8, []uint32{1, 2, 2}, []byte{1, 2, 3, 4})), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, TestLabels), gz(idxBytes(8, []uint32{1}, []byte{7})), 0o644)
+	got, err := Locate(dir)
+	if err != nil || got != dir {
+		t.Fatalf("Locate: %q, %v", got, err)
+	}
+	if d, err := LoadTest(dir); err != nil || d.N != 1 || d.Label(0) != 7 {
+		t.Fatalf("LoadTest: %v", err)
+	}
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), TrainImages) {
+		t.Fatalf("Load: error %v should name %s", err, TrainImages)
 	}
 }
 
