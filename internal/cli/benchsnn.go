@@ -62,6 +62,7 @@ Without -m, the tutorial network is first trained for one epoch.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "trained tutorial ANN (default: train one epoch first)")
+	markInput(f, "model")
 	f.IntVar(&o.samples, "samples", 1000, "test images per measurement")
 	f.IntVar(&o.timesteps, "timesteps", 100, "time steps per image")
 	f.StringVar(&o.engines, "engines", "reference,dense,event,auto", "engines to measure")

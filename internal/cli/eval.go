@@ -49,6 +49,7 @@ their architecture; a plain PyTorch state_dict saved as safetensors needs
 	f := cmd.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
+	markInput(f, "model", "arch")
 	f.IntVar(&o.limit, "limit", 0, "evaluate the first N test images only (0: all)")
 	f.IntVar(&o.batch, "batch", 1000, "batch size")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")

@@ -11,13 +11,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/internal/atomicfile"
 )
 
 // env is what every command shares: output streams and global flags.
@@ -65,19 +68,30 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 			if e.threads < 0 {
 				return fmt.Errorf("--threads %d must be positive (0: all cores)", e.threads)
 			}
+			if e.threads > MaxThreads {
+				return fmt.Errorf("--threads %d: at most %d (this machine has %d cores)", e.threads, MaxThreads, runtime.NumCPU())
+			}
 			if e.threads > 0 {
 				runtime.GOMAXPROCS(e.threads)
 			}
+			if err := checkPaths(cmd); err != nil {
+				return err
+			}
 			if e.cpuprofile != "" {
-				f, err := os.Create(e.cpuprofile)
+				f, err := atomicfile.Create(e.cpuprofile)
 				if err != nil {
 					return fmt.Errorf("--cpuprofile: %w", err)
 				}
 				if err := pprof.StartCPUProfile(f); err != nil {
-					f.Close()
+					f.Abort()
 					return fmt.Errorf("--cpuprofile: %w", err)
 				}
-				e.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+				e.stopProfile = func() {
+					pprof.StopCPUProfile()
+					if err := f.Commit(); err != nil {
+						fmt.Fprintf(e.stderr, "snnkit: --cpuprofile: %v\n", err)
+					}
+				}
 			}
 			return nil
 		},
@@ -94,8 +108,76 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	pf.StringVar(&e.cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	markOutput(pf, "cpuprofile")
 	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e))
 	return root
+}
+
+// MaxThreads bounds --threads: more goroutines than this only add memory
+// and scheduling cost (each worker holds its own buffers).
+const MaxThreads = 1024
+
+// Flag annotations that say which flags name files: inputs are read, outputs
+// written; checkPaths compares them before a command starts.
+const (
+	annInput     = "snnkit-input"      // a file path
+	annInputSpec = "snnkit-input-spec" // FILE[:TENSOR]
+	annOutput    = "snnkit-output"
+)
+
+func markInput(f *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		_ = f.SetAnnotation(n, annInput, []string{"true"})
+	}
+}
+
+func markOutput(f *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		_ = f.SetAnnotation(n, annOutput, []string{"true"})
+	}
+}
+
+// flagName is how errors name a flag: -o/--output or --cpuprofile.
+func flagName(f *pflag.Flag) string {
+	if f.Shorthand != "" {
+		return "-" + f.Shorthand + "/--" + f.Name
+	}
+	return "--" + f.Name
+}
+
+// checkPaths checks every output flag the user gave before any work starts:
+// each must be writable (atomicfile.Check) and must not be one of the
+// command's input files or another output, so `convert -m x -o x` or
+// `--cpuprofile MODEL` cannot destroy an input.
+func checkPaths(cmd *cobra.Command) error {
+	var inputs []string
+	var outputs []*pflag.Flag
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		v := f.Value.String()
+		switch {
+		case f.Annotations[annInput] != nil && v != "":
+			inputs = append(inputs, v)
+		case f.Annotations[annInputSpec] != nil && v != "":
+			path, _ := splitInputSpec(v)
+			inputs = append(inputs, path)
+		case f.Annotations[annOutput] != nil && f.Changed:
+			outputs = append(outputs, f)
+		}
+	})
+	written := map[string]*pflag.Flag{}
+	for _, f := range outputs {
+		v := f.Value.String()
+		if err := atomicfile.Check(v, inputs...); err != nil {
+			return fmt.Errorf("%s: %w", flagName(f), err)
+		}
+		abs, _ := filepath.Abs(v)
+		if g := written[abs]; g != nil {
+			return fmt.Errorf("%s: %s is the output of %s too", flagName(f), v, flagName(g))
+		}
+		written[abs] = f
+		inputs = append(inputs, v) // an existing output reached under another name
+	}
+	return nil
 }
 
 // info is where human-readable results go: stdout, or stderr when stdout

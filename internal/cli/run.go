@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ spiking network written by snnkit convert.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "ANN or SNN model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain ANN state_dict")
+	markInput(f, "model", "arch")
 	f.IntVar(&o.timesteps, "timesteps", 100, "time steps per image (T)")
 	f.IntVar(&o.samples, "samples", 0, "simulate the first N test images (0: all 10000)")
 	f.StringVar(&o.encoding, "encoding", "bernoulli", "input encoding: bernoulli, poisson[:RATE] or current")
@@ -200,8 +202,11 @@ sinabs' layers (the index of the replaced ReLU, and spike_output).`,
 	f := cmd.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "ANN or SNN model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain ANN state_dict")
+	markInput(f, "model", "arch")
 	f.StringVar(&o.input, "input", "", "FILE.safetensors[:TENSOR] holding the input (default tensor: \"input\", or the only one)")
 	f.StringVarP(&o.output, "output", "o", "", "where to write the outputs")
+	_ = f.SetAnnotation("input", annInputSpec, []string{"true"})
+	markOutput(f, "output")
 	f.StringVar(&o.dtype, "dtype", "f32", "output dtype: f32, or u8 for spike counts 0-255")
 	f.StringVar(&o.engine, "engine", "auto", "simulation engine: auto, dense, event or reference")
 	f.BoolVar(&o.recordV, "record-v", false, "also write each spiking layer's membrane potential as LAYER.v_mem (F32)")
@@ -212,8 +217,21 @@ sinabs' layers (the index of the replaced ReLU, and spike_output).`,
 	return cmd
 }
 
+// splitInputSpec splits FILE[:TENSOR]. An existing file wins over the
+// split, so a file named co:lon.st reads as a whole; otherwise the split is
+// at the last colon.
+func splitInputSpec(spec string) (path, tensor string) {
+	if _, err := os.Stat(spec); err == nil {
+		return spec, ""
+	}
+	if i := strings.LastIndex(spec, ":"); i >= 0 {
+		return spec[:i], spec[i+1:]
+	}
+	return spec, ""
+}
+
 func readInput(spec string) (*tensor.Tensor, error) {
-	path, name, _ := strings.Cut(spec, ":")
+	path, name := splitInputSpec(spec)
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--input: %w", err)
@@ -305,7 +323,7 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 		}
 	}
 	if err := safetensors.WriteFile(o.output, ts, map[string]string{"snnkit.model": o.model, "snnkit.input": o.input}); err != nil {
-		return err
+		return fmt.Errorf("-o/--output: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "saved %s\n", o.output)
 	return nil

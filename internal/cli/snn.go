@@ -213,7 +213,7 @@ structure and neuron settings.`,
 			}
 			fmt.Fprintln(e.stdout, l.net)
 			if err := modelio.SaveSNN(o.output, l.net, map[string]string{"snnkit.converted_from": o.model}); err != nil {
-				return err
+				return fmt.Errorf("-o/--output: %w", err)
 			}
 			fmt.Fprintf(e.stdout, "saved %s\n", o.output)
 			return nil
@@ -223,6 +223,8 @@ structure and neuron settings.`,
 	f.StringVarP(&o.model, "model", "m", "", "ANN model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
 	f.StringVarP(&o.output, "output", "o", "", "where to write the spiking network")
+	markInput(f, "model", "arch")
+	markOutput(f, "output")
 	o.conv.register(f)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("output")

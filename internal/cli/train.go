@@ -80,6 +80,8 @@ network, Adam with learning rate 1e-3, batches of 128, 2 epochs.`,
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all 10000)")
 	f.StringVarP(&o.output, "output", "o", "", "write the trained model to this .safetensors file")
+	markInput(f, "arch")
+	markOutput(f, "output")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
 	return cmd
 }
@@ -165,7 +167,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			"snnkit.train.test_accuracy": strconv.FormatFloat(ev.Accuracy, 'f', 6, 64),
 		}
 		if err := modelio.Save(o.output, spec, net, meta); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-o/--output: %w", err)
 		}
 		fmt.Fprintf(out, "saved %s\n", o.output)
 	}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/safetensors"
+)
+
+// tutorialANN writes the tutorial ANN with random weights (no MNIST, no
+// ../shared needed) and returns its path.
+func tutorialANN(t *testing.T, dir string) string {
+	t.Helper()
+	spec, err := arch.Lookup("tutorial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := spec.Build(rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "ann.safetensors")
+	if err := modelio.Save(p, spec, net, nil); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestOutputPaths checks that no output flag can destroy an input or a
+// special file, and that every refusal names the flag.
+func TestOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	model := tutorialANN(t, dir)
+	before, _ := os.ReadFile(model)
+	input := filepath.Join(dir, "in.safetensors")
+	if err := safetensors.WriteFile(input, []safetensors.Tensor{safetensors.U8Tensor("input", []int{1, 2, 1, 28, 28}, make([]byte, 2*784))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(dir, "ro.safetensors")
+	_ = os.WriteFile(readOnly, []byte("keep"), 0o444)
+	_ = os.Symlink("ann.safetensors", filepath.Join(dir, "alias"))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"convert", "-m", model, "-o", model}, "-o/--output: " + model + " is the input"},
+		{[]string{"convert", "-m", model, "-o", filepath.Join(dir, "alias")}, "is the input"},
+		{[]string{"simulate", "-m", model, "--input", input, "-o", input}, "-o/--output: " + input + " is the input"},
+		{[]string{"simulate", "-m", model, "--input", input + ":input", "-o", input}, "is the input"},
+		{[]string{"--cpuprofile", model, "run", "-m", model}, "--cpuprofile: " + model + " is the input"},
+		{[]string{"--cpuprofile", filepath.Join(dir, "p"), "convert", "-m", model, "-o", filepath.Join(dir, "p")}, "is the output of --cpuprofile too"},
+		{[]string{"convert", "-m", model, "-o", ""}, "-o/--output: empty path"},
+		{[]string{"convert", "-m", model, "-o", dir}, "-o/--output: " + dir + " is a folder"},
+		{[]string{"convert", "-m", model, "-o", readOnly}, "-o/--output: " + readOnly + " is read-only"},
+		{[]string{"convert", "-m", model, "-o", filepath.Join(dir, "nodir", "x")}, "-o/--output"},
+		{[]string{"train", "-o", dir}, "-o/--output: " + dir + " is a folder"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, errs, code := run(c.args...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, stderr %q, want an error containing %q", code, errs, c.want)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(model); string(after) != string(before) {
+		t.Fatal("the model file was changed")
+	}
+	if b, _ := os.ReadFile(readOnly); string(b) != "keep" {
+		t.Fatal("the read-only file was changed")
+	}
+	// Through a symlink to a new name, convert writes the link's target.
+	_ = os.Symlink("snn_target", filepath.Join(dir, "snn_link"))
+	if _, errs, code := run("convert", "-m", model, "-o", filepath.Join(dir, "snn_link")); code != 0 {
+		t.Fatalf("convert through a symlink: %s", errs)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "snn_link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("the symlink was replaced")
+	}
+	if _, err := safetensors.ReadFile(filepath.Join(dir, "snn_target")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRefusedFlags lists absurd flag values that must be refused up front,
+// naming the flag, before any data is loaded or memory allocated.
+func TestRefusedFlags(t *testing.T) {
+	dir := t.TempDir()
+	model := tutorialANN(t, dir)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threads", "100000", "bench"}, "--threads 100000: at most 1024"},
+		{[]string{"--threads", "10000000", "run", "-m", model}, "--threads 10000000"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, errs, code := run(c.args...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, stderr %q, want an error containing %q", code, errs, c.want)
+			}
+		})
+	}
+}
