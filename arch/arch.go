@@ -142,6 +142,16 @@ func Parse(b []byte) (*Spec, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("architecture: %w", err)
 	}
+	// Go matches struct fields case-insensitively: check the keys exactly.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, fmt.Errorf("architecture: %w", err)
+	}
+	for k := range top {
+		if k != "format" && k != "input" && k != "layers" {
+			return nil, fmt.Errorf("architecture: unknown field %q (want format, input and layers)", k)
+		}
+	}
 	if raw.Format != Format {
 		return nil, fmt.Errorf("architecture: format %q, want %q", raw.Format, Format)
 	}
@@ -167,6 +177,10 @@ func Parse(b []byte) (*Spec, error) {
 		var l Layer
 		if err := json.Unmarshal(lr, &l); err != nil {
 			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, typ, err)
+		}
+		// A zero stride would otherwise read as "not given" (the default).
+		if _, ok := keys["stride"]; ok && (l.Stride[0] < 1 || l.Stride[1] < 1) {
+			return nil, fmt.Errorf("architecture: layer %d (%s): stride %v must be at least 1", i, typ, [2]int(l.Stride))
 		}
 		s.Layers = append(s.Layers, l.withDefaults())
 	}
@@ -226,7 +240,7 @@ func (s *Spec) Shapes() ([][]int, error) {
 		if total > MaxParamsTotal {
 			return nil, fmt.Errorf("architecture: more than %d parameters by layer %d", MaxParamsTotal, i)
 		}
-		layer, err := l.build(nil)
+		layer, err := l.shapeOnly()
 		if err != nil {
 			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, l.Type, err)
 		}
@@ -367,6 +381,87 @@ func (l *Layer) paramCount() int {
 		return 4 * l.NumFeatures
 	}
 	return 0
+}
+
+// shapeOnly returns the layer without its parameters, enough for OutShape:
+// checking an architecture must not allocate what it declares (a file's
+// metadata can declare gigabytes of weights it does not hold).
+func (l *Layer) shapeOnly() (nn.Layer, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	switch l.Type {
+	case "Conv2d":
+		return &nn.Conv2d{Config: nn.Conv2dConfig{In: l.InChannels, Out: l.OutChannels, KernelHW: l.KernelSize,
+			StrideHW: l.stride(Pair{1, 1}), PaddingHW: l.Padding, Bias: l.bias()}}, nil
+	case "Linear":
+		return &nn.Linear{Config: nn.LinearConfig{In: l.InFeatures, Out: l.OutFeatures, Bias: l.bias()}}, nil
+	case "BatchNorm2d":
+		return &nn.BatchNorm2d{Features: l.NumFeatures}, nil
+	}
+	return l.build(nil)
+}
+
+// TensorShape names one tensor of a state_dict and its shape.
+type TensorShape struct {
+	Name  string
+	Shape []int
+}
+
+// StateShapes lists the tensors of the network's state_dict (PyTorch's
+// names, in nn.Sequential.StateDict's order) with their shapes, without
+// building the network, so a model file can be checked against its
+// architecture before anything is allocated.
+func (s *Spec) StateShapes() ([]TensorShape, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	var out []TensorShape
+	for i, l := range s.Layers {
+		for _, ts := range l.TensorShapes() {
+			out = append(out, TensorShape{fmt.Sprintf("%d.%s", i, ts.Name), ts.Shape})
+		}
+	}
+	return out, nil
+}
+
+// TensorShapes lists the layer's parameters and buffers as PyTorch names
+// them ("weight", "running_var", ...) with their shapes, without allocating
+// them.
+func (l Layer) TensorShapes() []TensorShape {
+	l = l.withDefaults()
+	var out []TensorShape
+	add := func(name string, shape ...int) { out = append(out, TensorShape{name, shape}) }
+	switch l.Type {
+	case "Conv2d":
+		add("weight", l.OutChannels, l.InChannels, l.KernelSize[0], l.KernelSize[1])
+		if l.bias() {
+			add("bias", l.OutChannels)
+		}
+	case "Linear":
+		add("weight", l.OutFeatures, l.InFeatures)
+		if l.bias() {
+			add("bias", l.OutFeatures)
+		}
+	case "BatchNorm2d":
+		add("weight", l.NumFeatures)
+		add("bias", l.NumFeatures)
+		add("running_mean", l.NumFeatures)
+		add("running_var", l.NumFeatures)
+		add("num_batches_tracked")
+	}
+	return out
+}
+
+// OutShape returns the layer's output shape for a sample of shape in,
+// checking the layer, without allocating its parameters.
+func (l Layer) OutShape(in []int) ([]int, error) {
+	l = l.withDefaults()
+	sl, err := l.shapeOnly()
+	if err != nil {
+		return nil, err
+	}
+	return sl.OutShape(in)
 }
 
 func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {

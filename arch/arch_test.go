@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/snnkit/snnkit/nn"
 )
 
 func TestTutorial(t *testing.T) {
@@ -67,6 +69,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad input", `{"format":"snnkit.arch/v1","input":[0,8,8],"layers":[{"type":"ReLU"}]}`, "input shape"},
 		{"top-level unknown", `{"format":"snnkit.arch/v1","input":[1],"layers":[{"type":"ReLU"}],"extra":1}`, "unknown field"},
 		{"no type", head + `{"kernel_size":2}]}`, "no \"type\""},
+		{"zero stride", head + `{"type":"Conv2d","in_channels":1,"out_channels":2,"kernel_size":3,"stride":0}]}`, "stride [0 0] must be at least 1"},
+		{"zero pool stride", head + `{"type":"AvgPool2d","kernel_size":2,"stride":[2,0]}]}`, "stride [2 0] must be at least 1"},
+		{"key case top", `{"format":"snnkit.arch/v1","Input":[1],"layers":[{"type":"ReLU"}]}`, `unknown field "Input"`},
+		{"key case layer", head + `{"type":"Conv2d","In_channels":1,"out_channels":2,"kernel_size":3}]}`, `unknown field "In_channels"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,13 +102,62 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := s.Build(nil); err != nil {
-			t.Fatalf("parsed spec does not build: %v", err)
+		shapes, err := s.StateShapes()
+		if err != nil {
+			t.Fatalf("parsed spec has no state shapes: %v", err)
+		}
+		params := 0
+		for _, ts := range shapes {
+			n := 1
+			for _, d := range ts.Shape {
+				n *= d
+			}
+			params += n
+		}
+		if params < 1<<20 { // building allocates what the spec declares
+			net, err := s.Build(nil)
+			if err != nil {
+				t.Fatalf("parsed spec does not build: %v", err)
+			}
+			checkStateShapes(t, shapes, net)
 		}
 		if _, err := Parse(s.JSON()); err != nil {
 			t.Fatalf("re-parsing: %v", err)
 		}
 	})
+}
+
+// TestStateShapes checks that the state_dict listed from the spec alone is
+// the one the built network has, name for name and shape for shape.
+func TestStateShapes(t *testing.T) {
+	for _, js := range []string{Tutorial, `{"format":"snnkit.arch/v1","input":[2,9,9],"layers":[{"type":"Conv2d","in_channels":2,"out_channels":3,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0],"bias":false},{"type":"BatchNorm2d","num_features":3},{"type":"MaxPool2d","kernel_size":2},{"type":"Dropout","p":0.1},{"type":"Flatten"},{"type":"Linear","in_features":24,"out_features":4}]}`} {
+		s, err := Parse([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shapes, err := s.StateShapes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := s.Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStateShapes(t, shapes, net)
+	}
+}
+
+func checkStateShapes(t *testing.T, shapes []TensorShape, net *nn.Sequential) {
+	t.Helper()
+	sd := net.StateDict()
+	if len(sd) != len(shapes) {
+		t.Fatalf("%d state shapes, the network has %d tensors", len(shapes), len(sd))
+	}
+	for i, e := range sd {
+		if e.Name != shapes[i].Name || fmt.Sprint(e.Param.Value.Shape) != fmt.Sprint(shapes[i].Shape) {
+			t.Fatalf("tensor %d: %s %v listed, %s %v built", i, shapes[i].Name, shapes[i].Shape, e.Name, e.Param.Value.Shape)
+		}
+	}
 }
 
 func TestActivationLimit(t *testing.T) {

@@ -20,10 +20,21 @@ import (
 type Encoder interface {
 	// Encode writes dst[t*len(img)+i] for t < steps: the input of pixel i at
 	// step t. img holds intensities in [0, 1]; sample identifies the image
-	// (its index in the data set) and seeds the randomness.
+	// (its index in the data set) and seeds the randomness. It is
+	// Start(img, sample).Next(dst, steps).
 	Encode(dst, img []float32, steps, sample int)
+	// Start begins the spike train of one image, to be produced a chunk of
+	// steps at a time: the frames are the same however the steps are split,
+	// so a long simulation needs memory for one chunk only.
+	Start(img []float32, sample int) Stream
 	// String names the encoder as Parse accepts it.
 	String() string
+}
+
+// Stream is the spike train of one image in progress.
+type Stream interface {
+	// Next writes the next steps frames into dst (steps × len(img) values).
+	Next(dst []float32, steps int)
 }
 
 // Bernoulli emits a spike at each step with probability equal to the
@@ -33,7 +44,9 @@ type Bernoulli struct{ Seed uint64 }
 // Poisson emits a Poisson-distributed number of spikes per step with mean
 // Rate × intensity: the binned count of a Poisson process whose rate is
 // Rate spikes per step at full intensity. Counts above 1 occur (rarely for
-// Rate <= 1).
+// Rate <= 1). The counts are exact samples for every rate: Knuth's product
+// of uniforms below a mean of 10, Hörmann's transformed rejection (PTRS)
+// above, where exp(-λ) would lose precision and then underflow.
 type Poisson struct {
 	Seed uint64
 	Rate float64
@@ -46,33 +59,46 @@ func rng(seed uint64, sample int) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, uint64(sample)^0x9e3779b97f4a7c15))
 }
 
-// Encode implements Encoder. Pixels of intensity 0 never spike and pixels
-// of intensity 1 always do, without drawing random numbers; the others draw
-// one 32-bit uniform per step, in pixel order.
+// Encode implements Encoder.
 func (e Bernoulli) Encode(dst, img []float32, steps, sample int) {
-	r := rng(e.Seed, sample)
-	n := len(img)
-	var ones []int32
-	var idx []int32
-	var thr []uint32 // spike when a 32-bit uniform < thr
+	e.Start(img, sample).Next(dst, steps)
+}
+
+// Start implements Encoder. Pixels of intensity 0 never spike and pixels of
+// intensity 1 always do, without drawing random numbers; the others draw
+// one 32-bit uniform per step, in pixel order.
+func (e Bernoulli) Start(img []float32, sample int) Stream {
+	s := &bernoulliStream{r: rng(e.Seed, sample), n: len(img)}
 	for i, p := range img {
 		switch {
 		case !(p > 0):
 		case p >= 1:
-			ones = append(ones, int32(i))
+			s.ones = append(s.ones, int32(i))
 		default:
-			idx = append(idx, int32(i))
-			thr = append(thr, uint32(float64(p)*(1<<32)))
+			s.idx = append(s.idx, int32(i))
+			s.thr = append(s.thr, uint32(float64(p)*(1<<32)))
 		}
 	}
+	return s
+}
+
+type bernoulliStream struct {
+	r    *rand.Rand
+	n    int
+	ones []int32
+	idx  []int32
+	thr  []uint32 // spike when a 32-bit uniform < thr
+}
+
+func (s *bernoulliStream) Next(dst []float32, steps int) {
 	for t := 0; t < steps; t++ {
-		d := dst[t*n : (t+1)*n]
+		d := dst[t*s.n : (t+1)*s.n]
 		clear(d)
-		for _, i := range ones {
+		for _, i := range s.ones {
 			d[i] = 1
 		}
-		for k, i := range idx {
-			if r.Uint32() < thr[k] {
+		for k, i := range s.idx {
+			if s.r.Uint32() < s.thr[k] {
 				d[i] = 1
 			}
 		}
@@ -83,28 +109,79 @@ func (e Bernoulli) Encode(dst, img []float32, steps, sample int) {
 func (e Bernoulli) String() string { return "bernoulli" }
 
 // Encode implements Encoder.
-func (e Poisson) Encode(dst, img []float32, steps, sample int) {
-	r := rng(e.Seed, sample)
-	n := len(img)
-	lim := make([]float64, n) // exp(-λ); 1 means λ = 0
+func (e Poisson) Encode(dst, img []float32, steps, sample int) { e.Start(img, sample).Next(dst, steps) }
+
+// ptrsMin is the mean from which Poisson switches from Knuth's method to
+// PTRS (Hörmann's method is valid from 10 on).
+const ptrsMin = 10
+
+// Start implements Encoder.
+func (e Poisson) Start(img []float32, sample int) Stream {
+	s := &poissonStream{r: rng(e.Seed, sample), lam: make([]float64, len(img)), lim: make([]float64, len(img))}
 	for i, p := range img {
-		lim[i] = math.Exp(-e.Rate * float64(max(p, 0)))
+		s.lam[i] = e.Rate * float64(max(p, 0))
+		s.lim[i] = math.Exp(-s.lam[i]) // 1 means λ = 0
 	}
+	return s
+}
+
+type poissonStream struct {
+	r   *rand.Rand
+	lam []float64 // mean count per step
+	lim []float64 // exp(-λ), for Knuth's method
+}
+
+func (s *poissonStream) Next(dst []float32, steps int) {
+	n := len(s.lam)
 	for t := 0; t < steps; t++ {
 		d := dst[t*n : (t+1)*n]
-		for i, l := range lim {
-			if l >= 1 {
+		for i, l := range s.lim {
+			switch {
+			case l >= 1:
 				d[i] = 0
-				continue
+			case s.lam[i] >= ptrsMin:
+				d[i] = float32(ptrs(s.r, s.lam[i]))
+			default:
+				// Knuth: count uniforms until their product falls below exp(-λ).
+				k := 0
+				prod := s.r.Float64()
+				for prod > l {
+					k++
+					prod *= s.r.Float64()
+				}
+				d[i] = float32(k)
 			}
-			// Knuth: count uniforms until their product falls below exp(-λ).
-			k := 0
-			prod := r.Float64()
-			for prod > l {
-				k++
-				prod *= r.Float64()
-			}
-			d[i] = float32(k)
+		}
+	}
+}
+
+// ptrs draws an exact Poisson(mu) sample for mu >= 10 by transformed
+// rejection with squeeze (W. Hörmann, "The transformed rejection method for
+// generating Poisson random variables", Insurance: Mathematics and
+// Economics 12, 1993): a hat built from a transformed uniform, accepted
+// cheaply inside the squeeze and otherwise against the exact log
+// probability.
+func ptrs(r *rand.Rand, mu float64) float64 {
+	smu := math.Sqrt(mu)
+	b := 0.931 + 2.53*smu
+	a := -0.059 + 0.02483*b
+	logAlpha := math.Log(1.1239 + 1.1328/(b-3.4))
+	vr := 0.9277 - 3.6224/(b-2)
+	logMu := math.Log(mu)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := math.Floor((2*a/us+b)*u + mu + 0.43)
+		if us >= 0.07 && v <= vr {
+			return k
+		}
+		if k < 0 || us < 0.013 && v > us {
+			continue
+		}
+		lg, _ := math.Lgamma(k + 1)
+		if math.Log(v)+logAlpha-math.Log(a/(us*us)+b) <= -mu+k*logMu-lg {
+			return k
 		}
 	}
 }
@@ -113,7 +190,14 @@ func (e Poisson) Encode(dst, img []float32, steps, sample int) {
 func (e Poisson) String() string { return "poisson:" + strconv.FormatFloat(e.Rate, 'g', -1, 64) }
 
 // Encode implements Encoder.
-func (Current) Encode(dst, img []float32, steps, sample int) {
+func (c Current) Encode(dst, img []float32, steps, sample int) { c.Start(img, sample).Next(dst, steps) }
+
+// Start implements Encoder.
+func (Current) Start(img []float32, sample int) Stream { return currentStream(img) }
+
+type currentStream []float32
+
+func (img currentStream) Next(dst []float32, steps int) {
 	n := len(img)
 	for t := 0; t < steps; t++ {
 		copy(dst[t*n:(t+1)*n], img)

@@ -85,3 +85,59 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestPoissonMoments checks mean and variance of the counts against λ for
+// rates on both sides of the switch between Knuth's method and PTRS and up
+// to the largest rate Parse accepts (exp(-1000) underflows: a sampler built
+// on it gave a mean of 744 there).
+func TestPoissonMoments(t *testing.T) {
+	const n = 20000
+	for _, rate := range []float64{0.5, 3, 9.99, 10, 30, 200, 1000} {
+		for _, p := range []float32{1, 0.37} {
+			lam := rate * float64(p)
+			dst := make([]float32, n)
+			Poisson{Seed: 9, Rate: rate}.Encode(dst, []float32{p}, n, 3)
+			var sum, sq float64
+			for _, v := range dst {
+				if v < 0 || v != float32(int(v)) {
+					t.Fatalf("rate %v: count %v", rate, v)
+				}
+				sum += float64(v)
+			}
+			mean := sum / n
+			for _, v := range dst {
+				sq += (float64(v) - mean) * (float64(v) - mean)
+			}
+			variance := sq / (n - 1)
+			// Five standard errors of the mean and of the sample variance.
+			if tol := 5 * math.Sqrt(lam/n); math.Abs(mean-lam) > tol {
+				t.Errorf("λ=%v: mean %.4f, want %.4f ± %.4f", lam, mean, lam, tol)
+			}
+			if tol := 5 * math.Sqrt((2*lam*lam+lam)/n); math.Abs(variance-lam) > tol {
+				t.Errorf("λ=%v: variance %.4f, want %.4f ± %.4f", lam, variance, lam, tol)
+			}
+		}
+	}
+}
+
+// TestStreamChunks checks that a spike train produced in uneven chunks of
+// steps equals the one produced at once, for every encoder.
+func TestStreamChunks(t *testing.T) {
+	img := []float32{0, 0.3, 1, 0.77, 0.05}
+	const steps = 23
+	for _, e := range []Encoder{Bernoulli{Seed: 2}, Poisson{Seed: 2, Rate: 0.8}, Poisson{Seed: 2, Rate: 40}, Current{}} {
+		whole := make([]float32, steps*len(img))
+		e.Encode(whole, img, steps, 11)
+		parts := make([]float32, steps*len(img))
+		s := e.Start(img, 11)
+		for t0, c := 0, 1; t0 < steps; t0, c = t0+c, c+2 {
+			c = min(c, steps-t0)
+			s.Next(parts[t0*len(img):(t0+c)*len(img)], c)
+		}
+		for i := range whole {
+			if whole[i] != parts[i] {
+				t.Fatalf("%v: value %d is %v in chunks, %v at once", e, i, parts[i], whole[i])
+			}
+		}
+	}
+}

@@ -32,7 +32,14 @@ type Figure struct {
 }
 
 // Encode renders the figure as "png" (at 144 dpi) or "svg".
-func (f *Figure) Encode(format string) ([]byte, error) {
+func (f *Figure) Encode(format string) (_ []byte, err error) {
+	// gonum/plot panics on some degenerate inputs; a figure that cannot be
+	// drawn is an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("figures: drawing failed: %v", r)
+		}
+	}()
 	var buf bytes.Buffer
 	switch format {
 	case "png":
@@ -76,11 +83,19 @@ type grid struct {
 	cols, rows int
 	z          func(c, r int) float64
 	x0, y0     float64
+	dx         float64 // width of a column in data units (0: 1)
+}
+
+func (g grid) width() float64 {
+	if g.dx == 0 {
+		return 1
+	}
+	return g.dx
 }
 
 func (g grid) Dims() (int, int)   { return g.cols, g.rows }
 func (g grid) Z(c, r int) float64 { return g.z(c, r) }
-func (g grid) X(c int) float64    { return g.x0 + float64(c) }
+func (g grid) X(c int) float64    { return g.x0 + float64(c)*g.width() }
 func (g grid) Y(r int) float64    { return g.y0 + float64(r) }
 
 // cells draws a grid of unit squares coloured by value. Unlike
@@ -102,7 +117,8 @@ func (h *cells) Plot(c draw.Canvas, p *plot.Plot) {
 			if err != nil {
 				continue
 			}
-			x0, x1 := trX(h.g.X(col)-0.5)-eps, trX(h.g.X(col)+0.5)+eps
+			half := h.g.width() / 2
+			x0, x1 := trX(h.g.X(col)-half)-eps, trX(h.g.X(col)+half)+eps
 			y0, y1 := trY(h.g.Y(r)-0.5)-eps, trY(h.g.Y(r)+0.5)+eps
 			pts := []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
 			c.FillPolygon(clr, c.ClipPolygonXY(pts))
@@ -112,7 +128,8 @@ func (h *cells) Plot(c draw.Canvas, p *plot.Plot) {
 
 func (h *cells) DataRange() (xmin, xmax, ymin, ymax float64) {
 	cols, rows := h.g.Dims()
-	return h.g.X(0) - 0.5, h.g.X(cols-1) + 0.5, h.g.Y(0) - 0.5, h.g.Y(rows-1) + 0.5
+	half := h.g.width() / 2
+	return h.g.X(0) - half, h.g.X(cols-1) + half, h.g.Y(0) - 0.5, h.g.Y(rows-1) + 0.5
 }
 
 // heatFigure draws a heat map with a vertical colour bar on its right.
@@ -204,6 +221,10 @@ func InputRaster(counts []float32, rows, cols int, title string) (*Figure, error
 	return heatFigure(p, cmap, "spikes (sum over time)", 6*vg.Inch, 5*vg.Inch), nil
 }
 
+// MaxSpikeColumns is the most columns OutputSpikes draws; longer runs are
+// binned.
+const MaxSpikeColumns = 500
+
 // OutputSpikes shows the output spike counts of one sample over time:
 // neuron (class) ID against time step, one row per class, as the tutorial's
 // pcolormesh does. spikes is [steps × classes].
@@ -211,16 +232,34 @@ func OutputSpikes(spikes []float32, steps, classes, label, pred int) (*Figure, e
 	if len(spikes) != steps*classes || steps < 1 || classes < 1 {
 		return nil, fmt.Errorf("figures: %d values for %d steps of %d classes", len(spikes), steps, classes)
 	}
+	// Long runs are drawn in at most MaxSpikeColumns columns, each summing
+	// the spikes of k consecutive steps: a million cells would make an SVG
+	// of hundreds of megabytes and show nothing more.
+	k := (steps + MaxSpikeColumns - 1) / MaxSpikeColumns
+	cols := (steps + k - 1) / k
+	binned := spikes
+	if k > 1 {
+		binned = make([]float32, cols*classes)
+		for t := 0; t < steps; t++ {
+			for c := 0; c < classes; c++ {
+				binned[t/k*classes+c] += spikes[t*classes+c]
+			}
+		}
+	}
 	mx := 0.0
-	for _, v := range spikes {
+	for _, v := range binned {
 		mx = math.Max(mx, float64(v))
 	}
 	cmap := colorMap(mx)
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Output spikes over time (true class %d, predicted %d)", label, pred)
 	p.X.Label.Text = "time step"
+	unit := "spikes per step"
+	if k > 1 {
+		unit = fmt.Sprintf("spikes per %d steps", k)
+	}
 	p.Y.Label.Text = "output neuron ID (class)"
-	g := grid{cols: steps, rows: classes, x0: 1, z: func(c, r int) float64 { return float64(spikes[c*classes+r]) }}
+	g := grid{cols: cols, rows: classes, x0: 0.5 + float64(k)/2, dx: float64(k), z: func(c, r int) float64 { return float64(binned[c*classes+r]) }}
 	p.Add(&cells{g: g, cmap: cmap})
 	p.X.Tick.Marker = niceTicks(10)
 	var ticks []plot.Tick
@@ -228,9 +267,9 @@ func OutputSpikes(spikes []float32, steps, classes, label, pred int) (*Figure, e
 		ticks = append(ticks, plot.Tick{Value: float64(c), Label: fmt.Sprint(c)})
 	}
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
-	p.X.Min, p.X.Max = 0.5, float64(steps)+0.5
+	p.X.Min, p.X.Max = 0.5, float64(cols*k)+0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(classes)-0.5
-	return heatFigure(p, cmap, "spikes per step", 8*vg.Inch, 4*vg.Inch), nil
+	return heatFigure(p, cmap, unit, 8*vg.Inch, 4*vg.Inch), nil
 }
 
 // AccuracyByT plots accuracy (in %) against time step, with the ANN's
@@ -271,6 +310,24 @@ func AccuracyByT(acc []float64, ann float64) (*Figure, error) {
 	p.Legend.YOffs = vg.Points(12)
 	p.Y.Min = math.Max(0, math.Floor(lo-2))
 	p.Y.Max = math.Min(100, 100*math.Max(ann, acc[len(acc)-1])+1)
+	p.Y.Tick.Marker = niceTicks(8)
+	if len(acc) < 10 {
+		// Too short for a log axis (one step would make its range empty):
+		// a linear axis with a dot per step.
+		dots, err := plotter.NewScatter(pts)
+		if err != nil {
+			return nil, err
+		}
+		dots.Color = line.Color
+		p.Add(dots)
+		p.X.Min, p.X.Max = 0.5, float64(len(acc))+0.5
+		var xt []plot.Tick
+		for t := 1; t <= len(acc); t++ {
+			xt = append(xt, plot.Tick{Value: float64(t), Label: strconv.Itoa(t)})
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(xt)
+		return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
+	}
 	p.X.Min = 1
 	// A log time axis shows both the first steps, where accuracy climbs,
 	// and the long plateau.
@@ -289,7 +346,6 @@ func AccuracyByT(acc []float64, ann float64) (*Figure, error) {
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(xt)
 	p.X.Label.Text = "time step t, log scale (prediction from spikes in steps 1..t)"
-	p.Y.Tick.Marker = niceTicks(8)
 	return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
 }
 

@@ -82,3 +82,33 @@ func TestFiguresEncode(t *testing.T) {
 		t.Error("wrong raster size accepted")
 	}
 }
+
+// TestDegenerateLengths draws runs of one step (a log axis with one point
+// made gonum/plot panic) up to very long ones (binned to a bounded size).
+func TestDegenerateLengths(t *testing.T) {
+	for _, steps := range []int{1, 2, 9, 10, 100000} {
+		acc := make([]float64, steps)
+		out := make([]float32, steps*10)
+		for i := range acc {
+			acc[i] = 0.9
+			out[i*10+i%10] = 1
+		}
+		must := func(f *Figure, err error) *Figure {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		for name, f := range map[string]*Figure{"accuracy": must(AccuracyByT(acc, 0.95)), "output_spikes": must(OutputSpikes(out, steps, 10, 1, 2))} {
+			for _, format := range []string{"png", "svg"} {
+				b, err := f.Encode(format)
+				if err != nil {
+					t.Fatalf("%s, %d steps, %s: %v", name, steps, format, err)
+				}
+				if len(b) > 8<<20 {
+					t.Errorf("%s, %d steps, %s: %d bytes", name, steps, format, len(b))
+				}
+			}
+		}
+	}
+}

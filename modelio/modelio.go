@@ -16,6 +16,7 @@ package modelio
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -93,11 +94,24 @@ func FromFile(f *safetensors.File, override *arch.Spec) (*Model, error) {
 			return nil, fmt.Errorf("metadata %q: %w", MetaArch, err)
 		}
 	}
+	// Names and shapes are checked before the network is built: a file
+	// whose metadata declares gigabytes of weights it does not hold is
+	// refused without allocating them.
+	shapes, err := spec.StateShapes()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNames(shapes, f, nil, "architecture"); err != nil {
+		return nil, err
+	}
 	net, err := spec.Build(nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := LoadStateDict(net, f, nil); err != nil {
+		return nil, err
+	}
+	if err := CheckBatchNorm(net); err != nil {
 		return nil, err
 	}
 	return &Model{Spec: spec, Net: net, Metadata: f.Metadata}, nil
@@ -123,49 +137,123 @@ type named struct {
 	param *nn.Param
 }
 
-// loadTensors copies the file's tensors into the given parameters, checking
-// names, shapes and values; what names the receiving structure in errors.
-// num_batches_tracked may be absent, as PyTorch allows.
-func loadTensors(entries []named, f *safetensors.File, ignore func(string) bool, what string) error {
-	want := map[string]*nn.Param{}
-	var problems, missing, unexpected []string
-	for _, e := range entries {
-		want[e.name] = e.param
-		if _, ok := f.Get(e.name); !ok && !strings.HasSuffix(e.name, ".num_batches_tracked") {
-			missing = append(missing, e.name)
+// maxListed is how many names an error lists before "… and N more".
+const maxListed = 10
+
+// problems collects what is wrong with a file's tensors, keeping at most
+// maxListed of each kind so that a file with a million bad tensors gives a
+// short message.
+type problems struct {
+	other, missing, unexpected []string
+	nOther, nMissing, nUnexp   int
+}
+
+func addCapped(list *[]string, n *int, s string) {
+	*n++
+	if len(*list) < maxListed {
+		*list = append(*list, s)
+	}
+}
+
+func capped(list []string, n int) string {
+	s := strings.Join(list, ", ")
+	if n > len(list) {
+		s += fmt.Sprintf(" … and %d more", n-len(list))
+	}
+	return s
+}
+
+func (p *problems) err(what string) error {
+	var parts []string
+	if p.nOther > 0 {
+		parts = append(parts, capped(p.other, p.nOther))
+	}
+	if p.nMissing > 0 {
+		sort.Strings(p.missing)
+		parts = append(parts, "missing tensors: "+capped(p.missing, p.nMissing))
+	}
+	if p.nUnexp > 0 {
+		sort.Strings(p.unexpected)
+		parts = append(parts, "unexpected tensors: "+capped(p.unexpected, p.nUnexp))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("weights do not fit the %s: %s", what, strings.Join(parts, "; "))
+}
+
+// checkNames compares the file's tensors with the expected names and shapes
+// without touching their values; what names the receiving structure in
+// errors. num_batches_tracked may be absent, as PyTorch allows.
+func checkNames(want []arch.TensorShape, f *safetensors.File, ignore func(string) bool, what string) error {
+	var p problems
+	shapes := make(map[string][]int, len(want))
+	for _, w := range want {
+		shapes[w.Name] = w.Shape
+		if _, ok := f.Get(w.Name); !ok && !strings.HasSuffix(w.Name, ".num_batches_tracked") {
+			addCapped(&p.missing, &p.nMissing, w.Name)
 		}
 	}
 	for _, t := range f.Tensors {
 		if ignore != nil && ignore(t.Name) {
 			continue
 		}
-		p, ok := want[t.Name]
+		shape, ok := shapes[t.Name]
 		if !ok {
-			unexpected = append(unexpected, t.Name)
+			addCapped(&p.unexpected, &p.nUnexp, t.Name)
 			continue
 		}
-		shape := p.Value.Shape
 		if !tensor.SameShape(t.Shape, shape) && !(len(shape) == 0 && t.Numel() == 1) {
-			problems = append(problems, fmt.Sprintf("%s has shape %s, the %s needs %s", t.Name, safetensors.ShapeString(t.Shape), what, safetensors.ShapeString(shape)))
+			addCapped(&p.other, &p.nOther, fmt.Sprintf("%s has shape %s, the %s needs %s", t.Name, safetensors.ShapeString(t.Shape), what, safetensors.ShapeString(shape)))
+		}
+	}
+	return p.err(what)
+}
+
+// loadTensors copies the file's tensors into the given parameters, checking
+// names, shapes and values; what names the receiving structure in errors.
+func loadTensors(entries []named, f *safetensors.File, ignore func(string) bool, what string) error {
+	want := make([]arch.TensorShape, len(entries))
+	byName := make(map[string]*nn.Param, len(entries))
+	for i, e := range entries {
+		want[i] = arch.TensorShape{Name: e.name, Shape: e.param.Value.Shape}
+		byName[e.name] = e.param
+	}
+	if err := checkNames(want, f, ignore, what); err != nil {
+		return err
+	}
+	var p problems
+	for _, t := range f.Tensors {
+		if ignore != nil && ignore(t.Name) {
 			continue
 		}
 		v, err := t.Float32(false)
 		if err != nil {
-			problems = append(problems, err.Error())
+			addCapped(&p.other, &p.nOther, err.Error())
 			continue
 		}
-		copy(p.Value.Data, v)
+		copy(byName[t.Name].Value.Data, v)
 	}
-	sort.Strings(missing)
-	sort.Strings(unexpected)
-	if len(missing) > 0 {
-		problems = append(problems, "missing tensors: "+strings.Join(missing, ", "))
-	}
-	if len(unexpected) > 0 {
-		problems = append(problems, "unexpected tensors: "+strings.Join(unexpected, ", "))
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("weights do not fit the %s: %s", what, strings.Join(problems, "; "))
+	return p.err(what)
+}
+
+// CheckBatchNorm refuses BatchNorm2d layers whose running statistics cannot
+// be a real batch's: a negative variance, or a variance plus eps that is not
+// positive, would give NaN in every output (and in a folded convolution).
+func CheckBatchNorm(net *nn.Sequential) error {
+	for i, l := range net.Layers {
+		b, ok := l.(*nn.BatchNorm2d)
+		if !ok {
+			continue
+		}
+		for c, v := range b.RunningVar.Value.Data {
+			if !(v >= 0) || !(float64(v)+b.Eps > 0) {
+				return fmt.Errorf("%d.running_var[%d] is %v: a variance must be >= 0", i, c, v)
+			}
+		}
+		if !(b.Eps > 0) || math.IsInf(b.Eps, 0) {
+			return fmt.Errorf("layer %d (BatchNorm2d): eps %v must be a positive number", i, b.Eps)
+		}
 	}
 	return nil
 }

@@ -1,12 +1,16 @@
 package modelio
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -102,4 +106,68 @@ func TestLoadErrors(t *testing.T) {
 func zeroDiv() float64 {
 	z := 0.0
 	return z / z
+}
+
+// TestLyingMetadata loads files whose metadata declares far more than they
+// hold: the check against the architecture must come before any layer is
+// allocated, and the error must stay short however many tensors are wrong.
+func TestLyingMetadata(t *testing.T) {
+	dir := t.TempDir()
+	huge := `{"format":"snnkit.arch/v1","input":[1,28,28],"layers":[{"type":"Flatten"},{"type":"Linear","in_features":784,"out_features":65536},{"type":"ReLU"},{"type":"Linear","in_features":65536,"out_features":3300}]}`
+	var junk []safetensors.Tensor
+	for i := 0; i < 20000; i++ {
+		junk = append(junk, safetensors.U8Tensor(fmt.Sprintf("t%d", i), []int{1}, []byte{0}))
+	}
+	cases := []struct {
+		name    string
+		tensors []safetensors.Tensor
+		want    []string
+	}{
+		{"no tensors", nil, []string{"missing tensors: 1.bias, 1.weight, 3.bias, 3.weight"}},
+		{"many wrong tensors", junk, []string{"unexpected tensors: t0, t1, t2", "… and 19990 more"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, "m.safetensors")
+			if err := safetensors.WriteFile(p, c.tensors, map[string]string{MetaArch: huge, MetaKind: "ann"}); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Load(p, nil)
+			runtime.ReadMemStats(&after)
+			for _, w := range c.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %v lacks %q", err, w)
+				}
+			}
+			if len(err.Error()) > 2000 {
+				t.Errorf("error message of %d bytes", len(err.Error()))
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Errorf("refusing the file allocated %d MB", grew>>20)
+			}
+		})
+	}
+}
+
+// TestBatchNormStatistics refuses running statistics no batch can have,
+// which would make every output NaN.
+func TestBatchNormStatistics(t *testing.T) {
+	spec, err := arch.Parse([]byte(small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []float32{-1, float32(math.Inf(1))} {
+		net, _ := spec.Build(rand.New(rand.NewPCG(1, 2)))
+		bn := net.Layers[1].(*nn.BatchNorm2d)
+		bn.RunningVar.Value.Data[2] = v
+		p := filepath.Join(t.TempDir(), "bn.safetensors")
+		if err := Save(p, spec, net, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "1.running_var") {
+			t.Errorf("running_var %v: error %v, want one naming 1.running_var", v, err)
+		}
+	}
 }

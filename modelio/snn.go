@@ -125,37 +125,55 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 			if sd.Layer.Type == "ReLU" || sd.Layer.Type == "Dropout" {
 				return nil, fmt.Errorf("stage %s: a %s has no place in a spiking network", sd.Name, sd.Layer.Type)
 			}
-			// Count before building: a hostile file must not make us allocate.
+			// Count and check before building: a hostile file must not make
+			// us allocate.
 			if params += sd.Layer.ParamCount(); params > arch.MaxParamsTotal {
 				return nil, fmt.Errorf("stage %s: more than %d parameters", sd.Name, arch.MaxParamsTotal)
 			}
-			l, err := sd.Layer.Build(nil)
-			if err != nil {
-				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
-			}
-			if st.Out, err = l.OutShape(shape); err != nil {
+			var err error
+			if st.Out, err = sd.Layer.OutShape(shape); err != nil {
 				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
 			}
 			if err := arch.CheckActivation(st.Out); err != nil {
 				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
 			}
-			st.Layer = l
-			seq.Layers = append(seq.Layers, l)
 		}
 		shape = st.Out
 		net.Stages = append(net.Stages, st)
 	}
-	// Load weights stage by stage under their stage names.
-	var entries []named
-	for _, st := range net.Stages {
-		if st.Layer == nil {
+	// Tensors are named by their stage; all must be present, with the
+	// right shapes, before any layer is built.
+	var want []arch.TensorShape
+	for i, sd := range doc.Stages {
+		if sd.Layer == nil {
 			continue
 		}
-		for _, e := range nn.NewSequential(st.Layer).StateDict() {
-			entries = append(entries, named{st.Name + strings.TrimPrefix(e.Name, "0"), e.Param})
+		for _, ts := range sd.Layer.TensorShapes() {
+			want = append(want, arch.TensorShape{Name: net.Stages[i].Name + "." + ts.Name, Shape: ts.Shape})
+		}
+	}
+	if err := checkNames(want, f, nil, "network"); err != nil {
+		return nil, err
+	}
+	var entries []named
+	for i, sd := range doc.Stages {
+		if sd.Layer == nil {
+			continue
+		}
+		l, err := sd.Layer.Build(nil)
+		if err != nil {
+			return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+		}
+		net.Stages[i].Layer = l
+		seq.Layers = append(seq.Layers, l)
+		for _, e := range nn.NewSequential(l).StateDict() {
+			entries = append(entries, named{sd.Name + strings.TrimPrefix(e.Name, "0"), e.Param})
 		}
 	}
 	if err := loadTensors(entries, f, nil, "network"); err != nil {
+		return nil, err
+	}
+	if err := CheckBatchNorm(seq); err != nil {
 		return nil, err
 	}
 	if len(net.SpikingStages()) == 0 {

@@ -30,13 +30,16 @@ type Dataset interface {
 // Config holds the settings of a run.
 type Config struct {
 	Steps   int            // time steps per sample (T)
-	Batch   int            // samples simulated together (default 64)
+	Batch   int            // samples simulated together (default 64; fewer when MaxChunkValues would not hold one step of them)
 	Encoder encode.Encoder // default Bernoulli with seed 0
 	Engine  snn.Engine     // default EngineAuto
 	// Progress, when set, is called after every batch with the samples done.
 	Progress func(done, total int)
 	// Monitors are attached to the simulator in addition to the counters.
 	Monitors []snn.Monitor
+	// ChunkValues bounds the input values simulated at once (default
+	// MaxChunkValues); results do not depend on it.
+	ChunkValues int
 }
 
 // Result is the outcome of Run.
@@ -54,10 +57,18 @@ type Result struct {
 	FiringRates      []monitor.LayerRate
 }
 
+// MaxSteps is the largest T Run accepts. Memory does not grow with T (time
+// is simulated in chunks); the bound keeps AccuracyByT and run times sane.
+const MaxSteps = 1_000_000
+
+// MaxChunkValues bounds the input values (samples × time steps × pixels) Run
+// encodes and simulates at once: 4 Mi float32, 16 MiB.
+const MaxChunkValues = 1 << 22
+
 // Run simulates net on every sample of data.
 func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Result, error) {
-	if cfg.Steps < 1 {
-		return nil, fmt.Errorf("snneval: time steps %d must be at least 1", cfg.Steps)
+	if cfg.Steps < 1 || cfg.Steps > MaxSteps {
+		return nil, fmt.Errorf("snneval: time steps %d must be in [1, %d]", cfg.Steps, MaxSteps)
 	}
 	if cfg.Batch < 1 {
 		cfg.Batch = 64
@@ -92,36 +103,59 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	res := &Result{Samples: n, Steps: cfg.Steps, Predictions: make([]int, n)}
 	correctByT := make([]int, cfg.Steps)
 	start := time.Now()
-	input := tensor.New(cfg.Batch, cfg.Steps, frame)
-	counts := make([]float32, classes)
-	for lo := 0; lo < n; lo += cfg.Batch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+cfg.Batch, n)
+	// Memory is bounded whatever T and the batch: the batch is cut to the
+	// samples there are and to what fits MaxChunkValues per time step, and
+	// time is fed in chunks of at most MaxChunkValues input values, each
+	// sample's spike train continuing from chunk to chunk (the simulator
+	// keeps its state across Run calls).
+	chunk := cfg.ChunkValues
+	if chunk < 1 {
+		chunk = MaxChunkValues
+	}
+	// The simulator holds every stage's state and output per sample: a
+	// batch's worth of that is bounded by four chunks.
+	act := frame
+	for _, st := range net.Stages {
+		act += tensor.Numel(st.Out)
+	}
+	batch := min(cfg.Batch, n, max(1, chunk/frame), max(1, 4*chunk/act))
+	tc := min(cfg.Steps, max(1, chunk/(batch*frame)))
+	input := tensor.New(batch, tc, frame)
+	counts := make([]float32, batch*classes)
+	streams := make([]encode.Stream, batch)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
 		b := hi - lo
-		input.Resize(append([]int{b, cfg.Steps}, in...)...)
-		parallel.Run(b, func(j int) {
-			cfg.Encoder.Encode(input.Data[j*cfg.Steps*frame:(j+1)*cfg.Steps*frame], data.Image(lo+j), cfg.Steps, lo+j)
-		})
+		parallel.Run(b, func(j int) { streams[j] = cfg.Encoder.Start(data.Image(lo+j), lo+j) })
+		clear(counts)
 		sim.Reset()
-		spikes, err := sim.Run(ctx, input)
-		if err != nil {
-			return nil, err
-		}
-		for j := 0; j < b; j++ {
-			label := data.Label(lo + j)
-			clear(counts)
-			for t := 0; t < cfg.Steps; t++ {
-				row := spikes.Data[(j*cfg.Steps+t)*classes : (j*cfg.Steps+t+1)*classes]
-				for c, v := range row {
-					counts[c] += v
-				}
-				if tensor.ArgMax(counts) == label {
-					correctByT[t]++
+		for t0 := 0; t0 < cfg.Steps; t0 += tc {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			steps := min(tc, cfg.Steps-t0)
+			input.Resize(append([]int{b, steps}, in...)...)
+			parallel.Run(b, func(j int) { streams[j].Next(input.Data[j*steps*frame:(j+1)*steps*frame], steps) })
+			spikes, err := sim.Run(ctx, input)
+			if err != nil {
+				return nil, err
+			}
+			for j := 0; j < b; j++ {
+				label := data.Label(lo + j)
+				cnt := counts[j*classes : (j+1)*classes]
+				for t := 0; t < steps; t++ {
+					row := spikes.Data[(j*steps+t)*classes : (j*steps+t+1)*classes]
+					for c, v := range row {
+						cnt[c] += v
+					}
+					if tensor.ArgMax(cnt) == label {
+						correctByT[t0+t]++
+					}
 				}
 			}
-			res.Predictions[lo+j] = tensor.ArgMax(counts)
+		}
+		for j := 0; j < b; j++ {
+			res.Predictions[lo+j] = tensor.ArgMax(counts[j*classes : (j+1)*classes])
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(hi, n)

@@ -7,6 +7,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -130,6 +131,34 @@ type Evaluation struct {
 	Seconds  float64
 }
 
+// overflowAt finds the first layer whose output on x is not finite and says
+// which of its parameters holds the largest magnitude, "" if none: a model
+// with weights near the float32 limit fails at evaluation, and the user
+// needs to know which tensor to look at.
+func overflowAt(model *nn.Sequential, x *tensor.Tensor) string {
+	cur := x
+	for i, l := range model.Layers {
+		out, err := l.Forward(cur, false)
+		if err != nil {
+			return ""
+		}
+		if out.CheckFinite() != nil {
+			msg := fmt.Sprintf("layer %d (%v) overflows float32: its outputs are not finite", i, l)
+			var big float64
+			for _, p := range l.Params() {
+				for _, v := range p.Value.Data {
+					big = max(big, math.Abs(float64(v)))
+				}
+				msg += fmt.Sprintf("; %d.%s reaches |%.3g|", i, p.Name, big)
+				big = 0
+			}
+			return msg
+		}
+		cur = out
+	}
+	return ""
+}
+
 // Evaluate runs model in evaluation mode over data in batches and returns
 // its accuracy (argmax of the output, ties to the lowest index).
 func Evaluate(ctx context.Context, model *nn.Sequential, data Dataset, batch int) (*Evaluation, error) {
@@ -161,6 +190,9 @@ func Evaluate(ctx context.Context, model *nn.Sequential, data Dataset, batch int
 		}
 		loss, c, err := nn.SoftmaxCrossEntropy(out, labels, nil)
 		if err != nil {
+			if where := overflowAt(model, &x); where != "" {
+				return nil, fmt.Errorf("evaluate: %s", where)
+			}
 			return nil, err
 		}
 		ev.Correct += c

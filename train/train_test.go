@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
@@ -118,5 +119,20 @@ func TestBadConfig(t *testing.T) {
 		if _, err := Fit(context.Background(), net, opt, d, c); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
+	}
+}
+
+// TestEvaluateNamesOverflow checks that weights near the float32 limit give
+// an error naming the layer and tensor that overflow, not a bare NaN loss.
+func TestEvaluateNamesOverflow(t *testing.T) {
+	lin := nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, nil)
+	for i := range lin.Weight.Value.Data {
+		lin.Weight.Value.Data[i] = 3e38
+	}
+	model := nn.NewSequential(nn.NewFlatten(), lin)
+	data := &mnist.Dataset{N: 2, Rows: 2, Cols: 2, Pixels: []byte{255, 255, 255, 255, 9, 200, 30, 255}, Labels: []uint8{0, 1}}
+	_, err := Evaluate(context.Background(), model, data, 2)
+	if err == nil || !strings.Contains(err.Error(), "layer 1 (Linear") || !strings.Contains(err.Error(), "1.weight reaches |3e+38|") {
+		t.Fatalf("error %v, want one naming layer 1 and 1.weight", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -51,6 +52,9 @@ type Config struct {
 	Quiet      bool       // no progress bars
 	Stdout     io.Writer
 	Stderr     io.Writer
+	// Progress, when set, is called after every training and simulation
+	// batch with the stage ("train" or "simulate") and the samples done.
+	Progress func(stage string, done, total int)
 }
 
 // Defaults returns the tutorial's settings, but on the full test set.
@@ -108,12 +112,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.fill()
 	start := time.Now()
 	out := cfg.Stdout
-	if cfg.Epochs < 1 || cfg.Batch < 1 || cfg.Timesteps < 1 || cfg.Samples < 0 || cfg.SimBatch < 1 || cfg.TrainLimit < 0 || !(cfg.LR > 0) {
-		return nil, fmt.Errorf("tutorial: epochs, batch, timesteps and batch sizes must be >= 1, learning rate > 0, limits >= 0")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	enc, err := encode.Parse(cfg.Encoding, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("tutorial: %w", err)
+		return nil, fmt.Errorf("tutorial: Encoding: %w", err)
+	}
+	if fi, err := os.Stat(cfg.OutDir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("tutorial: output folder %s is a file", cfg.OutDir)
 	}
 	dir, err := mnist.Locate(cfg.DataDir)
 	if err != nil {
@@ -124,13 +131,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	trainSet, testSet = trainSet.Subset(cfg.TrainLimit), testSet.Subset(cfg.Samples)
-	if cfg.Sample < 0 || cfg.Sample >= testSet.N {
-		return nil, fmt.Errorf("tutorial: sample %d outside the %d simulated test images", cfg.Sample, testSet.N)
+	if cfg.Sample >= testSet.N {
+		return nil, fmt.Errorf("tutorial: Sample %d outside the %d simulated test images", cfg.Sample, testSet.N)
 	}
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, err
+	notify := func(stage string) func(done, total int) {
+		return func(done, total int) {
+			if cfg.Progress != nil {
+				cfg.Progress(stage, done, total)
+			}
+		}
 	}
 	res := &Result{}
+	// Files are written only once everything is computed, so a failure or
+	// an interruption leaves no partial output folder behind.
+	var files []outFile
 
 	// 1. Define the ANN and train it.
 	spec, err := arch.Lookup("tutorial")
@@ -150,6 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Train, err = train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: cfg.Epochs, BatchSize: cfg.Batch, Seed: cfg.Seed,
 		Progress: func(p train.Progress) {
 			bar.Update(int64(p.Done), fmt.Sprintf("epoch %d/%d loss %.4f", p.Epoch, p.Epochs, p.Loss))
+			notify("train")(p.Done, p.Total)
 		}})
 	bar.Finish()
 	if err != nil {
@@ -161,11 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.ANNAccuracy = ev.Accuracy
 	fmt.Fprintf(out, "ANN accuracy: %.2f%% on %d test images (trained in %.1f s, %.0f images/s)\n\n", 100*ev.Accuracy, ev.Samples, res.Train.Seconds, res.Train.SamplesPerSecond)
-	annPath := filepath.Join(cfg.OutDir, "ann.safetensors")
-	if err := modelio.Save(annPath, spec, ann, nil); err != nil {
-		return nil, err
-	}
-	res.Files = append(res.Files, annPath)
+	files = append(files, outFile{"ann.safetensors", func(p string) error { return modelio.Save(p, spec, ann, nil) }})
 
 	// 2. Convert every ReLU into integrate-and-fire neurons.
 	net, err := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
@@ -174,17 +185,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Network = net
 	fmt.Fprintf(out, "Spiking network (ReLUs replaced by IAF, spiking output added):\n%v\n\n", net)
-	snnPath := filepath.Join(cfg.OutDir, "snn.safetensors")
-	if err := modelio.SaveSNN(snnPath, net, nil); err != nil {
-		return nil, err
-	}
-	res.Files = append(res.Files, snnPath)
+	files = append(files, outFile{"snn.safetensors", func(p string) error { return modelio.SaveSNN(p, net, nil) }})
 
 	// 3. Simulate the test set with rate-coded input.
 	fmt.Fprintf(out, "Simulating %d test images for %d time steps with %s input\n", testSet.N, cfg.Timesteps, enc)
 	bar = progress.New(cfg.Stderr, int64(testSet.N), "simulate", "img", cfg.Quiet)
 	res.SNN, err = snneval.Run(ctx, net, testSet, snneval.Config{Steps: cfg.Timesteps, Batch: cfg.SimBatch, Encoder: enc, Engine: cfg.Engine,
-		Progress: func(done, total int) { bar.Update(int64(done), "") }})
+		Progress: func(done, total int) { bar.Update(int64(done), ""); notify("simulate")(done, total) }})
 	bar.Finish()
 	if err != nil {
 		return nil, err
@@ -203,38 +210,88 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	figs = append(figs, more...)
 	var embedded []report.Figure
 	for _, f := range figs {
-		for _, ext := range []string{".png", ".svg"} {
-			p := filepath.Join(cfg.OutDir, f.name+ext)
+		for _, ext := range []string{"png", "svg"} {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if err := f.fig.Save(p); err != nil {
-				return nil, err
+			b, err := f.fig.Encode(ext)
+			if err != nil {
+				return nil, fmt.Errorf("tutorial: figure %s: %w", f.name, err)
 			}
-			res.Files = append(res.Files, p)
+			files = append(files, outFile{f.name + "." + ext, func(p string) error { return atomicfile.WriteBytes(p, b) }})
+			if ext == "png" {
+				embedded = append(embedded, report.Figure{Title: f.title, Caption: f.caption, PNG: b})
+			}
 		}
-		png, err := f.fig.Encode("png")
-		if err != nil {
-			return nil, err
-		}
-		embedded = append(embedded, report.Figure{Title: f.title, Caption: f.caption, PNG: png})
 	}
 	res.Seconds = time.Since(start).Seconds()
-	htmlPath := filepath.Join(cfg.OutDir, "report.html")
-	if err := report.Write(htmlPath, buildPage(res, cfg, enc, embedded)); err != nil {
+	page := buildPage(res, cfg, enc, embedded)
+	files = append(files,
+		outFile{"report.html", func(p string) error { return report.Write(p, page) }},
+		outFile{"summary.json", func(p string) error { return writeSummary(p, res, cfg, enc) }})
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	jsonPath := filepath.Join(cfg.OutDir, "summary.json")
-	if err := writeSummary(jsonPath, res, cfg, enc); err != nil {
+	if res.Files, err = writeAll(cfg.OutDir, files); err != nil {
 		return nil, err
 	}
-	res.Files = append(res.Files, htmlPath, jsonPath)
 	fmt.Fprintf(out, "\nFiles in %s:\n", cfg.OutDir)
 	for _, f := range res.Files {
 		fmt.Fprintf(out, "  %s\n", f)
 	}
 	fmt.Fprintf(out, "Tutorial done in %.1f s.\n", time.Since(start).Seconds())
 	return res, nil
+}
+
+// outFile is one file of the output folder and how to write it.
+type outFile struct {
+	name  string
+	write func(path string) error
+}
+
+// writeAll creates dir if needed and writes files into it. If dir did not
+// exist and a write fails, dir is removed again: no partial output folder.
+func writeAll(dir string, files []outFile) ([]string, error) {
+	_, statErr := os.Stat(dir)
+	created := os.IsNotExist(statErr)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, fmt.Errorf("tutorial: output folder: %w", err)
+	}
+	var paths []string
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		if err := f.write(p); err != nil {
+			if created {
+				os.RemoveAll(dir)
+			}
+			return nil, fmt.Errorf("tutorial: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// validate checks the settings after fill, naming the Config field.
+func (c *Config) validate() error {
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("tutorial: Epochs %d must be at least 1", c.Epochs)
+	case c.Batch < 1:
+		return fmt.Errorf("tutorial: Batch %d must be at least 1", c.Batch)
+	case c.Timesteps < 1 || c.Timesteps > snneval.MaxSteps:
+		return fmt.Errorf("tutorial: Timesteps %d must be in [1, %d]", c.Timesteps, snneval.MaxSteps)
+	case c.Samples < 0:
+		return fmt.Errorf("tutorial: Samples %d must be >= 0 (0: all)", c.Samples)
+	case c.TrainLimit < 0:
+		return fmt.Errorf("tutorial: TrainLimit %d must be >= 0 (0: all)", c.TrainLimit)
+	case c.SimBatch < 1:
+		return fmt.Errorf("tutorial: SimBatch %d must be at least 1", c.SimBatch)
+	case c.Sample < 0:
+		return fmt.Errorf("tutorial: Sample %d must be >= 0", c.Sample)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("tutorial: LR %v must be a positive number", c.LR)
+	}
+	return nil
 }
 
 type namedFigure struct {
@@ -249,36 +306,42 @@ func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, e
 	i, steps := cfg.Sample, cfg.Timesteps
 	img := data.Image(i)
 	px := len(img)
-	in := tensor.New(append([]int{1, steps}, net.Input...)...)
-	enc.Encode(in.Data, img, steps, i)
 	sim, err := snn.NewSimulator(net)
 	if err != nil {
 		return nil, err
 	}
 	sim.SetEngine(cfg.Engine)
-	spikes, err := sim.Run(ctx, in)
-	if err != nil {
-		return nil, err
-	}
 	classes := tensor.Numel(net.OutputShape())
+	// The spike train is fed in chunks of time, so memory stays bounded for
+	// any T; the output spikes ([steps × classes]) are kept for the figure.
+	spikes := make([]float32, 0, steps*classes)
+	raster := make([]float32, px)
+	stream := enc.Start(img, i)
+	tc := min(steps, max(1, snneval.MaxChunkValues/px))
+	in := tensor.New(append([]int{1, tc}, net.Input...)...)
+	for t0 := 0; t0 < steps; t0 += tc {
+		n := min(tc, steps-t0)
+		in.Resize(append([]int{1, n}, net.Input...)...)
+		stream.Next(in.Data, n)
+		out, err := sim.Run(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		spikes = append(spikes, out.Data...)
+		for t := 0; t < n; t++ {
+			_ = tensor.Add(raster, in.Data[t*px:(t+1)*px])
+		}
+	}
 	counts := make([]float32, classes)
 	for t := 0; t < steps; t++ {
-		for c := 0; c < classes; c++ {
-			counts[c] += spikes.Data[t*classes+c]
-		}
+		_ = tensor.Add(counts, spikes[t*classes:(t+1)*classes])
 	}
 	res.SampleLabel, res.SamplePred = data.Label(i), tensor.ArgMax(counts)
-	raster := make([]float32, px)
-	for t := 0; t < steps; t++ {
-		for j := range raster {
-			raster[j] += in.Data[t*px+j]
-		}
-	}
 	rf, err := figures.InputRaster(raster, data.Rows, data.Cols, fmt.Sprintf("Input spikes of test image %d, summed over %d steps", i, steps))
 	if err != nil {
 		return nil, err
 	}
-	of, err := figures.OutputSpikes(spikes.Data, steps, classes, res.SampleLabel, res.SamplePred)
+	of, err := figures.OutputSpikes(spikes, steps, classes, res.SampleLabel, res.SamplePred)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/snnkit/snnkit/data/mnist"
-	"github.com/snnkit/snnkit/safetensors"
 )
 
 func needMNIST(t *testing.T) {
@@ -69,35 +67,86 @@ func TestSmallTutorial(t *testing.T) {
 	}
 }
 
-// TestInterrupt cancels the tutorial part-way and checks that it stops with
-// the context's error and leaves no partial or temporary file behind.
+// TestInterrupt cancels the tutorial from its progress callback at known
+// points, during training and during the simulation, and checks that it
+// stops there with the context's error (no further batch runs) and leaves
+// no output folder behind.
 func TestInterrupt(t *testing.T) {
 	needMNIST(t)
-	for _, after := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond} {
-		dir := t.TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), after)
-		var out bytes.Buffer
-		start := time.Now()
-		c := small(dir, &out)
-		c.TrainLimit = 20000
-		_, err := Run(ctx, c)
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("after %v: error %v, want the context's", after, err)
-		}
-		if late := time.Since(start) - after; late > 2*time.Second {
-			t.Errorf("stopped %v after the cancellation", late)
-		}
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") {
-				t.Errorf("temporary file %s left behind", e.Name())
-			}
-			if strings.HasSuffix(e.Name(), ".safetensors") {
-				if _, err := safetensors.ReadFile(filepath.Join(dir, e.Name())); err != nil {
-					t.Errorf("partial file: %v", err)
+	for _, stage := range []string{"train", "simulate"} {
+		t.Run(stage, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out bytes.Buffer
+			c := small(dir, &out)
+			c.SimBatch = 16
+			calls, after := 0, 0
+			c.Progress = func(s string, done, total int) {
+				if ctx.Err() != nil {
+					after++
+				}
+				if s == stage {
+					if calls++; calls == 2 {
+						cancel()
+					}
 				}
 			}
-		}
+			_, err := Run(ctx, c)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("error %v, want the context's", err)
+			}
+			if calls != 2 || after != 0 {
+				t.Errorf("%d %s batches reported, %d after the cancellation", calls, stage, after)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("output folder left behind: %v", err)
+			}
+		})
+	}
+}
+
+// TestBadConfig checks that settings which cannot run are refused, naming
+// the field, before anything is trained or written.
+func TestBadConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	cases := []struct {
+		edit func(c *Config)
+		want string
+	}{
+		{func(c *Config) { c.Epochs = -1 }, "Epochs -1"},
+		{func(c *Config) { c.Timesteps = 1_000_001 }, "Timesteps 1000001"},
+		{func(c *Config) { c.Samples = -1 }, "Samples -1"},
+		{func(c *Config) { c.Sample = -3 }, "Sample -3"},
+		{func(c *Config) { c.LR = -1 }, "LR -1"},
+		{func(c *Config) { c.Encoding = "morse" }, "Encoding"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			c := small(dir, &bytes.Buffer{})
+			tc.edit(&c)
+			if _, err := Run(context.Background(), c); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("output folder created: %v", err)
+			}
+		})
+	}
+}
+
+// TestOneStep runs the tutorial for a single time step, which made the
+// accuracy figure's log axis panic.
+func TestOneStep(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	c := small(dir, &bytes.Buffer{})
+	c.TrainLimit, c.Samples, c.Timesteps = 300, 16, 1
+	res, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.SNN.AccuracyByT) != 1 || len(res.Files) != 14 {
+		t.Fatalf("accuracy by t %v, files %v", res.SNN.AccuracyByT, res.Files)
 	}
 }

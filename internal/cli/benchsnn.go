@@ -9,11 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/snnkit/snnkit/arch"
-	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
 	"github.com/snnkit/snnkit/perf"
 	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/snneval"
 	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
@@ -72,8 +72,16 @@ Without -m, the tutorial network is first trained for one epoch.`,
 }
 
 func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNReport, error) {
-	if o.samples < 1 || o.timesteps < 1 || o.repeat < 1 {
-		return nil, fmt.Errorf("--samples, --timesteps and --repeat must be at least 1")
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"samples", o.samples}, {"timesteps", o.timesteps}, {"repeat", o.repeat}} {
+		if f.v < 1 {
+			return nil, fmt.Errorf("--%s %d: must be at least 1", f.name, f.v)
+		}
+	}
+	if o.timesteps > snneval.MaxSteps {
+		return nil, fmt.Errorf("--timesteps %d: at most %d", o.timesteps, snneval.MaxSteps)
 	}
 	var engines []snn.Engine
 	for _, name := range splitList(o.engines) {
@@ -82,6 +90,9 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 			return nil, fmt.Errorf("--engines: %w", err)
 		}
 		engines = append(engines, en)
+	}
+	if len(engines) == 0 {
+		return nil, fmt.Errorf("--engines %q: name at least one of reference, dense, event, auto", o.engines)
 	}
 	out := e.info(o.json)
 	trainSet, testSet, err := e.loadMNIST()
@@ -92,7 +103,7 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 	spec, _ := arch.Lookup("tutorial")
 	var ann *nn.Sequential
 	if o.model != "" {
-		m, err := modelio.Load(o.model, nil)
+		m, err := loadANN(o.model, "", "bench snn")
 		if err != nil {
 			return nil, err
 		}

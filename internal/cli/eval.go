@@ -8,6 +8,7 @@ import (
 
 	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
@@ -69,19 +70,31 @@ func archOverride(archName string) (*arch.Spec, error) {
 	return spec, nil
 }
 
-func loadANN(path, archName string) (*modelio.Model, error) {
+// loadANN reads an ANN model file for command (which takes no SNN).
+func loadANN(path, archName, command string) (*modelio.Model, error) {
 	spec, err := archOverride(archName)
 	if err != nil {
 		return nil, err
 	}
-	return modelio.Load(path, spec)
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if modelio.IsSNN(f) {
+		return nil, fmt.Errorf("%s is a spiking network (written by snnkit convert); %s takes the ANN it was converted from (simulate the spiking network with snnkit run -m %s)", path, command, path)
+	}
+	m, err := modelio.FromFile(f, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 func runEval(ctx context.Context, e *env, o *evalOptions) (*EvalReport, error) {
 	if o.limit < 0 || o.batch < 1 {
 		return nil, fmt.Errorf("--limit must be >= 0 and --batch >= 1 (have %d, %d)", o.limit, o.batch)
 	}
-	m, err := loadANN(o.model, o.arch)
+	m, err := loadANN(o.model, o.arch, "eval")
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,13 @@ func TestRefusedFlags(t *testing.T) {
 	}{
 		{[]string{"--threads", "100000", "bench"}, "--threads 100000: at most 1024"},
 		{[]string{"--threads", "10000000", "run", "-m", model}, "--threads 10000000"},
+		{[]string{"tutorial", "--timesteps", "0"}, "--timesteps 0: must be at least 1"},
+		{[]string{"tutorial", "--timesteps", "1000001"}, "--timesteps 1000001: at most 1000000"},
+		{[]string{"tutorial", "--epochs", "0"}, "--epochs 0"},
+		{[]string{"tutorial", "--batch", "0"}, "--batch 0"},
+		{[]string{"tutorial", "--samples", "-1"}, "--samples -1"},
+		{[]string{"tutorial", "--lr", "NaN"}, "--lr NaN"},
+		{[]string{"run", "-m", model, "--timesteps", "1000001"}, "--timesteps 1000001"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

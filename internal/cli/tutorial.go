@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/spf13/cobra"
 
 	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/snneval"
 	"github.com/snnkit/snnkit/tutorial"
 )
 
@@ -26,6 +28,22 @@ Figures (PNG and SVG), report.html, summary.json and both models go to -o DIR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.Stdout, c.Stderr, c.Quiet, c.DataDir = e.stdout, e.stderr, e.quiet, e.data
+			// The library fills zero fields with the tutorial's values; on the
+			// command line a 0 is the user's and is refused.
+			for _, f := range []struct {
+				name   string
+				v, min int
+			}{{"epochs", c.Epochs, 1}, {"batch", c.Batch, 1}, {"timesteps", c.Timesteps, 1}, {"samples", c.Samples, 0}, {"train-limit", c.TrainLimit, 0}, {"sample", c.Sample, 0}} {
+				if f.v < f.min {
+					return fmt.Errorf("--%s %d: must be at least %d", f.name, f.v, f.min)
+				}
+			}
+			if c.Timesteps > snneval.MaxSteps {
+				return fmt.Errorf("--timesteps %d: at most %d", c.Timesteps, snneval.MaxSteps)
+			}
+			if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+				return fmt.Errorf("--lr %v: must be a positive number", c.LR)
+			}
 			var err error
 			if c.Engine, err = snn.ParseEngine(engine); err != nil {
 				return fmt.Errorf("--engine: %w", err)
