@@ -11,13 +11,16 @@ import (
 )
 
 // Recorder keeps the output of chosen stages for every sample and time
-// step: Outputs[i] is [batch, steps, ...stage output shape]. Steps past the
-// recorded window are ignored. With RecordV, VMem[i] holds the membrane
+// step: Outputs[i] is [batch, steps, ...stage output shape]. It records the
+// window of steps [Offset, Offset+steps) (counted from the simulator's last
+// reset) and ignores the others, so a long run can be recorded a window at
+// a time by moving Offset. A StateRecorder's VMem[i] holds the membrane
 // potential of spiking stages in the same layout.
 type Recorder struct {
 	Stages  []int
 	Outputs []*tensor.Tensor
 	VMem    []*tensor.Tensor
+	Offset  int
 	steps   int
 	index   map[int]int
 }
@@ -29,7 +32,7 @@ type StateRecorder struct{ *Recorder }
 // ObserveState implements snn.StateMonitor.
 func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, c snn.Chunk) {
 	if k, ok := r.index[stage]; ok && r.VMem[k] != nil {
-		copyFrames(r.VMem[k], v, r.steps, c)
+		copyFrames(r.VMem[k], v, r.steps, r.Offset, c)
 	}
 }
 
@@ -72,7 +75,7 @@ func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
 	if !ok {
 		return
 	}
-	copyFrames(r.Outputs[k], out, r.steps, c)
+	copyFrames(r.Outputs[k], out, r.steps, r.Offset, c)
 }
 
 // Observes implements snn.StageFilter.
@@ -81,15 +84,16 @@ func (r *Recorder) Observes(stage int) bool {
 	return ok
 }
 
-// copyFrames copies chunk frames [batch*steps, ...] into rec [batch, total, ...].
-func copyFrames(rec, chunk *tensor.Tensor, total int, c snn.Chunk) {
+// copyFrames copies chunk frames [batch*steps, ...] into rec [batch, total,
+// ...], step t of the run going to rec's step t-offset.
+func copyFrames(rec, chunk *tensor.Tensor, total, offset int, c snn.Chunk) {
 	if c.Sample+c.Batch > rec.Shape[0] {
 		return
 	}
 	size := len(chunk.Data) / (c.Batch * c.Steps)
 	for b := 0; b < c.Batch; b++ {
 		for t := 0; t < c.Steps; t++ {
-			if tt := c.T0 + t; tt < total {
+			if tt := c.T0 + t - offset; tt >= 0 && tt < total {
 				sb := c.Sample + b
 				copy(rec.Data[(sb*total+tt)*size:(sb*total+tt+1)*size], chunk.Data[(b*c.Steps+t)*size:(b*c.Steps+t+1)*size])
 			}

@@ -495,13 +495,54 @@ func noEOF(err error) error {
 
 // Write encodes tensors (data laid out in the given order) and metadata.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
+	for _, t := range tensors {
+		if n, ok := t.byteLen(); ok && n != len(t.Data) {
+			return fmt.Errorf("safetensors: tensor %q: shape %v of %s needs %d bytes, have %d", t.Name, t.Shape, t.DType, n, len(t.Data))
+		}
+	}
+	h, _, err := encodeHeader(tensors, metadata)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(h); err != nil {
+		return err
+	}
+	for _, t := range tensors {
+		if _, err := w.Write(t.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// byteLen returns the bytes the tensor's shape needs (false for an unknown
+// dtype or a negative dimension).
+func (t *Tensor) byteLen() (int, bool) {
+	size := t.DType.Size()
+	if size == 0 {
+		return 0, false
+	}
+	n := size
+	for _, d := range t.Shape {
+		if d < 0 {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
+}
+
+// encodeHeader returns the 8-byte length and the JSON header for tensors
+// laid out in order (their sizes taken from their shapes), padded so the data
+// starts 8-byte aligned, and each tensor's data offset.
+func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, []int64, error) {
 	var h bytes.Buffer
 	h.WriteByte('{')
 	first := true
 	if len(metadata) > 0 {
 		m, err := json.Marshal(metadata)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		h.WriteString(`"__metadata__":`)
 		h.Write(m)
@@ -509,24 +550,18 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	}
 	seen := map[string]bool{}
 	var off int64
-	for _, t := range tensors {
+	offsets := make([]int64, len(tensors))
+	for i, t := range tensors {
 		if t.Name == "__metadata__" || t.Name == "" {
-			return fmt.Errorf("safetensors: invalid tensor name %q", t.Name)
+			return nil, nil, fmt.Errorf("safetensors: invalid tensor name %q", t.Name)
 		}
 		if seen[t.Name] {
-			return fmt.Errorf("safetensors: duplicated tensor name %q", t.Name)
+			return nil, nil, fmt.Errorf("safetensors: duplicated tensor name %q", t.Name)
 		}
 		seen[t.Name] = true
-		size := t.DType.Size()
-		if size == 0 {
-			return fmt.Errorf("safetensors: tensor %q: unknown dtype %q", t.Name, t.DType)
-		}
-		numel := 1
-		for _, d := range t.Shape {
-			numel *= d
-		}
-		if numel*size != len(t.Data) {
-			return fmt.Errorf("safetensors: tensor %q: shape %v of %s needs %d bytes, have %d", t.Name, t.Shape, t.DType, numel*size, len(t.Data))
+		n, ok := t.byteLen()
+		if !ok {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: unknown dtype %q or negative shape %v", t.Name, t.DType, t.Shape)
 		}
 		if !first {
 			h.WriteByte(',')
@@ -537,30 +572,61 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 		if shape == nil {
 			shape = []int{}
 		}
-		e, _ := json.Marshal(map[string]any{"dtype": t.DType, "shape": shape, "data_offsets": []int64{off, off + int64(len(t.Data))}})
+		e, _ := json.Marshal(map[string]any{"dtype": t.DType, "shape": shape, "data_offsets": []int64{off, off + int64(n)}})
 		h.Write(name)
 		h.WriteByte(':')
 		h.Write(e)
-		off += int64(len(t.Data))
+		offsets[i] = off
+		off += int64(n)
 	}
 	h.WriteByte('}')
-	for h.Len()%8 != 0 {
+	for (h.Len()+8)%8 != 0 {
 		h.WriteByte(' ')
 	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(h.Len()))
-	if _, err := w.Write(n[:]); err != nil {
-		return err
+	out := make([]byte, 8, 8+h.Len())
+	binary.LittleEndian.PutUint64(out, uint64(h.Len()))
+	return append(out, h.Bytes()...), offsets, nil
+}
+
+// Writer writes a safetensors file piece by piece at known offsets, so that
+// tensors larger than memory can be produced in chunks: NewWriter writes the
+// header for tensors given by name, dtype and shape (their Data unused), and
+// WriteAt fills byte ranges of each tensor's data in any order. Every byte
+// of every tensor must be written.
+type Writer struct {
+	w       io.WriterAt
+	start   int64
+	offsets map[string][2]int64 // name -> data offset, byte length
+}
+
+// NewWriter writes the header to w.
+func NewWriter(w io.WriterAt, tensors []Tensor, metadata map[string]string) (*Writer, error) {
+	h, offs, err := encodeHeader(tensors, metadata)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := w.Write(h.Bytes()); err != nil {
-		return err
+	if _, err := w.WriteAt(h, 0); err != nil {
+		return nil, err
 	}
-	for _, t := range tensors {
-		if _, err := w.Write(t.Data); err != nil {
-			return err
-		}
+	sw := &Writer{w: w, start: int64(len(h)), offsets: map[string][2]int64{}}
+	for i, t := range tensors {
+		n, _ := t.byteLen()
+		sw.offsets[t.Name] = [2]int64{offs[i], int64(n)}
 	}
-	return nil
+	return sw, nil
+}
+
+// WriteAt writes b at byte offset off of tensor name's data.
+func (w *Writer) WriteAt(name string, off int64, b []byte) error {
+	o, ok := w.offsets[name]
+	if !ok {
+		return fmt.Errorf("safetensors: no tensor %q in the header", name)
+	}
+	if off < 0 || off+int64(len(b)) > o[1] {
+		return fmt.Errorf("safetensors: tensor %q: bytes [%d, %d) outside its %d", name, off, off+int64(len(b)), o[1])
+	}
+	_, err := w.w.WriteAt(b, w.start+o[0]+off)
+	return err
 }
 
 // WriteFile writes a safetensors file atomically: to a temporary file in the

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	goldenset "github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/monitor"
 	"github.com/snnkit/snnkit/nn"
@@ -14,20 +15,23 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-const goldenPath = "../../shared/golden/tutorial_iaf.safetensors"
-
 type golden struct {
 	file  *safetensors.File
 	ann   *nn.Sequential
 	input *tensor.Tensor
 }
 
-func loadGolden(t testing.TB) *golden {
-	t.Helper()
-	f, err := safetensors.ReadFile(goldenPath)
-	if err != nil {
-		t.Skip("golden file not available (../shared/golden): ", err)
+// forEachSet runs fn on the trimmed golden set in testdata and on the full
+// set in ../shared/golden (skipped with a SKIP line when absent).
+func forEachSet(t *testing.T, fn func(t *testing.T, g *golden)) {
+	for _, set := range goldenset.Sets() {
+		t.Run(set.Name, func(t *testing.T) { fn(t, loadGolden(t, set)) })
 	}
+}
+
+func loadGolden(t testing.TB, set goldenset.Set) *golden {
+	t.Helper()
+	f := set.Open(t)
 	spec, err := arch.Lookup("tutorial")
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +105,9 @@ var engines = []snn.Engine{snn.EngineReference, snn.EngineDense, snn.EngineEvent
 
 // TestGoldenSpikeForSpike runs the four reference cases through Run with
 // every engine and compares every spiking layer, spike for spike.
-func TestGoldenSpikeForSpike(t *testing.T) {
-	g := loadGolden(t)
+func TestGoldenSpikeForSpike(t *testing.T) { forEachSet(t, goldenSpikeForSpike) }
+
+func goldenSpikeForSpike(t *testing.T, g *golden) {
 	for name, opts := range goldenCases() {
 		for _, engine := range engines {
 			t.Run(name+"/"+engine.String(), func(t *testing.T) {
@@ -138,7 +143,10 @@ func TestGoldenSpikeForSpike(t *testing.T) {
 // TestStreamingEqualsSequence feeds the reference input one step at a time
 // and requires the same spikes as the whole-sequence run.
 func TestStreamingEqualsSequence(t *testing.T) {
-	g := loadGolden(t)
+	forEachSet(t, func(t *testing.T, g *golden) { streamingEqualsSequence(t, g) })
+}
+
+func streamingEqualsSequence(t *testing.T, g *golden) {
 	net, err := snn.FromModel(g.ann, []int{1, 28, 28}, snn.DefaultConvertOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +184,7 @@ func streaming(t *testing.T, g *golden, net *snn.Network, engine snn.Engine) {
 }
 
 func TestConvertPrint(t *testing.T) {
-	g := loadGolden(t)
+	g := loadGolden(t, goldenset.Sets()[0])
 	net, err := snn.FromModel(g.ann, []int{1, 28, 28}, snn.DefaultConvertOptions())
 	if err != nil {
 		t.Fatal(err)

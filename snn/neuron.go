@@ -95,9 +95,24 @@ func DefaultIAF() Neuron {
 }
 
 // Validate checks the parameters.
+// MinThreshold is the smallest spike threshold accepted. MultiSpike emits
+// v/θ spikes a step, so every layer multiplies the scale of its input by
+// about 1/θ: below 1e-6 a network of a few layers overflows float32, and
+// spike counts and synaptic operations become infinite.
+const MinThreshold = 1e-6
+
 func (n *Neuron) Validate() error {
 	if n.Kind != ExpLeak && !(n.Threshold > 0) || math.IsInf(float64(n.Threshold), 0) {
 		return fmt.Errorf("spike threshold %v must be a positive number", n.Threshold)
+	}
+	if n.Kind != ExpLeak && n.Threshold < MinThreshold {
+		return fmt.Errorf("spike threshold %v is below %v: spike counts v/θ would overflow float32", n.Threshold, MinThreshold)
+	}
+	if n.Kind != ExpLeak && n.HasFloor && n.MinVMem >= n.Threshold {
+		return fmt.Errorf("min_v_mem %v must be below the spike threshold %v: a floor at or above it makes every neuron spike at every step", n.MinVMem, n.Threshold)
+	}
+	if math.IsInf(float64(n.MinVMem), 0) && n.HasFloor {
+		return fmt.Errorf("min_v_mem %v must be finite", n.MinVMem)
 	}
 	if n.Spike == MaxSpike && n.MaxSpikes < 1 {
 		return fmt.Errorf("MaxSpike needs a maximum of at least 1 spike per step, have %d", n.MaxSpikes)

@@ -3,9 +3,10 @@ package snn
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"strings"
 	"testing"
+
+	goldenset "github.com/snnkit/snnkit/internal/golden"
 )
 
 type neuronCase struct {
@@ -69,12 +70,15 @@ func neuronFromKwargs(t *testing.T, layer string, kw map[string]any) Neuron {
 	return n
 }
 
-// TestNeuronCases reproduces ../shared/golden/neuron_cases.json within 1e-5.
+// TestNeuronCases reproduces sinabs' neuron_cases.json (testdata/golden and
+// ../shared/golden) within 1e-5.
 func TestNeuronCases(t *testing.T) {
-	b, err := os.ReadFile("../../shared/golden/neuron_cases.json")
-	if err != nil {
-		t.Skip("golden neuron cases not available (../shared/golden): ", err)
+	for _, set := range goldenset.Sets() {
+		t.Run(set.Name, func(t *testing.T) { neuronCases(t, set.ReadNeuronCases(t)) })
 	}
+}
+
+func neuronCases(t *testing.T, b []byte) {
 	var doc struct {
 		Input []float64    `json:"input"`
 		Cases []neuronCase `json:"cases"`

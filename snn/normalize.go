@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -15,6 +16,30 @@ type Normalization struct {
 	Percentile float64 // the measured percentile of the ReLU's output (before rescaling this layer)
 }
 
+// Samples is a set of input samples read in batches, for measuring
+// activations without holding them all.
+type Samples interface {
+	Len() int
+	// Batch writes samples [lo, hi) into x, resized to [hi-lo, ...].
+	Batch(lo, hi int, x *tensor.Tensor)
+}
+
+// tensorSamples serves the rows of a tensor [N, ...].
+type tensorSamples struct{ t *tensor.Tensor }
+
+func (s tensorSamples) Len() int { return s.t.Shape[0] }
+
+func (s tensorSamples) Batch(lo, hi int, x *tensor.Tensor) {
+	row := tensor.Numel(s.t.Shape[1:])
+	x.Resize(append([]int{hi - lo}, s.t.Shape[1:]...)...)
+	copy(x.Data, s.t.Data[lo*row:hi*row])
+}
+
+// NormalizeBatch is how many samples NormalizeWeightsFrom pushes through the
+// network at once: activations are measured batch by batch, so memory does
+// not grow with the number of samples.
+const NormalizeBatch = 256
+
 // NormalizeWeights rescales an ANN in place so that spiking neurons with
 // threshold 1 fire at sensible rates, as sinabs.utils.normalize_weights does
 // with the ReLUs as output layers and the Conv2d/Linear before each as
@@ -25,11 +50,23 @@ type Normalization struct {
 // because later layers see the rescaled earlier ones. A percentile of 0 (a
 // silent layer) is an error: the scale would be infinite.
 func NormalizeWeights(ann *nn.Sequential, sample *tensor.Tensor, percentile float64) ([]Normalization, error) {
+	if len(sample.Shape) == 0 || sample.Shape[0] < 1 {
+		return nil, fmt.Errorf("normalize: sample data has shape %s, want [N, ...] with N >= 1", tensor.ShapeString(sample.Shape))
+	}
+	return NormalizeWeightsFrom(context.Background(), ann, tensorSamples{sample}, percentile)
+}
+
+// NormalizeWeightsFrom is NormalizeWeights on samples read in batches of
+// NormalizeBatch. The percentile is exact (the same order statistics as
+// sorting every activation) but found by radix selection over the float
+// bits, two passes over the samples per ReLU, in memory independent of the
+// number of samples.
+func NormalizeWeightsFrom(ctx context.Context, ann *nn.Sequential, samples Samples, percentile float64) ([]Normalization, error) {
 	if !(percentile > 0 && percentile <= 100) {
 		return nil, fmt.Errorf("normalize: percentile %v outside (0, 100]", percentile)
 	}
-	if len(sample.Shape) == 0 || sample.Shape[0] < 1 {
-		return nil, fmt.Errorf("normalize: sample data has shape %s, want [N, ...] with N >= 1", tensor.ShapeString(sample.Shape))
+	if samples.Len() < 1 {
+		return nil, fmt.Errorf("normalize: no samples")
 	}
 	var done []Normalization
 	param := -1
@@ -45,11 +82,25 @@ func NormalizeWeights(ann *nn.Sequential, sample *tensor.Tensor, percentile floa
 		if param < 0 {
 			return nil, fmt.Errorf("normalize: ReLU %d has no Conv2d or Linear before it", i)
 		}
-		act, err := forwardTo(ann, sample, i)
+		var x tensor.Tensor
+		visit := func(each func([]float32)) error {
+			for lo := 0; lo < samples.Len(); lo += NormalizeBatch {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				samples.Batch(lo, min(lo+NormalizeBatch, samples.Len()), &x)
+				act, err := forwardTo(ann, &x, i)
+				if err != nil {
+					return err
+				}
+				each(act.Data)
+			}
+			return nil
+		}
+		p, err := percentileOf(visit, percentile)
 		if err != nil {
 			return nil, fmt.Errorf("normalize: %w", err)
 		}
-		p := Percentile(act.Data, percentile)
 		if !(p > 0) || math.IsInf(p, 0) {
 			return nil, fmt.Errorf("normalize: the %v-th percentile of ReLU %d's output is %v; cannot scale layer %d by its inverse", percentile, i, p, param)
 		}
@@ -66,6 +117,100 @@ func NormalizeWeights(ann *nn.Sequential, sample *tensor.Tensor, percentile floa
 		return nil, fmt.Errorf("normalize: the model has no ReLU")
 	}
 	return done, nil
+}
+
+// sortKey maps a float32 to a uint32 whose unsigned order is the float
+// order (negative values flipped, positive ones offset by the sign bit).
+func sortKey(f float32) uint32 {
+	b := math.Float32bits(f)
+	if b>>31 == 1 {
+		return ^b
+	}
+	return b | 1<<31
+}
+
+func fromSortKey(k uint32) float32 {
+	if k>>31 == 1 {
+		return math.Float32frombits(k &^ (1 << 31))
+	}
+	return math.Float32frombits(^k)
+}
+
+// percentileOf returns the q-th percentile, as Percentile does, of all the
+// values visit hands out (visit calls each once per batch, in the same order
+// every time). The two order statistics it interpolates between are found
+// exactly: a histogram of the high 16 bits of every value's sort key picks
+// the bucket of each, a second pass histograms the low 16 bits inside those
+// buckets.
+func percentileOf(visit func(each func([]float32)) error, q float64) (float64, error) {
+	var high [1 << 16]int64
+	n := int64(0)
+	if err := visit(func(v []float32) {
+		for _, x := range v {
+			high[sortKey(x)>>16]++
+		}
+		n += int64(len(v))
+	}); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	rank := q / 100 * float64(n-1)
+	lo := int64(math.Floor(rank))
+	frac := rank - float64(lo)
+	ks := []int64{lo}
+	if frac > 0 && lo+1 < n {
+		ks = append(ks, lo+1)
+	}
+	// The high bucket of each wanted rank, and the rank inside it.
+	type want struct {
+		bucket uint32
+		within int64
+	}
+	wants := make([]want, len(ks))
+	for j, k := range ks {
+		var below int64
+		for b := range high {
+			if below+high[b] > k {
+				wants[j] = want{uint32(b), k - below}
+				break
+			}
+			below += high[b]
+		}
+	}
+	lows := map[uint32]*[1 << 16]int64{}
+	for _, w := range wants {
+		if lows[w.bucket] == nil {
+			lows[w.bucket] = new([1 << 16]int64)
+		}
+	}
+	if err := visit(func(v []float32) {
+		for _, x := range v {
+			k := sortKey(x)
+			if h := lows[k>>16]; h != nil {
+				h[k&0xffff]++
+			}
+		}
+	}); err != nil {
+		return 0, err
+	}
+	vals := make([]float64, len(wants))
+	for j, w := range wants {
+		h := lows[w.bucket]
+		var below int64
+		for b := range h {
+			if below+h[b] > w.within {
+				vals[j] = float64(fromSortKey(w.bucket<<16 | uint32(b)))
+				break
+			}
+			below += h[b]
+		}
+	}
+	if len(vals) == 1 {
+		return vals[0], nil
+	}
+	return vals[0] + (vals[1]-vals[0])*frac, nil
 }
 
 // forwardTo runs layers 0..last in evaluation mode and returns the output of

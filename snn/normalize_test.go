@@ -88,3 +88,36 @@ func TestNormalizeWeights(t *testing.T) {
 		t.Error("model without ReLU accepted")
 	}
 }
+
+// TestPercentileOfBatches checks the two-pass radix selection against
+// Percentile (which sorts) on values seen in batches: ties, negative values,
+// signed zeros, values sharing their high 16 bits.
+func TestPercentileOfBatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	gens := map[string]func() float32{
+		"ties":     func() float32 { return float32(r.IntN(7)) },
+		"signed":   func() float32 { return float32(r.NormFloat64()) },
+		"zeros":    func() float32 { return []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30}[r.IntN(4)] },
+		"one high": func() float32 { return 1 + float32(r.IntN(100))*1.1920929e-07 },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{1, 2, 3, 50, 1001} {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = gen()
+			}
+			visit := func(each func([]float32)) error {
+				for lo := 0; lo < n; lo += 17 {
+					each(v[lo:min(lo+17, n)])
+				}
+				return nil
+			}
+			for _, q := range []float64{0.1, 1, 50, 99, 99.9, 100} {
+				got, err := percentileOf(visit, q)
+				if want := Percentile(v, q); err != nil || got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("%s, n=%d, q=%v: %v (%v), want %v", name, n, q, got, err, want)
+				}
+			}
+		}
+	}
+}

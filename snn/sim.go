@@ -3,6 +3,7 @@ package snn
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/snnkit/snnkit/internal/parallel"
 	"github.com/snnkit/snnkit/nn"
@@ -272,6 +273,42 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	s.ensureState(frame.Shape[0])
 	return s.chunkForward(frame, frame.Shape[0], 1)
+}
+
+// CheckState reports the first spiking stage whose membrane potential or
+// synaptic current is NaN or infinite: inputs, weights or neuron settings
+// that overflow float32. A run that overflows otherwise goes on silently
+// (an infinite potential gives no spikes after its first reset), so callers
+// check after each run.
+func (s *Simulator) CheckState() error {
+	check := func(stage int, st *State) error {
+		for _, v := range [][]float32{st.V, st.I} {
+			for _, x := range v {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					return fmt.Errorf("stage %s: a membrane potential or current is %v after %d steps: the input, the weights or the neuron settings overflow float32", s.net.Stages[stage].Name, x, s.t)
+				}
+			}
+		}
+		return nil
+	}
+	if s.fastEngine() && s.fstate != nil {
+		for i := range s.fast.ops {
+			if st := s.fstate.pop[i]; st != nil {
+				if err := check(s.fast.ops[i].stage, st); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for i, st := range s.states {
+		if st != nil {
+			if err := check(i, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Time returns the number of steps simulated since the last reset.

@@ -140,6 +140,9 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 			if err != nil {
 				return nil, err
 			}
+			if err := sim.CheckState(); err != nil {
+				return nil, fmt.Errorf("snneval: samples %d-%d: %w", lo, hi-1, err)
+			}
 			for j := 0; j < b; j++ {
 				label := data.Label(lo + j)
 				cnt := counts[j*classes : (j+1)*classes]

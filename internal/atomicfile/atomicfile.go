@@ -9,7 +9,9 @@
 //
 //   - a symlink is followed: its target is replaced, the link stays;
 //   - device files and FIFOs (/dev/null, /dev/stdout, a named pipe) are
-//     written directly, never replaced by a regular file;
+//     written in place, never replaced by a regular file: the content is
+//     spooled to a temporary file and copied to the target on Commit, so a
+//     File is always seekable (io.WriterAt) whatever the target;
 //   - an existing file keeps its permission bits (and, for root, its owner);
 //     a new file gets 0666 less the umask, as the shell would create it;
 //   - a read-only target, a folder, an empty path or a missing folder is
@@ -123,13 +125,14 @@ func Check(path string, inputs ...string) error {
 }
 
 // File is an output being written: a temporary file renamed over the target
-// by Commit, or the target itself when it is a device or a FIFO.
+// by Commit, or, when the target is a device or a FIFO, a spool copied into
+// it by Commit.
 type File struct {
 	*os.File
 	target string      // the resolved final path
 	mode   fs.FileMode // permission bits to give the temporary file, 0: the umask's
 	owner  *fs.FileInfo
-	direct bool // writing the target itself
+	direct bool // the target is written in place (from the spool)
 	done   bool
 }
 
@@ -145,11 +148,12 @@ func Create(path string) (*File, error) {
 		return nil, err
 	}
 	if fi != nil && !fi.Mode().IsRegular() {
-		// A device or FIFO is written in place: renaming over it would
-		// replace /dev/null with a regular file.
-		f, err := os.OpenFile(real, os.O_WRONLY, 0)
+		// A device or FIFO is written in place (renaming over it would
+		// replace /dev/null with a regular file), from a spool so that the
+		// File stays seekable.
+		f, err := os.CreateTemp("", "snnkit-spool-*")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: spool: %w", path, err)
 		}
 		return &File{File: f, target: real, direct: true}, nil
 	}
@@ -176,10 +180,23 @@ func (f *File) Commit() error {
 		return errors.New("atomicfile: Commit after Commit or Abort")
 	}
 	f.done = true
-	if f.direct {
-		return f.File.Close()
-	}
 	tmp := f.Name()
+	if f.direct {
+		defer os.Remove(tmp)
+		defer f.File.Close()
+		if _, err := f.File.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		dst, err := os.OpenFile(f.target, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(dst, f.File); err != nil {
+			dst.Close()
+			return err
+		}
+		return dst.Close()
+	}
 	err := f.File.Close()
 	if err == nil && f.mode != 0 {
 		err = os.Chmod(tmp, f.mode)
@@ -204,9 +221,7 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.File.Close()
-	if !f.direct {
-		os.Remove(f.Name())
-	}
+	os.Remove(f.Name())
 }
 
 // Write calls fill with an output for path and commits it if fill succeeds;

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/safetensors"
 )
 
@@ -119,10 +120,7 @@ func TestBenchJSON(t *testing.T) {
 // (97.48 %, ../shared/REFERENCE.md).
 func TestEvalPyTorchStateDict(t *testing.T) {
 	needMNIST(t)
-	g, err := safetensors.ReadFile("../../../shared/golden/tutorial_iaf.safetensors")
-	if err != nil {
-		t.Skip("golden file not available (../shared/golden): ", err)
-	}
+	g := golden.Sets()[0].Open(t)
 	var weights []safetensors.Tensor
 	for _, tn := range g.Tensors {
 		if strings.HasSuffix(tn.Name, ".weight") {

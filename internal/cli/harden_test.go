@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/safetensors"
 )
@@ -113,5 +114,41 @@ func TestRefusedFlags(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q, want an error containing %q", code, errs, c.want)
 			}
 		})
+	}
+}
+
+// TestSimulateWindowsSameFile checks that simulating window by window (as
+// long inputs are, to bound memory) writes byte for byte the file one
+// window writes, membrane potentials included.
+func TestSimulateWindowsSameFile(t *testing.T) {
+	_, sd := goldenStateDict(t)
+	input := golden.Sets()[0].Path + ":input"
+	var files [][]byte
+	for _, budget := range []int{0, 20000, 70000} {
+		out := filepath.Join(t.TempDir(), "out.safetensors")
+		e, _, _ := newEnv()
+		e.simBudget = budget
+		root := newRoot(e)
+		root.SetArgs([]string{"simulate", "-m", sd, "--arch", "tutorial", "--input", input, "-o", out, "--record-v"})
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	for i := 1; i < len(files); i++ {
+		if string(files[i]) != string(files[0]) {
+			t.Fatalf("budget %d wrote a different file", i)
+		}
+	}
+	f, err := safetensors.Parse(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Get("4.v_mem"); !ok || len(f.Tensors) != 10 {
+		t.Fatalf("tensors %v", f.Names())
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,6 +34,7 @@ type env struct {
 	quiet          bool   // --quiet
 	cpuprofile     string // --cpuprofile
 	stopProfile    func()
+	simBudget      int // values simulate holds at once (0: simulateBudget); tests make it small
 }
 
 // Main runs the snnkit command with args and returns the exit status.
@@ -52,7 +56,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // NewRoot builds the command tree writing to stdout and stderr.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
-	e := &env{stdout: stdout, stderr: stderr}
+	return newRoot(&env{stdout: stdout, stderr: stderr})
+}
+
+func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "snnkit",
 		Short: "Train ANNs, convert them to spiking networks and simulate them fast",
@@ -101,8 +108,8 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 			}
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
@@ -189,10 +196,71 @@ func (e *env) info(jsonOut bool) io.Writer {
 	return e.stdout
 }
 
+// writeJSON prints v as indented JSON. JSON has no NaN or infinity: rather
+// than lose a finished result to an encoding error, such values are written
+// as null and named in a warning on stderr.
 func (e *env) writeJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	var unsupported *json.UnsupportedValueError
+	if errors.As(err, &unsupported) {
+		var bad []string
+		b, err = json.MarshalIndent(finiteJSON(reflect.ValueOf(v), "", &bad), "", "  ")
+		fmt.Fprintf(e.stderr, "snnkit: warning: not finite, written as null: %s\n", strings.Join(bad, ", "))
+	}
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(append(b, '\n'))
+	return err
+}
+
+// finiteJSON rebuilds v as plain maps and slices with NaN and infinite
+// floats replaced by nil, recording their paths in bad.
+func finiteJSON(v reflect.Value, path string, bad *[]string) any {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return finiteJSON(v.Elem(), path, bad)
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			*bad = append(*bad, path)
+			return nil
+		}
+		return v.Interface()
+	case reflect.Struct:
+		out := map[string]any{}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			out[name] = finiteJSON(v.Field(i), strings.TrimPrefix(path+"."+name, "."), bad)
+		}
+		return out
+	case reflect.Map:
+		out := map[string]any{}
+		for _, k := range v.MapKeys() {
+			key := fmt.Sprint(k.Interface())
+			out[key] = finiteJSON(v.MapIndex(k), strings.TrimPrefix(path+"."+key, "."), bad)
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = finiteJSON(v.Index(i), fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+		return out
+	}
+	return v.Interface()
 }
 
 func (e *env) loadMNIST() (train, test *mnist.Dataset, err error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/internal/atomicfile"
 	"github.com/snnkit/snnkit/internal/progress"
 	"github.com/snnkit/snnkit/monitor"
 	"github.com/snnkit/snnkit/perf"
@@ -230,7 +231,9 @@ func splitInputSpec(spec string) (path, tensor string) {
 	return spec, ""
 }
 
-func readInput(spec string) (*tensor.Tensor, error) {
+// readInput opens the --input tensor, F32 or U8, left in its file bytes:
+// simulate converts it a chunk at a time.
+func readInput(spec string) (*safetensors.Tensor, error) {
 	path, name := splitInputSpec(spec)
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -247,17 +250,27 @@ func readInput(spec string) (*tensor.Tensor, error) {
 	}
 	t, ok := f.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("--input %s: no tensor %q (have %s)", path, name, strings.Join(f.Names(), ", "))
+		return nil, fmt.Errorf("--input %s: no tensor %q (have %s)", path, name, capList(f.Names(), 10))
 	}
 	if t.DType != safetensors.F32 && t.DType != safetensors.U8 {
 		return nil, fmt.Errorf("--input %s:%s: dtype %s not supported, want F32 or U8", path, name, t.DType)
 	}
-	v, err := t.Float32(false)
-	if err != nil {
-		return nil, fmt.Errorf("--input %s: %w", path, err)
-	}
-	return &tensor.Tensor{Shape: t.Shape, Data: v}, nil
+	return t, nil
 }
+
+// capList joins at most n names, saying how many more there are.
+func capList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s … and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// simulateBudget bounds the values (input, outputs and membrane potentials)
+// simulate holds at once: 2^24 float32, 64 MiB. Longer inputs are simulated
+// a window of time steps (and a group of samples) at a time and written to
+// the output file window by window.
+const simulateBudget = 1 << 24
 
 func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOptions) error {
 	if o.dtype != "f32" && o.dtype != "u8" {
@@ -275,56 +288,151 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if err != nil {
 		return err
 	}
-	want := append([]int{-1, -1}, l.net.Input...)
-	if len(in.Shape) != len(want) || !tensor.SameShape(in.Shape[2:], l.net.Input) {
-		return fmt.Errorf("--input %s: shape %s, the network needs [batch, T, %s]", o.input, tensor.ShapeString(in.Shape), strings.Trim(tensor.ShapeString(l.net.Input), "[]"))
+	net := l.net
+	want := append([]int{-1, -1}, net.Input...)
+	if len(in.Shape) != len(want) || !tensor.SameShape(in.Shape[2:], net.Input) {
+		return fmt.Errorf("--input %s: shape %s, the network needs [batch, T, %s]", o.input, tensor.ShapeString(in.Shape), strings.Trim(tensor.ShapeString(net.Input), "[]"))
 	}
-	if in.Shape[0] < 1 || in.Shape[1] < 1 {
+	batch, steps := in.Shape[0], in.Shape[1]
+	if batch < 1 || steps < 1 {
 		return fmt.Errorf("--input %s: shape %s: batch and T must be at least 1", o.input, tensor.ShapeString(in.Shape))
 	}
-	sim, err := snn.NewSimulator(l.net)
+	sim, err := snn.NewSimulator(net)
 	if err != nil {
 		return err
 	}
 	sim.SetEngine(engine)
-	srec, err := monitor.NewStateRecorder(l.net, nil, in.Shape[0], in.Shape[1])
+
+	// The output file: one [batch, T, ...] tensor per spiking stage (and its
+	// v_mem), written window by window at its offsets.
+	stages := net.SpikingStages()
+	dt, es := safetensors.F32, 4
+	if o.dtype == "u8" {
+		dt, es = safetensors.U8, 1
+	}
+	frame := tensor.Numel(net.Input)
+	perStep := frame
+	var heads []safetensors.Tensor
+	for _, i := range stages {
+		st := net.Stages[i]
+		shape := append([]int{batch, steps}, st.Out...)
+		heads = append(heads, safetensors.Tensor{Name: st.Name, DType: dt, Shape: shape})
+		perStep += tensor.Numel(st.Out)
+		if o.recordV {
+			heads = append(heads, safetensors.Tensor{Name: st.Name + ".v_mem", DType: safetensors.F32, Shape: shape})
+			perStep += tensor.Numel(st.Out)
+		}
+	}
+	budget := simulateBudget
+	if e.simBudget > 0 {
+		budget = e.simBudget
+	}
+	group := min(batch, max(1, budget/perStep))
+	window := min(steps, max(1, budget/(group*perStep)))
+	out, err := atomicfile.Create(o.output)
+	if err != nil {
+		return fmt.Errorf("-o/--output: %w", err)
+	}
+	defer out.Abort()
+	w, err := safetensors.NewWriter(out, heads, map[string]string{"snnkit.model": o.model, "snnkit.input": o.input})
+	if err != nil {
+		return fmt.Errorf("-o/--output: %w", err)
+	}
+	// One recorder holds a window of a group of samples; the last group may
+	// be smaller and fills its first rows.
+	srec, err := monitor.NewStateRecorder(net, stages, group, window)
 	if err != nil {
 		return err
 	}
-	rec := srec.Recorder
 	if o.recordV {
 		sim.AddMonitor(srec)
 	} else {
-		sim.AddMonitor(rec)
+		sim.AddMonitor(srec.Recorder)
 	}
-	if _, err := sim.Run(ctx, in); err != nil {
-		return err
-	}
-	var ts []safetensors.Tensor
-	for k, i := range rec.Stages {
-		name := l.net.Stages[i].Name
-		out := rec.Outputs[k]
-		if o.dtype == "u8" {
-			b := make([]byte, len(out.Data))
-			for j, v := range out.Data {
-				if v < 0 || v > 255 || v != float32(int(v)) {
-					return fmt.Errorf("--dtype u8: layer %s has value %v, not a spike count in 0-255", name, v)
-				}
-				b[j] = byte(v)
+	totals := make([]float64, len(stages))
+	var x tensor.Tensor
+	for b0 := 0; b0 < batch; b0 += group {
+		nb := min(group, batch-b0)
+		sim.Reset()
+		for t0 := 0; t0 < steps; t0 += window {
+			n := min(window, steps-t0)
+			if err := inputWindow(in, &x, b0, nb, t0, n, frame); err != nil {
+				return fmt.Errorf("--input %s: %w", o.input, err)
 			}
-			ts = append(ts, safetensors.U8Tensor(name, out.Shape, b))
-		} else {
-			ts = append(ts, safetensors.F32Tensor(name, out.Shape, out.Data))
-		}
-		fmt.Fprintf(e.stdout, "%-14s %s  %.0f spikes\n", name, tensor.ShapeString(out.Shape), tensor.Sum(out.Data))
-		if o.recordV {
-			v := rec.VMem[k]
-			ts = append(ts, safetensors.F32Tensor(name+".v_mem", v.Shape, v.Data))
+			srec.Offset = t0
+			if _, err := sim.Run(ctx, &x); err != nil {
+				return err
+			}
+			if err := sim.CheckState(); err != nil {
+				return fmt.Errorf("--input %s: samples %d-%d: %w", o.input, b0, b0+nb-1, err)
+			}
+			for k, i := range stages {
+				name := net.Stages[i].Name
+				size := tensor.Numel(net.Stages[i].Out)
+				rec := srec.Outputs[k]
+				for j := 0; j < nb; j++ {
+					vals := rec.Data[j*window*size : (j*window+n)*size]
+					totals[k] += float64(tensor.Sum(vals))
+					b, err := encodeValues(vals, o.dtype)
+					if err != nil {
+						return fmt.Errorf("--dtype u8: layer %s: %w", name, err)
+					}
+					off := int64(((b0+j)*steps + t0) * size)
+					if err := w.WriteAt(name, off*int64(es), b); err != nil {
+						return fmt.Errorf("-o/--output: %w", err)
+					}
+					if o.recordV {
+						v := srec.VMem[k].Data[j*window*size : (j*window+n)*size]
+						vb, _ := encodeValues(v, "f32")
+						if err := w.WriteAt(name+".v_mem", off*4, vb); err != nil {
+							return fmt.Errorf("-o/--output: %w", err)
+						}
+					}
+				}
+			}
 		}
 	}
-	if err := safetensors.WriteFile(o.output, ts, map[string]string{"snnkit.model": o.model, "snnkit.input": o.input}); err != nil {
+	if err := out.Commit(); err != nil {
 		return fmt.Errorf("-o/--output: %w", err)
+	}
+	for k, i := range stages {
+		st := net.Stages[i]
+		fmt.Fprintf(e.stdout, "%-14s %s  %.0f spikes\n", st.Name, tensor.ShapeString(append([]int{batch, steps}, st.Out...)), totals[k])
 	}
 	fmt.Fprintf(e.stdout, "saved %s\n", o.output)
 	return nil
+}
+
+// inputWindow converts samples [b0, b0+nb) and steps [t0, t0+n) of the input
+// tensor into x [nb, n, ...frame], refusing NaN and infinite values.
+func inputWindow(in *safetensors.Tensor, x *tensor.Tensor, b0, nb, t0, n, frame int) error {
+	steps := in.Shape[1]
+	x.Resize(append([]int{nb, n}, in.Shape[2:]...)...)
+	es := in.DType.Size()
+	for j := 0; j < nb; j++ {
+		lo := ((b0+j)*steps + t0) * frame
+		part := safetensors.Tensor{Name: in.Name, DType: in.DType, Shape: []int{n * frame}, Data: in.Data[lo*es : (lo+n*frame)*es]}
+		v, err := part.Float32(false)
+		if err != nil {
+			return fmt.Errorf("sample %d, steps %d-%d: %w", b0+j, t0, t0+n-1, err)
+		}
+		copy(x.Data[j*n*frame:(j+1)*n*frame], v)
+	}
+	return nil
+}
+
+// encodeValues turns recorded values into the output dtype's bytes: f32 as
+// little-endian floats, u8 as spike counts, which must be integers 0-255.
+func encodeValues(v []float32, dtype string) ([]byte, error) {
+	if dtype == "u8" {
+		b := make([]byte, len(v))
+		for j, x := range v {
+			if x < 0 || x > 255 || x != float32(int(x)) {
+				return nil, fmt.Errorf("value %v is not a spike count in 0-255", x)
+			}
+			b[j] = byte(x)
+		}
+		return b, nil
+	}
+	return safetensors.F32Tensor("", []int{len(v)}, v).Data, nil
 }

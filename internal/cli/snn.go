@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/safetensors"
@@ -59,6 +60,9 @@ func (c *convFlags) options() (snn.ConvertOptions, error) {
 	if !(c.threshold > 0) || math.IsInf(c.threshold, 0) {
 		return o, fmt.Errorf("--threshold %v: must be a positive number", c.threshold)
 	}
+	if c.threshold < snn.MinThreshold {
+		return o, fmt.Errorf("--threshold %v: below %v, spike counts (v/θ per step) overflow float32", c.threshold, snn.MinThreshold)
+	}
 	o.Neuron.Threshold = float32(c.threshold)
 	switch c.minVMem {
 	case "none":
@@ -67,6 +71,9 @@ func (c *convFlags) options() (snn.ConvertOptions, error) {
 		v, err := strconv.ParseFloat(c.minVMem, 32)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return o, fmt.Errorf("--min-v-mem %q: want a number or none", c.minVMem)
+		}
+		if v >= c.threshold {
+			return o, fmt.Errorf("--min-v-mem %v: must be below --threshold %v (a floor at or above it makes every neuron spike at every step)", v, c.threshold)
 		}
 		o.Neuron.HasFloor, o.Neuron.MinVMem = true, float32(v)
 	}
@@ -110,6 +117,19 @@ func (c *convFlags) percentile() (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("--normalize %q: want none or percentile:P with P in (0, 100]", c.normalize)
+}
+
+// datasetSamples serves MNIST images to snn.NormalizeWeightsFrom in batches.
+type datasetSamples struct{ d *mnist.Dataset }
+
+func (s datasetSamples) Len() int { return s.d.N }
+
+func (s datasetSamples) Batch(lo, hi int, x *tensor.Tensor) {
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	s.d.Batch(idx, x, nil)
 }
 
 // loaded is a model file opened for simulation.
@@ -162,17 +182,10 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 		if err != nil {
 			return nil, fmt.Errorf("--normalize needs training images: %w", err)
 		}
-		sub := trainSet.Subset(c.normSamples)
-		idx := make([]int, sub.N)
-		for i := range idx {
-			idx[i] = i
-		}
-		var x tensor.Tensor
-		sub.Batch(idx, &x, nil)
 		if src, err = snn.Clone(m.Net, m.Spec.Input); err != nil {
 			return nil, err
 		}
-		if norms, err = snn.NormalizeWeights(src, &x, p); err != nil {
+		if norms, err = snn.NormalizeWeightsFrom(cmd.Context(), src, datasetSamples{trainSet.Subset(c.normSamples)}, p); err != nil {
 			return nil, fmt.Errorf("--normalize: %w", err)
 		}
 	}

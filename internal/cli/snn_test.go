@@ -2,23 +2,21 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/safetensors"
 )
 
-const goldenFile = "../../../shared/golden/tutorial_iaf.safetensors"
-
-// goldenStateDict writes the golden weights as a plain PyTorch state_dict.
+// goldenStateDict writes the golden weights (the same in the trimmed and
+// the full set) as a plain PyTorch state_dict.
 func goldenStateDict(t *testing.T) (*safetensors.File, string) {
 	t.Helper()
-	g, err := safetensors.ReadFile(goldenFile)
-	if err != nil {
-		t.Skip("golden file not available (../shared/golden): ", err)
-	}
+	g := golden.Sets()[0].Open(t)
 	var w []safetensors.Tensor
 	for _, tn := range g.Tensors {
 		if strings.HasSuffix(tn.Name, ".weight") {
@@ -35,7 +33,18 @@ func goldenStateDict(t *testing.T) (*safetensors.File, string) {
 // TestSimulateGolden runs the four reference cases through `snnkit simulate`
 // and compares every spiking layer spike for spike.
 func TestSimulateGolden(t *testing.T) {
-	g, sd := goldenStateDict(t)
+	_, sd := goldenStateDict(t)
+	for _, set := range golden.Sets() {
+		t.Run(set.Name, func(t *testing.T) {
+			g := set.Open(t)
+			for _, budget := range []int{0, 20000, 100000} { // one window; one sample and one step at a time; both samples, 3 steps at a time
+				simulateGolden(t, g, sd, set.Path, budget)
+			}
+		})
+	}
+}
+
+func simulateGolden(t *testing.T, g *safetensors.File, sd, input string, budget int) {
 	cases := map[string][]string{
 		"default":                 nil,
 		"single_spike":            {"--spike", "single"},
@@ -43,11 +52,15 @@ func TestSimulateGolden(t *testing.T) {
 		"threshold_0.75_no_floor": {"--threshold", "0.75", "--min-v-mem", "none"},
 	}
 	for name, flags := range cases {
-		t.Run(name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/budget=%d", name, budget), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.safetensors")
-			args := append([]string{"simulate", "-m", sd, "--arch", "tutorial", "--input", goldenFile + ":input", "-o", out, "--dtype", "u8"}, flags...)
-			if _, errs, code := run(args...); code != 0 {
-				t.Fatalf("exit %d: %s", code, errs)
+			args := append([]string{"simulate", "-m", sd, "--arch", "tutorial", "--input", input + ":input", "-o", out, "--dtype", "u8"}, flags...)
+			e, _, _ := newEnv()
+			e.simBudget = budget
+			root := newRoot(e)
+			root.SetArgs(args)
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
 			}
 			f, err := safetensors.ReadFile(out)
 			if err != nil {
