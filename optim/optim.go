@@ -125,7 +125,7 @@ func NewSGD(params []*nn.Param, cfg SGDConfig) (*SGD, error) {
 	if err := checkRate("SGD", cfg.LR, cfg.WeightDecay); err != nil {
 		return nil, err
 	}
-	if cfg.Momentum < 0 {
+	if !(cfg.Momentum >= 0) || math.IsInf(cfg.Momentum, 0) {
 		return nil, fmt.Errorf("SGD: momentum %g must be non-negative", cfg.Momentum)
 	}
 	if cfg.Nesterov && (cfg.Momentum <= 0 || cfg.Dampening != 0) {

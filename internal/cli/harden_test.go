@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -106,6 +108,15 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"tutorial", "--samples", "-1"}, "--samples -1"},
 		{[]string{"tutorial", "--lr", "NaN"}, "--lr NaN"},
 		{[]string{"run", "-m", model, "--timesteps", "1000001"}, "--timesteps 1000001"},
+		{[]string{"run", "-m", model, "--threshold", "1e-40"}, "--threshold 1e-40: below 1e-06"},
+		{[]string{"run", "-m", model, "--min-v-mem", "3e38"}, "--min-v-mem 3e38: must be below --threshold 1"},
+		{[]string{"convert", "-m", model, "-o", filepath.Join(dir, "x"), "--threshold", "0.5", "--min-v-mem", "0.5"}, "--min-v-mem 0.5: must be below --threshold 0.5"},
+		{[]string{"train", "--momentum", "NaN", "--optimizer", "sgd"}, "--momentum NaN"},
+		{[]string{"train", "--momentum", "0.9"}, "--momentum 0.9: applies to --optimizer sgd only"},
+		{[]string{"train", "--weight-decay", "-1"}, "--weight-decay -1"},
+		{[]string{"bench", "snn", "-m", model, "--engines", ""}, "--engines \"\": name at least one"},
+		{[]string{"bench", "snn", "-m", model, "--timesteps", "1000001"}, "--timesteps 1000001: at most 1000000"},
+		{[]string{"bench", "snn", "-m", model, "--samples", "0"}, "--samples 0"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -114,6 +125,90 @@ func TestRefusedFlags(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q, want an error containing %q", code, errs, c.want)
 			}
 		})
+	}
+}
+
+// TestSNNFileWhereANNExpected gives a converted network to the commands
+// that take an ANN: the message says what the file is and what to run.
+func TestSNNFileWhereANNExpected(t *testing.T) {
+	dir := t.TempDir()
+	model := tutorialANN(t, dir)
+	snnPath := filepath.Join(dir, "snn.safetensors")
+	if _, errs, code := run("convert", "-m", model, "-o", snnPath); code != 0 {
+		t.Fatal(errs)
+	}
+	for _, args := range [][]string{{"eval", "-m", snnPath}, {"bench", "snn", "-m", snnPath}} {
+		_, errs, code := run(args...)
+		if code == 0 || !strings.Contains(errs, "is a spiking network") || strings.Contains(errs, "--arch") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+}
+
+// TestInputWithColon reads a --input file whose name holds a colon, and
+// still splits FILE:TENSOR when no such file exists.
+func TestInputWithColon(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "co:lon.st")
+	if err := safetensors.WriteFile(p, []safetensors.Tensor{safetensors.U8Tensor("x", []int{1, 1, 1, 28, 28}, make([]byte, 784))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ spec, path, tensor string }{
+		{p, p, ""},
+		{p + ":x", p, "x"},
+		{filepath.Join(dir, "a.st:b"), filepath.Join(dir, "a.st"), "b"},
+	}
+	for _, c := range cases {
+		if path, tn := splitInputSpec(c.spec); path != c.path || tn != c.tensor {
+			t.Errorf("splitInputSpec(%q) = %q, %q", c.spec, path, tn)
+		}
+	}
+	if in, err := readInput(p); err != nil || in.Name != "x" {
+		t.Fatalf("readInput: %v", err)
+	}
+}
+
+// TestJSONNotFinite checks that a report holding infinities still prints,
+// as valid JSON with nulls, and warns on stderr.
+func TestJSONNotFinite(t *testing.T) {
+	e, out, errb := newEnv()
+	rep := &RunReport{Accuracy: 0.5, SynOpsPerSample: map[string]float64{"total": math.Inf(1), "0": 3}, AccuracyByT: []float64{0.1, math.NaN()}}
+	if err := e.writeJSON(rep); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if back["accuracy"] != 0.5 || back["synops_per_sample"].(map[string]any)["total"] != nil || back["synops_per_sample"].(map[string]any)["0"] != 3.0 {
+		t.Fatalf("report %v", back)
+	}
+	if !strings.Contains(errb.String(), "synops_per_sample.total") || !strings.Contains(errb.String(), "accuracy_by_t[1]") {
+		t.Fatalf("warning %q", errb)
+	}
+}
+
+// TestSimulateOverflow feeds input values near the float32 limit: the
+// membrane potentials overflow, which must be an error naming the stage,
+// not a file of silent zeros.
+func TestSimulateOverflow(t *testing.T) {
+	dir := t.TempDir()
+	model := tutorialANN(t, dir)
+	in := filepath.Join(dir, "big.safetensors")
+	v := make([]float32, 2*784)
+	for i := range v {
+		v[i] = 3e38
+	}
+	if err := safetensors.WriteFile(in, []safetensors.Tensor{safetensors.F32Tensor("input", []int{1, 2, 1, 28, 28}, v)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.safetensors")
+	_, errs, code := run("simulate", "-m", model, "--input", in, "-o", out)
+	if code == 0 || !strings.Contains(errs, "stage 1") || !strings.Contains(errs, "overflow") {
+		t.Fatalf("exit %d, %s", code, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output written: %v", err)
 	}
 }
 

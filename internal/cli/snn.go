@@ -73,7 +73,7 @@ func (c *convFlags) options() (snn.ConvertOptions, error) {
 			return o, fmt.Errorf("--min-v-mem %q: want a number or none", c.minVMem)
 		}
 		if v >= c.threshold {
-			return o, fmt.Errorf("--min-v-mem %v: must be below --threshold %v (a floor at or above it makes every neuron spike at every step)", v, c.threshold)
+			return o, fmt.Errorf("--min-v-mem %s: must be below --threshold %v (a floor at or above it makes every neuron spike at every step)", c.minVMem, c.threshold)
 		}
 		o.Neuron.HasFloor, o.Neuron.MinVMem = true, float32(v)
 	}

@@ -100,6 +100,12 @@ func (o *trainOptions) check() error {
 		return fmt.Errorf("--test-limit %d: must not be negative", o.testLimit)
 	case o.optimizer != "adam" && o.optimizer != "sgd":
 		return fmt.Errorf("--optimizer %q: want adam or sgd", o.optimizer)
+	case !(o.momentum >= 0) || math.IsInf(o.momentum, 0):
+		return fmt.Errorf("--momentum %v: must be a number >= 0", o.momentum)
+	case o.momentum != 0 && o.optimizer != "sgd":
+		return fmt.Errorf("--momentum %v: applies to --optimizer sgd only (Adam keeps its own moment estimates)", o.momentum)
+	case !(o.weightDecay >= 0) || math.IsInf(o.weightDecay, 0):
+		return fmt.Errorf("--weight-decay %v: must be a number >= 0", o.weightDecay)
 	}
 	return nil
 }
