@@ -195,7 +195,7 @@ func CompressNonzero(x []float32, idx []int32, vals []float32) int {
 	}
 	_ = idx[len(x)+15]
 	_ = vals[len(x)+15]
-	return compressImpl(x, idx, vals)
+	return eventImpl.compress(x, idx, vals)
 }
 
 // ScatterEventsGeneric adds, for each event k (input idx[k], value
@@ -214,24 +214,46 @@ func ScatterEvents(out, wt []float32, vals []float32, idx []int32, tapIdx, taps 
 	if len(idx) == 0 || n <= 0 {
 		return
 	}
-	eventsImpl(out, wt, vals, idx, tapIdx, taps, n)
+	eventImpl.scatter(out, wt, vals, idx, tapIdx, taps, n)
 }
 
-var compressImpl, eventsImpl = func() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
-	switch best.Name {
-	case "avx512":
-		return eventsAsm()
-	case "avx2":
-		return eventsAVX2()
+// eventFuncs is one instruction set's event kernels (see the exported
+// functions they implement). The has* functions say for which sizes the
+// kernel is SIMD; the exported functions fall back to the generic versions
+// for the others.
+type eventFuncs struct {
+	name        string
+	compress    func(x []float32, idx []int32, vals []float32) int
+	scatter     func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)
+	hasScatter  func(n int) bool
+	compressPos func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32)
+	gather      func(out, w []float32, segs, ents, start []int32, n, nitems int)
+	hasGather   func(n int) bool
+	window      func(out, w, vals []float32, bases []int32, k, ow, n int)
+	hasWindow   func(k, n int) bool
+}
+
+var eventGeneric = eventFuncs{
+	name: "generic", compress: CompressNonzeroGeneric,
+	scatter: ScatterEventsGeneric, hasScatter: func(int) bool { return false },
+	compressPos: CompressPositionsGeneric,
+	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
+	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+}
+
+// eventImpl is the implementation of the selected GEMM instruction set.
+var eventImpl = func() eventFuncs {
+	for _, im := range eventImpls() {
+		if im.name == best.Name {
+			return im
+		}
 	}
-	return CompressNonzeroGeneric, ScatterEventsGeneric
+	return eventGeneric
 }()
 
 // HasScatterKernel reports whether ScatterEvents of n channels runs with
 // SIMD: any n with AVX-512, multiples of 4 with AVX2.
-func HasScatterKernel(n int) bool {
-	return best.Name == "avx512" || best.Name == "avx2" && n%4 == 0
-}
+func HasScatterKernel(n int) bool { return eventImpl.hasScatter(n) }
 
 // CompressPositionsGeneric lists the active inputs of the len(start)-1
 // input positions of cs channels in x (position p is x[p*cs:][:cs]): for
@@ -291,15 +313,7 @@ func GatherSegmentsGeneric(out, w []float32, segs, ents, start []int32, n, nitem
 // HasGatherKernel reports whether GatherSegments has a SIMD version for
 // rows of n floats: multiples of 16 with AVX-512 (in blocks of 128), of 8
 // with AVX2 (in blocks of 64).
-func HasGatherKernel(n int) bool {
-	switch best.Name {
-	case "avx512":
-		return n%16 == 0 && n >= 16
-	case "avx2":
-		return n%8 == 0 && n >= 8
-	}
-	return false
-}
+func HasGatherKernel(n int) bool { return eventImpl.hasGather(n) }
 
 // CompressPositions is CompressPositionsGeneric with SIMD where available;
 // ents needs room for len(x)+16 pairs and chOff for cs rounded up to 16.
@@ -308,7 +322,7 @@ func CompressPositions(x []float32, cs int, chOff []int32, posStride int, ents, 
 	if len(start) < 2 {
 		return
 	}
-	compressPosImpl(x, cs, chOff, posStride, ents, start)
+	eventImpl.compressPos(x, cs, chOff, posStride, ents, start)
 }
 
 // GatherSegments is GatherSegmentsGeneric with SIMD where
@@ -318,25 +332,12 @@ func GatherSegments(out, w []float32, segs, ents, start []int32, n, nitems int) 
 	if nitems == 0 {
 		return
 	}
-	switch {
-	case !HasGatherKernel(n):
+	if !eventImpl.hasGather(n) {
 		GatherSegmentsGeneric(out, w, segs, ents, start, n, nitems)
-	case best.Name == "avx2":
-		gatherAVX2(out, w, segs, ents, start, n, nitems)
-	default:
-		gatherAsm(out, w, segs, ents, start, n, nitems)
+		return
 	}
+	eventImpl.gather(out, w, segs, ents, start, n, nitems)
 }
-
-var compressPosImpl = func() func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32) {
-	switch best.Name {
-	case "avx512":
-		return compressPosAsm()
-	case "avx2":
-		return compressPosAVX2Go()
-	}
-	return CompressPositionsGeneric
-}()
 
 // ScatterWindowGeneric propagates the events of a one-channel k×k
 // convolution whose taps all land inside the output: event e with value
@@ -357,9 +358,7 @@ func ScatterWindowGeneric(out, w, vals []float32, bases []int32, k, ow, n int) {
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a
 // k×k kernel and n output channels.
-func HasWindowKernel(k, n int) bool {
-	return best.Name == "avx512" && (k == 3 || k == 5) && n%4 == 0
-}
+func HasWindowKernel(k, n int) bool { return eventImpl.hasWindow(k, n) }
 
 // ScatterWindow is ScatterWindowGeneric with SIMD where HasWindowKernel(k,
 // n): the weights of 16 (then 8, then 4) output channels stay in registers
@@ -369,11 +368,11 @@ func ScatterWindow(out, w, vals []float32, bases []int32, k, ow, n int) {
 	if len(vals) == 0 {
 		return
 	}
-	if !HasWindowKernel(k, n) {
+	if !eventImpl.hasWindow(k, n) {
 		ScatterWindowGeneric(out, w, vals, bases, k, ow, n)
 		return
 	}
-	windowAsm(out, w, vals, bases, k, ow, n)
+	eventImpl.window(out, w, vals, bases, k, ow, n)
 }
 
 // VectorWidth returns the floats per vector of the selected kernels: 16

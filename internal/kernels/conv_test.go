@@ -81,7 +81,24 @@ func BenchmarkConvRows(b *testing.B) {
 	}
 }
 
-func TestCompressAndScatterEvents(t *testing.T) {
+// forEachEventImpl runs fn for every event-kernel implementation this CPU
+// supports (generic, AVX2, AVX-512), not only the selected one.
+func forEachEventImpl(t *testing.T, fn func(t *testing.T, im eventFuncs)) {
+	impls := eventImpls()
+	if impls[0].name != "generic" {
+		t.Fatalf("first implementation %q", impls[0].name)
+	}
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) { fn(t, im) })
+	}
+	if eventImpl.name != best.Name && eventImpl.name != "generic" {
+		t.Errorf("selected event kernels %q, GEMM %q", eventImpl.name, best.Name)
+	}
+}
+
+func TestCompressAndScatterEvents(t *testing.T) { forEachEventImpl(t, compressAndScatterEvents) }
+
+func compressAndScatterEvents(t *testing.T, im eventFuncs) {
 	r := rand.New(rand.NewPCG(13, 13))
 	for _, n := range []int{1, 15, 16, 17, 100, 784} {
 		x := make([]float32, n)
@@ -92,7 +109,7 @@ func TestCompressAndScatterEvents(t *testing.T) {
 		}
 		idx1, vals1 := make([]int32, n+16), make([]float32, n+16)
 		idx2, vals2 := make([]int32, n+16), make([]float32, n+16)
-		c1 := CompressNonzero(x, idx1, vals1)
+		c1 := im.compress(x, idx1, vals1)
 		c2 := CompressNonzeroGeneric(x, idx2, vals2)
 		if c1 != c2 {
 			t.Fatalf("n=%d: %d non-zeros, want %d", n, c1, c2)
@@ -117,7 +134,9 @@ func TestCompressAndScatterEvents(t *testing.T) {
 				wt[i] = float32(r.IntN(129)-64) / 64
 			}
 			o1, o2 := make([]float32, 100*ch), make([]float32, 100*ch)
-			ScatterEvents(o1, wt, vals1[:c1], idx1[:c1], tapIdx, taps, ch)
+			if len(idx1[:c1]) > 0 {
+				im.scatter(o1, wt, vals1[:c1], idx1[:c1], tapIdx, taps, ch)
+			}
 			ScatterEventsGeneric(o2, wt, vals2[:c2], idx2[:c2], tapIdx, taps, ch)
 			for i := range o1 {
 				if o1[i] != o2[i] {
@@ -178,7 +197,9 @@ func BenchmarkScatterEvents(b *testing.B) {
 // in any order): channel counts with and without a partial last vector,
 // densities from silent to full, empty segments and items, rows shared by
 // several items, negative bases, and guard values after the last row.
-func TestGatherSegmentsMatchesGeneric(t *testing.T) {
+func TestGatherSegmentsMatchesGeneric(t *testing.T) { forEachEventImpl(t, gatherSegmentsMatchesGeneric) }
+
+func gatherSegmentsMatchesGeneric(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	for _, cs := range []int{1, 8, 16, 20, 32, 45, 128} {
 		for _, n := range []int{16, 32, 48, 64, 80, 96, 112, 128, 160} {
@@ -214,7 +235,7 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 				ents, wantEnts := make([]int32, 2*(len(x)+16)), make([]int32, 2*(len(x)+16))
 				start, wantStart := make([]int32, npos+1), make([]int32, npos+1)
 				CompressPositionsGeneric(x, cs, chOff, cs*n, wantEnts, wantStart)
-				CompressPositions(x, cs, chOff, cs*n, ents, start)
+				im.compressPos(x, cs, chOff, cs*n, ents, start)
 				for p := range start {
 					if start[p] != wantStart[p] {
 						t.Fatalf("cs=%d density %v: start[%d] = %d, want %d", cs, density, p, start[p], wantStart[p])
@@ -228,7 +249,11 @@ func TestGatherSegmentsMatchesGeneric(t *testing.T) {
 				const guard = 32
 				want, got := twinOutputs(nout*n + guard)
 				GatherSegmentsGeneric(want, w, segs, wantEnts, wantStart, n, nout)
-				GatherSegments(got, w, segs, ents, start, n, nout)
+				if im.hasGather(n) {
+					im.gather(got, w, segs, ents, start, n, nout)
+				} else {
+					GatherSegmentsGeneric(got, w, segs, ents, start, n, nout)
+				}
 				requireSame(t, got, want, fmt.Sprintf("cs=%d n=%d density %v", cs, n, density))
 			}
 		}
@@ -263,7 +288,9 @@ func windowEvents(rng *rand.Rand, h, k, n, pct int) (bases []int32, vals []float
 	return bases, vals, idx, tapIdx, taps
 }
 
-func TestScatterWindowMatchesScatter(t *testing.T) {
+func TestScatterWindowMatchesScatter(t *testing.T) { forEachEventImpl(t, scatterWindowMatchesScatter) }
+
+func scatterWindowMatchesScatter(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(17, 19))
 	for _, k := range []int{3, 5} {
 		for _, n := range []int{4, 8, 12, 16, 20, 24, 32, 36, 44, 64} {
@@ -276,7 +303,11 @@ func TestScatterWindowMatchesScatter(t *testing.T) {
 			}
 			want, got := twinOutputs(ow * ow * n)
 			ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
-			ScatterWindow(got, w, vals, bases, k, ow, n)
+			if im.hasWindow(k, n) {
+				im.window(got, w, vals, bases, k, ow, n)
+			} else {
+				ScatterWindowGeneric(got, w, vals, bases, k, ow, n)
+			}
 			requireSame(t, got, want, fmt.Sprintf("k=%d n=%d", k, n))
 		}
 	}

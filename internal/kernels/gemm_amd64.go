@@ -153,6 +153,32 @@ func scatterEvents8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int,
 
 var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
+// eventImpls lists the event kernels this CPU supports, generic first.
+func eventImpls() []eventFuncs {
+	impls := []eventFuncs{eventGeneric}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		compress, scatter := eventsAVX2()
+		impls = append(impls, eventFuncs{
+			name: "avx2", compress: compress,
+			scatter: scatter, hasScatter: func(n int) bool { return n%4 == 0 },
+			compressPos: compressPosAVX2Go(),
+			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
+			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+		})
+	}
+	if cpu.X86.HasAVX512F {
+		compress, scatter := eventsAsm()
+		impls = append(impls, eventFuncs{
+			name: "avx512", compress: compress,
+			scatter: scatter, hasScatter: func(int) bool { return true },
+			compressPos: compressPosAsm(),
+			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },
+			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
+		})
+	}
+	return impls
+}
+
 func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)) {
 	compress := func(x []float32, idx []int32, vals []float32) int {
 		return compressNonzeroAVX512(&x[0], len(x), &iota16[0], &idx[0], &vals[0])

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -167,10 +168,40 @@ func TestSgemmSplitInvariant(t *testing.T) {
 	}
 }
 
+// TestAvailable checks the list of GEMM implementations and that every
+// kernel family (direct convolution, elementwise, event) covers the same
+// instruction sets, so no family silently runs generic code on a CPU the
+// others use SIMD on.
 func TestAvailable(t *testing.T) {
 	impls := Available()
 	if impls[0].Name != "generic" {
 		t.Fatalf("first implementation is %q, want generic", impls[0].Name)
+	}
+	seen := map[string]bool{}
+	for _, im := range impls {
+		if seen[im.Name] || im.MR < 1 || im.NR < 1 || im.kernel == nil {
+			t.Errorf("implementation %+v: duplicated or incomplete", im)
+		}
+		seen[im.Name] = true
+	}
+	if !seen[Best().Name] {
+		t.Errorf("best %q is not in %v", Best().Name, names(impls))
+	}
+	var conv, vec, ev []string
+	for _, k := range convKernels() {
+		conv = append(conv, k.name)
+	}
+	for _, f := range vecImpls() {
+		vec = append(vec, f.name)
+	}
+	for _, f := range eventImpls() {
+		ev = append(ev, f.name)
+	}
+	want := fmt.Sprint(names(impls))
+	for fam, got := range map[string][]string{"convolution": conv, "elementwise": vec, "event": ev} {
+		if fmt.Sprint(got) != want {
+			t.Errorf("%s kernels for %v, GEMM for %s", fam, got, want)
+		}
 	}
 	t.Logf("implementations: %v; best %s", names(impls), Best().Name)
 }

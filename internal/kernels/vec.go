@@ -209,9 +209,13 @@ type vecFuncs struct {
 
 var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
+// vecImpl is the implementation of the instruction set the GEMM kernels
+// use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).
 var vecImpl = func() vecFuncs {
-	if best.Name == "generic" {
-		return vecGeneric
+	for _, im := range vecImpls() {
+		if im.name == best.Name {
+			return im
+		}
 	}
-	return vecAsm()
+	return vecGeneric
 }()

@@ -131,13 +131,19 @@ func vecAVX2() vecFuncs {
 	return f
 }
 
-func vecAsm() vecFuncs {
-	if best.Name == "avx2" {
-		return vecAVX2()
+// vecImpls lists the elementwise kernels this CPU supports, generic first.
+func vecImpls() []vecFuncs {
+	impls := []vecFuncs{vecGeneric}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		impls = append(impls, vecAVX2())
 	}
-	if !cpu.X86.HasAVX512F {
-		return vecGeneric
+	if cpu.X86.HasAVX512F {
+		impls = append(impls, vecAVX512())
 	}
+	return impls
+}
+
+func vecAVX512() vecFuncs {
 	return vecFuncs{
 		name:         "avx512",
 		countNonzero: func(x []float32, limit int) int { return countNonzeroAVX512(&x[0], len(x), limit) },

@@ -2,4 +2,4 @@
 
 package kernels
 
-func vecAsm() vecFuncs { return vecGeneric }
+func vecImpls() []vecFuncs { return []vecFuncs{vecGeneric} }

@@ -6,10 +6,24 @@ import (
 	"testing"
 )
 
-// TestVecMatchesGeneric compares the selected elementwise kernels with the
-// pure-Go ones bit for bit, on lengths around the vector width, with NaN,
-// ±0 and ±Inf, and with guard values past the end.
+// TestVecMatchesGeneric compares every elementwise kernel this CPU supports
+// (AVX-512, AVX2, generic) with the pure-Go ones bit for bit, on lengths
+// around the vector width, with NaN, ±0 and ±Inf, and with guard values
+// past the end.
 func TestVecMatchesGeneric(t *testing.T) {
+	impls := vecImpls()
+	if impls[0].name != "generic" {
+		t.Fatalf("first implementation %q", impls[0].name)
+	}
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) { vecMatchesGeneric(t, im) })
+	}
+	if vecImpl.name != best.Name && vecImpl.name != "generic" {
+		t.Errorf("selected elementwise kernels %q, GEMM %q", vecImpl.name, best.Name)
+	}
+}
+
+func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 	r := rand.New(rand.NewPCG(4, 4))
 	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1, 1}
 	for _, n := range []int{1, 2, 15, 16, 17, 31, 32, 33, 100, 1000} {
@@ -33,13 +47,13 @@ func TestVecMatchesGeneric(t *testing.T) {
 			}
 		}
 		g1, g2 := append([]float32(nil), a...), append([]float32(nil), a...)
-		Add(g1[:n], b)
+		im.add(g1[:n], b)
 		AddGeneric(g2[:n], b)
 		same("add", g1, g2)
-		Relu(g1[:n], c)
+		im.relu(g1[:n], c)
 		ReluGeneric(g2[:n], c)
 		same("relu", g1, g2)
-		ReluGrad(g1[:n], b, c)
+		im.reluGrad(g1[:n], b, c)
 		ReluGradGeneric(g2[:n], b, c)
 		same("reluGrad", g1, g2)
 		for _, th := range []float32{1, 0.75, 0.3} {
@@ -47,14 +61,14 @@ func TestVecMatchesGeneric(t *testing.T) {
 				v1, v2 := append([]float32(nil), a...), append([]float32(nil), a...)
 				o1, o2 := make([]float32, n+3), make([]float32, n+3)
 				for rep := 0; rep < 3; rep++ {
-					IAF(v1[:n], b, o1, th, minV)
+					im.iaf(v1[:n], b, o1, th, minV)
 					IAFGeneric(v2[:n], b, o2, th, minV)
 					same("iaf v", v1, v2)
 					same("iaf out", o1, o2)
 				}
 			}
 		}
-		if s1, s2 := vecImpl.sum(b[:n]), SumGeneric(b[:n]); math.Float32bits(s1) != math.Float32bits(s2) && !(s1 != s1 && s2 != s2) {
+		if s1, s2 := im.sum(b[:n]), SumGeneric(b[:n]); math.Float32bits(s1) != math.Float32bits(s2) && !(s1 != s1 && s2 != s2) {
 			t.Fatalf("sum n=%d: %v, want %v", n, s1, s2)
 		}
 	}
@@ -63,7 +77,7 @@ func TestVecMatchesGeneric(t *testing.T) {
 			r0, r1 := randSlice(r, 2*ow*c), randSlice(r, 2*ow*c)
 			o1, o2 := make([]float32, ow*c+1), make([]float32, ow*c+1)
 			o1[ow*c], o2[ow*c] = 7, 7
-			Pool2x2(o1[:ow*c], r0, r1, ow, c, 0.25)
+			im.pool2x2(o1[:ow*c], r0, r1, ow, c, 0.25)
 			Pool2x2Generic(o2[:ow*c], r0, r1, ow, c, 0.25)
 			for i := range o1 {
 				if o1[i] != o2[i] {
@@ -79,14 +93,13 @@ func TestVecMatchesGeneric(t *testing.T) {
 				x[i] = 0
 			}
 		}
-		if a, b := CountNonzero(x, n), CountNonzeroGeneric(x, n); a != b {
+		if a, b := im.countNonzero(x, n), CountNonzeroGeneric(x, n); a != b {
 			t.Fatalf("count n=%d: %d, want %d", n, a, b)
 		}
-		if a := CountNonzero(x, 3); n > 10 && a <= 3 && CountNonzeroGeneric(x, n) > 3 {
+		if a := im.countNonzero(x, 3); n > 10 && a <= 3 && CountNonzeroGeneric(x, n) > 3 {
 			t.Fatalf("count with limit 3: %d", a)
 		}
 	}
-	t.Logf("elementwise kernels: %s", vecImpl.name)
 }
 
 func BenchmarkReluGrad(b *testing.B) {
