@@ -197,7 +197,9 @@ func BenchmarkScatterEvents(b *testing.B) {
 // in any order): channel counts with and without a partial last vector,
 // densities from silent to full, empty segments and items, rows shared by
 // several items, negative bases, and guard values after the last row.
-func TestGatherSegmentsMatchesGeneric(t *testing.T) { forEachEventImpl(t, gatherSegmentsMatchesGeneric) }
+func TestGatherSegmentsMatchesGeneric(t *testing.T) {
+	forEachEventImpl(t, gatherSegmentsMatchesGeneric)
+}
 
 func gatherSegmentsMatchesGeneric(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(11, 13))
