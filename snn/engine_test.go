@@ -255,3 +255,42 @@ func TestFoldBatchNormAndBiasRescaling(t *testing.T) {
 		t.Fatal("bias rescaling 0 accepted")
 	}
 }
+
+// TestEventForms checks that the networks named for an event path take it
+// where the CPU has its kernel: a silent fallback to another form would
+// leave the path untested while the test names promise it.
+func TestEventForms(t *testing.T) {
+	simd, avx512 := tensor.VectorWidth() > 1, tensor.VectorWidth() == 16
+	want := map[string]map[string]string{
+		"gathered convolutions": {"2": "scatter/generic", "5": "scatter/generic"},
+		"window scatter":        {"0": "scatter/generic"},
+	}
+	if simd {
+		want["gathered convolutions"] = map[string]string{"2": "gathered/simd", "5": "gathered/simd"}
+		want["window scatter"]["0"] = "scatter/simd"
+	}
+	if avx512 {
+		want["window scatter"]["0"] = "window/simd"
+	}
+	rng := rand.New(rand.NewPCG(21, 21))
+	for _, rn := range randomNets(rng) {
+		w, ok := want[rn.name]
+		if !ok {
+			continue
+		}
+		net, err := snn.FromModel(rn.ann, rn.input, rn.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, err := snn.NewSimulator(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := snn.EventForms(sim)
+		for stage, form := range w {
+			if got[stage] != form {
+				t.Errorf("%s: stage %s propagates as %q, want %q (all: %v)", rn.name, stage, got[stage], form, got)
+			}
+		}
+	}
+}

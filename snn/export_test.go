@@ -1,0 +1,31 @@
+package snn
+
+import "github.com/snnkit/snnkit/tensor"
+
+// EventForms reports, per weighted stage of the fast engine's plan, how its
+// events propagate, "gathered", "window" or "scatter", and whether a SIMD
+// kernel runs them ("/simd") or the pure-Go one ("/generic"), so tests can
+// check the path their names promise.
+func EventForms(s *Simulator) map[string]string {
+	forms := map[string]string{}
+	for _, op := range s.fast.ops {
+		if op.kind != opConv {
+			continue
+		}
+		ch := op.outLen / len(op.rows)
+		form, simd := "scatter", tensor.HasScatterKernel(ch)
+		switch {
+		case op.event == eventGather:
+			form, simd = "gathered", tensor.HasGatherKernel(ch)
+		case op.winBase != nil:
+			form, simd = "window", tensor.HasWindowKernel(op.winK, ch)
+		}
+		if simd {
+			form += "/simd"
+		} else {
+			form += "/generic"
+		}
+		forms[s.net.Stages[op.stage].Name] = form
+	}
+	return forms
+}
