@@ -1,6 +1,7 @@
 package modelio
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -170,4 +171,37 @@ func TestBatchNormStatistics(t *testing.T) {
 			t.Errorf("running_var %v: error %v, want one naming 1.running_var", v, err)
 		}
 	}
+}
+
+// FuzzFromFile loads ANN files whose architecture metadata is arbitrary:
+// lies about sizes must be refused before anything they declare is
+// allocated, and whatever loads must run.
+func FuzzFromFile(f *testing.F) {
+	f.Add(small, true)
+	f.Add(arch.Tutorial, false)
+	f.Add(`{"format":"snnkit.arch/v1","input":[1,28,28],"layers":[{"type":"Flatten"},{"type":"Linear","in_features":784,"out_features":65536},{"type":"ReLU"},{"type":"Linear","in_features":65536,"out_features":3300}]}`, false)
+	spec, _ := arch.Parse([]byte(small))
+	net, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
+	weights := StateTensors(net)
+	f.Fuzz(func(t *testing.T, doc string, withWeights bool) {
+		g := &safetensors.File{Metadata: map[string]string{MetaKind: "ann", MetaArch: doc}}
+		if withWeights {
+			var b bytes.Buffer
+			if err := safetensors.Write(&b, weights, g.Metadata); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if g, err = safetensors.Parse(b.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := FromFile(g, nil)
+		if err != nil {
+			return
+		}
+		x := tensor.New(append([]int{1}, m.Spec.Input...)...)
+		if _, err := m.Net.Forward(x, false); err != nil {
+			t.Fatalf("a loaded model does not run: %v", err)
+		}
+	})
 }

@@ -314,3 +314,39 @@ func TestWriterPieces(t *testing.T) {
 		t.Fatalf("piecewise file differs from Write's:\n%q\n%q", got, want)
 	}
 }
+
+// FuzzReadFile checks that reading a file from disk (header first, then
+// exactly the data it describes) accepts and returns what Parse does on the
+// same bytes in memory.
+func FuzzReadFile(f *testing.F) {
+	var b bytes.Buffer
+	_ = Write(&b, []Tensor{F32Tensor("a", []int{2}, []float32{1, 2}), U8Tensor("b", []int{1, 1}, []byte{3})}, map[string]string{"k": "v"})
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:b.Len()-1])
+	f.Add(append(append([]byte{}, b.Bytes()...), 0))
+	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, '{', '}'})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "f.safetensors")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, errRead := ReadFile(p)
+		want, errParse := Parse(data)
+		if (errRead == nil) != (errParse == nil) {
+			t.Fatalf("ReadFile: %v, Parse: %v", errRead, errParse)
+		}
+		if errRead != nil {
+			return
+		}
+		if len(got.Tensors) != len(want.Tensors) {
+			t.Fatalf("%d tensors read, %d parsed", len(got.Tensors), len(want.Tensors))
+		}
+		for i := range got.Tensors {
+			g, w := got.Tensors[i], want.Tensors[i]
+			if g.Name != w.Name || g.DType != w.DType || ShapeString(g.Shape) != ShapeString(w.Shape) || !bytes.Equal(g.Data, w.Data) {
+				t.Fatalf("tensor %d: read %s, parsed %s", i, g.Name, w.Name)
+			}
+		}
+	})
+}
