@@ -16,7 +16,6 @@ package modelio
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -238,21 +237,13 @@ func loadTensors(entries []named, f *safetensors.File, ignore func(string) bool,
 }
 
 // CheckBatchNorm refuses BatchNorm2d layers whose running statistics cannot
-// be a real batch's: a negative variance, or a variance plus eps that is not
-// positive, would give NaN in every output (and in a folded convolution).
+// be a real batch's (nn.BatchNorm2d.CheckStats), naming the tensor.
 func CheckBatchNorm(net *nn.Sequential) error {
 	for i, l := range net.Layers {
-		b, ok := l.(*nn.BatchNorm2d)
-		if !ok {
-			continue
-		}
-		for c, v := range b.RunningVar.Value.Data {
-			if !(v >= 0) || !(float64(v)+b.Eps > 0) {
-				return fmt.Errorf("%d.running_var[%d] is %v: a variance must be >= 0", i, c, v)
+		if b, ok := l.(*nn.BatchNorm2d); ok {
+			if err := b.CheckStats(); err != nil {
+				return fmt.Errorf("layer %d (BatchNorm2d): %d.%w", i, i, err)
 			}
-		}
-		if !(b.Eps > 0) || math.IsInf(b.Eps, 0) {
-			return fmt.Errorf("layer %d (BatchNorm2d): eps %v must be a positive number", i, b.Eps)
 		}
 	}
 	return nil

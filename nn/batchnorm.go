@@ -57,6 +57,27 @@ func (b *BatchNorm2d) OutShape(in []int) ([]int, error) {
 	return append([]int(nil), in...), nil
 }
 
+// CheckStats refuses running statistics no batch can produce: a variance
+// that is negative or not finite, a mean that is not finite, or an eps that
+// is not a positive number. Such a layer gives NaN in every evaluation
+// output (and in a convolution it is folded into).
+func (b *BatchNorm2d) CheckStats() error {
+	if !(b.Eps > 0) || math.IsInf(b.Eps, 0) {
+		return fmt.Errorf("eps %v must be a positive number", b.Eps)
+	}
+	for c, v := range b.RunningVar.Value.Data {
+		if !(v >= 0) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("running_var[%d] is %v: a variance must be a finite number >= 0", c, v)
+		}
+	}
+	for c, m := range b.RunningMean.Value.Data {
+		if math.IsNaN(float64(m)) || math.IsInf(float64(m), 0) {
+			return fmt.Errorf("running_mean[%d] is %v", c, m)
+		}
+	}
+	return nil
+}
+
 // EvalScaleShift returns per-channel a, c with eval output a*x + c, the form
 // used to fold the layer into a preceding convolution.
 func (b *BatchNorm2d) EvalScaleShift() (scale, shift []float32) {

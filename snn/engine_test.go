@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/snnkit/snnkit/monitor"
@@ -291,6 +292,22 @@ func TestEventForms(t *testing.T) {
 			if got[stage] != form {
 				t.Errorf("%s: stage %s propagates as %q, want %q (all: %v)", rn.name, stage, got[stage], form, got)
 			}
+		}
+	}
+}
+
+// TestFromModelRefusesBadBatchNorm checks that running statistics no batch
+// can have (a negative variance made --fold-batchnorm write NaN weights)
+// are refused at conversion, folded or not.
+func TestFromModelRefusesBadBatchNorm(t *testing.T) {
+	for _, fold := range []bool{false, true} {
+		bn := nn.NewBatchNorm2d(2)
+		bn.RunningVar.Value.Data[1] = -1
+		ann := nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 2, Kernel: 3}, nil), bn, nn.NewReLU())
+		opts := snn.DefaultConvertOptions()
+		opts.FoldBatchNorm = fold
+		if _, err := snn.FromModel(ann, []int{1, 5, 5}, opts); err == nil || !strings.Contains(err.Error(), "running_var[1] is -1") {
+			t.Errorf("fold=%v: %v", fold, err)
 		}
 	}
 }

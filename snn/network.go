@@ -102,6 +102,9 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 		case *nn.Dropout:
 			// identity in evaluation
 		case *nn.BatchNorm2d:
+			if err := v.CheckStats(); err != nil {
+				return nil, fmt.Errorf("convert: layer %d (BatchNorm2d): %w", i, err)
+			}
 			if opts.FoldBatchNorm && len(net.Stages) > 0 {
 				if conv, ok := net.Stages[len(net.Stages)-1].Layer.(*nn.Conv2d); ok {
 					foldBatchNorm(conv, v)
