@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -119,5 +120,68 @@ func TestPercentileOfBatches(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// countingSamples serves a tensor's rows and records the largest batch
+// asked for.
+type countingSamples struct {
+	tensorSamples
+	largest int
+}
+
+func (s *countingSamples) Batch(lo, hi int, x *tensor.Tensor) {
+	s.largest = max(s.largest, hi-lo)
+	s.tensorSamples.Batch(lo, hi, x)
+}
+
+// TestNormalizeInBatches checks that activations are measured batch by
+// batch (all 60,000 training images in one batch took 8.8 GB) and that the
+// result equals the one measured on all samples at once.
+func TestNormalizeInBatches(t *testing.T) {
+	build := func() *nn.Sequential {
+		rng := rand.New(rand.NewPCG(7, 7))
+		return nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
+			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 3 * 6 * 6, Out: 5}, rng), nn.NewReLU())
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	x := tensor.New(3*NormalizeBatch+17, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	// The reference: every activation at once, sorted.
+	ref := build()
+	var want []float64
+	for _, relu := range []int{1, 4} {
+		act, err := forwardTo(ref, x, relu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Percentile(act.Data, 99.5)
+		want = append(want, p)
+		layer := relu - 1
+		for _, pr := range ref.Layers[layer].Params() {
+			for j := range pr.Value.Data {
+				pr.Value.Data[j] *= float32(1 / p)
+			}
+		}
+	}
+	src := &countingSamples{tensorSamples: tensorSamples{x}}
+	norms, err := NormalizeWeightsFrom(context.Background(), build(), src, 99.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.largest > NormalizeBatch {
+		t.Errorf("a batch of %d samples, more than %d", src.largest, NormalizeBatch)
+	}
+	for i, n := range norms {
+		if n.Percentile != want[i] {
+			t.Errorf("ReLU %d: percentile %v in batches, %v at once", n.ReLU, n.Percentile, want[i])
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NormalizeWeightsFrom(ctx, build(), src, 99); err == nil {
+		t.Error("a cancelled context was ignored")
 	}
 }

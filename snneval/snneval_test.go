@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/snnkit/snnkit/encode"
@@ -94,3 +95,34 @@ func TestChunking(t *testing.T) {
 }
 
 func rng() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }
+
+// TestLongRunBoundedMemory runs a long simulation with an absurd batch: the
+// run is fed in chunks of time, so it allocates a bounded amount (the
+// per-step accuracy counts and one chunk), not batch × T × frame (which
+// ran `snnkit run --timesteps 200000` out of memory).
+func TestLongRunBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 200000 steps")
+	}
+	net, err := snn.FromModel(nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, rng()), nn.NewReLU()), []int{4}, snn.DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := tiny{images: [][]float32{{0.9, 0.1, 0.5, 0.3}}, labels: []int{1}}
+	const steps = 200000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := Run(context.Background(), net, data, Config{Steps: steps, Batch: 100000000, Encoder: encode.Bernoulli{Seed: 1}})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.AccuracyByT) != steps {
+		t.Fatalf("%d accuracies", len(res.AccuracyByT))
+	}
+	// 200000 steps: 1.6 MB of counts and 1.6 MB of accuracies; a chunk of
+	// input is at most MaxChunkValues floats.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4*MaxChunkValues+32*steps {
+		t.Errorf("allocated %d MB", grew>>20)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/safetensors"
@@ -245,5 +246,27 @@ func TestSimulateWindowsSameFile(t *testing.T) {
 	}
 	if _, ok := f.Get("4.v_mem"); !ok || len(f.Tensors) != 10 {
 		t.Fatalf("tensors %v", f.Names())
+	}
+}
+
+// TestEvalTestSetOnly runs eval with --data naming a folder that holds only
+// the t10k files: eval reads no training image, so it must not want them.
+func TestEvalTestSetOnly(t *testing.T) {
+	needMNIST(t)
+	src, _ := mnist.Locate("")
+	dir := t.TempDir()
+	for _, name := range []string{mnist.TestImages, mnist.TestLabels} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	model := tutorialANN(t, t.TempDir())
+	if _, errs, code := run("eval", "-m", model, "--data", dir, "--limit", "100"); code != 0 {
+		t.Fatalf("eval with the test set only: %s", errs)
+	}
+	if _, errs, code := run("train", "--data", dir, "--epochs", "1"); code == 0 || !strings.Contains(errs, mnist.TrainImages) {
+		t.Fatalf("train without training files: exit %d, %s", code, errs)
 	}
 }
