@@ -106,6 +106,10 @@ func TestGradients(t *testing.T) {
 		{"batchnorm train", NewBatchNorm2d(3), []int{4, 3, 3, 2}, true},
 		{"batchnorm eval", NewBatchNorm2d(3), []int{4, 3, 3, 2}, false},
 		{"dropout eval", NewDropout(0.5, nil), []int{3, 4}, false},
+		{"global avgpool", NewGlobalAvgPool2d(), []int{2, 3, 4, 5}, true},
+		{"identity", NewIdentity(), []int{2, 3}, true},
+		{"normalize per channel", must(NewNormalize([]float32{0.5, -1, 2}, []float32{0.25, 2, 0.5})), []int{2, 3, 2, 2}, true},
+		{"normalize one value", must(NewNormalize([]float32{0.286}, []float32{0.353})), []int{2, 1, 3, 3}, true},
 		// No ReLU after BatchNorm here: normalised values cross zero under any
 		// weight perturbation, which a finite difference cannot see past.
 		{"sequential", NewSequential(
@@ -126,6 +130,13 @@ func TestGradients(t *testing.T) {
 			gradCheck(t, asLayer(c.layer), c.in, c.train)
 		})
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // seqLayer adapts a Sequential to the Layer interface for gradCheck.
