@@ -89,7 +89,7 @@ type Concat struct {
 	sizes  []int   // values per sample of each input
 	shapes [][]int // each input's full shape
 	out    tensor.Tensor
-	dxs   []tensor.Tensor
+	dxs    []tensor.Tensor
 }
 
 // NewConcat returns a Concat.
