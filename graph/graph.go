@@ -13,7 +13,8 @@
 //
 // Shapes are inferred and checked once, by Check; Forward and Backward then
 // run a batch through the nodes in order, with every node's parameters
-// named "<node>.<param>" as PyTorch names a module's.
+// named "<node>.<param>" as PyTorch names a module's (node names may hold
+// dots, "blocks.0.c1", parameter names never do).
 package graph
 
 import (
@@ -108,6 +109,31 @@ func (g *Graph) Chain() (*nn.Sequential, bool) {
 	return seq, len(g.Nodes) > 0 && g.outputIndex() == len(g.Nodes)-1
 }
 
+// Prepend puts layer (which must keep the sample shape, such as a
+// Normalize) in front of the graph as the node name: every node that read
+// the input reads its output instead.
+func (g *Graph) Prepend(name string, layer nn.Layer) error {
+	if out, err := layer.OutShape(g.Input); err != nil {
+		return fmt.Errorf("graph: %s: %w", name, err)
+	} else if !tensor.SameShape(out, g.Input) {
+		return fmt.Errorf("graph: %s changes the input shape %s to %s", name, tensor.ShapeString(g.Input), tensor.ShapeString(out))
+	}
+	if _, taken := g.Node(name); taken {
+		return fmt.Errorf("graph: a node is already called %q", name)
+	}
+	for _, n := range g.Nodes {
+		for k, in := range n.Inputs {
+			if in == Input {
+				n.Inputs[k] = name
+			}
+		}
+	}
+	g.Nodes = append([]*Node{{Name: name, Inputs: []string{Input}, Layer: layer}}, g.Nodes...)
+	g.checked = false
+	g.index = nil
+	return g.Check()
+}
+
 // Node returns the node called name.
 func (g *Graph) Node(name string) (*Node, bool) {
 	if g.index == nil {
@@ -163,8 +189,8 @@ func (g *Graph) Check() error {
 	}
 	shapes := map[string][]int{Input: g.Input}
 	for i, n := range g.Nodes {
-		if n.Name == "" || n.Name == Input || strings.Contains(n.Name, ".") {
-			return fmt.Errorf("graph: node %d: name %q must be non-empty, without dots, and not %q", i, n.Name, Input)
+		if n.Name == "" || n.Name == Input || strings.ContainsAny(n.Name, " \t\n") {
+			return fmt.Errorf("graph: node %d: name %q must be non-empty, without spaces, and not %q", i, n.Name, Input)
 		}
 		if g.index[n.Name] != i {
 			return fmt.Errorf("graph: node %q: the name is used twice", n.Name)

@@ -70,7 +70,7 @@ func TestCheckErrors(t *testing.T) {
 			g.AddJoin("s", nn.NewAdd(), "a", Input)
 		}, `node "s": Add: input shapes`},
 		{"bad channels", func(g *Graph) { g.AddLayer("a", conv(3, 3, 3, 1, 0, rng), Input) }, `node "a"`},
-		{"dotted name", func(g *Graph) { g.AddLayer("a.b", nn.NewReLU(), Input) }, `without dots`},
+		{"spaced name", func(g *Graph) { g.AddLayer("a b", nn.NewReLU(), Input) }, `without spaces`},
 		{"named input", func(g *Graph) { g.AddLayer(Input, nn.NewReLU(), Input) }, `not "input"`},
 	}
 	for _, c := range cases {
