@@ -69,7 +69,9 @@ func ReadFile(path string) (*graph.Graph, error) {
 }
 
 // IsONNX reports whether path names an ONNX file by its extension.
-func IsONNX(path string) bool { return strings.EqualFold(strings.TrimPrefix(pathExt(path), "."), "onnx") }
+func IsONNX(path string) bool {
+	return strings.EqualFold(strings.TrimPrefix(pathExt(path), "."), "onnx")
+}
 
 func pathExt(p string) string {
 	if i := strings.LastIndexByte(p, '.'); i >= 0 && !strings.ContainsAny(p[i:], "/\\") {
