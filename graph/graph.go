@@ -293,6 +293,16 @@ func (g *Graph) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	return g.outs[last], nil
 }
 
+// NodeOutput returns the output node name computed in the last Forward
+// (owned by its node), nil if it was not computed.
+func (g *Graph) NodeOutput(name string) *tensor.Tensor {
+	i, ok := g.index[name]
+	if !ok || i >= len(g.outs) {
+		return nil
+	}
+	return g.outs[i]
+}
+
 // Backward propagates dy, the gradient with respect to the last Forward's
 // output, to every node, accumulating parameter gradients. The gradient of
 // a node read by several others is the sum of what each sends back. It

@@ -7,6 +7,13 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
+// Model is a whole network as evaluation needs it: a Sequential, or a graph
+// (package graph).
+type Model interface {
+	Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error)
+	Params() []*Param
+}
+
 // Sequential runs its layers in order. Its parameters are addressed like
 // PyTorch's nn.Sequential: "<index>.<name>", e.g. "0.weight".
 type Sequential struct {

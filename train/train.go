@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
 	"github.com/snnkit/snnkit/tensor"
@@ -135,9 +136,16 @@ type Evaluation struct {
 // which of its parameters holds the largest magnitude, "" if none: a model
 // with weights near the float32 limit fails at evaluation, and the user
 // needs to know which tensor to look at.
-func overflowAt(model *nn.Sequential, x *tensor.Tensor) string {
+func overflowAt(model nn.Model, x *tensor.Tensor) string {
+	if g, ok := model.(*graph.Graph); ok {
+		return graphOverflowAt(g, x)
+	}
+	seq, ok := model.(*nn.Sequential)
+	if !ok {
+		return ""
+	}
 	cur := x
-	for i, l := range model.Layers {
+	for i, l := range seq.Layers {
 		out, err := l.Forward(cur, false)
 		if err != nil {
 			return ""
@@ -159,9 +167,35 @@ func overflowAt(model *nn.Sequential, x *tensor.Tensor) string {
 	return ""
 }
 
+// graphOverflowAt is overflowAt for a graph: its nodes' outputs are kept
+// after Forward, so the first non-finite one is found without rerunning.
+func graphOverflowAt(g *graph.Graph, x *tensor.Tensor) string {
+	if _, err := g.Forward(x, false); err != nil {
+		return ""
+	}
+	for _, n := range g.Nodes {
+		out := g.NodeOutput(n.Name)
+		if out == nil || out.CheckFinite() == nil {
+			continue
+		}
+		msg := fmt.Sprintf("node %s (%v) overflows float32: its outputs are not finite", n.Name, n.Op())
+		if n.Layer != nil {
+			for _, p := range n.Layer.Params() {
+				var big float64
+				for _, v := range p.Value.Data {
+					big = max(big, math.Abs(float64(v)))
+				}
+				msg += fmt.Sprintf("; %s.%s reaches |%.3g|", n.Name, p.Name, big)
+			}
+		}
+		return msg
+	}
+	return ""
+}
+
 // Evaluate runs model in evaluation mode over data in batches and returns
 // its accuracy (argmax of the output, ties to the lowest index).
-func Evaluate(ctx context.Context, model *nn.Sequential, data Dataset, batch int) (*Evaluation, error) {
+func Evaluate(ctx context.Context, model nn.Model, data Dataset, batch int) (*Evaluation, error) {
 	n := data.Len()
 	if n == 0 {
 		return nil, fmt.Errorf("evaluate: empty data set")

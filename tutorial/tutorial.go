@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data"
 	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/encode"
 	"github.com/snnkit/snnkit/figures"
@@ -49,6 +50,7 @@ type Config struct {
 	Engine     snn.Engine // simulation engine (EngineAuto, the fastest)
 	Sample     int        // test image drawn in the figures (10)
 	DataDir    string     // MNIST folder ("" locates it)
+	Dataset    string     // data set: "mnist" (""), "fashion-mnist" or a folder (package data)
 	Quiet      bool       // no progress bars
 	Stdout     io.Writer
 	Stderr     io.Writer
@@ -122,11 +124,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if fi, err := os.Stat(cfg.OutDir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("tutorial: output folder %s is a file", cfg.OutDir)
 	}
-	dir, err := mnist.Locate(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	trainSet, testSet, err := mnist.Load(dir)
+	trainSet, testSet, err := data.Load(cfg.Dataset, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 		return nil, fmt.Errorf("--engines %q: name at least one of reference, dense, event, auto", o.engines)
 	}
 	out := e.info(o.json)
-	trainSet, testSet, err := e.loadMNIST()
+	trainSet, testSet, err := e.loadData()
 	if err != nil {
 		return nil, err
 	}

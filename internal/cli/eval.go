@@ -3,10 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/onnx"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
@@ -14,11 +19,12 @@ import (
 )
 
 type evalOptions struct {
-	model string
-	arch  string
-	limit int
-	batch int
-	json  bool
+	model     string
+	arch      string
+	inputNorm string
+	limit     int
+	batch     int
+	json      bool
 }
 
 // EvalReport is what `snnkit eval --json` prints.
@@ -35,12 +41,15 @@ func newEvalCmd(e *env) *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Report an ANN's accuracy on the MNIST test set",
-		Long: `Evaluate a model file on the MNIST test set. Files written by snnkit carry
-their architecture; a plain PyTorch state_dict saved as safetensors needs
---arch (a preset or a JSON file).`,
+		Short: "Report an ANN's accuracy on a test set",
+		Long: `Evaluate a model file on the test set of --dataset (MNIST by default).
+Files written by snnkit carry their architecture; a plain PyTorch state_dict
+saved as safetensors needs --arch (a preset or a JSON file); an ONNX file
+exported by torch.onnx.export carries its graph, and takes the input
+normalisation its training used with --input-norm.`,
 		Example: `  snnkit eval -m ann.safetensors
-  snnkit eval -m pytorch_state_dict.safetensors --arch tutorial --json`,
+  snnkit eval -m pytorch_state_dict.safetensors --arch tutorial --json
+  snnkit eval -m resnet.onnx --dataset fashion-mnist --input-norm 0.2860,0.3530`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := runEval(cmd.Context(), e, o)
@@ -48,8 +57,9 @@ their architecture; a plain PyTorch state_dict saved as safetensors needs
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file (.safetensors)")
+	f.StringVarP(&o.model, "model", "m", "", "model file (.safetensors or .onnx)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
+	f.StringVar(&o.inputNorm, "input-norm", "", "input normalisation (x-mean)/std for an ONNX model: MEAN,STD or m1,m2,m3/s1,s2,s3")
 	markInput(f, "model", "arch")
 	f.IntVar(&o.limit, "limit", 0, "evaluate the first N test images only (0: all)")
 	f.IntVar(&o.batch, "batch", 1000, "batch size")
@@ -68,6 +78,82 @@ func archOverride(archName string) (*arch.Spec, error) {
 		return nil, fmt.Errorf("--arch: %w", err)
 	}
 	return spec, nil
+}
+
+// loadEvalModel opens an ANN for evaluation: an ONNX graph (with its input
+// normalisation from --input-norm prepended) or an snnkit / state_dict
+// safetensors file. It returns the network and its sample input shape.
+func loadEvalModel(path, archName, inputNorm, command string) (nn.Model, []int, error) {
+	if onnx.IsONNX(path) {
+		if archName != "" {
+			return nil, nil, fmt.Errorf("--arch: %s is an ONNX model, which carries its graph", path)
+		}
+		g, err := onnx.ReadFile(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if inputNorm != "" {
+			mean, std, err := parseInputNorm(inputNorm)
+			if err != nil {
+				return nil, nil, err
+			}
+			norm, err := nn.NewNormalize(mean, std)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--input-norm: %w", err)
+			}
+			if err := g.Prepend("input_norm", norm); err != nil {
+				return nil, nil, fmt.Errorf("--input-norm %s: %w", inputNorm, err)
+			}
+		}
+		return g, g.Input, nil
+	}
+	if inputNorm != "" {
+		return nil, nil, fmt.Errorf("--input-norm: applies to ONNX models (snnkit models store their normalisation)")
+	}
+	m, err := loadANN(path, archName, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Net, m.Spec.Input, nil
+}
+
+// parseInputNorm reads --input-norm: "MEAN,STD" for one channel, or
+// "m1,m2,m3/s1,s2,s3" per channel.
+func parseInputNorm(s string) (mean, std []float32, err error) {
+	nums := func(part string) ([]float32, error) {
+		var out []float32
+		for _, p := range strings.Split(part, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, float32(v))
+		}
+		return out, nil
+	}
+	bad := fmt.Errorf("--input-norm %q: want MEAN,STD (one channel) or m1,m2,m3/s1,s2,s3 (one value per channel)", s)
+	if m, sd, ok := strings.Cut(s, "/"); ok {
+		if mean, err = nums(m); err != nil {
+			return nil, nil, bad
+		}
+		if std, err = nums(sd); err != nil || len(std) != len(mean) {
+			return nil, nil, bad
+		}
+		return mean, std, nil
+	}
+	v, err := nums(s)
+	if err != nil || len(v) != 2 {
+		return nil, nil, bad
+	}
+	return v[:1], v[1:], nil
+}
+
+// checkInput refuses a model whose input shape is not the data's images.
+func checkInput(model string, input []int, dataset string, d *mnist.Dataset) error {
+	if !tensor.SameShape(input, []int{1, d.Rows, d.Cols}) {
+		return fmt.Errorf("%s takes input %s, the images of --dataset %s are [1, %d, %d]", model, tensor.ShapeString(input), dataset, d.Rows, d.Cols)
+	}
+	return nil
 }
 
 // loadANN reads an ANN model file for command (which takes no SNN).
@@ -94,19 +180,19 @@ func runEval(ctx context.Context, e *env, o *evalOptions) (*EvalReport, error) {
 	if o.limit < 0 || o.batch < 1 {
 		return nil, fmt.Errorf("--limit must be >= 0 and --batch >= 1 (have %d, %d)", o.limit, o.batch)
 	}
-	m, err := loadANN(o.model, o.arch, "eval")
+	net, input, err := loadEvalModel(o.model, o.arch, o.inputNorm, "eval")
 	if err != nil {
 		return nil, err
 	}
-	test, err := e.loadMNISTTest()
+	test, err := e.loadTestData()
 	if err != nil {
 		return nil, err
 	}
 	test = test.Subset(o.limit)
-	if !tensor.SameShape(m.Spec.Input, []int{1, test.Rows, test.Cols}) {
-		return nil, fmt.Errorf("%s takes input %v, MNIST images are [1 %d %d]", o.model, m.Spec.Input, test.Rows, test.Cols)
+	if err := checkInput(o.model, input, e.dataset, test); err != nil {
+		return nil, err
 	}
-	ev, err := train.Evaluate(ctx, m.Net, test, o.batch)
+	ev, err := train.Evaluate(ctx, net, test, o.batch)
 	if err != nil {
 		return nil, err
 	}

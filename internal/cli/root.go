@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/snnkit/snnkit/data"
 	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/internal/atomicfile"
 )
@@ -30,6 +31,7 @@ import (
 type env struct {
 	stdout, stderr io.Writer
 	data           string // --data
+	dataset        string // --dataset
 	threads        int    // --threads
 	quiet          bool   // --quiet
 	cpuprofile     string // --cpuprofile
@@ -111,6 +113,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	pf := root.PersistentFlags()
+	pf.StringVar(&e.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, or a folder of the four IDX files")
 	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
@@ -263,18 +266,13 @@ func finiteJSON(v reflect.Value, path string, bad *[]string) any {
 	return v.Interface()
 }
 
-func (e *env) loadMNIST() (train, test *mnist.Dataset, err error) {
-	dir, err := mnist.Locate(e.data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return mnist.Load(dir)
+// loadData reads the training and test sets of --dataset (MNIST, found in
+// --data when given).
+func (e *env) loadData() (train, test *mnist.Dataset, err error) {
+	return data.Load(e.dataset, e.data)
 }
 
-func (e *env) loadMNISTTest() (*mnist.Dataset, error) {
-	dir, err := mnist.Locate(e.data)
-	if err != nil {
-		return nil, err
-	}
-	return mnist.LoadTest(dir)
+// loadTestData reads the test set of --dataset.
+func (e *env) loadTestData() (*mnist.Dataset, error) {
+	return data.LoadTest(e.dataset, e.data)
 }

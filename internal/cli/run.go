@@ -136,13 +136,13 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	test, err := e.loadMNISTTest()
+	test, err := e.loadTestData()
 	if err != nil {
 		return nil, err
 	}
 	test = test.Subset(o.samples)
-	if !tensor.SameShape(l.net.Input, []int{1, test.Rows, test.Cols}) {
-		return nil, fmt.Errorf("%s takes input %v, MNIST images are [1 %d %d]", o.model, l.net.Input, test.Rows, test.Cols)
+	if err := checkInput(o.model, l.net.Input, e.dataset, test); err != nil {
+		return nil, err
 	}
 	out := e.info(o.json)
 	ev, err := train.Evaluate(ctx, l.ann, test, 1000)

@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/onnx"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
@@ -146,6 +148,20 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	if err != nil {
 		return nil, err
 	}
+	if onnx.IsONNX(path) {
+		if archName != "" {
+			return nil, fmt.Errorf("--arch: %s is an ONNX model, which carries its graph", path)
+		}
+		g, err := onnx.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		seq, ok := g.Chain()
+		if !ok {
+			return nil, fmt.Errorf("%s: converting a graph with joins (%s) into a spiking network is not supported yet; snnkit eval runs it as an ANN", path, firstJoin(g))
+		}
+		return e.convertANN(cmd, path, seq, g.Input, opts, c)
+	}
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -175,25 +191,40 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	src := m.Net
+	return e.convertANN(cmd, path, m.Net, m.Spec.Input, opts, c)
+}
+
+// firstJoin names the first join node of a graph, for messages.
+func firstJoin(g *graph.Graph) string {
+	for _, n := range g.Nodes {
+		if n.Join != nil {
+			return fmt.Sprintf("node %s: %v", n.Name, n.Join)
+		}
+	}
+	return "no chain"
+}
+
+// convertANN normalises (with --normalize) and converts an ANN chain.
+func (e *env) convertANN(cmd *cobra.Command, path string, ann *nn.Sequential, input []int, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
+	src := ann
 	var norms []snn.Normalization
 	if p, _ := c.percentile(); p > 0 {
-		trainSet, _, err := e.loadMNIST()
+		trainSet, _, err := e.loadData()
 		if err != nil {
 			return nil, fmt.Errorf("--normalize needs training images: %w", err)
 		}
-		if src, err = snn.Clone(m.Net, m.Spec.Input); err != nil {
+		if src, err = snn.Clone(ann, input); err != nil {
 			return nil, err
 		}
 		if norms, err = snn.NormalizeWeightsFrom(cmd.Context(), src, datasetSamples{trainSet.Subset(c.normSamples)}, p); err != nil {
 			return nil, fmt.Errorf("--normalize: %w", err)
 		}
 	}
-	net, err := snn.FromModel(src, m.Spec.Input, opts)
+	net, err := snn.FromModel(src, input, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &loaded{net: net, ann: m.Net, norms: norms}, nil
+	return &loaded{net: net, ann: ann, norms: norms}, nil
 }
 
 type convertOptions struct {

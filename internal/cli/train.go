@@ -14,7 +14,6 @@ import (
 	"github.com/snnkit/snnkit/internal/progress"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/optim"
-	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
 
@@ -118,13 +117,13 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 	if err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)
 	}
-	trainSet, testSet, err := e.loadMNIST()
+	trainSet, testSet, err := e.loadData()
 	if err != nil {
 		return nil, err
 	}
 	trainSet, testSet = trainSet.Subset(o.limit), testSet.Subset(o.testLimit)
-	if !tensor.SameShape(spec.Input, []int{1, trainSet.Rows, trainSet.Cols}) {
-		return nil, fmt.Errorf("--arch %s takes input %v, MNIST images are [1 %d %d]", o.arch, spec.Input, trainSet.Rows, trainSet.Cols)
+	if err := checkInput("--arch "+o.arch, spec.Input, e.dataset, trainSet); err != nil {
+		return nil, err
 	}
 	net, err := spec.Build(rand.New(rand.NewPCG(o.seed, 1)))
 	if err != nil {

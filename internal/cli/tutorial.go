@@ -27,7 +27,7 @@ Figures (PNG and SVG), report.html, summary.json and both models go to -o DIR.`,
   snnkit tutorial -o out --samples 1000 --timesteps 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c.Stdout, c.Stderr, c.Quiet, c.DataDir = e.stdout, e.stderr, e.quiet, e.data
+			c.Stdout, c.Stderr, c.Quiet, c.DataDir, c.Dataset = e.stdout, e.stderr, e.quiet, e.data, e.dataset
 			// The library fills zero fields with the tutorial's values; on the
 			// command line a 0 is the user's and is refused.
 			for _, f := range []struct {
