@@ -10,9 +10,9 @@ import (
 
 	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/onnx"
-	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
