@@ -270,3 +270,58 @@ func TestEvalTestSetOnly(t *testing.T) {
 		t.Fatalf("train without training files: exit %d, %s", code, errs)
 	}
 }
+
+// TestEvalONNX evaluates the PyTorch-exported fixtures through the CLI and
+// requires PyTorch's test accuracy exactly, and refuses bad flag values.
+func TestEvalONNX(t *testing.T) {
+	needMNIST(t)
+	dir := filepath.Join(golden.Root(), "testdata", "onnx")
+	cases := []struct {
+		args []string
+		want int // correct of 10000
+	}{
+		{[]string{"eval", "-m", filepath.Join(dir, "tutorial_mnist.onnx"), "--json"}, 9748},
+		{[]string{"eval", "-m", filepath.Join(dir, "vgg_mnist.onnx"), "--json"}, 9907},
+		{[]string{"eval", "-m", filepath.Join(dir, "resnet_fmnist.onnx"), "--dataset", "fashion-mnist", "--input-norm", "0.2860,0.3530", "--json"}, 9106},
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.args[2]), func(t *testing.T) {
+			if strings.Contains(strings.Join(c.args, " "), "fashion") {
+				if _, err := os.Stat("/usr/share/datasets/fashion-mnist"); err != nil {
+					t.Skip("SKIP: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+				}
+			}
+			out, errs, code := run(c.args...)
+			if code != 0 {
+				t.Fatal(errs)
+			}
+			var r EvalReport
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Correct != c.want || r.TestSamples != 10000 {
+				t.Fatalf("%d/%d correct, PyTorch %d/10000", r.Correct, r.TestSamples, c.want)
+			}
+		})
+	}
+	model := filepath.Join(dir, "tutorial_mnist.onnx")
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "-m", model, "--input-norm", "0.5"}, "--input-norm \"0.5\": want MEAN,STD"},
+		{[]string{"eval", "-m", model, "--input-norm", "0.1,0.2,0.3/0.5,0.5,0.5"}, "input_norm"},
+		{[]string{"eval", "-m", model, "--input-norm", "0.1,0"}, "positive std"},
+		{[]string{"eval", "-m", model, "--arch", "tutorial"}, "--arch: " + model + " is an ONNX model"},
+		{[]string{"eval", "-m", model, "--dataset", "cifar-100"}, "--dataset \"cifar-100\": not a known data set"},
+		{[]string{"run", "-m", filepath.Join(dir, "resnet_fmnist.onnx")}, "converting a graph with joins (node blocks.0.Add: Add())"},
+	}
+	for _, c := range bad {
+		t.Run(c.want, func(t *testing.T) {
+			_, errs, code := run(c.args...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, stderr %q, want %q", code, errs, c.want)
+			}
+		})
+	}
+}
