@@ -129,3 +129,34 @@ func TestForwardShapeErrors(t *testing.T) {
 		t.Error("backward before forward accepted")
 	}
 }
+
+// TestCloneLayer checks that a clone computes the same output and owns its
+// parameters.
+func TestCloneLayer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	bn := NewBatchNorm2d(2)
+	bn.RunningMean.Value.Data[1] = 0.5
+	norm, _ := NewNormalize([]float32{0.1, 0.2}, []float32{0.5, 2})
+	seq := NewSequential(norm, NewConv2d(Conv2dConfig{In: 2, Out: 2, Kernel: 3, Padding: 1, Bias: true}, rng), bn, NewReLU(),
+		NewMaxPool2d(PoolConfig{Kernel: 2}), NewScale(0.5), NewIdentity(), NewGlobalAvgPool2d(), NewFlatten(), NewDropout(0.3, nil), NewLinear(LinearConfig{In: 2, Out: 3, Bias: true}, rng))
+	c, err := seq.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(2, 2, 4, 4)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	a, _ := seq.Forward(x, false)
+	a = a.Clone()
+	b, _ := c.Forward(x, false)
+	for i := range a.Data {
+		if a.Data[i] != b.Data[i] {
+			t.Fatalf("clone output %v, original %v", b.Data, a.Data)
+		}
+	}
+	c.Params()[0].Value.Data[0] += 1
+	if seq.Params()[0].Value.Data[0] == c.Params()[0].Value.Data[0] {
+		t.Fatal("the clone shares its parameters")
+	}
+}

@@ -204,3 +204,49 @@ func (n *Normalize) String() string {
 	}
 	return fmt.Sprintf("Normalize(mean=%s, std=%s)", f(n.Mean.Value.Data), f(n.Std.Value.Data))
 }
+
+// Scale multiplies its input by a constant (not trained): the factor
+// weight normalisation puts on a branch that carries activations to a join
+// without a weighted layer of its own, so that every input of the join has
+// the same scale.
+type Scale struct {
+	Factor float32
+	out    tensor.Tensor
+	dx     tensor.Tensor
+}
+
+// NewScale returns a Scale by factor.
+func NewScale(factor float32) *Scale { return &Scale{Factor: factor} }
+
+// Params returns nil.
+func (s *Scale) Params() []*Param { return nil }
+
+// OutShape returns the input shape.
+func (s *Scale) OutShape(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+
+// Forward computes Factor·x.
+func (s *Scale) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	s.out.Resize(x.Shape...)
+	for i, v := range x.Data {
+		s.out.Data[i] = s.Factor * v
+	}
+	return &s.out, nil
+}
+
+// Backward computes Factor·dy.
+func (s *Scale) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad(dy, &s.out, s.String()); err != nil {
+		return nil, err
+	}
+	if !needDX {
+		return nil, nil
+	}
+	s.dx.Resize(dy.Shape...)
+	for i, v := range dy.Data {
+		s.dx.Data[i] = s.Factor * v
+	}
+	return &s.dx, nil
+}
+
+// String describes the Scale.
+func (s *Scale) String() string { return fmt.Sprintf("Scale(factor=%g)", s.Factor) }

@@ -110,6 +110,7 @@ func TestGradients(t *testing.T) {
 		{"identity", NewIdentity(), []int{2, 3}, true},
 		{"normalize per channel", must(NewNormalize([]float32{0.5, -1, 2}, []float32{0.25, 2, 0.5})), []int{2, 3, 2, 2}, true},
 		{"normalize one value", must(NewNormalize([]float32{0.286}, []float32{0.353})), []int{2, 1, 3, 3}, true},
+		{"scale", NewScale(-2.5), []int{2, 3, 2}, true},
 		// No ReLU after BatchNorm here: normalised values cross zero under any
 		// weight perturbation, which a finite difference cannot see past.
 		{"sequential", NewSequential(

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -15,16 +14,75 @@ import (
 // carries over time (Neuron set).
 type Stage struct {
 	// Name is the stage's name in sinabs' terms: the index of the module in
-	// the converted Sequential ("0", "1", ...), or "spike_output".
+	// the converted Sequential ("0", "1", ...), or "spike_output"; for a
+	// network converted from a graph, the graph node's name.
 	Name   string
 	Layer  nn.Layer
 	Neuron *Neuron
-	// In and Out are the sample shapes before and after the stage.
+	// Join, in a network converted from a graph, sums (Add) or joins
+	// (Concat) the currents and spikes of several stages.
+	Join nn.Join
+	// Inputs names the stages (or Input, the network's input) this stage
+	// reads. Empty means the stage before it, as in a chain.
+	Inputs []string
+	// In and Out are the sample shapes before and after the stage (In is
+	// the first input's for a join).
 	In, Out []int
 }
 
+// Input is the name by which stages read the network's input.
+const Input = "input"
+
 // Spiking reports whether the stage is a spiking population.
 func (s *Stage) Spiking() bool { return s.Neuron != nil }
+
+// IsChain reports whether every stage reads the one before it, with no
+// join: the networks FromModel makes, which every engine runs. Other
+// networks (from FromGraph) run on the reference engine.
+func (n *Network) IsChain() bool {
+	for i, st := range n.Stages {
+		if st.Join != nil {
+			return false
+		}
+		switch {
+		case len(st.Inputs) == 0:
+		case len(st.Inputs) == 1 && i == 0 && st.Inputs[0] == Input:
+		case len(st.Inputs) == 1 && i > 0 && st.Inputs[0] == n.Stages[i-1].Name:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// sources returns, per stage, the indices of the stages it reads (-1 for
+// the network's input), or an error naming a stage that reads one that is
+// not before it.
+func (n *Network) sources() ([][]int, error) {
+	index := make(map[string]int, len(n.Stages))
+	src := make([][]int, len(n.Stages))
+	for i, st := range n.Stages {
+		if len(st.Inputs) == 0 {
+			src[i] = []int{i - 1}
+		} else {
+			for _, in := range st.Inputs {
+				j, ok := index[in]
+				if in == Input {
+					j, ok = -1, true
+				}
+				if !ok {
+					return nil, fmt.Errorf("stage %s reads %q, which is not an earlier stage", st.Name, in)
+				}
+				src[i] = append(src[i], j)
+			}
+		}
+		if st.Join == nil && len(src[i]) != 1 {
+			return nil, fmt.Errorf("stage %s: %d inputs without a join", st.Name, len(src[i]))
+		}
+		index[st.Name] = i
+	}
+	return src, nil
+}
 
 // Network is a converted spiking network.
 type Network struct {
@@ -159,21 +217,13 @@ func foldBatchNorm(conv *nn.Conv2d, bn *nn.BatchNorm2d) {
 	}
 }
 
-// Clone returns a deep copy of a network built from its architecture.
+// Clone returns a deep copy of an ANN (nn.Sequential.Clone); input is the
+// sample shape, checked.
 func Clone(seq *nn.Sequential, input []int) (*nn.Sequential, error) {
-	spec, err := arch.FromSequential(seq, input)
-	if err != nil {
+	if _, err := seq.OutShape(input); err != nil {
 		return nil, err
 	}
-	c, err := spec.Build(nil)
-	if err != nil {
-		return nil, err
-	}
-	src, dst := seq.StateDict(), c.StateDict()
-	for i := range src {
-		copy(dst[i].Param.Value.Data, src[i].Param.Value.Data)
-	}
-	return c, nil
+	return seq.Clone()
 }
 
 // SpikingStages returns the indices of the spiking stages.
@@ -196,10 +246,16 @@ func (n *Network) String() string {
 	b.WriteString("Sequential(\n")
 	for _, s := range n.Stages {
 		var d string
-		if s.Spiking() {
+		switch {
+		case s.Spiking():
 			d = s.Neuron.String()
-		} else {
+		case s.Join != nil:
+			d = s.Join.String()
+		default:
 			d = s.Layer.String()
+		}
+		if len(s.Inputs) > 0 && !n.IsChain() {
+			d += " <- " + strings.Join(s.Inputs, ", ")
 		}
 		fmt.Fprintf(&b, "  (%s): %s\n", s.Name, d)
 	}

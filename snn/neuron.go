@@ -86,6 +86,11 @@ type Neuron struct {
 	TauMem     float32 // LIF and ExpLeak membrane time constant in steps (> 0)
 	TauSyn     float32 // synaptic time constant in steps; 0: no synaptic current state
 	NormInput  bool    // LIF: scale the input by (1 - a_mem)
+	// VInit is the membrane potential at the start, and after every reset
+	// of the simulation, as a fraction of the threshold (0, sinabs' state,
+	// by default; 0.5 centres the rounding of rates, as QCFS and
+	// calibration methods start their neurons).
+	VInit float32
 }
 
 // DefaultIAF is the neuron sinabs' from_model puts in place of a ReLU:
@@ -129,6 +134,9 @@ func (n *Neuron) Validate() error {
 	if math.IsNaN(float64(n.MinVMem)) || math.IsNaN(float64(n.ResetValue)) {
 		return fmt.Errorf("min_v_mem and reset value must be numbers")
 	}
+	if !(n.VInit >= 0 && n.VInit <= 1) {
+		return fmt.Errorf("v_init %v must be a fraction of the threshold in [0, 1]", n.VInit)
+	}
 	return nil
 }
 
@@ -141,13 +149,25 @@ type State struct {
 	V, I []float32
 }
 
-// NewState returns a zero state for n neurons.
+// NewState returns the initial state for size neurons: v = VInit·θ, no
+// current.
 func (n *Neuron) NewState(size int) *State {
 	s := &State{V: make([]float32, size)}
 	if n.TauSyn > 0 {
 		s.I = make([]float32, size)
 	}
+	n.ResetState(s)
 	return s
+}
+
+// ResetState sets s back to the initial state: v = VInit·θ, no current.
+func (n *Neuron) ResetState(s *State) {
+	s.Reset()
+	if v := n.VInit * n.Threshold; v != 0 {
+		for i := range s.V {
+			s.V[i] = v
+		}
+	}
 }
 
 // Reset sets the state back to zero.

@@ -156,7 +156,7 @@ func percentileOf(visit func(each func([]float32)) error, q float64) (float64, e
 	if n == 0 {
 		return math.NaN(), nil
 	}
-	rank := q / 100 * float64(n-1)
+	rank := float64(q / 100 * float64(n-1)) // rounded: no fused multiply-add across statements
 	lo := int64(math.Floor(rank))
 	frac := rank - float64(lo)
 	ks := []int64{lo}
@@ -210,7 +210,7 @@ func percentileOf(visit func(each func([]float32)) error, q float64) (float64, e
 	if len(vals) == 1 {
 		return vals[0], nil
 	}
-	return vals[0] + (vals[1]-vals[0])*frac, nil
+	return lerp(vals[0], vals[1], frac), nil
 }
 
 // forwardTo runs layers 0..last in evaluation mode and returns the output of
@@ -234,7 +234,7 @@ func Percentile(v []float32, q float64) float64 {
 		return math.NaN()
 	}
 	w := append([]float32(nil), v...)
-	rank := q / 100 * float64(n-1)
+	rank := float64(q / 100 * float64(n-1)) // rounded: no fused multiply-add across statements
 	lo := int(math.Floor(rank))
 	frac := rank - float64(lo)
 	a := float64(selectK(w, lo))
@@ -246,8 +246,13 @@ func Percentile(v []float32, q float64) float64 {
 	for _, x := range w[lo+1:] {
 		b = min(b, x)
 	}
-	return a + (float64(b)-a)*frac
+	return lerp(a, float64(b), frac)
 }
+
+// lerp is a + (b-a)·frac with the product rounded before the sum (the
+// explicit conversion stops the compiler fusing a multiply-add, as it does
+// on arm64), so every build computes the same percentile as numpy.
+func lerp(a, b, frac float64) float64 { return a + float64((b-a)*frac) }
 
 // selectK partially orders w so that w[k] is its k-th smallest element
 // (Hoare's quickselect, median-of-three pivots) and returns it.

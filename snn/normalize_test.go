@@ -95,13 +95,17 @@ func TestNormalizeWeights(t *testing.T) {
 // signed zeros, values sharing their high 16 bits.
 func TestPercentileOfBatches(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
-	gens := map[string]func() float32{
-		"ties":     func() float32 { return float32(r.IntN(7)) },
-		"signed":   func() float32 { return float32(r.NormFloat64()) },
-		"zeros":    func() float32 { return []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30}[r.IntN(4)] },
-		"one high": func() float32 { return 1 + float32(r.IntN(100))*1.1920929e-07 },
+	gens := []struct {
+		name string
+		gen  func() float32
+	}{
+		{"ties", func() float32 { return float32(r.IntN(7)) }},
+		{"signed", func() float32 { return float32(r.NormFloat64()) }},
+		{"zeros", func() float32 { return []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30}[r.IntN(4)] }},
+		{"one high", func() float32 { return 1 + float32(r.IntN(100))*1.1920929e-07 }},
 	}
-	for name, gen := range gens {
+	for _, gc := range gens {
+		name, gen := gc.name, gc.gen
 		for _, n := range []int{1, 2, 3, 50, 1001} {
 			v := make([]float32, n)
 			for i := range v {

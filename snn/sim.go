@@ -75,7 +75,10 @@ const DefaultChunkFrames = 1024
 // resets the state.
 type Simulator struct {
 	net      *Network
-	layers   []nn.Layer // per stage: a private copy of the layer (nil for spiking stages)
+	layers   []nn.Layer // per stage: a private copy of the layer (nil for spiking stages and joins)
+	joins    []nn.Join  // per stage: a private copy of the join
+	srcs     [][]int    // per stage: the stages it reads (-1: the input)
+	stageOut []*tensor.Tensor
 	states   []*State   // per stage: population state [batch × neurons] (nil for layers)
 	outs     []tensor.Tensor
 	batch    int
@@ -104,30 +107,30 @@ func (s *Simulator) SetTrustedInput(trusted bool) { s.trusted = trusted }
 func NewSimulator(net *Network) (*Simulator, error) {
 	s := &Simulator{net: net, chunk: DefaultChunkFrames}
 	var err error
-	if s.fast, err = compileFast(net); err != nil {
+	if s.srcs, err = net.sources(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
-	seq := &nn.Sequential{}
-	for _, st := range net.Stages {
-		if st.Layer != nil {
-			seq.Layers = append(seq.Layers, st.Layer)
-		}
-	}
-	clone := seq
-	if len(seq.Layers) > 0 {
-		var err error
-		if clone, err = Clone(seq, net.Input); err != nil {
+	// The fast engine runs chains; a graph with joins runs on the
+	// reference engine whatever engine is selected.
+	if net.IsChain() {
+		if s.fast, err = compileFast(net); err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
 	}
-	k := 0
 	s.layers = make([]nn.Layer, len(net.Stages))
+	s.joins = make([]nn.Join, len(net.Stages))
 	s.states = make([]*State, len(net.Stages))
 	s.outs = make([]tensor.Tensor, len(net.Stages))
 	for i, st := range net.Stages {
-		if st.Layer != nil {
-			s.layers[i] = clone.Layers[k]
-			k++
+		switch {
+		case st.Layer != nil:
+			if s.layers[i], err = nn.CloneLayer(st.Layer); err != nil {
+				return nil, fmt.Errorf("simulator: stage %s: %w", st.Name, err)
+			}
+		case st.Join != nil:
+			if s.joins[i], err = nn.CloneJoin(st.Join); err != nil {
+				return nil, fmt.Errorf("simulator: stage %s: %w", st.Name, err)
+			}
 		}
 	}
 	return s, nil
@@ -148,7 +151,7 @@ func (s *Simulator) Engine() Engine { return s.engine }
 // engine: every engine but EngineReference. Without SIMD kernels (pure Go)
 // EngineAuto still does, its cost model then choosing event-driven layers
 // wherever inputs are not nearly all non-zero.
-func (s *Simulator) fastEngine() bool { return s.engine != EngineReference }
+func (s *Simulator) fastEngine() bool { return s.engine != EngineReference && s.fast != nil }
 
 // SetChunkFrames sets how many frames go through a layer at once (at least
 // the batch size is used). Smaller chunks use less memory.
@@ -168,17 +171,18 @@ func (s *Simulator) AddMonitor(m Monitor) {
 // Network returns the simulated network.
 func (s *Simulator) Network() *Network { return s.net }
 
-// Reset sets every population's state to zero and the time back to 0.
+// Reset sets every population's state back to its start (v = VInit·θ,
+// zero by default) and the time back to 0.
 func (s *Simulator) Reset() {
 	s.t = 0
 	if s.fstate != nil {
-		for _, st := range s.fstate.pop {
-			st.Reset()
+		for i, st := range s.fstate.pop {
+			s.fast.ops[i].neuron.ResetState(st)
 		}
 	}
-	for _, st := range s.states {
+	for i, st := range s.states {
 		if st != nil {
-			st.Reset()
+			s.net.Stages[i].Neuron.ResetState(st)
 		}
 	}
 }
@@ -319,10 +323,22 @@ func (s *Simulator) Time() int { return s.t }
 func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor, error) {
 	t0 := s.t
 	s.t += n
+	if len(s.stageOut) != len(s.net.Stages) {
+		s.stageOut = make([]*tensor.Tensor, len(s.net.Stages))
+	}
+	input := x
+	get := func(j int) *tensor.Tensor {
+		if j < 0 {
+			return input
+		}
+		return s.stageOut[j]
+	}
 	for i := range s.net.Stages {
 		st := &s.net.Stages[i]
+		x = get(s.srcs[i][0])
 		var out *tensor.Tensor
-		if st.Spiking() {
+		switch {
+		case st.Spiking():
 			out = &s.outs[i]
 			out.Resize(append([]int{batch * n}, st.Out...)...)
 			var trace *tensor.Tensor
@@ -334,12 +350,22 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			for _, m := range s.states2 {
 				m.ObserveState(i, trace, Chunk{Batch: batch, T0: t0, Steps: n})
 			}
-		} else {
+		case st.Join != nil:
+			xs := make([]*tensor.Tensor, len(s.srcs[i]))
+			for k, j := range s.srcs[i] {
+				xs[k] = get(j)
+			}
+			var err error
+			if out, err = s.joins[i].Forward(xs, false); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", st.Name, err)
+			}
+		default:
 			var err error
 			if out, err = s.layers[i].Forward(x, false); err != nil {
 				return nil, fmt.Errorf("stage %s: %w", st.Name, err)
 			}
 		}
+		s.stageOut[i] = out
 		c := Chunk{Batch: batch, T0: t0, Steps: n}
 		for _, m := range s.monitors {
 			if sm, ok := m.(InputSummer); ok && sm.InputSum(i) {
@@ -358,9 +384,8 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			}
 			m.Observe(i, x, out, c)
 		}
-		x = out
 	}
-	return x, nil
+	return s.stageOut[len(s.net.Stages)-1], nil
 }
 
 // spikingStep advances every sample's population through the n steps of the
