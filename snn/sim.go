@@ -79,7 +79,7 @@ type Simulator struct {
 	joins    []nn.Join  // per stage: a private copy of the join
 	srcs     [][]int    // per stage: the stages it reads (-1: the input)
 	stageOut []*tensor.Tensor
-	states   []*State   // per stage: population state [batch × neurons] (nil for layers)
+	states   []*State // per stage: population state [batch × neurons] (nil for layers)
 	outs     []tensor.Tensor
 	batch    int
 	t        int // time steps since the last reset
