@@ -109,6 +109,79 @@ func (g *Graph) Chain() (*nn.Sequential, bool) {
 	return seq, len(g.Nodes) > 0 && g.outputIndex() == len(g.Nodes)-1
 }
 
+// Clone returns a deep copy of the graph: every layer and join copied with
+// its parameters (nn.CloneLayer), checked.
+func (g *Graph) Clone() (*Graph, error) {
+	c := New(g.Input)
+	c.Output = g.Output
+	for _, n := range g.Nodes {
+		m := &Node{Name: n.Name, Inputs: append([]string(nil), n.Inputs...)}
+		var err error
+		if n.Layer != nil {
+			m.Layer, err = nn.CloneLayer(n.Layer)
+		} else {
+			m.Join, err = nn.CloneJoin(n.Join)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("graph: node %s: %w", n.Name, err)
+		}
+		c.Nodes = append(c.Nodes, m)
+	}
+	return c, c.Check()
+}
+
+// Remove deletes the layer node name, whose readers then read its input.
+func (g *Graph) Remove(name string) error {
+	n, ok := g.Node(name)
+	if !ok || n.Layer == nil {
+		return fmt.Errorf("graph: no layer node %q", name)
+	}
+	if g.Output == name || (g.Output == "" && g.Nodes[len(g.Nodes)-1] == n) {
+		g.Output = n.Inputs[0]
+		if g.Output == Input {
+			return fmt.Errorf("graph: removing %s would leave no node", name)
+		}
+	}
+	var nodes []*Node
+	for _, m := range g.Nodes {
+		if m == n {
+			continue
+		}
+		for k, in := range m.Inputs {
+			if in == name {
+				m.Inputs[k] = n.Inputs[0]
+			}
+		}
+		nodes = append(nodes, m)
+	}
+	g.Nodes = nodes
+	g.index, g.checked = nil, false
+	return g.Check()
+}
+
+// InsertBefore puts a layer node called name on input k of node before
+// (which then reads it), keeping the topological order.
+func (g *Graph) InsertBefore(before string, k int, name string, layer nn.Layer) error {
+	n, ok := g.Node(before)
+	if !ok || k < 0 || k >= len(n.Inputs) {
+		return fmt.Errorf("graph: node %q has no input %d", before, k)
+	}
+	if _, taken := g.Node(name); taken || name == Input {
+		return fmt.Errorf("graph: a node is already called %q", name)
+	}
+	var nodes []*Node
+	for _, m := range g.Nodes {
+		if m == n {
+			nodes = append(nodes, &Node{Name: name, Inputs: []string{n.Inputs[k]}, Layer: layer})
+		}
+		nodes = append(nodes, m)
+	}
+	n.Inputs[k] = name
+	g.Nodes = nodes
+	g.index, g.checked = nil, false
+	return g.Check()
+}
+
 // Prepend puts layer (which must keep the sample shape, such as a
 // Normalize) in front of the graph as the node name: every node that read
 // the input reads its output instead.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -294,4 +295,224 @@ func selectK(w []float32, k int) float32 {
 		}
 	}
 	return w[k]
+}
+
+// GraphNormalization is the percentile NormalizeGraph measured at one
+// spiking population (ReLU node) of a graph.
+type GraphNormalization struct {
+	ReLU       string  `json:"relu"`
+	Percentile float64 `json:"percentile"`
+}
+
+// NormalizeGraph is NormalizeWeights for a graph, per spiking population:
+// every ReLU's output is measured on the original network (the percentile,
+// 0-100, of all its values over samples, in batches), and the network is
+// rescaled so that each ReLU's activation is divided by its percentile. A
+// weighted layer reading a population at scale λin and feeding one at
+// λout gets W·λin/λout and b/λout, which keeps every node's activation
+// exactly its original one divided by its scale (ReLU, pooling and joins
+// are positively homogeneous). Branches that meet at an Add or Concat must
+// share one scale: a branch that reaches it without a weighted layer of its
+// own (a residual shortcut) gets a Scale node. BatchNorm2d nodes are folded
+// into the Conv2d before them first (a BatchNorm2d elsewhere is an error:
+// it is not homogeneous). The output keeps the scale of what feeds it, so
+// the prediction is unchanged. g is not modified; the rescaled copy is
+// returned.
+func NormalizeGraph(ctx context.Context, g *graph.Graph, samples Samples, percentile float64) (*graph.Graph, []GraphNormalization, error) {
+	if !(percentile > 0 && percentile <= 100) {
+		return nil, nil, fmt.Errorf("normalize: percentile %v outside (0, 100]", percentile)
+	}
+	if samples.Len() < 1 {
+		return nil, nil, fmt.Errorf("normalize: no samples")
+	}
+	c, err := g.Clone()
+	if err != nil {
+		return nil, nil, fmt.Errorf("normalize: %w", err)
+	}
+	if err := foldGraphBatchNorms(c); err != nil {
+		return nil, nil, fmt.Errorf("normalize: %w", err)
+	}
+	// Percentiles of every ReLU, on the original (folded) network.
+	p := map[string]float64{}
+	var done []GraphNormalization
+	var x tensor.Tensor
+	for _, n := range c.Nodes {
+		if _, ok := n.Layer.(*nn.ReLU); !ok {
+			continue
+		}
+		name := n.Name
+		visit := func(each func([]float32)) error {
+			for lo := 0; lo < samples.Len(); lo += NormalizeBatch {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				samples.Batch(lo, min(lo+NormalizeBatch, samples.Len()), &x)
+				if _, err := c.Forward(&x, false); err != nil {
+					return err
+				}
+				each(c.NodeOutput(name).Data)
+			}
+			return nil
+		}
+		v, err := percentileOf(visit, percentile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("normalize: %w", err)
+		}
+		if !(v > 0) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("normalize: the %v-th percentile of %s's output is %v; cannot scale by its inverse", percentile, name, v)
+		}
+		p[name] = v
+		done = append(done, GraphNormalization{ReLU: name, Percentile: v})
+	}
+	if len(done) == 0 {
+		return nil, nil, fmt.Errorf("normalize: the model has no ReLU")
+	}
+	if err := rescaleGraph(c, p); err != nil {
+		return nil, nil, fmt.Errorf("normalize: %w", err)
+	}
+	return c, done, nil
+}
+
+// scalePreserving reports whether a layer maps an activation divided by λ
+// to its output divided by λ without changing its weights.
+func scalePreserving(l nn.Layer) bool {
+	switch l.(type) {
+	case *nn.Pool2d, *nn.Flatten, *nn.GlobalAvgPool2d, *nn.Dropout, *nn.Identity, *nn.Scale:
+		return true
+	}
+	return false
+}
+
+// rescaleGraph applies the scales of NormalizeGraph given each ReLU's
+// percentile p.
+func rescaleGraph(g *graph.Graph, p map[string]float64) error {
+	// target[n]: the scale n's output must have for the population it
+	// feeds through scale-preserving nodes and joins (0: none).
+	target := map[string]float64{}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		var want float64
+		for _, m := range g.Nodes[i+1:] {
+			for _, in := range m.Inputs {
+				if in != n.Name {
+					continue
+				}
+				var t float64
+				switch {
+				case m.Join != nil:
+					t = target[m.Name]
+				case isReLU(m.Layer):
+					t = p[m.Name]
+				case scalePreserving(m.Layer):
+					t = target[m.Name]
+				}
+				if t != 0 && want != 0 && t != want {
+					return fmt.Errorf("node %s feeds populations of different scales (%g and %g)", n.Name, want, t)
+				}
+				if t != 0 {
+					want = t
+				}
+			}
+		}
+		target[n.Name] = want
+	}
+	scale := map[string]float64{graph.Input: 1}
+	// Nodes are visited in order; inserting Scale nodes shifts the list, so
+	// iterate over a snapshot.
+	nodes := append([]*graph.Node(nil), g.Nodes...)
+	for _, n := range nodes {
+		in0 := scale[n.Inputs[0]]
+		var s float64
+		switch {
+		case n.Join != nil:
+			s = target[n.Name]
+			if s == 0 {
+				s = in0
+			}
+		case isReLU(n.Layer):
+			s = p[n.Name]
+		case scalePreserving(n.Layer):
+			s = in0
+		default:
+			switch l := n.Layer.(type) {
+			case *nn.Conv2d, *nn.Linear:
+				s = target[n.Name]
+				if s == 0 {
+					s = in0
+				}
+				w := float32(in0 / s)
+				for _, prm := range l.Params() {
+					f := w
+					if prm.Name == "bias" {
+						f = float32(1 / s)
+					}
+					for j := range prm.Value.Data {
+						prm.Value.Data[j] *= f
+					}
+				}
+			case *nn.Normalize:
+				if in0 != 1 {
+					return fmt.Errorf("node %s: a Normalize must read the network's input", n.Name)
+				}
+				s = 1
+			default:
+				return fmt.Errorf("node %s: %v cannot be normalised", n.Name, n.Layer)
+			}
+		}
+		// Inputs that must arrive at scale s: a ReLU's, a join's.
+		if n.Join != nil || isReLU(n.Layer) {
+			for k, in := range n.Inputs {
+				if have := scale[in]; have != s {
+					name := fmt.Sprintf("%s.scale%d", n.Name, k)
+					if err := g.InsertBefore(n.Name, k, name, nn.NewScale(float32(have/s))); err != nil {
+						return err
+					}
+					scale[name] = s
+				}
+			}
+		}
+		scale[n.Name] = s
+	}
+	return g.Check()
+}
+
+func isReLU(l nn.Layer) bool {
+	_, ok := l.(*nn.ReLU)
+	return ok
+}
+
+// foldGraphBatchNorms folds every BatchNorm2d of g into the Conv2d it reads
+// (which must have no other reader) and removes it.
+func foldGraphBatchNorms(g *graph.Graph) error {
+	readers := map[string]int{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			readers[in]++
+		}
+	}
+	var bns []*graph.Node
+	for _, n := range g.Nodes {
+		if _, ok := n.Layer.(*nn.BatchNorm2d); ok {
+			bns = append(bns, n)
+		}
+	}
+	for _, n := range bns {
+		bn := n.Layer.(*nn.BatchNorm2d)
+		src, ok := g.Node(n.Inputs[0])
+		conv, isConv := (*nn.Conv2d)(nil), false
+		if ok {
+			conv, isConv = src.Layer.(*nn.Conv2d)
+		}
+		if !isConv || readers[src.Name] != 1 {
+			return fmt.Errorf("node %s (BatchNorm2d) does not follow a Conv2d it alone reads, so it cannot be folded (and it is not homogeneous)", n.Name)
+		}
+		if err := bn.CheckStats(); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		foldBatchNorm(conv, bn)
+		if err := g.Remove(n.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

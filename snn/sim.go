@@ -60,8 +60,12 @@ type StateMonitor interface {
 }
 
 // DefaultChunkFrames is the number of frames (samples × time steps) the
-// simulator pushes through each layer at once.
+// simulator pushes through each layer at once, fewer for networks whose
+// stages hold more than chunkValues values a chunk.
 const DefaultChunkFrames = 1024
+
+// chunkValues bounds the stage outputs of one chunk: 2^25 float32, 128 MiB.
+const chunkValues = 1 << 25
 
 // Simulator runs spike trains through a Network. Each layer processes all
 // frames of a chunk of time in one call (one large matrix product per
@@ -106,6 +110,13 @@ func (s *Simulator) SetTrustedInput(trusted bool) { s.trusted = trusted }
 // same network concurrently.
 func NewSimulator(net *Network) (*Simulator, error) {
 	s := &Simulator{net: net, chunk: DefaultChunkFrames}
+	// The reference engine holds every stage's output for a chunk of
+	// frames: bound that to chunkValues floats for large networks.
+	act := 0
+	for _, st := range net.Stages {
+		act += tensor.Numel(st.Out)
+	}
+	s.chunk = min(DefaultChunkFrames, max(1, chunkValues/max(act, 1)))
 	var err error
 	if s.srcs, err = net.sources(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)

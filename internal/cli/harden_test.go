@@ -271,6 +271,34 @@ func TestEvalTestSetOnly(t *testing.T) {
 	}
 }
 
+// TestRunResidualONNX converts and simulates the residual fixture, a graph
+// with joins, with the flags of the issue, on a few images.
+func TestRunResidualONNX(t *testing.T) {
+	if _, err := os.Stat("/usr/share/datasets/fashion-mnist"); err != nil {
+		t.Skip("SKIP: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	}
+	model := filepath.Join(golden.Root(), "testdata", "onnx", "resnet_fmnist.onnx")
+	out, errs, code := run("run", "-m", model, "--dataset", "fashion-mnist", "--input-norm", "0.2860,0.3530", "--encoding", "current",
+		"--timesteps", "24", "--normalize", "percentile:99.9", "--normalize-samples", "64", "--v-init", "0.5", "--samples", "24", "--json", "-q")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var r RunReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, c := range r.Conversion {
+		actions[c.Node] = c.Action
+	}
+	if actions["blocks.0.Add"] != "kept" || actions["stem.2"] != "converted" || actions["spike_output"] != "added" || len(r.Normalization) != 7 {
+		t.Fatalf("conversion %+v, normalisation %+v", r.Conversion, r.Normalization)
+	}
+	if r.ANNAccuracy < 0.8 || r.Accuracy < 0.6 {
+		t.Fatalf("ANN %v, SNN %v on 24 images at T=24", r.ANNAccuracy, r.Accuracy)
+	}
+}
+
 // TestEvalONNX evaluates the PyTorch-exported fixtures through the CLI and
 // requires PyTorch's test accuracy exactly, and refuses bad flag values.
 func TestEvalONNX(t *testing.T) {
@@ -314,7 +342,8 @@ func TestEvalONNX(t *testing.T) {
 		{[]string{"eval", "-m", model, "--input-norm", "0.1,0"}, "positive std"},
 		{[]string{"eval", "-m", model, "--arch", "tutorial"}, "--arch: " + model + " is an ONNX model"},
 		{[]string{"eval", "-m", model, "--dataset", "cifar-100"}, "--dataset \"cifar-100\": not a known data set"},
-		{[]string{"run", "-m", filepath.Join(dir, "resnet_fmnist.onnx")}, "converting a graph with joins (node blocks.0.Add: Add())"},
+		{[]string{"run", "-m", filepath.Join(dir, "resnet_fmnist.onnx"), "--input-norm", "0.2860,0.3530"}, "--encoding bernoulli: a model with --input-norm takes the image as a current"},
+		{[]string{"run", "-m", filepath.Join(dir, "resnet_fmnist.onnx"), "--v-init", "1.5"}, "--v-init 1.5"},
 	}
 	for _, c := range bad {
 		t.Run(c.want, func(t *testing.T) {

@@ -53,6 +53,11 @@ type RunReport struct {
 	ANNMACsPerSample map[string]int64   `json:"ann_macs_per_sample"`
 	FiringRates      map[string]float64 `json:"firing_rates"`
 	PeakRSSBytes     int64              `json:"peak_rss_bytes"`
+	// Conversion lists what became of every node of a graph model
+	// (converted, kept, folded, dropped, added); Normalization the
+	// percentile measured at each spiking population with --normalize.
+	Conversion    []snn.NodeReport         `json:"conversion,omitempty"`
+	Normalization []snn.GraphNormalization `json:"normalization,omitempty"`
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -136,6 +141,9 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, isCurrent := enc.(encode.Current); l.normalized && !isCurrent {
+		return nil, fmt.Errorf("--encoding %s: a model with --input-norm takes the image as a current (--encoding current), which it normalises; spike trains of raw intensities would be normalised as if they were images", enc)
+	}
 	test, err := e.loadTestData()
 	if err != nil {
 		return nil, err
@@ -149,6 +157,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	writeReport(out, l)
 	fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
 	fmt.Fprintf(out, "simulating %d images for %d steps, %s input, %s engine\n", test.N, o.timesteps, enc, engine)
 	bar := progress.New(e.stderr, int64(test.N), "simulate", "img", e.quiet)
@@ -160,7 +169,8 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	}
 	rep := &RunReport{Model: o.model, Network: l.net.String(), Encoding: enc.String(), Engine: engine.String(), Seed: o.seed, Samples: res.Samples, Timesteps: o.timesteps,
 		ANNAccuracy: ev.Accuracy, Accuracy: res.Accuracy, AccuracyByT: res.AccuracyByT, Seconds: res.Seconds, SamplesPerSecond: res.SamplesPerSecond,
-		SynOpsPerSample: map[string]float64{"total": res.SynOpsTotal}, ANNMACsPerSample: map[string]int64{}, FiringRates: map[string]float64{}}
+		SynOpsPerSample: map[string]float64{"total": res.SynOpsTotal}, ANNMACsPerSample: map[string]int64{}, FiringRates: map[string]float64{},
+		Conversion: l.report, Normalization: l.graphNorms}
 	for _, s := range res.SynOps {
 		rep.SynOpsPerSample[s.Name] = s.PerSample
 		rep.ANNMACsPerSample[s.Name] = s.ANNMACs

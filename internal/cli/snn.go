@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -30,9 +31,11 @@ type convFlags struct {
 	normalize     string
 	normSamples   int
 	foldBN        bool
+	vInit         float64
+	inputNorm     string
 }
 
-var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm"}
+var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm"}
 
 func (c *convFlags) register(f *pflag.FlagSet) {
 	f.Float64Var(&c.threshold, "threshold", 1, "spike threshold of the IAF neurons")
@@ -44,6 +47,8 @@ func (c *convFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&c.normalize, "normalize", "none", "weight normalisation before conversion: none or percentile:P (e.g. percentile:99)")
 	f.IntVar(&c.normSamples, "normalize-samples", 500, "training images used to measure activations for --normalize")
 	f.BoolVar(&c.foldBN, "fold-batchnorm", false, "fold BatchNorm2d into the preceding Conv2d")
+	f.Float64Var(&c.vInit, "v-init", 0, "initial membrane potential as a fraction of the threshold (0: sinabs' zero state; 0.5 centres the rounding)")
+	f.StringVar(&c.inputNorm, "input-norm", "", "input normalisation (x-mean)/std of an ONNX model, applied to the input current: MEAN,STD or m1,m2,m3/s1,s2,s3")
 }
 
 // anySet reports whether a conversion flag was given on the command line.
@@ -97,6 +102,10 @@ func (c *convFlags) options() (snn.ConvertOptions, error) {
 	o.BiasRescaling = float32(c.biasRescaling)
 	o.AddSpikingOutput = c.spikingOutput
 	o.FoldBatchNorm = c.foldBN
+	if !(c.vInit >= 0 && c.vInit <= 1) {
+		return o, fmt.Errorf("--v-init %v: must be a fraction of the threshold in [0, 1]", c.vInit)
+	}
+	o.Neuron.VInit = float32(c.vInit)
 	if _, err := c.percentile(); err != nil {
 		return o, err
 	}
@@ -136,10 +145,13 @@ func (s datasetSamples) Batch(lo, hi int, x *tensor.Tensor) {
 
 // loaded is a model file opened for simulation.
 type loaded struct {
-	net   *snn.Network
-	ann   *nn.Sequential // the analog network (before normalisation)
-	isSNN bool
-	norms []snn.Normalization
+	net        *snn.Network
+	ann        nn.Model // the analog network (before normalisation)
+	isSNN      bool
+	normalized bool // the input is normalised by the network (an ONNX model with --input-norm)
+	norms      []snn.Normalization
+	graphNorms []snn.GraphNormalization
+	report     []snn.NodeReport
 }
 
 // loadForSimulation opens an ANN (converted with the flags) or an SNN file.
@@ -152,15 +164,14 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 		if archName != "" {
 			return nil, fmt.Errorf("--arch: %s is an ONNX model, which carries its graph", path)
 		}
-		g, err := onnx.ReadFile(path)
+		model, _, err := loadEvalModel(path, "", c.inputNorm, cmd.Name())
 		if err != nil {
 			return nil, err
 		}
-		seq, ok := g.Chain()
-		if !ok {
-			return nil, fmt.Errorf("%s: converting a graph with joins (%s) into a spiking network is not supported yet; snnkit eval runs it as an ANN", path, firstJoin(g))
-		}
-		return e.convertANN(cmd, path, seq, g.Input, opts, c)
+		return e.convertGraph(cmd, path, model.(*graph.Graph), opts, c)
+	}
+	if c.inputNorm != "" {
+		return nil, fmt.Errorf("--input-norm: applies to ONNX models (snnkit models store their normalisation)")
 	}
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -194,14 +205,44 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	return e.convertANN(cmd, path, m.Net, m.Spec.Input, opts, c)
 }
 
-// firstJoin names the first join node of a graph, for messages.
-func firstJoin(g *graph.Graph) string {
-	for _, n := range g.Nodes {
-		if n.Join != nil {
-			return fmt.Sprintf("node %s: %v", n.Name, n.Join)
+// writeReport prints the conversion report of a graph model and the
+// percentiles --normalize measured.
+func writeReport(w io.Writer, l *loaded) {
+	if len(l.report) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "conversion of %d nodes:\n", len(l.report))
+	for _, r := range l.report {
+		fmt.Fprintf(w, "  %-28s %-10s %s", r.Node, r.Action, r.Op)
+		if r.Detail != "" {
+			fmt.Fprintf(w, "  (%s)", r.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range l.graphNorms {
+		fmt.Fprintf(w, "normalised %s by its percentile %.4g\n", n.ReLU, n.Percentile)
+	}
+}
+
+// convertGraph normalises (with --normalize, per spiking population) and
+// converts an ANN graph.
+func (e *env) convertGraph(cmd *cobra.Command, path string, g *graph.Graph, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
+	src := g
+	l := &loaded{ann: g, normalized: c.inputNorm != ""}
+	if p, _ := c.percentile(); p > 0 {
+		trainSet, _, err := e.loadData()
+		if err != nil {
+			return nil, fmt.Errorf("--normalize needs training images: %w", err)
+		}
+		if src, l.graphNorms, err = snn.NormalizeGraph(cmd.Context(), g, datasetSamples{trainSet.Subset(c.normSamples)}, p); err != nil {
+			return nil, fmt.Errorf("--normalize: %w", err)
 		}
 	}
-	return "no chain"
+	var err error
+	if l.net, l.report, err = snn.FromGraph(src, opts); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
 }
 
 // convertANN normalises (with --normalize) and converts an ANN chain.
@@ -255,6 +296,7 @@ structure and neuron settings.`,
 			for _, n := range l.norms {
 				fmt.Fprintf(e.stdout, "normalised layer %d by the %s of ReLU %d's output: %.4g\n", n.Layer, o.conv.normalize, n.ReLU, n.Percentile)
 			}
+			writeReport(e.stdout, l)
 			fmt.Fprintln(e.stdout, l.net)
 			if err := modelio.SaveSNN(o.output, l.net, map[string]string{"snnkit.converted_from": o.model}); err != nil {
 				return fmt.Errorf("-o/--output: %w", err)

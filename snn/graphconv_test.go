@@ -1,0 +1,206 @@
+package snn
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/snnkit/snnkit/graph"
+	goldenset "github.com/snnkit/snnkit/internal/golden"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/onnx"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// resGraph is a small residual network: a stem, a block whose shortcut is
+// the identity (an Add of a ReLU's output) and one with a projection, a
+// Concat of two branches, BatchNorm after a convolution, global average
+// pooling and a Linear head.
+func resGraph(rng *rand.Rand) *graph.Graph {
+	conv := func(in, out, k, s, p int) *nn.Conv2d {
+		return nn.NewConv2d(nn.Conv2dConfig{In: in, Out: out, Kernel: k, Stride: s, Padding: p, Bias: true}, rng)
+	}
+	g := graph.New([]int{1, 8, 8})
+	g.AddLayer("stem", conv(1, 4, 3, 1, 1), graph.Input)
+	bn := nn.NewBatchNorm2d(4)
+	for i := range bn.RunningVar.Value.Data {
+		bn.RunningVar.Value.Data[i] = 0.5 + float32(i)
+		bn.RunningMean.Value.Data[i] = 0.1 * float32(i)
+	}
+	g.AddLayer("stem_bn", bn, "stem")
+	g.AddLayer("r0", nn.NewReLU(), "stem_bn")
+	g.AddLayer("c1", conv(4, 4, 3, 1, 1), "r0")
+	g.AddLayer("r1", nn.NewReLU(), "c1")
+	g.AddLayer("c2", conv(4, 4, 3, 1, 1), "r1")
+	g.AddJoin("add", nn.NewAdd(), "c2", "r0")
+	g.AddLayer("r2", nn.NewReLU(), "add")
+	g.AddLayer("a", conv(4, 3, 3, 2, 1), "r2")
+	g.AddLayer("b", conv(4, 2, 1, 2, 0), "r2")
+	g.AddJoin("cat", nn.NewConcat(), "a", "b")
+	g.AddLayer("r3", nn.NewReLU(), "cat")
+	g.AddLayer("drop", nn.NewDropout(0.2, nil), "r3")
+	g.AddLayer("gap", nn.NewGlobalAvgPool2d(), "drop")
+	g.AddLayer("flat", nn.NewFlatten(), "gap")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 5, Out: 3, Bias: true}, rng), "flat")
+	return g
+}
+
+type sliceSamples struct{ x *tensor.Tensor }
+
+func (s sliceSamples) Len() int { return s.x.Shape[0] }
+func (s sliceSamples) Batch(lo, hi int, x *tensor.Tensor) {
+	tensorSamples{s.x}.Batch(lo, hi, x)
+}
+
+// TestNormalizeGraph checks the per-population scaling: after it, every
+// ReLU's percentile is 1, a Scale sits on the identity shortcut, and the
+// output is the original divided by one factor (the same prediction).
+func TestNormalizeGraph(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := resGraph(rng)
+	if err := g.Check(); err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(40, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	want, _ := g.Forward(x, false)
+	want = want.Clone()
+	ng, norms, err := NormalizeGraph(context.Background(), g, sliceSamples{x}, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(norms) != 4 {
+		t.Fatalf("normalisations %+v", norms)
+	}
+	if _, ok := ng.Node("add.scale1"); !ok {
+		t.Errorf("no Scale on the identity shortcut:\n%v", ng)
+	}
+	if _, ok := ng.Node("stem_bn"); ok {
+		t.Error("BatchNorm not folded")
+	}
+	got, err := ng.Forward(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range norms {
+		if p := Percentile(ng.NodeOutput(n.ReLU).Data, 99); math.Abs(p-1) > 1e-4 {
+			t.Errorf("after normalisation the 99th percentile of %s is %v", n.ReLU, p)
+		}
+	}
+	ratio := float64(want.Data[0] / got.Data[0])
+	for i := range want.Data {
+		if math.Abs(float64(got.Data[i])*ratio-float64(want.Data[i])) > 1e-4*math.Max(1, math.Abs(float64(want.Data[i]))) {
+			t.Fatalf("output %d: %v, original %v (ratio %v)", i, got.Data[i], want.Data[i], ratio)
+		}
+	}
+	// The original is untouched.
+	again, _ := g.Forward(x, false)
+	if again.Data[0] != want.Data[0] {
+		t.Error("NormalizeGraph changed its input graph")
+	}
+}
+
+// TestFromGraphGolden converts PyTorch's ONNX export of the golden network
+// (testdata/onnx/tutorial_mnist.onnx holds the golden weights) with
+// FromGraph and requires sinabs' spikes, every layer, every engine.
+func TestFromGraphGolden(t *testing.T) {
+	g, err := onnx.ReadFile(filepath.Join(goldenset.Root(), "testdata", "onnx", "tutorial_mnist.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := goldenset.Sets()[0]
+	f := set.Open(t)
+	in, _ := f.Get("input")
+	v, _ := in.Float32(false)
+	input := &tensor.Tensor{Shape: in.Shape, Data: v}
+	net, report, err := FromGraph(g, DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !net.IsChain() || len(report) != len(g.Nodes)+1 || report[1].Action != "converted" {
+		t.Fatalf("report %+v", report)
+	}
+	for _, engine := range []Engine{EngineReference, EngineDense, EngineEvent, EngineAuto} {
+		sim, err := NewSimulator(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.SetEngine(engine)
+		out, err := sim.Run(context.Background(), input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := f.Get("default/spike_output")
+		wv, _ := want.Float32(false)
+		for i := range wv {
+			if out.Data[i] != wv[i] {
+				t.Fatalf("%v: output %d is %v, sinabs %v", engine, i, out.Data[i], wv[i])
+			}
+		}
+	}
+}
+
+// TestFromGraphResidual converts the residual graph and checks the report,
+// the stages' wiring, and that a long constant current reproduces the
+// ANN's prediction (rates approximate activations).
+func TestFromGraphResidual(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	g := resGraph(rng)
+	x := tensor.New(20, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	ng, _, err := NormalizeGraph(context.Background(), g, sliceSamples{x}, 99.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultConvertOptions()
+	opts.Neuron.VInit = 0.5
+	net, report, err := FromGraph(ng, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net.IsChain() {
+		t.Fatal("a residual network reported as a chain")
+	}
+	actions := map[string]string{}
+	for _, r := range report {
+		actions[r.Node] = r.Action
+	}
+	if actions["r1"] != "converted" || actions["drop"] != "dropped" || actions["add"] != "kept" || actions["spike_output"] != "added" {
+		t.Fatalf("report %+v", report)
+	}
+	ann, _ := ng.Forward(x, false)
+	const steps = 400
+	in := tensor.New(20, steps, 1, 8, 8)
+	for b := 0; b < 20; b++ {
+		for s := 0; s < steps; s++ {
+			copy(in.Data[(b*steps+s)*64:(b*steps+s+1)*64], x.Data[b*64:(b+1)*64])
+		}
+	}
+	sim, err := NewSimulator(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sim.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree := 0
+	for b := 0; b < 20; b++ {
+		counts := make([]float32, 3)
+		for s := 0; s < steps; s++ {
+			_ = tensor.Add(counts, out.Data[(b*steps+s)*3:(b*steps+s+1)*3])
+		}
+		if tensor.ArgMax(counts) == tensor.ArgMax(ann.Data[b*3:(b+1)*3]) {
+			agree++
+		}
+	}
+	if agree < 16 {
+		t.Errorf("the spiking network agrees with the ANN on %d of 20 samples", agree)
+	}
+}
