@@ -26,6 +26,9 @@
 //	AvgPool2d, SumPool2d, MaxPool2d   kernel_size, stride (= kernel_size)
 //	BatchNorm2d  num_features, eps (1e-5), momentum (0.1)
 //	Dropout      p (0.5)
+//	GlobalAvgPool2d, Identity
+//	Normalize    num_features (its mean and std are tensors of the model file)
+//	Scale        factor
 //
 // kernel_size, stride and padding are a number or a pair [h, w].
 package arch
@@ -34,6 +37,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -97,6 +101,8 @@ type Layer struct {
 	Momentum    *float64 `json:"momentum,omitempty"`
 
 	P *float64 `json:"p,omitempty"`
+
+	Factor *float64 `json:"factor,omitempty"`
 }
 
 // Spec is the architecture of a Sequential network and the shape of one
@@ -117,6 +123,11 @@ var fields = map[string][]string{
 	"MaxPool2d":   {"kernel_size", "stride"},
 	"BatchNorm2d": {"num_features", "eps", "momentum"},
 	"Dropout":     {"p"},
+
+	"GlobalAvgPool2d": {},
+	"Identity":        {},
+	"Normalize":       {"num_features"},
+	"Scale":           {"factor"},
 }
 
 // Types lists the layer types a Spec may use.
@@ -303,7 +314,13 @@ func (l *Layer) check() error {
 		if l.P != nil && !(*l.P >= 0 && *l.P < 1) {
 			return fmt.Errorf("p %v outside [0, 1)", *l.P)
 		}
-	case "ReLU", "Flatten":
+	case "Normalize":
+		return pos("num_features", l.NumFeatures)
+	case "Scale":
+		if l.Factor == nil || math.IsNaN(*l.Factor) || math.IsInf(*l.Factor, 0) || math.Abs(*l.Factor) > 3.4e38 {
+			return fmt.Errorf("factor must be a finite number")
+		}
+	case "ReLU", "Flatten", "GlobalAvgPool2d", "Identity":
 	default:
 		return fmt.Errorf("unknown layer type %q", l.Type)
 	}
@@ -379,6 +396,8 @@ func (l *Layer) paramCount() int {
 		return l.OutFeatures * (l.InFeatures + 1)
 	case "BatchNorm2d":
 		return 4 * l.NumFeatures
+	case "Normalize":
+		return 2 * l.NumFeatures
 	}
 	return 0
 }
@@ -443,6 +462,9 @@ func (l Layer) TensorShapes() []TensorShape {
 		if l.bias() {
 			add("bias", l.OutFeatures)
 		}
+	case "Normalize":
+		add("mean", l.NumFeatures)
+		add("std", l.NumFeatures)
 	case "BatchNorm2d":
 		add("weight", l.NumFeatures)
 		add("bias", l.NumFeatures)
@@ -498,6 +520,18 @@ func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
 			b.Momentum = *l.Momentum
 		}
 		return b, nil
+	case "GlobalAvgPool2d":
+		return nn.NewGlobalAvgPool2d(), nil
+	case "Identity":
+		return nn.NewIdentity(), nil
+	case "Normalize":
+		mean, std := make([]float32, l.NumFeatures), make([]float32, l.NumFeatures)
+		for i := range std {
+			std[i] = 1
+		}
+		return nn.NewNormalize(mean, std)
+	case "Scale":
+		return nn.NewScale(float32(*l.Factor)), nil
 	case "Dropout":
 		p := 0.5
 		if l.P != nil {
@@ -549,6 +583,15 @@ func Describe(layer nn.Layer) (Layer, error) {
 	case *nn.Dropout:
 		p := v.P
 		l = Layer{Type: "Dropout", P: &p}
+	case *nn.GlobalAvgPool2d:
+		l = Layer{Type: "GlobalAvgPool2d"}
+	case *nn.Identity:
+		l = Layer{Type: "Identity"}
+	case *nn.Normalize:
+		l = Layer{Type: "Normalize", NumFeatures: len(v.Mean.Value.Data)}
+	case *nn.Scale:
+		f := float64(v.Factor)
+		l = Layer{Type: "Scale", Factor: &f}
 	default:
 		return Layer{}, fmt.Errorf("%T has no architecture description", layer)
 	}

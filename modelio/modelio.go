@@ -237,12 +237,18 @@ func loadTensors(entries []named, f *safetensors.File, ignore func(string) bool,
 }
 
 // CheckBatchNorm refuses BatchNorm2d layers whose running statistics cannot
-// be a real batch's (nn.BatchNorm2d.CheckStats), naming the tensor.
+// be a real batch's (nn.BatchNorm2d.CheckStats), naming the tensor, and
+// Normalize layers whose std is not positive.
 func CheckBatchNorm(net *nn.Sequential) error {
 	for i, l := range net.Layers {
-		if b, ok := l.(*nn.BatchNorm2d); ok {
+		switch b := l.(type) {
+		case *nn.BatchNorm2d:
 			if err := b.CheckStats(); err != nil {
 				return fmt.Errorf("layer %d (BatchNorm2d): %d.%w", i, i, err)
+			}
+		case *nn.Normalize:
+			if err := b.Check(); err != nil {
+				return fmt.Errorf("layer %d (Normalize): %w", i, err)
 			}
 		}
 	}

@@ -22,6 +22,11 @@ import (
 //	                           "reset": "subtract", "min_v_mem": -1}},
 //	  ...
 //	  {"name": "spike_output", "neuron": {...}}]}
+//
+// A network converted from a graph names its stages after the graph's nodes
+// and says what each reads: {"name": "blocks.0.Add", "inputs":
+// ["blocks.0.c2", "stem.2"], "join": {"type": "Add"}}; "input" is the
+// network's input, and a stage without "inputs" reads the one before it.
 const MetaSNN = "snnkit.snn"
 
 // SNNFormat is the "format" value of MetaSNN.
@@ -35,8 +40,35 @@ type snnDoc struct {
 
 type stageDoc struct {
 	Name   string      `json:"name"`
+	Inputs []string    `json:"inputs,omitempty"` // empty: the stage before
 	Layer  *arch.Layer `json:"layer,omitempty"`
 	Neuron *snn.Neuron `json:"neuron,omitempty"`
+	Join   *joinDoc    `json:"join,omitempty"`
+}
+
+// joinDoc describes a join: {"type": "Add"} or {"type": "Concat"}.
+type joinDoc struct {
+	Type string `json:"type"`
+}
+
+func describeJoin(j nn.Join) (*joinDoc, error) {
+	switch j.(type) {
+	case *nn.Add:
+		return &joinDoc{"Add"}, nil
+	case *nn.Concat:
+		return &joinDoc{"Concat"}, nil
+	}
+	return nil, fmt.Errorf("%v has no description", j)
+}
+
+func (d *joinDoc) build() (nn.Join, error) {
+	switch d.Type {
+	case "Add":
+		return nn.NewAdd(), nil
+	case "Concat":
+		return nn.NewConcat(), nil
+	}
+	return nil, fmt.Errorf("unknown join type %q (want Add or Concat)", d.Type)
 }
 
 // SaveSNN writes a converted network and extra metadata to path atomically.
@@ -44,7 +76,14 @@ func SaveSNN(path string, net *snn.Network, extra map[string]string) error {
 	doc := snnDoc{Format: SNNFormat, Input: net.Input}
 	var tensors []safetensors.Tensor
 	for _, st := range net.Stages {
-		sd := stageDoc{Name: st.Name, Neuron: st.Neuron}
+		sd := stageDoc{Name: st.Name, Neuron: st.Neuron, Inputs: st.Inputs}
+		if st.Join != nil {
+			j, err := describeJoin(st.Join)
+			if err != nil {
+				return fmt.Errorf("stage %s: %w", st.Name, err)
+			}
+			sd.Join = j
+		}
 		if st.Layer != nil {
 			l, err := arch.Describe(st.Layer)
 			if err != nil {
@@ -105,22 +144,52 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 	}
 	net := &snn.Network{Input: doc.Input}
 	seq := &nn.Sequential{}
-	names := map[string]bool{}
-	shape := doc.Input
+	shapes := map[string][]int{snn.Input: doc.Input}
+	prev := snn.Input
 	params := 0
 	for i, sd := range doc.Stages {
-		if sd.Name == "" || strings.Contains(sd.Name, ".") || names[sd.Name] {
-			return nil, fmt.Errorf("stage %d: name %q must be unique, not empty and without dots", i, sd.Name)
+		if sd.Name == "" || sd.Name == snn.Input || shapes[sd.Name] != nil || strings.ContainsAny(sd.Name, " \t\n") {
+			return nil, fmt.Errorf("stage %d: name %q must be unique, not empty, not %q and without spaces", i, sd.Name, snn.Input)
 		}
-		names[sd.Name] = true
-		st := snn.Stage{Name: sd.Name, In: shape}
+		inputs := sd.Inputs
+		if len(inputs) == 0 {
+			inputs = []string{prev}
+		}
+		if len(inputs) > 1<<10 {
+			return nil, fmt.Errorf("stage %s: %d inputs", sd.Name, len(inputs))
+		}
+		ins := make([][]int, len(inputs))
+		for k, in := range inputs {
+			if ins[k] = shapes[in]; ins[k] == nil {
+				return nil, fmt.Errorf("stage %s reads %q, which is not an earlier stage", sd.Name, in)
+			}
+		}
+		shape := ins[0]
+		st := snn.Stage{Name: sd.Name, In: shape, Inputs: sd.Inputs}
+		kinds := 0
+		for _, set := range []bool{sd.Layer != nil, sd.Neuron != nil, sd.Join != nil} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case (sd.Layer == nil) == (sd.Neuron == nil):
-			return nil, fmt.Errorf("stage %s: needs exactly one of layer and neuron", sd.Name)
+		case kinds != 1:
+			return nil, fmt.Errorf("stage %s: needs exactly one of layer, neuron and join", sd.Name)
+		case sd.Join == nil && len(inputs) != 1:
+			return nil, fmt.Errorf("stage %s: %d inputs without a join", sd.Name, len(inputs))
 		case sd.Neuron != nil:
 			n := *sd.Neuron
 			st.Neuron = &n
 			st.Out = shape
+		case sd.Join != nil:
+			j, err := sd.Join.build()
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			if st.Out, err = j.OutShape(ins); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			st.Join = j
 		default:
 			if sd.Layer.Type == "ReLU" || sd.Layer.Type == "Dropout" {
 				return nil, fmt.Errorf("stage %s: a %s has no place in a spiking network", sd.Name, sd.Layer.Type)
@@ -134,11 +203,12 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 			if st.Out, err = sd.Layer.OutShape(shape); err != nil {
 				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
 			}
-			if err := arch.CheckActivation(st.Out); err != nil {
-				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
-			}
 		}
-		shape = st.Out
+		if err := arch.CheckActivation(st.Out); err != nil {
+			return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+		}
+		shapes[sd.Name] = st.Out
+		prev = sd.Name
 		net.Stages = append(net.Stages, st)
 	}
 	// Tensors are named by their stage; all must be present, with the

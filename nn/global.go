@@ -132,6 +132,14 @@ func NewNormalize(mean, std []float32) (*Normalize, error) {
 // Params returns nil: the statistics are buffers.
 func (n *Normalize) Params() []*Param { return nil }
 
+// Check refuses statistics loaded from a file that NewNormalize would
+// refuse: a mean that is not finite, a std that is not a positive number,
+// or lengths that differ.
+func (n *Normalize) Check() error {
+	_, err := NewNormalize(n.Mean.Value.Data, n.Std.Value.Data)
+	return err
+}
+
 // Buffers returns mean and std.
 func (n *Normalize) Buffers() []*Param { return []*Param{n.Mean, n.Std} }
 

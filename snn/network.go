@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -278,4 +279,41 @@ func (n *Network) ANN() (*nn.Sequential, error) {
 		}
 	}
 	return Clone(seq, n.Input)
+}
+
+// ANNGraph is ANN for any network: the analog graph, with each stage a
+// node of the same name (spiking stages as ReLUs, the added spike_output
+// dropped). The layers are copies.
+func (n *Network) ANNGraph() (*graph.Graph, error) {
+	g := graph.New(n.Input)
+	prev := graph.Input
+	last := ""
+	for _, st := range n.Stages {
+		ins := st.Inputs
+		if len(ins) == 0 {
+			ins = []string{prev}
+		}
+		prev = st.Name
+		switch {
+		case st.Spiking() && st.Name == "spike_output":
+			continue
+		case st.Spiking():
+			g.AddLayer(st.Name, nn.NewReLU(), ins[0])
+		case st.Join != nil:
+			j, err := nn.CloneJoin(st.Join)
+			if err != nil {
+				return nil, err
+			}
+			g.AddJoin(st.Name, j, ins...)
+		default:
+			l, err := nn.CloneLayer(st.Layer)
+			if err != nil {
+				return nil, err
+			}
+			g.AddLayer(st.Name, l, ins[0])
+		}
+		last = st.Name
+	}
+	g.Output = last
+	return g, g.Check()
 }

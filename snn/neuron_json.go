@@ -18,12 +18,13 @@ type neuronJSON struct {
 	TauMem         float32  `json:"tau_mem,omitempty"`
 	TauSyn         float32  `json:"tau_syn,omitempty"`
 	NormInput      bool     `json:"norm_input,omitempty"`
+	VInit          float32  `json:"v_init,omitempty"` // initial v, a fraction of spike_threshold
 }
 
 // MarshalJSON writes the neuron with sinabs' parameter names, e.g.
 // {"type":"IAF","spike_threshold":1,"spike_fn":"multi","reset":"subtract","min_v_mem":-1}.
 func (n Neuron) MarshalJSON() ([]byte, error) {
-	j := neuronJSON{Type: n.Kind.String(), TauMem: n.TauMem, TauSyn: n.TauSyn, NormInput: n.NormInput}
+	j := neuronJSON{Type: n.Kind.String(), TauMem: n.TauMem, TauSyn: n.TauSyn, NormInput: n.NormInput, VInit: n.VInit}
 	if n.Kind != ExpLeak {
 		th := n.Threshold
 		j.SpikeThreshold = &th
@@ -74,7 +75,7 @@ func (n *Neuron) UnmarshalJSON(b []byte) error {
 	if j.MinVMem != nil {
 		m.HasFloor, m.MinVMem = true, *j.MinVMem
 	}
-	m.TauMem, m.TauSyn, m.NormInput = j.TauMem, j.TauSyn, j.NormInput
+	m.TauMem, m.TauSyn, m.NormInput, m.VInit = j.TauMem, j.TauSyn, j.NormInput, j.VInit
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("neuron: %w", err)
 	}

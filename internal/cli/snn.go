@@ -188,11 +188,17 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		ann, err := net.ANN()
+		var ann nn.Model
+		if net.IsChain() {
+			ann, err = net.ANN()
+		} else {
+			ann, err = net.ANNGraph()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return &loaded{net: net, ann: ann, isSNN: true}, nil
+		_, normalized := net.Stages[0].Layer.(*nn.Normalize)
+		return &loaded{net: net, ann: ann, isSNN: true, normalized: normalized}, nil
 	}
 	spec, err := archOverride(archName)
 	if err != nil {
