@@ -44,6 +44,13 @@ type stageDoc struct {
 	Layer  *arch.Layer `json:"layer,omitempty"`
 	Neuron *snn.Neuron `json:"neuron,omitempty"`
 	Join   *joinDoc    `json:"join,omitempty"`
+	// MaxPool is a spiking max-pool: {"kernel_size": [2, 2], "stride": [2, 2]}.
+	MaxPool *maxPoolDoc `json:"spiking_max_pool,omitempty"`
+}
+
+type maxPoolDoc struct {
+	KernelSize [2]int `json:"kernel_size"`
+	Stride     [2]int `json:"stride"`
 }
 
 // joinDoc describes a join: {"type": "Add"} or {"type": "Concat"}.
@@ -77,6 +84,9 @@ func SaveSNN(path string, net *snn.Network, extra map[string]string) error {
 	var tensors []safetensors.Tensor
 	for _, st := range net.Stages {
 		sd := stageDoc{Name: st.Name, Neuron: st.Neuron, Inputs: st.Inputs}
+		if st.MaxPool != nil {
+			sd.MaxPool = &maxPoolDoc{KernelSize: st.MaxPool.Kernel, Stride: st.MaxPool.Stride}
+		}
 		if st.Join != nil {
 			j, err := describeJoin(st.Join)
 			if err != nil {
@@ -167,20 +177,32 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 		shape := ins[0]
 		st := snn.Stage{Name: sd.Name, In: shape, Inputs: sd.Inputs}
 		kinds := 0
-		for _, set := range []bool{sd.Layer != nil, sd.Neuron != nil, sd.Join != nil} {
+		for _, set := range []bool{sd.Layer != nil, sd.Neuron != nil, sd.Join != nil, sd.MaxPool != nil} {
 			if set {
 				kinds++
 			}
 		}
 		switch {
 		case kinds != 1:
-			return nil, fmt.Errorf("stage %s: needs exactly one of layer, neuron and join", sd.Name)
+			return nil, fmt.Errorf("stage %s: needs exactly one of layer, neuron, join and spiking_max_pool", sd.Name)
 		case sd.Join == nil && len(inputs) != 1:
 			return nil, fmt.Errorf("stage %s: %d inputs without a join", sd.Name, len(inputs))
 		case sd.Neuron != nil:
 			n := *sd.Neuron
 			st.Neuron = &n
 			st.Out = shape
+		case sd.MaxPool != nil:
+			mp := &snn.SpikingMaxPool{Kernel: sd.MaxPool.KernelSize, Stride: sd.MaxPool.Stride}
+			for _, v := range append(mp.Kernel[:], mp.Stride[:]...) {
+				if v < 1 || v > arch.MaxDim {
+					return nil, fmt.Errorf("stage %s: spiking_max_pool kernel_size %v, stride %v", sd.Name, mp.Kernel, mp.Stride)
+				}
+			}
+			var err error
+			if st.Out, err = mp.OutShape(shape); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", sd.Name, err)
+			}
+			st.MaxPool = mp
 		case sd.Join != nil:
 			j, err := sd.Join.build()
 			if err != nil {

@@ -113,15 +113,16 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 				}
 				add(Stage{Layer: c}, "kept", "applied at every step")
 			case *nn.Pool2d, *nn.Flatten, *nn.GlobalAvgPool2d, *nn.Scale, *nn.Normalize:
+				if p, ok := l.(*nn.Pool2d); ok && p.Kind == nn.PoolMax {
+					add(Stage{MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW}}, "converted",
+						"MaxPool2d -> SpikingMaxPooling2dLayer: the spikes of each window's most-spiking input")
+					break
+				}
 				c, err := nn.CloneLayer(l)
 				if err != nil {
 					return nil, nil, fmt.Errorf("convert: node %s: %w", n.Name, err)
 				}
-				detail := "applied at every step"
-				if p, ok := l.(*nn.Pool2d); ok && p.Kind == nn.PoolMax {
-					detail = "the maximum of each window's spikes at every step"
-				}
-				add(Stage{Layer: c}, "kept", detail)
+				add(Stage{Layer: c}, "kept", "applied at every step")
 			default:
 				return nil, nil, fmt.Errorf("convert: node %s: %v cannot be converted (supported: Conv2d, Linear, ReLU, pooling, global average pooling, Flatten, BatchNorm2d, Dropout, Identity, Normalize, Scale, Add, Concat)", n.Name, n.Layer)
 			}

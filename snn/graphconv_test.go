@@ -204,3 +204,37 @@ func TestFromGraphResidual(t *testing.T) {
 		t.Errorf("the spiking network agrees with the ANN on %d of 20 samples", agree)
 	}
 }
+
+// TestSpikingMaxPool checks sinabs' SpikingMaxPooling2dLayer semantics on a
+// hand-made train: each step passes the spikes of the input with the most
+// spikes so far (this step's included), ties to the first; and a reset
+// forgets the counts.
+func TestSpikingMaxPool(t *testing.T) {
+	net := &Network{Input: []int{1, 2, 2}, Stages: []Stage{{Name: "0", MaxPool: &SpikingMaxPool{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}, In: []int{1, 2, 2}, Out: []int{1, 1, 1}}}}
+	// Frames in row-major order (0,0) (0,1) (1,0) (1,1).
+	frames := [][]float32{{0, 1, 0, 0}, {1, 0, 0, 0}, {0, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 2, 0}}
+	// counts after each step: (0,1)=1 -> 1; (0,0)=1 ties, first -> 1;
+	// (1,1)=1, max still (0,0) -> 0; (0,1)=2 -> 1; (1,0)=2 ties with (0,1),
+	// (0,1) first -> 0.
+	want := []float32{1, 1, 0, 1, 0}
+	in := tensor.New(1, len(frames), 1, 2, 2)
+	for i, f := range frames {
+		copy(in.Data[i*4:], f)
+	}
+	sim, err := NewSimulator(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		out, err := sim.Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			if out.Data[i] != w {
+				t.Fatalf("round %d: output %v, want %v", round, out.Data, want)
+			}
+		}
+		sim.Reset()
+	}
+}

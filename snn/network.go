@@ -23,6 +23,9 @@ type Stage struct {
 	// Join, in a network converted from a graph, sums (Add) or joins
 	// (Concat) the currents and spikes of several stages.
 	Join nn.Join
+	// MaxPool is a spiking max-pool (sinabs' SpikingMaxPooling2dLayer),
+	// the conversion of an ANN's MaxPool2d; it keeps state over time.
+	MaxPool *SpikingMaxPool
 	// Inputs names the stages (or Input, the network's input) this stage
 	// reads. Empty means the stage before it, as in a chain.
 	Inputs []string
@@ -54,6 +57,15 @@ func (n *Network) IsChain() bool {
 		}
 	}
 	return true
+}
+
+func (n *Network) hasSpikingMaxPool() bool {
+	for _, st := range n.Stages {
+		if st.MaxPool != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // sources returns, per stage, the indices of the stages it reads (-1 for
@@ -181,6 +193,10 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 			}
 			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
 		case *nn.Pool2d, *nn.Flatten:
+			if p, ok := l.(*nn.Pool2d); ok && p.Kind == nn.PoolMax {
+				net.Stages = append(net.Stages, Stage{Name: name, MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW}, In: shape, Out: out})
+				break
+			}
 			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
 		default:
 			return nil, fmt.Errorf("convert: layer %d: %v cannot be converted", i, l)
@@ -252,6 +268,8 @@ func (n *Network) String() string {
 			d = s.Neuron.String()
 		case s.Join != nil:
 			d = s.Join.String()
+		case s.MaxPool != nil:
+			d = s.MaxPool.String()
 		default:
 			d = s.Layer.String()
 		}
@@ -274,6 +292,8 @@ func (n *Network) ANN() (*nn.Sequential, error) {
 		case st.Spiking() && st.Name == "spike_output":
 		case st.Spiking():
 			seq.Layers = append(seq.Layers, nn.NewReLU())
+		case st.MaxPool != nil:
+			seq.Layers = append(seq.Layers, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride}))
 		default:
 			seq.Layers = append(seq.Layers, st.Layer)
 		}
@@ -299,6 +319,8 @@ func (n *Network) ANNGraph() (*graph.Graph, error) {
 			continue
 		case st.Spiking():
 			g.AddLayer(st.Name, nn.NewReLU(), ins[0])
+		case st.MaxPool != nil:
+			g.AddLayer(st.Name, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride}), ins[0])
 		case st.Join != nil:
 			j, err := nn.CloneJoin(st.Join)
 			if err != nil {

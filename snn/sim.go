@@ -83,7 +83,8 @@ type Simulator struct {
 	joins    []nn.Join  // per stage: a private copy of the join
 	srcs     [][]int    // per stage: the stages it reads (-1: the input)
 	stageOut []*tensor.Tensor
-	states   []*State // per stage: population state [batch × neurons] (nil for layers)
+	counts   [][]float32 // per stage: a spiking max-pool's running spike counts [batch × inputs]
+	states   []*State    // per stage: population state [batch × neurons] (nil for layers)
 	outs     []tensor.Tensor
 	batch    int
 	t        int // time steps since the last reset
@@ -123,7 +124,7 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	}
 	// The fast engine runs chains; a graph with joins runs on the
 	// reference engine whatever engine is selected.
-	if net.IsChain() {
+	if net.IsChain() && !net.hasSpikingMaxPool() {
 		if s.fast, err = compileFast(net); err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
@@ -132,6 +133,7 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	s.joins = make([]nn.Join, len(net.Stages))
 	s.states = make([]*State, len(net.Stages))
 	s.outs = make([]tensor.Tensor, len(net.Stages))
+	s.counts = make([][]float32, len(net.Stages))
 	for i, st := range net.Stages {
 		switch {
 		case st.Layer != nil:
@@ -196,6 +198,9 @@ func (s *Simulator) Reset() {
 			s.net.Stages[i].Neuron.ResetState(st)
 		}
 	}
+	for _, c := range s.counts {
+		clear(c)
+	}
 }
 
 func (s *Simulator) ensureState(batch int) {
@@ -214,6 +219,9 @@ func (s *Simulator) ensureState(batch int) {
 	for i, st := range s.net.Stages {
 		if st.Spiking() {
 			s.states[i] = st.Neuron.NewState(batch * tensor.Numel(st.Out))
+		}
+		if st.MaxPool != nil {
+			s.counts[i] = make([]float32, batch*tensor.Numel(st.In))
 		}
 	}
 }
@@ -360,6 +368,12 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			s.spikingStep(st.Neuron, s.states[i], x, out, trace, batch, n)
 			for _, m := range s.states2 {
 				m.ObserveState(i, trace, Chunk{Batch: batch, T0: t0, Steps: n})
+			}
+		case st.MaxPool != nil:
+			out = &s.outs[i]
+			out.Resize(append([]int{batch * n}, st.Out...)...)
+			if err := s.runMaxPool(i, x, out, batch, n); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", st.Name, err)
 			}
 		case st.Join != nil:
 			xs := make([]*tensor.Tensor, len(s.srcs[i]))

@@ -1,0 +1,96 @@
+package snn
+
+import (
+	"fmt"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// SpikingMaxPool is max-pooling of spike trains as sinabs'
+// SpikingMaxPooling2dLayer computes it: every input neuron's spikes are
+// counted from the start (the last reset), and each window passes on, at
+// every step, the spikes of the input with the highest count so far, this
+// step's spikes included; ties go to the first input of the window in
+// row-major order, as torch's max_pool2d picks. A max of each step's spikes
+// instead (what an ANN's MaxPool2d would do to spike frames) passes a spike
+// from any input, and so far more spikes than the ANN's maximum rate.
+type SpikingMaxPool struct {
+	Kernel, Stride [2]int
+}
+
+// OutShape returns [C, OH, OW] for input [C, H, W] (no padding, floor).
+func (p *SpikingMaxPool) OutShape(in []int) ([]int, error) {
+	g, err := p.geom(in)
+	if err != nil {
+		return nil, err
+	}
+	return []int{g.C, g.OH, g.OW}, nil
+}
+
+func (p *SpikingMaxPool) geom(in []int) (tensor.ConvGeom, error) {
+	if len(in) != 3 {
+		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", p, tensor.ShapeString(in))
+	}
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: p.Kernel[0], KW: p.Kernel[1], SH: p.Stride[0], SW: p.Stride[1]}
+	if g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || !g.OutSize() {
+		return g, fmt.Errorf("%v: window does not fit input %s", p, tensor.ShapeString(in))
+	}
+	return g, nil
+}
+
+// String describes the layer like sinabs.
+func (p *SpikingMaxPool) String() string {
+	return fmt.Sprintf("SpikingMaxPooling2dLayer(pool_size=(%d, %d), strides=(%d, %d))", p.Kernel[0], p.Kernel[1], p.Stride[0], p.Stride[1])
+}
+
+// step runs n steps of one sample: counts (the sample's running counts,
+// input-sized) grow by each frame of x, and out receives the frame's value
+// at each window's most-spiking input.
+func (p *SpikingMaxPool) step(g tensor.ConvGeom, counts, x, out []float32, n int) {
+	inLen, outLen := g.C*g.H*g.W, g.C*g.OH*g.OW
+	for t := 0; t < n; t++ {
+		f := x[t*inLen : (t+1)*inLen]
+		_ = tensor.Add(counts, f)
+		o := out[t*outLen : (t+1)*outLen]
+		k := 0
+		for c := 0; c < g.C; c++ {
+			plane := counts[c*g.H*g.W : (c+1)*g.H*g.W]
+			for oy := 0; oy < g.OH; oy++ {
+				for ox := 0; ox < g.OW; ox++ {
+					best, bi := float32(0), -1
+					for i := 0; i < g.KH; i++ {
+						row := (oy*g.SH + i) * g.W
+						for j := 0; j < g.KW; j++ {
+							idx := row + ox*g.SW + j
+							if v := plane[idx]; bi < 0 || v > best {
+								best, bi = v, idx
+							}
+						}
+					}
+					o[k] = f[c*g.H*g.W+bi]
+					k++
+				}
+			}
+		}
+	}
+}
+
+// runMaxPool advances every sample of a chunk through a spiking max-pool
+// stage, samples in parallel.
+func (s *Simulator) runMaxPool(i int, x, out *tensor.Tensor, batch, n int) error {
+	st := &s.net.Stages[i]
+	g, err := st.MaxPool.geom(st.In)
+	if err != nil {
+		return err
+	}
+	inLen, outLen := g.C*g.H*g.W, g.C*g.OH*g.OW
+	if len(s.counts[i]) != batch*inLen {
+		s.counts[i] = make([]float32, batch*inLen)
+	}
+	counts := s.counts[i]
+	parallel.Run(batch, func(b int) {
+		st.MaxPool.step(g, counts[b*inLen:(b+1)*inLen], x.Data[b*n*inLen:(b+1)*n*inLen], out.Data[b*n*outLen:(b+1)*n*outLen], n)
+	})
+	return nil
+}
