@@ -168,37 +168,52 @@ func Parse(b []byte) (*Spec, error) {
 	}
 	s := &Spec{Format: raw.Format, Input: raw.Input}
 	for i, lr := range raw.Layers {
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal(lr, &keys); err != nil {
-			return nil, fmt.Errorf("architecture: layer %d: %w", i, err)
+		l, err := parseLayer(lr, fmt.Sprintf("layer %d", i))
+		if err != nil {
+			return nil, fmt.Errorf("architecture: %w", err)
 		}
-		var typ string
-		if t, ok := keys["type"]; !ok || json.Unmarshal(t, &typ) != nil {
-			return nil, fmt.Errorf("architecture: layer %d has no \"type\" string", i)
-		}
-		allowed, ok := fields[typ]
-		if !ok {
-			return nil, fmt.Errorf("architecture: layer %d: unknown layer type %q (known: %s)", i, typ, strings.Join(Types(), ", "))
-		}
-		for k := range keys {
-			if k != "type" && !contains(allowed, k) {
-				return nil, fmt.Errorf("architecture: layer %d (%s): unknown field %q (allowed: %s)", i, typ, k, strings.Join(allowed, ", "))
-			}
-		}
-		var l Layer
-		if err := json.Unmarshal(lr, &l); err != nil {
-			return nil, fmt.Errorf("architecture: layer %d (%s): %w", i, typ, err)
-		}
-		// A zero stride would otherwise read as "not given" (the default).
-		if _, ok := keys["stride"]; ok && (l.Stride[0] < 1 || l.Stride[1] < 1) {
-			return nil, fmt.Errorf("architecture: layer %d (%s): stride %v must be at least 1", i, typ, [2]int(l.Stride))
-		}
-		s.Layers = append(s.Layers, l.withDefaults())
+		s.Layers = append(s.Layers, l)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// parseLayer reads one layer object, where names the layer in errors; extra
+// lists keys besides the layer's own that the caller reads (a graph node's
+// name and inputs).
+func parseLayer(lr json.RawMessage, where string, extra ...string) (Layer, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(lr, &keys); err != nil {
+		return Layer{}, fmt.Errorf("%s: %w", where, err)
+	}
+	var typ string
+	if t, ok := keys["type"]; !ok || json.Unmarshal(t, &typ) != nil {
+		return Layer{}, fmt.Errorf("%s has no \"type\" string", where)
+	}
+	allowed, ok := fields[typ]
+	if !ok {
+		return Layer{}, fmt.Errorf("%s: unknown layer type %q (known: %s)", where, typ, strings.Join(Types(), ", "))
+	}
+	for k := range keys {
+		if k != "type" && !contains(allowed, k) && !contains(extra, k) {
+			return Layer{}, fmt.Errorf("%s (%s): unknown field %q (allowed: %s)", where, typ, k, strings.Join(allowed, ", "))
+		}
+	}
+	for _, k := range extra {
+		delete(keys, k)
+	}
+	trimmed, _ := json.Marshal(keys)
+	var l Layer
+	if err := json.Unmarshal(trimmed, &l); err != nil {
+		return Layer{}, fmt.Errorf("%s (%s): %w", where, typ, err)
+	}
+	// A zero stride would otherwise read as "not given" (the default).
+	if _, ok := keys["stride"]; ok && (l.Stride[0] < 1 || l.Stride[1] < 1) {
+		return Layer{}, fmt.Errorf("%s (%s): stride %v must be at least 1", where, typ, [2]int(l.Stride))
+	}
+	return l.withDefaults(), nil
 }
 
 func contains(s []string, x string) bool {

@@ -8,6 +8,8 @@
 //	"snnkit.format"  "1"
 //	"snnkit.kind"    "ann"
 //	"snnkit.arch"    the architecture as JSON (see package arch)
+//	"snnkit.graph"   or, for a network that is not a chain, its graph
+//	                 architecture (snnkit.graph/v1)
 //
 // and any further entries the caller passes (training settings, accuracy).
 // A file written by snnkit is therefore complete; a plain PyTorch state_dict
@@ -20,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
@@ -30,18 +33,41 @@ const (
 	MetaFormat = "snnkit.format"
 	MetaKind   = "snnkit.kind"
 	MetaArch   = "snnkit.arch"
+	MetaGraph  = "snnkit.graph"
 )
 
-// Model is a network with its architecture and the metadata of its file.
+// Model is a network with its architecture and the metadata of its file:
+// a chain (Spec and Net) or a graph (GraphSpec and Graph).
 type Model struct {
-	Spec     *arch.Spec
-	Net      *nn.Sequential
-	Metadata map[string]string
+	Spec      *arch.Spec
+	Net       *nn.Sequential
+	GraphSpec *arch.GraphSpec
+	Graph     *graph.Graph
+	Metadata  map[string]string
 }
+
+// Network returns the model's network, the chain or the graph.
+func (m *Model) Network() nn.Model {
+	if m.Graph != nil {
+		return m.Graph
+	}
+	return m.Net
+}
+
+// Input returns the sample shape the model takes.
+func (m *Model) Input() []int {
+	if m.GraphSpec != nil {
+		return m.GraphSpec.Input
+	}
+	return m.Spec.Input
+}
+
+// stateDicter is a network with PyTorch-named tensors.
+type stateDicter interface{ StateDict() []nn.NamedTensor }
 
 // StateTensors returns the network's state_dict as safetensors tensors: F32,
 // except BatchNorm's num_batches_tracked, which PyTorch keeps as an I64 scalar.
-func StateTensors(net *nn.Sequential) []safetensors.Tensor {
+func StateTensors(net stateDicter) []safetensors.Tensor {
 	var out []safetensors.Tensor
 	for _, e := range net.StateDict() {
 		v := e.Param.Value
@@ -66,6 +92,19 @@ func Save(path string, spec *arch.Spec, net *nn.Sequential, extra map[string]str
 	return safetensors.WriteFile(path, StateTensors(net), meta)
 }
 
+// SaveGraph writes a graph model, its graph architecture and extra
+// metadata to path atomically.
+func SaveGraph(path string, spec *arch.GraphSpec, g *graph.Graph, extra map[string]string) error {
+	meta := map[string]string{}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	meta[MetaFormat] = "1"
+	meta[MetaKind] = "ann"
+	meta[MetaGraph] = string(spec.JSON())
+	return safetensors.WriteFile(path, StateTensors(g), meta)
+}
+
 // Load reads a model file. The architecture comes from override when it is
 // not nil (for plain PyTorch state_dicts), else from the file's metadata.
 func Load(path string, override *arch.Spec) (*Model, error) {
@@ -83,6 +122,38 @@ func Load(path string, override *arch.Spec) (*Model, error) {
 // FromFile builds a model from a parsed safetensors file; see Load.
 func FromFile(f *safetensors.File, override *arch.Spec) (*Model, error) {
 	spec := override
+	if src, ok := f.Metadata[MetaGraph]; ok && spec == nil {
+		gs, err := arch.ParseGraph([]byte(src))
+		if err != nil {
+			return nil, fmt.Errorf("metadata %q: %w", MetaGraph, err)
+		}
+		shapes, err := gs.StateShapes()
+		if err != nil {
+			return nil, err
+		}
+		if err := checkNames(shapes, f, nil, "architecture"); err != nil {
+			return nil, err
+		}
+		g, err := gs.Build(nil)
+		if err != nil {
+			return nil, err
+		}
+		var entries []named
+		for _, e := range g.StateDict() {
+			entries = append(entries, named{e.Name, e.Param})
+		}
+		if err := loadTensors(entries, f, nil, "architecture"); err != nil {
+			return nil, err
+		}
+		for _, n := range g.Nodes {
+			if n.Layer != nil {
+				if err := CheckBatchNorm(nn.NewSequential(n.Layer)); err != nil {
+					return nil, fmt.Errorf("node %s: %w", n.Name, err)
+				}
+			}
+		}
+		return &Model{GraphSpec: gs, Graph: g, Metadata: f.Metadata}, nil
+	}
 	if spec == nil {
 		src, ok := f.Metadata[MetaArch]
 		if !ok {

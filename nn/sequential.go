@@ -14,6 +14,16 @@ type Model interface {
 	Params() []*Param
 }
 
+// Trainable is a whole network as training needs it: a Sequential, or a
+// graph (package graph). Backward takes the gradient of the loss with
+// respect to the last Forward's output and accumulates parameter
+// gradients.
+type Trainable interface {
+	Model
+	Backward(dy *tensor.Tensor) error
+	ZeroGrad()
+}
+
 // Sequential runs its layers in order. Its parameters are addressed like
 // PyTorch's nn.Sequential: "<index>.<name>", e.g. "0.weight".
 type Sequential struct {

@@ -21,9 +21,11 @@ type NodeReport struct {
 // opts.Neuron; Add and Concat stay joins, summing or joining the currents
 // and spikes that reach them; Conv2d, Linear, pooling, global average
 // pooling, Flatten, Scale and Normalize stay layers applied at every step
-// (biases divided by opts.BiasRescaling); with opts.FoldBatchNorm a
-// BatchNorm2d that is the only reader of a Conv2d is folded into it, and
-// one that is not stays a layer; Dropout and Identity disappear. Every
+// (biases divided by opts.BiasRescaling); MaxPool2d becomes a
+// SpikingMaxPool; a BatchNorm2d that is the only reader of a Conv2d is
+// folded into it (whatever opts.FoldBatchNorm, which decides it for
+// FromModel's chains), and one that is not stays a layer; Dropout and
+// Identity disappear. Every
 // other node is an error that names it. The ANN is not modified: the
 // network holds copies of its layers. The report lists every node.
 func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, error) {
@@ -89,7 +91,7 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 				if err := l.CheckStats(); err != nil {
 					return nil, nil, fmt.Errorf("convert: node %s: %w", n.Name, err)
 				}
-				if opts.FoldBatchNorm && ins[0] != Input && readers[n.Inputs[0]] == 1 {
+				if ins[0] != Input && readers[n.Inputs[0]] == 1 {
 					if conv, ok := net.Stages[index[ins[0]]].Layer.(*nn.Conv2d); ok {
 						foldBatchNorm(conv, l)
 						alias[n.Name] = ins[0]

@@ -60,7 +60,7 @@ type Result struct {
 
 // Fit trains model on data. It stops with ctx's error when ctx is cancelled,
 // between two batches.
-func Fit(ctx context.Context, model *nn.Sequential, opt optim.Optimizer, data Dataset, cfg Config) (*Result, error) {
+func Fit(ctx context.Context, model nn.Trainable, opt optim.Optimizer, data Dataset, cfg Config) (*Result, error) {
 	n := data.Len()
 	if n == 0 {
 		return nil, fmt.Errorf("train: empty data set")

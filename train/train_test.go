@@ -136,3 +136,21 @@ func TestEvaluateNamesOverflow(t *testing.T) {
 		t.Fatalf("error %v, want one naming layer 1 and 1.weight", err)
 	}
 }
+
+// TestFitGraph trains the resnet-small graph for a few batches: the loss
+// falls, through residual Adds and BatchNorm.
+func TestFitGraph(t *testing.T) {
+	train, _ := loadMNIST(t)
+	g, err := arch.ResNetSmall().Build(rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := optim.NewAdam(g.Params(), optim.AdamConfig{LR: 3e-3})
+	res, err := Fit(context.Background(), g, opt, train.Subset(768), Config{Epochs: 2, BatchSize: 64, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.EpochLoss[1] < res.EpochLoss[0]) || res.EpochLoss[1] > 2 {
+		t.Fatalf("epoch losses %v", res.EpochLoss)
+	}
+}

@@ -9,12 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
 	"github.com/snnkit/snnkit/perf"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/snneval"
-	"github.com/snnkit/snnkit/tensor"
 	"github.com/snnkit/snnkit/train"
 )
 
@@ -71,6 +72,61 @@ Without -m, the tutorial network is first trained for one epoch.`,
 	return cmd
 }
 
+// benchNetworks returns the two networks bench snn measures: the model (the
+// tutorial network trained for one epoch when none is given) converted with
+// the defaults, and the same after normalisation at the 99th percentile of
+// 500 training images.
+func (e *env) benchNetworks(ctx context.Context, path string, trainSet *mnist.Dataset) (def, norm *snn.Network, err error) {
+	sub := trainSet.Subset(500)
+	if path != "" {
+		model, _, err := loadEvalModel(path, "", "", "bench snn")
+		if err != nil {
+			return nil, nil, err
+		}
+		if g, ok := model.(*graph.Graph); ok {
+			if def, _, err = snn.FromGraph(g, snn.DefaultConvertOptions()); err != nil {
+				return nil, nil, err
+			}
+			ng, _, err := snn.NormalizeGraph(ctx, g, datasetSamples{sub}, 99)
+			if err != nil {
+				return nil, nil, err
+			}
+			norm, _, err = snn.FromGraph(ng, snn.DefaultConvertOptions())
+			return def, norm, err
+		}
+	}
+	spec, _ := arch.Lookup("tutorial")
+	var ann *nn.Sequential
+	if path != "" {
+		m, err := loadANN(path, "", "bench snn")
+		if err != nil {
+			return nil, nil, err
+		}
+		ann, spec = m.Net, m.Spec
+	} else {
+		fmt.Fprintln(e.stderr, "training the tutorial network for one epoch (give -m to skip)")
+		if ann, err = spec.Build(rand.New(rand.NewPCG(0, 1))); err != nil {
+			return nil, nil, err
+		}
+		opt, _ := optim.NewAdam(ann.Params(), optim.AdamConfig{})
+		if _, err := train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: 1, BatchSize: 128}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if def, err = snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions()); err != nil {
+		return nil, nil, err
+	}
+	normANN, err := snn.Clone(ann, spec.Input)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := snn.NormalizeWeightsFrom(ctx, normANN, datasetSamples{sub}, 99); err != nil {
+		return nil, nil, err
+	}
+	norm, err = snn.FromModel(normANN, spec.Input, snn.DefaultConvertOptions())
+	return def, norm, err
+}
+
 func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNReport, error) {
 	for _, f := range []struct {
 		name string
@@ -100,43 +156,7 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 		return nil, err
 	}
 	testSet = testSet.Subset(o.samples)
-	spec, _ := arch.Lookup("tutorial")
-	var ann *nn.Sequential
-	if o.model != "" {
-		m, err := loadANN(o.model, "", "bench snn")
-		if err != nil {
-			return nil, err
-		}
-		ann, spec = m.Net, m.Spec
-	} else {
-		fmt.Fprintln(out, "training the tutorial network for one epoch (give -m to skip)")
-		if ann, err = spec.Build(rand.New(rand.NewPCG(0, 1))); err != nil {
-			return nil, err
-		}
-		opt, _ := optim.NewAdam(ann.Params(), optim.AdamConfig{})
-		if _, err := train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: 1, BatchSize: 128}); err != nil {
-			return nil, err
-		}
-	}
-	def, err := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
-	if err != nil {
-		return nil, err
-	}
-	normANN, err := snn.Clone(ann, spec.Input)
-	if err != nil {
-		return nil, err
-	}
-	sub := trainSet.Subset(500)
-	idx := make([]int, sub.N)
-	for i := range idx {
-		idx[i] = i
-	}
-	var x tensor.Tensor
-	sub.Batch(idx, &x, nil)
-	if _, err := snn.NormalizeWeights(normANN, &x, 99); err != nil {
-		return nil, err
-	}
-	norm, err := snn.FromModel(normANN, spec.Input, snn.DefaultConvertOptions())
+	def, norm, err := e.benchNetworks(ctx, o.model, trainSet)
 	if err != nil {
 		return nil, err
 	}

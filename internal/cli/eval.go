@@ -114,7 +114,7 @@ func loadEvalModel(path, archName, inputNorm, command string) (nn.Model, []int, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return m.Net, m.Spec.Input, nil
+	return m.Network(), m.Input(), nil
 }
 
 // parseInputNorm reads --input-norm: "MEAN,STD" for one channel, or

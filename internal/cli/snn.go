@@ -208,6 +208,9 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if m.Graph != nil {
+		return e.convertGraph(cmd, path, m.Graph, opts, c)
+	}
 	return e.convertANN(cmd, path, m.Net, m.Spec.Input, opts, c)
 }
 

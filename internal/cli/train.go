@@ -13,6 +13,7 @@ import (
 	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/internal/progress"
 	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
 	"github.com/snnkit/snnkit/train"
 )
@@ -113,21 +114,39 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	spec, err := arch.Lookup(o.arch)
+	spec, gspec, err := arch.LookupAny(o.arch)
 	if err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)
+	}
+	input := []int(nil)
+	if spec != nil {
+		input = spec.Input
+	} else {
+		input = gspec.Input
 	}
 	trainSet, testSet, err := e.loadData()
 	if err != nil {
 		return nil, err
 	}
 	trainSet, testSet = trainSet.Subset(o.limit), testSet.Subset(o.testLimit)
-	if err := checkInput("--arch "+o.arch, spec.Input, e.dataset, trainSet); err != nil {
+	if err := checkInput("--arch "+o.arch, input, e.dataset, trainSet); err != nil {
 		return nil, err
 	}
-	net, err := spec.Build(rand.New(rand.NewPCG(o.seed, 1)))
-	if err != nil {
-		return nil, err
+	rng := rand.New(rand.NewPCG(o.seed, 1))
+	var net nn.Trainable
+	var save func(path string, meta map[string]string) error
+	if spec != nil {
+		seq, err := spec.Build(rng)
+		if err != nil {
+			return nil, err
+		}
+		net, save = seq, func(p string, meta map[string]string) error { return modelio.Save(p, spec, seq, meta) }
+	} else {
+		g, err := gspec.Build(rng)
+		if err != nil {
+			return nil, err
+		}
+		net, save = g, func(p string, meta map[string]string) error { return modelio.SaveGraph(p, gspec, g, meta) }
 	}
 	var opt optim.Optimizer
 	if o.optimizer == "sgd" {
@@ -139,7 +158,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		return nil, err
 	}
 	out := e.info(o.json)
-	fmt.Fprintf(out, "training %s on %d MNIST images for %d epochs (batch %d, %v)\n", o.arch, trainSet.N, o.epochs, o.batch, opt)
+	fmt.Fprintf(out, "training %s on %d %s images for %d epochs (batch %d, %v)\n", o.arch, trainSet.N, e.dataset, o.epochs, o.batch, opt)
 	bar := progress.New(e.stderr, int64(trainSet.N*o.epochs), "train", "img", e.quiet)
 	res, err := train.Fit(ctx, net, opt, trainSet, train.Config{Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed,
 		Progress: func(p train.Progress) {
@@ -171,7 +190,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			"snnkit.train.samples":       strconv.Itoa(trainSet.N),
 			"snnkit.train.test_accuracy": strconv.FormatFloat(ev.Accuracy, 'f', 6, 64),
 		}
-		if err := modelio.Save(o.output, spec, net, meta); err != nil {
+		if err := save(o.output, meta); err != nil {
 			return nil, fmt.Errorf("-o/--output: %w", err)
 		}
 		fmt.Fprintf(out, "saved %s\n", o.output)
