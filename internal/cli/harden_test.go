@@ -354,3 +354,23 @@ func TestEvalONNX(t *testing.T) {
 		})
 	}
 }
+
+// TestInspect prints the ONNX fixture's graph: nodes, wiring, parameters
+// and MACs (9,345,920 per sample, as the ONNX graph's convolutions and
+// head count them).
+func TestInspect(t *testing.T) {
+	out, errs, code := run("inspect", "-m", filepath.Join(golden.Root(), "testdata", "onnx", "resnet_fmnist.onnx"), "--json")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var r InspectReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Nodes) != 22 || r.MACs != 9345920 || r.Params != 77418 || r.Nodes[5].Name != "blocks.0.Add" || len(r.Nodes[5].Inputs) != 2 {
+		t.Fatalf("report %+v", r)
+	}
+	if _, errs, code := run("inspect", "-m", filepath.Join(t.TempDir(), "none.onnx")); code == 0 || !strings.Contains(errs, "none.onnx") {
+		t.Fatalf("missing file: %s", errs)
+	}
+}

@@ -119,7 +119,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	pf.StringVar(&e.cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	markOutput(pf, "cpuprofile")
-	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e))
+	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e), newInspectCmd(e))
 	return root
 }
 

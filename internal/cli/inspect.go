@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snnkit/snnkit/graph"
+	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/onnx"
+	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+type inspectOptions struct {
+	model, arch string
+	json        bool
+}
+
+// InspectNode is one node of `snnkit inspect --json`.
+type InspectNode struct {
+	Name   string      `json:"name"`
+	Op     string      `json:"op"`
+	Inputs []string    `json:"inputs"`
+	Shape  []int       `json:"shape"`
+	Params int         `json:"params"`
+	MACs   int64       `json:"macs"`
+	Neuron *snn.Neuron `json:"neuron,omitempty"`
+}
+
+// InspectReport is what `snnkit inspect --json` prints.
+type InspectReport struct {
+	Model  string        `json:"model"`
+	Kind   string        `json:"kind"` // ann or snn
+	Input  []int         `json:"input"`
+	Nodes  []InspectNode `json:"nodes"`
+	Params int           `json:"params"`
+	MACs   int64         `json:"macs"`
+}
+
+func newInspectCmd(e *env) *cobra.Command {
+	o := &inspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect",
+		Short: "Print a model's graph: nodes, inputs, shapes, parameters and MACs",
+		Long: `Print every node of a model (an ONNX file, an snnkit ANN or SNN file, or a
+plain state_dict with --arch): its operation, what it reads, its output
+shape, its parameter count and its multiply-accumulates per sample; for a
+spiking network, the neuron settings of every population.`,
+		Example: `  snnkit inspect -m model.onnx
+  snnkit inspect -m snn.safetensors --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := runInspect(e, o)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.model, "model", "m", "", "model file (.onnx or .safetensors)")
+	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict")
+	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
+	markInput(f, "model", "arch")
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+// layerCost returns a layer's parameter count and multiply-accumulates for
+// one sample with output shape out.
+func layerCost(l nn.Layer, out []int) (int, int64) {
+	params := 0
+	for _, p := range l.Params() {
+		params += len(p.Value.Data)
+	}
+	switch v := l.(type) {
+	case *nn.Conv2d:
+		k := v.Config.KernelHW
+		return params, int64(tensor.Numel(out)) * int64(v.Config.In*k[0]*k[1])
+	case *nn.Linear:
+		return params, int64(v.Config.In) * int64(v.Config.Out)
+	}
+	return params, 0
+}
+
+func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
+	rep := &InspectReport{Model: o.model, Kind: "ann"}
+	add := func(n InspectNode) {
+		rep.Nodes = append(rep.Nodes, n)
+		rep.Params += n.Params
+		rep.MACs += n.MACs
+	}
+	fromGraph := func(g *graph.Graph) {
+		rep.Input = g.Input
+		for _, n := range g.Nodes {
+			in := InspectNode{Name: n.Name, Op: fmt.Sprint(n.Op()), Inputs: n.Inputs, Shape: n.Shape}
+			if n.Layer != nil {
+				in.Params, in.MACs = layerCost(n.Layer, n.Shape)
+			}
+			add(in)
+		}
+	}
+	switch {
+	case onnx.IsONNX(o.model):
+		g, err := onnx.ReadFile(o.model)
+		if err != nil {
+			return nil, err
+		}
+		fromGraph(g)
+	default:
+		f, err := safetensors.ReadFile(o.model)
+		if err != nil {
+			return nil, err
+		}
+		if modelio.IsSNN(f) {
+			net, err := modelio.SNNFromFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", o.model, err)
+			}
+			rep.Kind, rep.Input = "snn", net.Input
+			prev := snn.Input
+			for _, st := range net.Stages {
+				ins := st.Inputs
+				if len(ins) == 0 {
+					ins = []string{prev}
+				}
+				prev = st.Name
+				in := InspectNode{Name: st.Name, Inputs: ins, Shape: st.Out, Neuron: st.Neuron}
+				switch {
+				case st.Neuron != nil:
+					in.Op = st.Neuron.String()
+				case st.Join != nil:
+					in.Op = st.Join.String()
+				case st.MaxPool != nil:
+					in.Op = st.MaxPool.String()
+				default:
+					in.Op = st.Layer.String()
+					in.Params, in.MACs = layerCost(st.Layer, st.Out)
+				}
+				add(in)
+			}
+			break
+		}
+		spec, err := archOverride(o.arch)
+		if err != nil {
+			return nil, err
+		}
+		m, err := modelio.FromFile(f, spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.model, err)
+		}
+		g := m.Graph
+		if g == nil {
+			if g, err = graph.FromSequential(m.Net, m.Spec.Input); err != nil {
+				return nil, err
+			}
+		}
+		fromGraph(g)
+	}
+	out := e.info(o.json)
+	fmt.Fprintf(out, "%s (%s), input %s\n", o.model, rep.Kind, tensor.ShapeString(rep.Input))
+	fmt.Fprintf(out, "%-28s %-48s %-16s %10s %12s  %s\n", "node", "op", "shape", "params", "MACs", "inputs")
+	for _, n := range rep.Nodes {
+		op := n.Op
+		if len(op) > 48 {
+			op = op[:45] + "..."
+		}
+		fmt.Fprintf(out, "%-28s %-48s %-16s %10d %12d  %s\n", n.Name, op, tensor.ShapeString(n.Shape), n.Params, n.MACs, strings.Join(n.Inputs, ", "))
+	}
+	fmt.Fprintf(out, "%d nodes, %d parameters, %d multiply-accumulates per sample\n", len(rep.Nodes), rep.Params, rep.MACs)
+	if o.json {
+		return rep, e.writeJSON(rep)
+	}
+	return rep, nil
+}
