@@ -335,7 +335,12 @@ func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, e
 		_ = tensor.Add(counts, spikes[t*classes:(t+1)*classes])
 	}
 	res.SampleLabel, res.SamplePred = data.Label(i), tensor.ArgMax(counts)
-	rf, err := figures.InputRaster(raster, data.Rows, data.Cols, fmt.Sprintf("Input spikes of test image %d, summed over %d steps", i, steps))
+	// Channels are summed for the picture.
+	plane := data.Rows * data.Cols
+	for c := 1; c < data.C(); c++ {
+		_ = tensor.Add(raster[:plane], raster[c*plane:(c+1)*plane])
+	}
+	rf, err := figures.InputRaster(raster[:plane], data.Rows, data.Cols, fmt.Sprintf("Input spikes of test image %d, summed over %d steps", i, steps))
 	if err != nil {
 		return nil, err
 	}

@@ -17,14 +17,24 @@ const (
 	TestLabels  = "t10k-labels-idx1-ubyte.gz"
 )
 
-// Dataset is a set of images with labels. Pixels holds the N×Rows×Cols
-// bytes of the file; images are handed out as intensities in [0, 1]
-// (byte/255, as torchvision's ToTensor).
+// Dataset is a set of images with labels. Pixels holds the
+// N×Channels×Rows×Cols bytes of the file (channel-major), handed out as
+// intensities in [0, 1] (byte/255, as torchvision's ToTensor); or, for data
+// stored as floats, Float holds the intensities themselves and Pixels is
+// nil. Channels 0 means 1 (MNIST's IDX files).
 type Dataset struct {
 	N, Rows, Cols int
+	Channels      int
 	Pixels        []byte
+	Float         []float32
 	Labels        []uint8
 }
+
+// C returns the number of channels (at least 1).
+func (d *Dataset) C() int { return max(d.Channels, 1) }
+
+// Shape returns the sample shape [C, Rows, Cols].
+func (d *Dataset) Shape() []int { return []int{d.C(), d.Rows, d.Cols} }
 
 // checkDims checks that images [N, rows, cols] and labels [N] agree.
 func checkDims(images, labels []int) error {
@@ -115,16 +125,32 @@ func (d *Dataset) Subset(n int) *Dataset {
 	if n <= 0 || n >= d.N {
 		return d
 	}
-	px := d.Rows * d.Cols
-	return &Dataset{N: n, Rows: d.Rows, Cols: d.Cols, Pixels: d.Pixels[:n*px], Labels: d.Labels[:n]}
+	px := d.C() * d.Rows * d.Cols
+	s := *d
+	s.N, s.Labels = n, d.Labels[:n]
+	if d.Float != nil {
+		s.Float = d.Float[:n*px]
+	} else {
+		s.Pixels = d.Pixels[:n*px]
+	}
+	return &s
 }
 
 // Image returns the intensities in [0, 1] of sample i, in a new slice.
 func (d *Dataset) Image(i int) []float32 {
-	px := d.Rows * d.Cols
+	px := d.C() * d.Rows * d.Cols
 	out := make([]float32, px)
-	toFloat(out, d.Pixels[i*px:(i+1)*px])
+	d.copyImage(out, i)
 	return out
+}
+
+func (d *Dataset) copyImage(dst []float32, i int) {
+	px := len(dst)
+	if d.Float != nil {
+		copy(dst, d.Float[i*px:(i+1)*px])
+		return
+	}
+	toFloat(dst, d.Pixels[i*px:(i+1)*px])
 }
 
 // toFloat converts bytes to intensities: dst[i] = src[i]/255.
@@ -135,14 +161,14 @@ func toFloat(dst []float32, src []byte) {
 	}
 }
 
-// Batch copies the samples idx into x, resized to [len(idx), 1, Rows, Cols],
+// Batch copies the samples idx into x, resized to [len(idx), C, Rows, Cols],
 // and their labels into labels (resized).
 func (d *Dataset) Batch(idx []int, x *tensor.Tensor, labels []int) []int {
-	px := d.Rows * d.Cols
-	x.Resize(len(idx), 1, d.Rows, d.Cols)
+	px := d.C() * d.Rows * d.Cols
+	x.Resize(len(idx), d.C(), d.Rows, d.Cols)
 	labels = labels[:0]
 	for j, i := range idx {
-		toFloat(x.Data[j*px:(j+1)*px], d.Pixels[i*px:(i+1)*px])
+		d.copyImage(x.Data[j*px:(j+1)*px], i)
 		labels = append(labels, int(d.Labels[i]))
 	}
 	return labels

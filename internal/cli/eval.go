@@ -150,8 +150,8 @@ func parseInputNorm(s string) (mean, std []float32, err error) {
 
 // checkInput refuses a model whose input shape is not the data's images.
 func checkInput(model string, input []int, dataset string, d *mnist.Dataset) error {
-	if !tensor.SameShape(input, []int{1, d.Rows, d.Cols}) {
-		return fmt.Errorf("%s takes input %s, the images of --dataset %s are [1, %d, %d]", model, tensor.ShapeString(input), dataset, d.Rows, d.Cols)
+	if !tensor.SameShape(input, d.Shape()) {
+		return fmt.Errorf("%s takes input %s, the images of --dataset %s are %s", model, tensor.ShapeString(input), dataset, tensor.ShapeString(d.Shape()))
 	}
 	return nil
 }
