@@ -64,8 +64,8 @@ type StateMonitor interface {
 // stages hold more than chunkValues values a chunk.
 const DefaultChunkFrames = 1024
 
-// chunkValues bounds the stage outputs of one chunk: 2^25 float32, 128 MiB.
-const chunkValues = 1 << 25
+// chunkValues bounds the stage outputs of one chunk: 2^24 float32, 64 MiB.
+const chunkValues = 1 << 24
 
 // Simulator runs spike trains through a Network. Each layer processes all
 // frames of a chunk of time in one call (one large matrix product per
