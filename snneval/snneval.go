@@ -62,8 +62,9 @@ type Result struct {
 const MaxSteps = 1_000_000
 
 // MaxChunkValues bounds the input values (samples × time steps × pixels) Run
-// encodes and simulates at once: 4 Mi float32, 16 MiB.
-const MaxChunkValues = 1 << 22
+// encodes and simulates at once: 8 Mi float32, 32 MiB (the tutorial's
+// batch of 64 images at T=100 in one piece).
+const MaxChunkValues = 1 << 23
 
 // Run simulates net on every sample of data.
 func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Result, error) {
