@@ -14,9 +14,24 @@ import (
 type Optimizer interface {
 	// Step applies one update using each parameter's Grad.
 	Step() error
+	// LR and SetLR read and set the learning rate, for schedules.
+	LR() float64
+	SetLR(lr float64)
 	// String describes the optimiser and its settings.
 	String() string
 }
+
+// LR returns the learning rate.
+func (a *Adam) LR() float64 { return a.Config.LR }
+
+// SetLR sets the learning rate.
+func (a *Adam) SetLR(lr float64) { a.Config.LR = lr }
+
+// LR returns the learning rate.
+func (s *SGD) LR() float64 { return s.Config.LR }
+
+// SetLR sets the learning rate.
+func (s *SGD) SetLR(lr float64) { s.Config.LR = lr }
 
 // AdamConfig holds Adam's hyper-parameters; NewAdam fills zero fields with
 // PyTorch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0).

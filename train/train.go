@@ -35,6 +35,10 @@ type Config struct {
 	Seed uint64
 	// Progress, when set, is called after every batch.
 	Progress func(Progress)
+	// Schedule sets the optimiser's learning rate before every batch from
+	// the rate it had when Fit started (restored when Fit returns); nil
+	// keeps it constant.
+	Schedule optim.Schedule
 }
 
 // Progress reports the state of a running Fit.
@@ -72,6 +76,14 @@ func Fit(ctx context.Context, model nn.Trainable, opt optim.Optimizer, data Data
 		return nil, fmt.Errorf("train: batch size %d must be at least 1", cfg.BatchSize)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed5eed))
+	sched := cfg.Schedule
+	if sched == nil {
+		sched = optim.Constant{}
+	}
+	base := opt.LR()
+	defer opt.SetLR(base)
+	perEpoch := (n + cfg.BatchSize - 1) / cfg.BatchSize
+	step := 0
 	var x, grad tensor.Tensor
 	var labels []int
 	res := &Result{Epochs: cfg.Epochs}
@@ -87,6 +99,8 @@ func Fit(ctx context.Context, model nn.Trainable, opt optim.Optimizer, data Data
 			}
 			hi := min(lo+cfg.BatchSize, n)
 			labels = data.Batch(perm[lo:hi], &x, labels)
+			opt.SetLR(sched.Rate(base, step, perEpoch*cfg.Epochs, perEpoch))
+			step++
 			model.ZeroGrad()
 			out, err := model.Forward(&x, true)
 			if err != nil {

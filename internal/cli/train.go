@@ -26,6 +26,7 @@ type trainOptions struct {
 	optimizer   string
 	momentum    float64
 	weightDecay float64
+	schedule    string
 	seed        uint64
 	limit       int
 	testLimit   int
@@ -76,6 +77,7 @@ network, Adam with learning rate 1e-3, batches of 128, 2 epochs.`,
 	f.StringVar(&o.optimizer, "optimizer", "adam", "adam or sgd")
 	f.Float64Var(&o.momentum, "momentum", 0, "SGD momentum")
 	f.Float64Var(&o.weightDecay, "weight-decay", 0, "L2 weight decay")
+	f.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, onecycle or step:N:G")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for initialisation and shuffling")
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all 10000)")
@@ -106,6 +108,9 @@ func (o *trainOptions) check() error {
 		return fmt.Errorf("--momentum %v: applies to --optimizer sgd only (Adam keeps its own moment estimates)", o.momentum)
 	case !(o.weightDecay >= 0) || math.IsInf(o.weightDecay, 0):
 		return fmt.Errorf("--weight-decay %v: must be a number >= 0", o.weightDecay)
+	}
+	if _, err := optim.ParseSchedule(o.schedule); err != nil {
+		return fmt.Errorf("--schedule: %w", err)
 	}
 	return nil
 }
@@ -160,7 +165,8 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 	out := e.info(o.json)
 	fmt.Fprintf(out, "training %s on %d %s images for %d epochs (batch %d, %v)\n", o.arch, trainSet.N, e.dataset, o.epochs, o.batch, opt)
 	bar := progress.New(e.stderr, int64(trainSet.N*o.epochs), "train", "img", e.quiet)
-	res, err := train.Fit(ctx, net, opt, trainSet, train.Config{Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed,
+	sched, _ := optim.ParseSchedule(o.schedule)
+	res, err := train.Fit(ctx, net, opt, trainSet, train.Config{Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed, Schedule: sched,
 		Progress: func(p train.Progress) {
 			bar.Update(int64(p.Done), fmt.Sprintf("epoch %d/%d loss %.4f", p.Epoch, p.Epochs, p.Loss))
 		}})
