@@ -103,6 +103,9 @@ type Layer struct {
 	P *float64 `json:"p,omitempty"`
 
 	Factor *float64 `json:"factor,omitempty"`
+
+	CeilMode        *bool `json:"ceil_mode,omitempty"`
+	CountIncludePad *bool `json:"count_include_pad,omitempty"`
 }
 
 // Spec is the architecture of a Sequential network and the shape of one
@@ -118,9 +121,9 @@ var fields = map[string][]string{
 	"Linear":      {"in_features", "out_features", "bias"},
 	"ReLU":        {},
 	"Flatten":     {},
-	"AvgPool2d":   {"kernel_size", "stride"},
-	"SumPool2d":   {"kernel_size", "stride"},
-	"MaxPool2d":   {"kernel_size", "stride"},
+	"AvgPool2d":   {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"},
+	"SumPool2d":   {"kernel_size", "stride", "padding", "ceil_mode"},
+	"MaxPool2d":   {"kernel_size", "stride", "padding", "ceil_mode"},
 	"BatchNorm2d": {"num_features", "eps", "momentum"},
 	"Dropout":     {"p"},
 
@@ -312,6 +315,9 @@ func (l *Layer) check() error {
 		return pos("out_features", l.OutFeatures)
 	case "AvgPool2d", "SumPool2d", "MaxPool2d":
 		if err := pair("kernel_size", l.KernelSize, 1); err != nil {
+			return err
+		}
+		if err := pair("padding", l.Padding, 0); err != nil {
 			return err
 		}
 		return pair("stride", l.stride(l.KernelSize), 1)
@@ -518,7 +524,8 @@ func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
 		return nn.NewFlatten(), nil
 	case "AvgPool2d", "SumPool2d", "MaxPool2d":
 		st := l.stride(l.KernelSize)
-		cfg := nn.PoolConfig{KernelHW: l.KernelSize, StrideHW: st}
+		cfg := nn.PoolConfig{KernelHW: l.KernelSize, StrideHW: st, PaddingHW: l.Padding, CeilMode: l.CeilMode != nil && *l.CeilMode,
+			ExcludePad: l.CountIncludePad != nil && !*l.CountIncludePad}
 		switch l.Type {
 		case "AvgPool2d":
 			return nn.NewAvgPool2d(cfg), nil
@@ -590,7 +597,13 @@ func Describe(layer nn.Layer) (Layer, error) {
 		l = Layer{Type: "Flatten"}
 	case *nn.Pool2d:
 		c := v.Config
-		l = Layer{KernelSize: c.KernelHW, Stride: c.StrideHW}
+		l = Layer{KernelSize: c.KernelHW, Stride: c.StrideHW, Padding: c.PaddingHW}
+		if c.CeilMode {
+			l.CeilMode = &t
+		}
+		if c.ExcludePad {
+			l.CountIncludePad = &f
+		}
 		l.Type = map[nn.PoolKind]string{nn.PoolAvg: "AvgPool2d", nn.PoolSum: "SumPool2d", nn.PoolMax: "MaxPool2d"}[v.Kind]
 	case *nn.BatchNorm2d:
 		eps, mom := v.Eps, v.Momentum

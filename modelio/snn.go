@@ -51,6 +51,8 @@ type stageDoc struct {
 type maxPoolDoc struct {
 	KernelSize [2]int `json:"kernel_size"`
 	Stride     [2]int `json:"stride"`
+	Padding    [2]int `json:"padding,omitzero"`
+	CeilMode   bool   `json:"ceil_mode,omitempty"`
 }
 
 // joinDoc describes a join: {"type": "Add"} or {"type": "Concat"}.
@@ -85,7 +87,7 @@ func SaveSNN(path string, net *snn.Network, extra map[string]string) error {
 	for _, st := range net.Stages {
 		sd := stageDoc{Name: st.Name, Neuron: st.Neuron, Inputs: st.Inputs}
 		if st.MaxPool != nil {
-			sd.MaxPool = &maxPoolDoc{KernelSize: st.MaxPool.Kernel, Stride: st.MaxPool.Stride}
+			sd.MaxPool = &maxPoolDoc{KernelSize: st.MaxPool.Kernel, Stride: st.MaxPool.Stride, Padding: st.MaxPool.Padding, CeilMode: st.MaxPool.CeilMode}
 		}
 		if st.Join != nil {
 			j, err := describeJoin(st.Join)
@@ -192,7 +194,7 @@ func SNNFromFile(f *safetensors.File) (*snn.Network, error) {
 			st.Neuron = &n
 			st.Out = shape
 		case sd.MaxPool != nil:
-			mp := &snn.SpikingMaxPool{Kernel: sd.MaxPool.KernelSize, Stride: sd.MaxPool.Stride}
+			mp := &snn.SpikingMaxPool{Kernel: sd.MaxPool.KernelSize, Stride: sd.MaxPool.Stride, Padding: sd.MaxPool.Padding, CeilMode: sd.MaxPool.CeilMode}
 			for _, v := range append(mp.Kernel[:], mp.Stride[:]...) {
 				if v < 1 || v > arch.MaxDim {
 					return nil, fmt.Errorf("stage %s: spiking_max_pool kernel_size %v, stride %v", sd.Name, mp.Kernel, mp.Stride)

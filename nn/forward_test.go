@@ -160,3 +160,47 @@ func TestCloneLayer(t *testing.T) {
 		t.Fatal("the clone shares its parameters")
 	}
 }
+
+// TestPaddedPools checks padding, count_include_pad and ceil_mode against
+// values worked out by hand from PyTorch's definitions.
+func TestPaddedPools(t *testing.T) {
+	ones := &tensor.Tensor{Shape: []int{1, 1, 3, 3}, Data: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}}
+	ramp := &tensor.Tensor{Shape: []int{1, 1, 3, 3}, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}
+	cases := []struct {
+		name  string
+		layer *Pool2d
+		x     *tensor.Tensor
+		shape string
+		want  []float32
+	}{
+		// Windows of 2×2 at stride 2 over [-1, 3): corner windows hold 1
+		// input, edges 2, the last 4; the divisor is 4 with the padding.
+		{"avg pad include", NewAvgPool2d(PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}}), ones, "[1, 1, 2, 2]", []float32{0.25, 0.5, 0.5, 1}},
+		{"avg pad exclude", NewAvgPool2d(PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}, ExcludePad: true}), ones, "[1, 1, 2, 2]", []float32{1, 1, 1, 1}},
+		{"max pad", NewMaxPool2d(PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}}), ramp, "[1, 1, 2, 2]", []float32{1, 3, 7, 9}},
+		// ceil mode: 3 wide, kernel 2, stride 2 gives 2 outputs, the last
+		// window holding one column.
+		{"max ceil", NewMaxPool2d(PoolConfig{Kernel: 2, Stride: 2, CeilMode: true}), ramp, "[1, 1, 2, 2]", []float32{5, 6, 8, 9}},
+		{"avg ceil", NewAvgPool2d(PoolConfig{Kernel: 2, Stride: 2, CeilMode: true}), ramp, "[1, 1, 2, 2]", []float32{3, 4.5, 7.5, 9}},
+		{"sum pad", NewSumPool2d(PoolConfig{Kernel: 3, Stride: 1, PaddingHW: [2]int{1, 1}}), ones, "[1, 1, 3, 3]", []float32{4, 6, 4, 6, 9, 6, 4, 6, 4}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			y, err := c.layer.Forward(c.x, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tensor.ShapeString(y.Shape) != c.shape {
+				t.Fatalf("shape %v, want %s", y.Shape, c.shape)
+			}
+			for i, w := range c.want {
+				if y.Data[i] != w {
+					t.Fatalf("output %v, want %v", y.Data, c.want)
+				}
+			}
+		})
+	}
+	if _, err := NewMaxPool2d(PoolConfig{Kernel: 2, PaddingHW: [2]int{2, 2}}).OutShape([]int{1, 4, 4}); err == nil {
+		t.Error("padding above half the kernel accepted")
+	}
+}

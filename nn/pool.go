@@ -19,12 +19,26 @@ const (
 
 // PoolConfig configures a pooling layer. Kernel and Stride give square
 // sizes; KernelHW and StrideHW, when not zero, give [height, width]. Stride 0
-// means Stride = Kernel, as in PyTorch. There is no padding and the output
-// size rounds down.
+// means Stride = Kernel, as in PyTorch. PaddingHW pads each side (at most
+// half the kernel, as PyTorch requires): max-pooling ignores the padding,
+// average pooling counts it in the divisor unless ExcludePad is set
+// (PyTorch's count_include_pad=False), whose divisor is then the window's
+// part inside the input. The output size rounds down, or up with CeilMode
+// (a last window must still start inside the input or its left padding).
 type PoolConfig struct {
 	Kernel, Stride     int
 	KernelHW, StrideHW [2]int
+	PaddingHW          [2]int
+	CeilMode           bool
+	ExcludePad         bool
 }
+
+// padded reports whether the pooling needs the general (padded, ceil-mode)
+// path.
+func (c PoolConfig) padded() bool { return c.PaddingHW != [2]int{} || c.CeilMode }
+
+// Padded reports whether the pooling has padding or rounds up.
+func (p *Pool2d) Padded() bool { return p.Config.padded() }
 
 // Norm returns the configuration with KernelHW and StrideHW filled in.
 func (c PoolConfig) Norm() PoolConfig {
@@ -71,11 +85,97 @@ func (p *Pool2d) geom(in []int) (tensor.ConvGeom, error) {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", p, tensor.ShapeString(in))
 	}
 	c := p.Config
-	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: c.KernelHW[0], KW: c.KernelHW[1], SH: c.StrideHW[0], SW: c.StrideHW[1]}
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: c.KernelHW[0], KW: c.KernelHW[1], SH: c.StrideHW[0], SW: c.StrideHW[1], PH: c.PaddingHW[0], PW: c.PaddingHW[1]}
+	if g.PH < 0 || g.PW < 0 || 2*g.PH > g.KH || 2*g.PW > g.KW {
+		return g, fmt.Errorf("%v: padding %v must be at most half the kernel %v", p, c.PaddingHW, c.KernelHW)
+	}
 	if !g.OutSize() {
 		return g, fmt.Errorf("%v: window does not fit input %s", p, tensor.ShapeString(in))
 	}
+	if c.CeilMode {
+		g.OH = PoolOutSize(g.H, g.KH, g.SH, g.PH, true)
+		g.OW = PoolOutSize(g.W, g.KW, g.SW, g.PW, true)
+	}
 	return g, nil
+}
+
+// PoolOutSize is PyTorch's pooling output size along one dimension.
+func PoolOutSize(in, k, s, p int, ceil bool) int {
+	num := in + 2*p - k
+	o := num/s + 1
+	if ceil {
+		o = (num+s-1)/s + 1
+		// The last window must start inside the input or its left padding.
+		if (o-1)*s >= in+p {
+			o--
+		}
+	}
+	return o
+}
+
+// poolWindow returns output (oy, ox)'s window clipped to the input, [y0,
+// y1) × [x0, x1), and its divisor for average pooling.
+func (p *Pool2d) poolWindow(g *tensor.ConvGeom, oy, ox int) (y0, y1, x0, x1 int, div float32) {
+	y0, x0 = oy*g.SH-g.PH, ox*g.SW-g.PW
+	y1, x1 = min(y0+g.KH, g.H+g.PH), min(x0+g.KW, g.W+g.PW)
+	size := (y1 - y0) * (x1 - x0)
+	y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, g.H), min(x1, g.W)
+	if p.Config.ExcludePad {
+		size = (y1 - y0) * (x1 - x0)
+	}
+	return y0, y1, x0, x1, float32(size)
+}
+
+// paddedPlane pools one plane on the general path (padding, ceil mode).
+func (p *Pool2d) paddedPlane(g *tensor.ConvGeom, src, dst []float32, arg []int32) {
+	for oy := 0; oy < g.OH; oy++ {
+		for ox := 0; ox < g.OW; ox++ {
+			y0, y1, x0, x1, div := p.poolWindow(g, oy, ox)
+			o := oy*g.OW + ox
+			if p.Kind == PoolMax {
+				bi := -1
+				var bv float32
+				for y := y0; y < y1; y++ {
+					for x := x0; x < x1; x++ {
+						if v := src[y*g.W+x]; bi < 0 || v > bv {
+							bv, bi = v, y*g.W+x
+						}
+					}
+				}
+				dst[o], arg[o] = bv, int32(bi)
+				continue
+			}
+			var sum float32
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					sum += src[y*g.W+x]
+				}
+			}
+			if p.Kind == PoolAvg {
+				sum /= div
+			}
+			dst[o] = sum
+		}
+	}
+}
+
+// paddedGrad is the backward pass of paddedPlane for average and sum
+// pooling.
+func (p *Pool2d) paddedGrad(g *tensor.ConvGeom, dy, dx []float32) {
+	for oy := 0; oy < g.OH; oy++ {
+		for ox := 0; ox < g.OW; ox++ {
+			y0, y1, x0, x1, div := p.poolWindow(g, oy, ox)
+			v := dy[oy*g.OW+ox]
+			if p.Kind == PoolAvg {
+				v /= div
+			}
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					dx[y*g.W+x] += v
+				}
+			}
+		}
+	}
 }
 
 // OutShape returns [C, OH, OW].
@@ -115,6 +215,14 @@ func (p *Pool2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 		for pl := lo; pl < hi; pl++ {
 			src := x.Data[pl*in : (pl+1)*in]
 			dst := p.out.Data[pl*on : (pl+1)*on]
+			if p.Config.padded() {
+				var arg []int32
+				if p.Kind == PoolMax {
+					arg = p.argmax[pl*on : (pl+1)*on]
+				}
+				p.paddedPlane(&g, src, dst, arg)
+				continue
+			}
 			if p.Kind == PoolMax {
 				PoolMaxPlane(&g, src, dst, p.argmax[pl*on:(pl+1)*on])
 			} else {
@@ -201,6 +309,10 @@ func (p *Pool2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 				}
 				continue
 			}
+			if p.Config.padded() {
+				p.paddedGrad(&g, s, d)
+				continue
+			}
 			if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 {
 				for y := 0; y < g.OH; y++ {
 					r0 := d[2*y*g.W : 2*y*g.W+2*g.OW]
@@ -231,18 +343,29 @@ func (p *Pool2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 // String describes the Pool2d as snnkit prints it.
 func (p *Pool2d) String() string {
 	c := p.Config
-	k, s := fmt.Sprint(c.KernelHW[0]), fmt.Sprint(c.StrideHW[0])
-	if c.KernelHW[1] != c.KernelHW[0] {
-		k = fmt.Sprintf("(%d, %d)", c.KernelHW[0], c.KernelHW[1])
+	pair := func(v [2]int) string {
+		if v[1] != v[0] {
+			return fmt.Sprintf("(%d, %d)", v[0], v[1])
+		}
+		return fmt.Sprint(v[0])
 	}
-	if c.StrideHW[1] != c.StrideHW[0] {
-		s = fmt.Sprintf("(%d, %d)", c.StrideHW[0], c.StrideHW[1])
+	k, s, pd := pair(c.KernelHW), pair(c.StrideHW), pair(c.PaddingHW)
+	ceil := "False"
+	if c.CeilMode {
+		ceil = "True"
 	}
 	switch p.Kind {
 	case PoolSum:
-		return fmt.Sprintf("SumPool2d(norm_type=1, kernel_size=%s, stride=%s, ceil_mode=False)", k, s)
+		return fmt.Sprintf("SumPool2d(norm_type=1, kernel_size=%s, stride=%s, ceil_mode=%s)", k, s, ceil)
 	case PoolMax:
-		return fmt.Sprintf("MaxPool2d(kernel_size=%s, stride=%s, padding=0, dilation=1, ceil_mode=False)", k, s)
+		return fmt.Sprintf("MaxPool2d(kernel_size=%s, stride=%s, padding=%s, dilation=1, ceil_mode=%s)", k, s, pd, ceil)
 	}
-	return fmt.Sprintf("AvgPool2d(kernel_size=%s, stride=%s, padding=0)", k, s)
+	if !c.padded() {
+		return fmt.Sprintf("AvgPool2d(kernel_size=%s, stride=%s, padding=0)", k, s)
+	}
+	inc := "True"
+	if c.ExcludePad {
+		inc = "False"
+	}
+	return fmt.Sprintf("AvgPool2d(kernel_size=%s, stride=%s, padding=%s, ceil_mode=%s, count_include_pad=%s)", k, s, pd, ceil, inc)
 }

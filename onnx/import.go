@@ -9,7 +9,8 @@
 //
 //	Conv (group 1, dilation 1, symmetric padding), Gemm, MatMul with a
 //	constant weight (with a following Add of a constant as its bias), Relu,
-//	Clip(0, ∞) as a Relu, MaxPool and AveragePool (no padding, ceil_mode 0),
+//	Clip(0, ∞) as a Relu, MaxPool and AveragePool (padding, ceil_mode,
+//	count_include_pad; a zero Pad before an AveragePool is its padding),
 //	GlobalAveragePool, Flatten (axis 1), Reshape to [batch, -1] (its
 //	target folded from Shape, Gather, Unsqueeze and Concat), BatchNormalization,
 //	Add and Concat (axis 1) of computed tensors, Dropout and Identity,
@@ -678,9 +679,6 @@ func (im *importer) pool(n *Node) error {
 	if err := checkAutoPad(n); err != nil {
 		return err
 	}
-	if n.intAttr("ceil_mode", 0) != 0 {
-		return errors.New("ceil_mode 1 not supported yet")
-	}
 	if d, _ := pair("dilations", n.intsAttr("dilations"), 1); d != [2]int{1, 1} {
 		return fmt.Errorf("dilations %v not supported", n.intsAttr("dilations"))
 	}
@@ -702,20 +700,23 @@ func (im *importer) pool(n *Node) error {
 	if err != nil {
 		return err
 	}
+	excludePad := n.intAttr("count_include_pad", 0) == 0
 	if x.padHW != nil {
-		// torch's AvgPool2d(padding=0) is written as Pad + AveragePool; a
-		// Pad of zeros vanished already, a real one is not supported here.
-		return fmt.Errorf("a padded input (Pad %v) is not supported yet", *x.padHW)
+		// torch writes AvgPool2d(padding=p) (count_include_pad=True) as a
+		// zero Pad and an AveragePool: the Pad's zeros count in the mean.
+		if n.OpType != "AveragePool" || pad != [2]int{} {
+			return fmt.Errorf("a zero-padded input (Pad %v) before %s is not supported", *x.padHW, n.OpType)
+		}
+		pad, excludePad = *x.padHW, false
+		x = x.padOf
 	}
-	if pad != [2]int{} {
-		return fmt.Errorf("pads %v not supported yet", n.intsAttr("pads"))
-	}
-	cfg := nn.PoolConfig{KernelHW: k, StrideHW: st}
+	cfg := nn.PoolConfig{KernelHW: k, StrideHW: st, PaddingHW: pad, CeilMode: n.intAttr("ceil_mode", 0) != 0, ExcludePad: excludePad}
 	var layer nn.Layer = nn.NewAvgPool2d(cfg)
 	if n.OpType == "MaxPool" {
 		if len(n.Outputs) > 1 && n.Outputs[1] != "" && im.uses[n.Outputs[1]] > 0 {
 			return errors.New("the Indices output is not supported")
 		}
+		cfg.ExcludePad = false
 		layer = nn.NewMaxPool2d(cfg)
 	}
 	return im.addLayer(n, layer, x)

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -199,4 +200,44 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("an imported graph does not check: %v", err)
 		}
 	})
+}
+
+// TestImportPaddedPools reads pools with padding, ceil_mode and
+// count_include_pad, and a zero Pad before an AveragePool as its padding.
+func TestImportPaddedPools(t *testing.T) {
+	pads := func(v ...int64) []byte { return intsAttr("pads", v...) }
+	ceil := msg(strField(1, "ceil_mode"), intField(20, AttrInt), intField(3, 1))
+	pv := make([]byte, 0)
+	for _, v := range []int64{0, 0, 1, 1, 0, 0, 1, 1} {
+		pv = binary.LittleEndian.AppendUint64(pv, uint64(v))
+	}
+	padInit := msg(intField(1, 8), intField(2, Int64), strField(8, "p"), bytesField(9, pv))
+	m := model([][]byte{
+		node("MaxPool", "/mp/MaxPool", []string{"x"}, []string{"a"}, intsAttr("kernel_shape", 3, 3), intsAttr("strides", 2, 2), pads(1, 1, 1, 1), ceil),
+		node("Pad", "/ap/Pad", []string{"a", "p"}, []string{"b"}),
+		node("AveragePool", "/ap/AveragePool", []string{"b"}, []string{"c"}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 1, 1)),
+		node("Flatten", "/f/Flatten", []string{"c"}, []string{"y"}),
+	}, [][]byte{padInit})
+	pm, err := ParseModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Import(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4×4 -> max 3/2 pad 1 ceil -> 3×3 (ceil: (4+2-3+1)/2+1 = 3) -> avg 2/1 pad 1 -> 4×4.
+	if len(g.Nodes) != 3 || fmt.Sprint(g.Nodes[0].Shape) != "[1 3 3]" || fmt.Sprint(g.Nodes[1].Shape) != "[1 4 4]" {
+		t.Fatalf("graph %v", g)
+	}
+	if s := fmt.Sprint(g.Nodes[1].Layer); !strings.Contains(s, "count_include_pad=True") || !strings.Contains(s, "padding=1") {
+		t.Fatalf("average pool %s", s)
+	}
+	bad := model([][]byte{
+		node("Pad", "/mp/Pad", []string{"x", "p"}, []string{"a"}),
+		node("MaxPool", "/mp/MaxPool", []string{"a"}, []string{"y"}, intsAttr("kernel_shape", 2, 2)),
+	}, [][]byte{padInit})
+	if err := importBytes(bad); err == nil || !strings.Contains(err.Error(), "before MaxPool is not supported") {
+		t.Fatalf("Pad before MaxPool: %v", err)
+	}
 }

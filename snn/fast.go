@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -187,6 +188,10 @@ type fastPlan struct {
 	tasks  []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
 }
 
+// errNoFast marks networks the fast engine does not run (they run on the
+// reference engine, whatever engine is selected).
+var errNoFast = errors.New("not supported by the fast engine")
+
 // compileFast builds the fast engine's plan. The channel strides and
 // feature counts of weighted layers are rounded up to whole 16-float
 // vectors where that adds little (padCheap): the gathering event kernels
@@ -218,6 +223,9 @@ func compileFast(net *Network) (*fastPlan, error) {
 				op.out = flatLayout(st.Out, nil, padCheap(l.Config.Out, 1))
 				compileLinear(&op, l, &cur)
 			case *nn.Pool2d:
+				if l.Padded() {
+					return nil, fmt.Errorf("fast engine: stage %s: %w: padded or ceil-mode pooling", st.Name, errNoFast)
+				}
 				op.kind, op.pool, op.out = opPool, l, spatialLayout(st.Out, cur.cs)
 				op.geom = tensor.ConvGeom{C: cur.cs, H: st.In[1], W: st.In[2], KH: l.Config.KernelHW[0], KW: l.Config.KernelHW[1], SH: l.Config.StrideHW[0], SW: l.Config.StrideHW[1]}
 				op.geom.OutSize()

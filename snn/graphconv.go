@@ -116,7 +116,7 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 				add(Stage{Layer: c}, "kept", "applied at every step")
 			case *nn.Pool2d, *nn.Flatten, *nn.GlobalAvgPool2d, *nn.Scale, *nn.Normalize:
 				if p, ok := l.(*nn.Pool2d); ok && p.Kind == nn.PoolMax {
-					add(Stage{MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW}}, "converted",
+					add(Stage{MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW, Padding: p.Config.PaddingHW, CeilMode: p.Config.CeilMode}}, "converted",
 						"MaxPool2d -> SpikingMaxPooling2dLayer: the spikes of each window's most-spiking input")
 					break
 				}

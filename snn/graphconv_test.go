@@ -2,6 +2,7 @@ package snn
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -236,5 +237,75 @@ func TestSpikingMaxPool(t *testing.T) {
 			}
 		}
 		sim.Reset()
+	}
+}
+
+// TestPaddedPoolsRunOnReference converts a chain with a padded average
+// pool: the fast engines do not take it, so every engine runs the
+// reference one and gives its output.
+func TestPaddedPoolsRunOnReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	ann := nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
+		nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}}),
+		nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 3 * 4 * 4, Out: 4}, rng))
+	net, err := FromModel(ann, []int{1, 9, 9}, DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := tensor.New(2, 40, 1, 9, 9)
+	for i := range in.Data {
+		in.Data[i] = rng.Float32() * 4
+	}
+	opts := DefaultConvertOptions()
+	opts.AddSpikingOutput = false // the output is the Linear's currents
+	if net, err = FromModel(ann, []int{1, 9, 9}, opts); err != nil {
+		t.Fatal(err)
+	}
+	var ref *tensor.Tensor
+	for _, e := range []Engine{EngineReference, EngineAuto, EngineEvent} {
+		sim, err := NewSimulator(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.SetEngine(e)
+		if sim.fastEngine() {
+			t.Fatalf("%v: the fast engine took a padded pool", e)
+		}
+		out, err := sim.Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = out
+			if tensor.Sum(out.Data) == 0 {
+				t.Fatal("no output")
+			}
+			continue
+		}
+		for i := range ref.Data {
+			if out.Data[i] != ref.Data[i] {
+				t.Fatalf("%v differs from the reference engine", e)
+			}
+		}
+	}
+}
+
+// TestSpikingMaxPoolPadding: with padding 1 a 2×2 window at stride 2 over a
+// 2×2 input holds one input each, whose spikes it passes.
+func TestSpikingMaxPoolPadding(t *testing.T) {
+	mp := &SpikingMaxPool{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}
+	out, err := mp.OutShape([]int{1, 2, 2})
+	if err != nil || fmt.Sprint(out) != "[1 2 2]" {
+		t.Fatalf("shape %v, %v", out, err)
+	}
+	net := &Network{Input: []int{1, 2, 2}, Stages: []Stage{{Name: "0", MaxPool: mp, In: []int{1, 2, 2}, Out: out}}}
+	in := &tensor.Tensor{Shape: []int{1, 2, 1, 2, 2}, Data: []float32{1, 0, 2, 0, 0, 3, 0, 1}}
+	sim, _ := NewSimulator(net)
+	y, err := sim.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(y.Data) != fmt.Sprint(in.Data) {
+		t.Fatalf("output %v, want the input %v", y.Data, in.Data)
 	}
 }

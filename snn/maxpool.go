@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -17,6 +18,8 @@ import (
 // from any input, and so far more spikes than the ANN's maximum rate.
 type SpikingMaxPool struct {
 	Kernel, Stride [2]int
+	Padding        [2]int // ignored positions around the input, as MaxPool2d's
+	CeilMode       bool
 }
 
 // OutShape returns [C, OH, OW] for input [C, H, W] (no padding, floor).
@@ -32,16 +35,24 @@ func (p *SpikingMaxPool) geom(in []int) (tensor.ConvGeom, error) {
 	if len(in) != 3 {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", p, tensor.ShapeString(in))
 	}
-	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: p.Kernel[0], KW: p.Kernel[1], SH: p.Stride[0], SW: p.Stride[1]}
-	if g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || !g.OutSize() {
+	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: p.Kernel[0], KW: p.Kernel[1], SH: p.Stride[0], SW: p.Stride[1], PH: p.Padding[0], PW: p.Padding[1]}
+	if g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || g.PH < 0 || g.PW < 0 || 2*g.PH > g.KH || 2*g.PW > g.KW || !g.OutSize() {
 		return g, fmt.Errorf("%v: window does not fit input %s", p, tensor.ShapeString(in))
+	}
+	if p.CeilMode {
+		g.OH = nn.PoolOutSize(g.H, g.KH, g.SH, g.PH, true)
+		g.OW = nn.PoolOutSize(g.W, g.KW, g.SW, g.PW, true)
 	}
 	return g, nil
 }
 
 // String describes the layer like sinabs.
 func (p *SpikingMaxPool) String() string {
-	return fmt.Sprintf("SpikingMaxPooling2dLayer(pool_size=(%d, %d), strides=(%d, %d))", p.Kernel[0], p.Kernel[1], p.Stride[0], p.Stride[1])
+	s := fmt.Sprintf("SpikingMaxPooling2dLayer(pool_size=(%d, %d), strides=(%d, %d)", p.Kernel[0], p.Kernel[1], p.Stride[0], p.Stride[1])
+	if p.Padding != [2]int{} || p.CeilMode {
+		s += fmt.Sprintf(", padding=(%d, %d), ceil_mode=%v", p.Padding[0], p.Padding[1], p.CeilMode)
+	}
+	return s + ")"
 }
 
 // step runs n steps of one sample: counts (the sample's running counts,
@@ -59,10 +70,10 @@ func (p *SpikingMaxPool) step(g tensor.ConvGeom, counts, x, out []float32, n int
 			for oy := 0; oy < g.OH; oy++ {
 				for ox := 0; ox < g.OW; ox++ {
 					best, bi := float32(0), -1
-					for i := 0; i < g.KH; i++ {
-						row := (oy*g.SH + i) * g.W
-						for j := 0; j < g.KW; j++ {
-							idx := row + ox*g.SW + j
+					y0, x0 := oy*g.SH-g.PH, ox*g.SW-g.PW
+					for y := max(y0, 0); y < min(y0+g.KH, g.H); y++ {
+						for x := max(x0, 0); x < min(x0+g.KW, g.W); x++ {
+							idx := y*g.W + x
 							if v := plane[idx]; bi < 0 || v > best {
 								best, bi = v, idx
 							}

@@ -194,7 +194,7 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
 		case *nn.Pool2d, *nn.Flatten:
 			if p, ok := l.(*nn.Pool2d); ok && p.Kind == nn.PoolMax {
-				net.Stages = append(net.Stages, Stage{Name: name, MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW}, In: shape, Out: out})
+				net.Stages = append(net.Stages, Stage{Name: name, MaxPool: &SpikingMaxPool{Kernel: p.Config.KernelHW, Stride: p.Config.StrideHW, Padding: p.Config.PaddingHW, CeilMode: p.Config.CeilMode}, In: shape, Out: out})
 				break
 			}
 			net.Stages = append(net.Stages, Stage{Name: name, Layer: l, In: shape, Out: out})
@@ -293,7 +293,7 @@ func (n *Network) ANN() (*nn.Sequential, error) {
 		case st.Spiking():
 			seq.Layers = append(seq.Layers, nn.NewReLU())
 		case st.MaxPool != nil:
-			seq.Layers = append(seq.Layers, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride}))
+			seq.Layers = append(seq.Layers, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride, PaddingHW: st.MaxPool.Padding, CeilMode: st.MaxPool.CeilMode}))
 		default:
 			seq.Layers = append(seq.Layers, st.Layer)
 		}
@@ -320,7 +320,7 @@ func (n *Network) ANNGraph() (*graph.Graph, error) {
 		case st.Spiking():
 			g.AddLayer(st.Name, nn.NewReLU(), ins[0])
 		case st.MaxPool != nil:
-			g.AddLayer(st.Name, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride}), ins[0])
+			g.AddLayer(st.Name, nn.NewMaxPool2d(nn.PoolConfig{KernelHW: st.MaxPool.Kernel, StrideHW: st.MaxPool.Stride, PaddingHW: st.MaxPool.Padding, CeilMode: st.MaxPool.CeilMode}), ins[0])
 		case st.Join != nil:
 			j, err := nn.CloneJoin(st.Join)
 			if err != nil {

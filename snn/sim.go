@@ -2,6 +2,7 @@ package snn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -125,7 +126,9 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	// The fast engine runs chains; a graph with joins runs on the
 	// reference engine whatever engine is selected.
 	if net.IsChain() && !net.hasSpikingMaxPool() {
-		if s.fast, err = compileFast(net); err != nil {
+		if s.fast, err = compileFast(net); errors.Is(err, errNoFast) {
+			s.fast = nil
+		} else if err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
 	}
