@@ -106,6 +106,20 @@ type Layer struct {
 
 	CeilMode        *bool `json:"ceil_mode,omitempty"`
 	CountIncludePad *bool `json:"count_include_pad,omitempty"`
+
+	Groups     int   `json:"groups,omitempty"`
+	Dilation   Pair  `json:"dilation,omitzero"`
+	PaddingEnd *Pair `json:"padding_end,omitempty"` // bottom and right, when they differ from padding (top and left)
+}
+
+// convConfig is the Conv2d layer's nn configuration.
+func (l *Layer) convConfig() nn.Conv2dConfig {
+	cfg := nn.Conv2dConfig{In: l.InChannels, Out: l.OutChannels, KernelHW: l.KernelSize, StrideHW: l.stride(Pair{1, 1}), PaddingHW: l.Padding,
+		Bias: l.bias(), Groups: max(l.Groups, 1), DilationHW: l.Dilation}
+	if l.PaddingEnd != nil {
+		cfg.PadEndHW, cfg.HasPadEnd = *l.PaddingEnd, true
+	}
+	return cfg.Norm()
 }
 
 // Spec is the architecture of a Sequential network and the shape of one
@@ -117,7 +131,7 @@ type Spec struct {
 }
 
 var fields = map[string][]string{
-	"Conv2d":      {"in_channels", "out_channels", "kernel_size", "stride", "padding", "bias"},
+	"Conv2d":      {"in_channels", "out_channels", "kernel_size", "stride", "padding", "bias", "groups", "dilation", "padding_end"},
 	"Linear":      {"in_features", "out_features", "bias"},
 	"ReLU":        {},
 	"Flatten":     {},
@@ -308,6 +322,19 @@ func (l *Layer) check() error {
 				return e
 			}
 		}
+		if l.Groups < 0 || l.Groups > 1 && (l.InChannels%l.Groups != 0 || l.OutChannels%l.Groups != 0) {
+			return fmt.Errorf("groups %d must divide in_channels %d and out_channels %d", l.Groups, l.InChannels, l.OutChannels)
+		}
+		if l.Dilation != (Pair{}) {
+			if err := pair("dilation", l.Dilation, 1); err != nil {
+				return err
+			}
+		}
+		if l.PaddingEnd != nil {
+			if err := pair("padding_end", *l.PaddingEnd, 0); err != nil {
+				return err
+			}
+		}
 	case "Linear":
 		if err := pos("in_features", l.InFeatures); err != nil {
 			return err
@@ -412,7 +439,7 @@ func (l Layer) ParamCount() int {
 func (l *Layer) paramCount() int {
 	switch l.Type {
 	case "Conv2d":
-		return l.OutChannels * (l.InChannels*l.KernelSize[0]*l.KernelSize[1] + 1)
+		return l.OutChannels * (l.InChannels/max(l.Groups, 1)*l.KernelSize[0]*l.KernelSize[1] + 1)
 	case "Linear":
 		return l.OutFeatures * (l.InFeatures + 1)
 	case "BatchNorm2d":
@@ -432,8 +459,7 @@ func (l *Layer) shapeOnly() (nn.Layer, error) {
 	}
 	switch l.Type {
 	case "Conv2d":
-		return &nn.Conv2d{Config: nn.Conv2dConfig{In: l.InChannels, Out: l.OutChannels, KernelHW: l.KernelSize,
-			StrideHW: l.stride(Pair{1, 1}), PaddingHW: l.Padding, Bias: l.bias()}}, nil
+		return &nn.Conv2d{Config: l.convConfig()}, nil
 	case "Linear":
 		return &nn.Linear{Config: nn.LinearConfig{In: l.InFeatures, Out: l.OutFeatures, Bias: l.bias()}}, nil
 	case "BatchNorm2d":
@@ -474,7 +500,7 @@ func (l Layer) TensorShapes() []TensorShape {
 	add := func(name string, shape ...int) { out = append(out, TensorShape{name, shape}) }
 	switch l.Type {
 	case "Conv2d":
-		add("weight", l.OutChannels, l.InChannels, l.KernelSize[0], l.KernelSize[1])
+		add("weight", l.OutChannels, l.InChannels/max(l.Groups, 1), l.KernelSize[0], l.KernelSize[1])
 		if l.bias() {
 			add("bias", l.OutChannels)
 		}
@@ -513,9 +539,7 @@ func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
 	}
 	switch l.Type {
 	case "Conv2d":
-		st := l.stride(Pair{1, 1})
-		return nn.NewConv2d(nn.Conv2dConfig{In: l.InChannels, Out: l.OutChannels, KernelHW: l.KernelSize,
-			StrideHW: st, PaddingHW: l.Padding, Bias: l.bias()}, rng), nil
+		return nn.NewConv2d(l.convConfig(), rng), nil
 	case "Linear":
 		return nn.NewLinear(nn.LinearConfig{In: l.InFeatures, Out: l.OutFeatures, Bias: l.bias()}, rng), nil
 	case "ReLU":
@@ -581,10 +605,20 @@ func Describe(layer nn.Layer) (Layer, error) {
 	var l Layer
 	switch v := layer.(type) {
 	case *nn.Conv2d:
-		c := v.Config
+		c := v.Config.Norm()
 		l = Layer{Type: "Conv2d", InChannels: c.In, OutChannels: c.Out, KernelSize: c.KernelHW, Stride: c.StrideHW, Padding: c.PaddingHW, Bias: &f}
 		if c.Bias {
 			l.Bias = &t
+		}
+		if c.Groups > 1 {
+			l.Groups = c.Groups
+		}
+		if c.DilationHW != [2]int{1, 1} {
+			l.Dilation = c.DilationHW
+		}
+		if c.HasPadEnd {
+			pe := Pair(c.PadEndHW)
+			l.PaddingEnd = &pe
 		}
 	case *nn.Linear:
 		l = Layer{Type: "Linear", InFeatures: v.Config.In, OutFeatures: v.Config.Out, Bias: &f}

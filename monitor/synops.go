@@ -56,18 +56,20 @@ func NewSynOps(net *snn.Network) *SynOps {
 // convFanout returns, for every input position (c, y, x), the number of
 // synapses it drives: out channels × output positions whose window covers it.
 func convFanout(l *nn.Conv2d, in, out []int) []float32 {
-	cfg := l.Config
+	cfg := l.Config.Norm()
 	c, h, w := in[0], in[1], in[2]
 	oh, ow := out[1], out[2]
+	perGroup := float32(cfg.Out / cfg.Groups) // an input drives its group's outputs
+	d := cfg.DilationHW
 	plane := make([]float32, h*w)
 	for y := 0; y < oh; y++ {
 		for x := 0; x < ow; x++ {
 			for i := 0; i < cfg.KernelHW[0]; i++ {
 				for j := 0; j < cfg.KernelHW[1]; j++ {
-					iy := y*cfg.StrideHW[0] - cfg.PaddingHW[0] + i
-					ix := x*cfg.StrideHW[1] - cfg.PaddingHW[1] + j
+					iy := y*cfg.StrideHW[0] - cfg.PaddingHW[0] + i*d[0]
+					ix := x*cfg.StrideHW[1] - cfg.PaddingHW[1] + j*d[1]
 					if iy >= 0 && iy < h && ix >= 0 && ix < w {
-						plane[iy*w+ix] += float32(cfg.Out)
+						plane[iy*w+ix] += perGroup
 					}
 				}
 			}
@@ -141,7 +143,7 @@ func (s *SynOps) Result() ([]LayerSynOps, float64) {
 func MACs(l nn.Layer, in, out []int) int64 {
 	switch v := l.(type) {
 	case *nn.Conv2d:
-		return int64(tensor.Numel(out)) * int64(v.Config.In*v.Config.KernelHW[0]*v.Config.KernelHW[1])
+		return int64(tensor.Numel(out)) * int64(v.Config.In/max(v.Config.Groups, 1)*v.Config.KernelHW[0]*v.Config.KernelHW[1])
 	case *nn.Linear:
 		return int64(v.Config.In) * int64(v.Config.Out)
 	}

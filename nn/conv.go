@@ -17,6 +17,15 @@ type Conv2dConfig struct {
 	Kernel, Stride, Padding       int
 	KernelHW, StrideHW, PaddingHW [2]int
 	Bias                          bool
+	// Groups splits the channels into groups convolved separately (0 or 1:
+	// one group; In: depthwise); the weight is [Out, In/Groups, kh, kw].
+	Groups int
+	// DilationHW spaces the kernel taps (0: 1).
+	DilationHW [2]int
+	// PadEndHW, with HasPadEnd, pads the bottom and right by other amounts
+	// than PaddingHW pads the top and left (ONNX's asymmetric pads).
+	PadEndHW  [2]int
+	HasPadEnd bool
 }
 
 // Norm returns the configuration with KernelHW, StrideHW and PaddingHW
@@ -33,7 +42,22 @@ func (c Conv2dConfig) Norm() Conv2dConfig {
 		c.PaddingHW = [2]int{c.Padding, c.Padding}
 	}
 	c.Kernel, c.Stride, c.Padding = c.KernelHW[0], c.StrideHW[0], c.PaddingHW[0]
+	c.Groups = max(c.Groups, 1)
+	if c.DilationHW == [2]int{} {
+		c.DilationHW = [2]int{1, 1}
+	}
+	if !c.HasPadEnd || c.PadEndHW == c.PaddingHW {
+		c.PadEndHW, c.HasPadEnd = c.PaddingHW, false
+	}
 	return c
+}
+
+// General reports whether the convolution needs the general path (groups,
+// dilation or asymmetric padding), which the im2col kernels and the fast
+// engines do not cover.
+func (c Conv2dConfig) General() bool {
+	c = c.Norm()
+	return c.Groups > 1 || c.DilationHW != [2]int{1, 1} || c.HasPadEnd
 }
 
 // Conv2d is a 2-D convolution over NCHW input with weight [out, in, kh, kw],
@@ -67,12 +91,12 @@ type Conv2d struct {
 // bias uniform in ±1/sqrt(fan_in). rng may be nil for zero weights.
 func NewConv2d(cfg Conv2dConfig, rng *rand.Rand) *Conv2d {
 	cfg = cfg.Norm()
-	c := &Conv2d{Config: cfg, Weight: newParam("weight", cfg.Out, cfg.In, cfg.KernelHW[0], cfg.KernelHW[1])}
+	c := &Conv2d{Config: cfg, Weight: newParam("weight", cfg.Out, cfg.In/cfg.Groups, cfg.KernelHW[0], cfg.KernelHW[1])}
 	if cfg.Bias {
 		c.Bias = newParam("bias", cfg.Out)
 	}
 	if rng != nil {
-		fanIn := cfg.In * cfg.KernelHW[0] * cfg.KernelHW[1]
+		fanIn := cfg.In / cfg.Groups * cfg.KernelHW[0] * cfg.KernelHW[1]
 		initUniform(c.Weight.Value.Data, fanIn, rng)
 		if c.Bias != nil {
 			initUniform(c.Bias.Value.Data, fanIn, rng)
@@ -103,6 +127,9 @@ func (c *Conv2d) geom(in []int) (tensor.ConvGeom, error) {
 	}
 	if in[0] != cfg.In {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input has %d channels, want %d", c, in[0], cfg.In)
+	}
+	if cfg.General() {
+		return c.generalGeom(in)
 	}
 	g := tensor.ConvGeom{C: in[0], H: in[1], W: in[2], KH: cfg.KernelHW[0], KW: cfg.KernelHW[1], SH: cfg.StrideHW[0], SW: cfg.StrideHW[1], PH: cfg.PaddingHW[0], PW: cfg.PaddingHW[1]}
 	if !g.OutSize() {
@@ -196,6 +223,10 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Config.General() {
+		c.g, c.batch, c.x = g, b, x
+		return c.generalForward(x), nil
+	}
 	c.setGeom(g, b)
 	c.x = x
 	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
@@ -241,6 +272,9 @@ func (c *Conv2d) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 func (c *Conv2d) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
 	if err := checkGrad(dy, &c.out, c.String()); err != nil {
 		return nil, err
+	}
+	if c.Config.General() {
+		return c.generalBackward(dy, needDX), nil
 	}
 	g, b, x := c.g, c.batch, c.x
 	k, p, o := g.C*g.KH*g.KW, g.OH*g.OW, c.Config.Out
@@ -383,8 +417,17 @@ func reducePartials(dst, partial []float32, stride, groups, off int) {
 func (c *Conv2d) String() string {
 	cfg := c.Config
 	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", cfg.In, cfg.Out, cfg.KernelHW[0], cfg.KernelHW[1], cfg.StrideHW[0], cfg.StrideHW[1])
-	if cfg.PaddingHW != [2]int{} {
+	switch {
+	case cfg.HasPadEnd:
+		s += fmt.Sprintf(", padding=(%d, %d, %d, %d)", cfg.PaddingHW[0], cfg.PaddingHW[1], cfg.PadEndHW[0], cfg.PadEndHW[1])
+	case cfg.PaddingHW != [2]int{}:
 		s += fmt.Sprintf(", padding=(%d, %d)", cfg.PaddingHW[0], cfg.PaddingHW[1])
+	}
+	if d := cfg.DilationHW; d != [2]int{1, 1} && d != [2]int{} {
+		s += fmt.Sprintf(", dilation=(%d, %d)", d[0], d[1])
+	}
+	if cfg.Groups > 1 {
+		s += fmt.Sprintf(", groups=%d", cfg.Groups)
 	}
 	if !cfg.Bias {
 		s += ", bias=False"

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -202,5 +203,87 @@ func TestPaddedPools(t *testing.T) {
 	}
 	if _, err := NewMaxPool2d(PoolConfig{Kernel: 2, PaddingHW: [2]int{2, 2}}).OutShape([]int{1, 4, 4}); err == nil {
 		t.Error("padding above half the kernel accepted")
+	}
+}
+
+// TestGeneralConv checks the general convolution against the fast path:
+// groups as separate convolutions of the channel groups, dilation as a
+// kernel with zeros between its taps, asymmetric padding as a padded input.
+func TestGeneralConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	x := tensor.New(2, 4, 7, 6)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.IntN(9)-4) / 4
+	}
+	dyadic := func(c *Conv2d) *Conv2d {
+		for _, p := range c.Params() {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = float32(rng.IntN(9)-4) / 8
+			}
+		}
+		return c
+	}
+	same := func(name string, got, want *tensor.Tensor) {
+		t.Helper()
+		if tensor.ShapeString(got.Shape) != tensor.ShapeString(want.Shape) {
+			t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+		}
+		for i := range want.Data {
+			if got.Data[i] != want.Data[i] {
+				t.Fatalf("%s: value %d is %v, want %v", name, i, got.Data[i], want.Data[i])
+			}
+		}
+	}
+	// Groups: 2 groups of 2 input and 3 output channels.
+	gc := dyadic(NewConv2d(Conv2dConfig{In: 4, Out: 6, Kernel: 3, Padding: 1, Groups: 2, Bias: true}, nil))
+	got, _ := gc.Forward(x, false)
+	got = got.Clone()
+	for grp := 0; grp < 2; grp++ {
+		part := NewConv2d(Conv2dConfig{In: 2, Out: 3, Kernel: 3, Padding: 1, Bias: true}, nil)
+		copy(part.Weight.Value.Data, gc.Weight.Value.Data[grp*3*2*9:(grp+1)*3*2*9])
+		copy(part.Bias.Value.Data, gc.Bias.Value.Data[grp*3:(grp+1)*3])
+		xs := tensor.New(2, 2, 7, 6)
+		for n := 0; n < 2; n++ {
+			copy(xs.Data[n*2*42:(n+1)*2*42], x.Data[(n*4+grp*2)*42:(n*4+grp*2+2)*42])
+		}
+		y, _ := part.Forward(xs, false)
+		want := tensor.New(2, 3, 7, 6)
+		for n := 0; n < 2; n++ {
+			copy(want.Data[n*3*42:(n+1)*3*42], got.Data[(n*6+grp*3)*42:(n*6+grp*3+3)*42])
+		}
+		same(fmt.Sprint("group ", grp), want, y)
+	}
+	// Dilation 2 of a 2×2 kernel is a 3×3 kernel with zeros between taps.
+	dc := dyadic(NewConv2d(Conv2dConfig{In: 4, Out: 2, Kernel: 2, DilationHW: [2]int{2, 2}}, nil))
+	wide := NewConv2d(Conv2dConfig{In: 4, Out: 2, Kernel: 3}, nil)
+	for oc := 0; oc < 8; oc++ {
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				wide.Weight.Value.Data[oc*9+2*i*3+2*j] = dc.Weight.Value.Data[oc*4+i*2+j]
+			}
+		}
+	}
+	a, _ := dc.Forward(x, false)
+	a = a.Clone()
+	b, _ := wide.Forward(x, false)
+	same("dilation", a, b)
+	// Asymmetric padding: top 1, left 0, bottom 0, right 2.
+	ac := dyadic(NewConv2d(Conv2dConfig{In: 4, Out: 2, Kernel: 3, PaddingHW: [2]int{1, 0}, PadEndHW: [2]int{0, 2}, HasPadEnd: true}, nil))
+	padded := tensor.New(2, 4, 8, 8)
+	for n := 0; n < 2; n++ {
+		for ch := 0; ch < 4; ch++ {
+			for y := 0; y < 7; y++ {
+				copy(padded.Data[((n*4+ch)*8+y+1)*8:], x.Data[((n*4+ch)*7+y)*6:((n*4+ch)*7+y+1)*6])
+			}
+		}
+	}
+	plain := NewConv2d(Conv2dConfig{In: 4, Out: 2, Kernel: 3}, nil)
+	copy(plain.Weight.Value.Data, ac.Weight.Value.Data)
+	a, _ = ac.Forward(x, false)
+	a = a.Clone()
+	b, _ = plain.Forward(padded, false)
+	same("asymmetric padding", a, b)
+	if _, err := NewConv2d(Conv2dConfig{In: 4, Out: 3, Kernel: 1, Groups: 2}, nil).OutShape([]int{4, 3, 3}); err == nil {
+		t.Error("groups that do not divide the outputs accepted")
 	}
 }

@@ -7,7 +7,7 @@
 //
 // Supported ops (the domain ai.onnx):
 //
-//	Conv (group 1, dilation 1, symmetric padding), Gemm, MatMul with a
+//	Conv (groups, dilations, asymmetric pads), Gemm, MatMul with a
 //	constant weight (with a following Add of a constant as its bias), Relu,
 //	Clip(0, ∞) as a Relu, MaxPool and AveragePool (padding, ceil_mode,
 //	count_include_pad; a zero Pad before an AveragePool is its padding),
@@ -493,6 +493,23 @@ func (im *importer) clip(n *Node) error {
 	return im.addLayer(n, nn.NewReLU(), x)
 }
 
+// pads4 checks a 2-D pads attribute [top, left, bottom, right] and returns
+// the begin and end padding.
+func pads4(p []int64) (begin, end [2]int, err error) {
+	switch len(p) {
+	case 0:
+		return begin, end, nil
+	case 4:
+		for _, v := range p {
+			if v < 0 || v > 1<<16 {
+				return begin, end, fmt.Errorf("pads %v", p)
+			}
+		}
+		return [2]int{int(p[0]), int(p[1])}, [2]int{int(p[2]), int(p[3])}, nil
+	}
+	return begin, end, fmt.Errorf("pads %v: want 4 values (2-D)", p)
+}
+
 // pads2 checks a 2-D pads attribute [top, left, bottom, right] and returns
 // the symmetric padding.
 func pads2(p []int64) ([2]int, error) {
@@ -548,11 +565,13 @@ func (im *importer) conv(n *Node) error {
 	if len(w.shape) != 4 || len(x.shape) != 3 {
 		return fmt.Errorf("weight %v on input %v: only 2-D convolutions are supported", w.shape, x.shape)
 	}
-	if g := n.intAttr("group", 1); g != 1 {
-		return fmt.Errorf("group %d: grouped convolutions are not supported yet", g)
+	groups := n.intAttr("group", 1)
+	if groups < 1 || groups > int64(w.shape[0]) || int64(w.shape[0])%groups != 0 {
+		return fmt.Errorf("group %d does not divide the %d output channels", groups, w.shape[0])
 	}
-	if d, _ := pair("dilations", n.intsAttr("dilations"), 1); d != [2]int{1, 1} {
-		return fmt.Errorf("dilations %v: not supported yet", n.intsAttr("dilations"))
+	dil, err := pair("dilations", n.intsAttr("dilations"), 1)
+	if err != nil {
+		return err
 	}
 	k, err := pair("kernel_shape", n.intsAttr("kernel_shape"), 0)
 	if err != nil {
@@ -568,18 +587,21 @@ func (im *importer) conv(n *Node) error {
 	if err != nil {
 		return err
 	}
-	pad, err := pads2(n.intsAttr("pads"))
+	begin, end, err := pads4(n.intsAttr("pads"))
 	if err != nil {
 		return err
 	}
 	// A zero Pad folded into this convolution.
 	if x.padHW != nil {
-		pad[0] += x.padHW[0]
-		pad[1] += x.padHW[1]
+		for k := range begin {
+			begin[k] += x.padHW[k]
+			end[k] += x.padHW[k]
+		}
 		x = x.padOf
 	}
 	hasBias := len(n.Inputs) > 2 && n.Inputs[2] != ""
-	cfg := nn.Conv2dConfig{In: w.shape[1], Out: w.shape[0], KernelHW: k, StrideHW: st, PaddingHW: pad, Bias: hasBias}
+	cfg := nn.Conv2dConfig{In: w.shape[1] * int(groups), Out: w.shape[0], KernelHW: k, StrideHW: st, PaddingHW: begin, Bias: hasBias,
+		Groups: int(groups), DilationHW: dil, PadEndHW: end, HasPadEnd: end != begin}
 	conv := nn.NewConv2d(cfg, nil)
 	copy(conv.Weight.Value.Data, w.vals)
 	if hasBias {

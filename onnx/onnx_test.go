@@ -123,6 +123,33 @@ func importBytes(b []byte) error {
 	return err
 }
 
+// TestImportGeneralConv reads a depthwise, dilated, asymmetrically padded
+// convolution.
+func TestImportGeneralConv(t *testing.T) {
+	w := floatTensor("w", []int64{2, 1, 2, 2}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
+	m := model([][]byte{
+		node("Conv", "/a/Conv", []string{"x", "w"}, []string{"a"}, intsAttr("kernel_shape", 2, 2)),
+		node("Conv", "/d/Conv", []string{"a", "w2"}, []string{"b"}, msg(strField(1, "group"), intField(20, AttrInt), intField(3, 2)),
+			intsAttr("dilations", 2, 1), intsAttr("pads", 1, 0, 0, 2)),
+		node("Flatten", "/f/Flatten", []string{"b"}, []string{"y"}),
+	}, [][]byte{w, floatTensor("w2", []int64{2, 1, 2, 2}, make([]float32, 8))})
+	pm, err := ParseModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Import(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a: [2, 3, 3]; b: H = 3+1+0-2-1+1 = 2, W = 3+0+2-1-1+1 = 4.
+	if s := fmt.Sprint(g.Nodes[1].Shape); s != "[2 2 4]" {
+		t.Fatalf("shape %s of %v", s, g.Nodes[1].Layer)
+	}
+	if s := fmt.Sprint(g.Nodes[1].Layer); !strings.Contains(s, "groups=2") || !strings.Contains(s, "dilation=(2, 1)") || !strings.Contains(s, "padding=(1, 0, 0, 2)") {
+		t.Fatalf("layer %s", s)
+	}
+}
+
 func TestImportSmall(t *testing.T) {
 	m, err := ParseModel(goodModel())
 	if err != nil {
@@ -151,8 +178,9 @@ func TestImportErrors(t *testing.T) {
 		{"missing initializer", model([][]byte{node("Conv", "/c/Conv", []string{"x", "nope"}, []string{"y"})}, nil), `input "nope" is neither computed before this node nor an initializer`},
 		{"absurd dims", model([][]byte{node("Relu", "/r/Relu", []string{"x"}, []string{"y"})}, [][]byte{floatTensor("big", []int64{1 << 40, 1 << 40}, nil)}), "dimension 1099511627776"},
 		{"lying raw data", model([][]byte{node("Relu", "/r/Relu", []string{"x"}, []string{"y"})}, [][]byte{floatTensor("lie", []int64{1000}, []float32{1})}), "4 raw bytes for dims [1000]"},
-		{"grouped conv", model([][]byte{node("Conv", "/c/Conv", []string{"x", "w"}, []string{"y"}, msg(strField(1, "group"), intField(20, AttrInt), intField(3, 2)))}, [][]byte{w}), "group 2"},
-		{"asymmetric pads", model([][]byte{node("Conv", "/c/Conv", []string{"x", "w"}, []string{"y"}, intsAttr("pads", 1, 0, 0, 0))}, [][]byte{w}), "asymmetric pads"},
+		{"grouped conv on too few channels", model([][]byte{node("Conv", "/c/Conv", []string{"x", "w"}, []string{"y"}, msg(strField(1, "group"), intField(20, AttrInt), intField(3, 2)))}, [][]byte{w}), "input has 1 channels, want 2"},
+		{"group not dividing", model([][]byte{node("Conv", "/c/Conv", []string{"x", "w"}, []string{"y"}, msg(strField(1, "group"), intField(20, AttrInt), intField(3, 3)))}, [][]byte{w}), "group 3 does not divide the 2 output channels"},
+		{"zero dilation", model([][]byte{node("Conv", "/c/Conv", []string{"x", "w"}, []string{"y"}, intsAttr("dilations", 0, 1))}, [][]byte{w}), "dilations [0 1]"},
 		{"no output", model([][]byte{node("Relu", "/r/Relu", []string{"x"}, []string{"z"})}, nil), `output "y" is not computed`},
 	}
 	for _, c := range cases {

@@ -214,6 +214,9 @@ func compileFast(net *Network) (*fastPlan, error) {
 		default:
 			switch l := st.Layer.(type) {
 			case *nn.Conv2d:
+				if l.Config.General() {
+					return nil, fmt.Errorf("fast engine: stage %s: %w: grouped, dilated or asymmetrically padded convolution", st.Name, errNoFast)
+				}
 				if len(cur.shape) != 3 {
 					return nil, fmt.Errorf("fast engine: stage %s: convolution of a flat input", st.Name)
 				}

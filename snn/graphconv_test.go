@@ -240,51 +240,56 @@ func TestSpikingMaxPool(t *testing.T) {
 	}
 }
 
-// TestPaddedPoolsRunOnReference converts a chain with a padded average
-// pool: the fast engines do not take it, so every engine runs the
-// reference one and gives its output.
+// TestPaddedPoolsRunOnReference converts chains with a padded average pool
+// and with grouped, dilated convolutions: the fast engines do not take
+// them, so every engine runs the reference one and gives its output.
 func TestPaddedPoolsRunOnReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	ann := nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
-		nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}}),
-		nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 3 * 4 * 4, Out: 4}, rng))
-	net, err := FromModel(ann, []int{1, 9, 9}, DefaultConvertOptions())
-	if err != nil {
-		t.Fatal(err)
+	anns := []*nn.Sequential{
+		nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
+			nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}}),
+			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 3 * 4 * 4, Out: 4}, rng)),
+		// Depthwise and dilated convolutions take the general path.
+		nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 2, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
+			nn.NewConv2d(nn.Conv2dConfig{In: 2, Out: 2, Kernel: 3, Groups: 2, DilationHW: [2]int{2, 2}, Padding: 2}, rng), nn.NewReLU(),
+			nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 2 * 7 * 7, Out: 4}, rng)),
 	}
-	in := tensor.New(2, 40, 1, 9, 9)
-	for i := range in.Data {
-		in.Data[i] = rng.Float32() * 4
-	}
-	opts := DefaultConvertOptions()
-	opts.AddSpikingOutput = false // the output is the Linear's currents
-	if net, err = FromModel(ann, []int{1, 9, 9}, opts); err != nil {
-		t.Fatal(err)
-	}
-	var ref *tensor.Tensor
-	for _, e := range []Engine{EngineReference, EngineAuto, EngineEvent} {
-		sim, err := NewSimulator(net)
+	for k, ann := range anns {
+		opts := DefaultConvertOptions()
+		opts.AddSpikingOutput = false // the output is the Linear's currents
+		net, err := FromModel(ann, []int{1, 9, 9}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sim.SetEngine(e)
-		if sim.fastEngine() {
-			t.Fatalf("%v: the fast engine took a padded pool", e)
+		in := tensor.New(2, 40, 1, 9, 9)
+		for i := range in.Data {
+			in.Data[i] = rng.Float32() * 4
 		}
-		out, err := sim.Run(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ref == nil {
-			ref = out
-			if tensor.Sum(out.Data) == 0 {
-				t.Fatal("no output")
+		var ref *tensor.Tensor
+		for _, e := range []Engine{EngineReference, EngineAuto, EngineEvent} {
+			sim, err := NewSimulator(net)
+			if err != nil {
+				t.Fatal(err)
 			}
-			continue
-		}
-		for i := range ref.Data {
-			if out.Data[i] != ref.Data[i] {
-				t.Fatalf("%v differs from the reference engine", e)
+			sim.SetEngine(e)
+			if sim.fastEngine() {
+				t.Fatalf("network %d, %v: the fast engine took it", k, e)
+			}
+			out, err := sim.Run(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ref == nil {
+				ref = out
+				if tensor.Sum(out.Data) == 0 {
+					t.Fatalf("network %d: no output", k)
+				}
+				continue
+			}
+			for i := range ref.Data {
+				if out.Data[i] != ref.Data[i] {
+					t.Fatalf("network %d: %v differs from the reference engine", k, e)
+				}
 			}
 		}
 	}

@@ -77,7 +77,7 @@ func layerCost(l nn.Layer, out []int) (int, int64) {
 	switch v := l.(type) {
 	case *nn.Conv2d:
 		k := v.Config.KernelHW
-		return params, int64(tensor.Numel(out)) * int64(v.Config.In*k[0]*k[1])
+		return params, int64(tensor.Numel(out)) * int64(v.Config.In/max(v.Config.Groups, 1)*k[0]*k[1])
 	case *nn.Linear:
 		return params, int64(v.Config.In) * int64(v.Config.Out)
 	}
