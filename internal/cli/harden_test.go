@@ -63,6 +63,7 @@ func TestOutputPaths(t *testing.T) {
 		{[]string{"convert", "-m", model, "-o", readOnly}, "-o/--output: " + readOnly + " is read-only"},
 		{[]string{"convert", "-m", model, "-o", filepath.Join(dir, "nodir", "x")}, "-o/--output"},
 		{[]string{"train", "-o", dir}, "-o/--output: " + dir + " is a folder"},
+		{[]string{"--dataset", input, "convert", "-m", model, "-o", input}, "is the input"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -119,6 +119,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	pf.StringVar(&e.cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	markOutput(pf, "cpuprofile")
+	markInput(pf, "dataset") // a .npz or .safetensors data set must not be an output either
 	root.AddCommand(newTutorialCmd(e), newTrainCmd(e), newEvalCmd(e), newConvertCmd(e), newRunCmd(e), newSimulateCmd(e), newBenchCmd(e), newInspectCmd(e))
 	return root
 }
