@@ -147,7 +147,7 @@ func TestStateShapes(t *testing.T) {
 	}
 }
 
-func checkStateShapes(t *testing.T, shapes []TensorShape, net *nn.Sequential) {
+func checkStateShapes(t *testing.T, shapes []TensorShape, net interface{ StateDict() []nn.NamedTensor }) {
 	t.Helper()
 	sd := net.StateDict()
 	if len(sd) != len(shapes) {

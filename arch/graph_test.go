@@ -1,7 +1,6 @@
 package arch
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -25,15 +24,7 @@ func TestResNetSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd := g.StateDict()
-	if len(sd) != len(shapes) {
-		t.Fatalf("%d state shapes, %d tensors", len(shapes), len(sd))
-	}
-	for i, e := range sd {
-		if e.Name != shapes[i].Name || fmt.Sprint(e.Param.Value.Shape) != fmt.Sprint(shapes[i].Shape) {
-			t.Fatalf("tensor %d: listed %s %v, built %s %v", i, shapes[i].Name, shapes[i].Shape, e.Name, e.Param.Value.Shape)
-		}
-	}
+	checkStateShapes(t, shapes, g)
 	// JSON round trip.
 	back, err := ParseGraph(s.JSON())
 	if err != nil {

@@ -69,7 +69,7 @@ func New(input []int) *Graph { return &Graph{Input: append([]int(nil), input...)
 func (g *Graph) AddLayer(name string, layer nn.Layer, input string) *Node {
 	n := &Node{Name: name, Inputs: []string{input}, Layer: layer}
 	g.Nodes = append(g.Nodes, n)
-	g.checked = false
+	g.checked, g.index = false, nil
 	return n
 }
 
@@ -77,7 +77,7 @@ func (g *Graph) AddLayer(name string, layer nn.Layer, input string) *Node {
 func (g *Graph) AddJoin(name string, join nn.Join, inputs ...string) *Node {
 	n := &Node{Name: name, Inputs: append([]string(nil), inputs...), Join: join}
 	g.Nodes = append(g.Nodes, n)
-	g.checked = false
+	g.checked, g.index = false, nil
 	return n
 }
 

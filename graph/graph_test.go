@@ -174,3 +174,20 @@ func TestSequentialRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeAfterAdd finds nodes added after the graph was checked (the name
+// index used to go stale until the next Check).
+func TestNodeAfterAdd(t *testing.T) {
+	g := New([]int{3})
+	g.AddLayer("a", nn.NewReLU(), Input)
+	if err := g.Check(); err != nil {
+		t.Fatal(err)
+	}
+	g.AddLayer("b", nn.NewReLU(), "a")
+	g.AddJoin("c", nn.NewAdd(), "a", "b")
+	for _, name := range []string{"a", "b", "c"} {
+		if _, ok := g.Node(name); !ok {
+			t.Errorf("node %s not found", name)
+		}
+	}
+}

@@ -398,6 +398,16 @@ func (im *importer) addLayer(n *Node, layer nn.Layer, x *value) error {
 	return im.output(n, &value{node: name, shape: out})
 }
 
+// unary adds layer applied to the node's first input, which must be
+// computed from the graph input.
+func (im *importer) unary(n *Node, layer nn.Layer) error {
+	x, err := im.computed(n, 0)
+	if err != nil {
+		return err
+	}
+	return im.addLayer(n, layer, x)
+}
+
 func (im *importer) node(n *Node) error {
 	if n.Domain != "" && n.Domain != "ai.onnx" {
 		return fmt.Errorf("domain %q not supported", n.Domain)
@@ -419,11 +429,7 @@ func (im *importer) node(n *Node) error {
 		}
 		return im.output(n, v)
 	case "Relu":
-		x, err := im.computed(n, 0)
-		if err != nil {
-			return err
-		}
-		return im.addLayer(n, nn.NewReLU(), x)
+		return im.unary(n, nn.NewReLU())
 	case "Clip":
 		return im.clip(n)
 	case "Conv":
@@ -435,20 +441,12 @@ func (im *importer) node(n *Node) error {
 	case "MaxPool", "AveragePool":
 		return im.pool(n)
 	case "GlobalAveragePool":
-		x, err := im.computed(n, 0)
-		if err != nil {
-			return err
-		}
-		return im.addLayer(n, nn.NewGlobalAvgPool2d(), x)
+		return im.unary(n, nn.NewGlobalAvgPool2d())
 	case "Flatten":
-		x, err := im.computed(n, 0)
-		if err != nil {
-			return err
-		}
 		if axis := n.intAttr("axis", 1); axis != 1 {
 			return fmt.Errorf("axis %d: only axis 1 (keep the batch) is supported", axis)
 		}
-		return im.addLayer(n, nn.NewFlatten(), x)
+		return im.unary(n, nn.NewFlatten())
 	case "BatchNormalization":
 		return im.batchNorm(n)
 	case "Add":
