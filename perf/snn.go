@@ -24,10 +24,13 @@ type SNNResult struct {
 	MeanFiringRate   float64 `json:"mean_firing_rate"`
 }
 
-// SNN simulates the first samples of data with the given engine and
-// Bernoulli input at steps time steps, and reports its speed.
-func SNN(ctx context.Context, name string, net *snn.Network, data snneval.Dataset, steps int, engine snn.Engine) (SNNResult, error) {
-	res, err := snneval.Run(ctx, net, data, snneval.Config{Steps: steps, Batch: 64, Encoder: encode.Bernoulli{Seed: 1}, Engine: engine})
+// SNN simulates data with the given engine and encoder (nil: Bernoulli
+// with seed 1) at steps time steps, and reports its speed.
+func SNN(ctx context.Context, name string, net *snn.Network, data snneval.Dataset, steps int, engine snn.Engine, enc encode.Encoder) (SNNResult, error) {
+	if enc == nil {
+		enc = encode.Bernoulli{Seed: 1}
+	}
+	res, err := snneval.Run(ctx, net, data, snneval.Config{Steps: steps, Batch: 64, Encoder: enc, Engine: engine})
 	if err != nil {
 		return SNNResult{}, err
 	}

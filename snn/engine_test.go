@@ -6,9 +6,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/monitor"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/snn"
@@ -75,68 +77,161 @@ func TestEnginesAgreeOnDyadicNetworks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", rn.name, err)
 		}
-		for _, analog := range []bool{false, true} {
-			batch, steps := 3, 23
-			in := tensor.New(append([]int{batch, steps}, rn.input...)...)
-			for i := range in.Data {
-				if analog {
-					in.Data[i] = float32(rng.IntN(129)) / 64
-				} else if rng.IntN(4) == 0 {
-					in.Data[i] = float32(1 + rng.IntN(2))
-				}
+		checkEngines(t, rn.name, net, rng)
+	}
+}
+
+// checkEngines runs net through every engine, with spike and analog input,
+// whole and step by step, and requires every stage's output to equal the
+// reference engine's; the fast engines must take the network.
+func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand) {
+	t.Helper()
+	for _, analog := range []bool{false, true} {
+		batch, steps := 3, 23
+		in := tensor.New(append([]int{batch, steps}, net.Input...)...)
+		for i := range in.Data {
+			if analog {
+				in.Data[i] = float32(rng.IntN(129)) / 64
+			} else if rng.IntN(4) == 0 {
+				in.Data[i] = float32(1 + rng.IntN(2))
 			}
-			var ref []*tensor.Tensor
-			for _, engine := range engines {
-				for _, stepwise := range []bool{false, true} {
-					name := fmt.Sprintf("%s analog=%v %v stepwise=%v", rn.name, analog, engine, stepwise)
-					sim, err := snn.NewSimulator(net)
-					if err != nil {
-						t.Fatal(err)
-					}
-					sim.SetEngine(engine)
-					var stages []int
-					for i := range net.Stages {
-						stages = append(stages, i)
-					}
-					rec, _ := monitor.NewRecorder(net, stages, batch, steps)
-					sim.AddMonitor(rec)
-					if stepwise {
-						frame := tensor.New(append([]int{batch}, rn.input...)...)
-						n := tensor.Numel(rn.input)
-						for s := 0; s < steps; s++ {
-							for b := 0; b < batch; b++ {
-								copy(frame.Data[b*n:(b+1)*n], in.Data[(b*steps+s)*n:(b*steps+s+1)*n])
-							}
-							if _, err := sim.Step(frame); err != nil {
-								t.Fatal(err)
-							}
+		}
+		var ref []*tensor.Tensor
+		for _, engine := range engines {
+			for _, stepwise := range []bool{false, true} {
+				name := fmt.Sprintf("%s analog=%v %v stepwise=%v", name, analog, engine, stepwise)
+				sim, err := snn.NewSimulator(net)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sim.SetEngine(engine)
+				if engine != snn.EngineReference && !snn.FastEngine(sim) {
+					t.Fatalf("%s: the fast engine does not take the network", name)
+				}
+				var stages []int
+				for i := range net.Stages {
+					stages = append(stages, i)
+				}
+				rec, _ := monitor.NewRecorder(net, stages, batch, steps)
+				sim.AddMonitor(rec)
+				if stepwise {
+					frame := tensor.New(append([]int{batch}, net.Input...)...)
+					n := tensor.Numel(net.Input)
+					for s := 0; s < steps; s++ {
+						for b := 0; b < batch; b++ {
+							copy(frame.Data[b*n:(b+1)*n], in.Data[(b*steps+s)*n:(b*steps+s+1)*n])
 						}
-					} else if _, err := sim.Run(context.Background(), in); err != nil {
-						t.Fatal(err)
-					}
-					if ref == nil {
-						ref = rec.Outputs
-						spikes := 0.0
-						for k, i := range stages {
-							if net.Stages[i].Spiking() {
-								spikes += tensor.Sum(ref[k].Data)
-							}
+						if _, err := sim.Step(frame); err != nil {
+							t.Fatal(err)
 						}
-						if spikes == 0 {
-							t.Fatalf("%s: no spikes at all; the comparison would prove nothing", name)
-						}
-						continue
 					}
-					for k := range stages {
-						for j, v := range rec.Outputs[k].Data {
-							if v != ref[k].Data[j] {
-								t.Fatalf("%s: stage %s value %d is %v, reference engine %v", name, net.Stages[stages[k]].Name, j, v, ref[k].Data[j])
-							}
+				} else if _, err := sim.Run(context.Background(), in); err != nil {
+					t.Fatal(err)
+				}
+				if ref == nil {
+					ref = rec.Outputs
+					for k, i := range stages {
+						if net.Stages[i].Spiking() && tensor.Sum(ref[k].Data) == 0 {
+							t.Fatalf("%s: no spikes in stage %s; the comparison would prove little", name, net.Stages[i].Name)
+						}
+					}
+					continue
+				}
+				for k := range stages {
+					for j, v := range rec.Outputs[k].Data {
+						if v != ref[k].Data[j] {
+							t.Fatalf("%s: stage %s value %d is %v, reference engine %v", name, net.Stages[stages[k]].Name, j, v, ref[k].Data[j])
 						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// randomGraphs are graphs with every join and operation the fast engines
+// run: residual Adds of two and three inputs, 3-way Concats (spatial and
+// flat), spiking max-pools (padded, ceil mode), strides, asymmetric
+// padding, grouped (depthwise) and dilated convolutions, padded average
+// pooling, global average pooling and biases. Planes stay powers of two
+// where an average divides them, so that every sum is exact.
+func randomGraphs(rng *rand.Rand) map[string]*graph.Graph {
+	conv := func(cfg nn.Conv2dConfig) *nn.Conv2d { return nn.NewConv2d(cfg, rng) }
+	graphs := map[string]*graph.Graph{}
+
+	g := graph.New([]int{2, 12, 12})
+	g.AddLayer("stem", conv(nn.Conv2dConfig{In: 2, Out: 16, Kernel: 3, Padding: 1, Bias: true}), graph.Input)
+	g.AddLayer("r0", nn.NewReLU(), "stem")
+	g.AddLayer("c1", conv(nn.Conv2dConfig{In: 16, Out: 16, Kernel: 3, Padding: 1}), "r0")
+	g.AddLayer("r1", nn.NewReLU(), "c1")
+	g.AddLayer("c2", conv(nn.Conv2dConfig{In: 16, Out: 16, Kernel: 3, Padding: 1, Bias: true}), "r1")
+	g.AddLayer("c3", conv(nn.Conv2dConfig{In: 16, Out: 16, Kernel: 1}), "r1")
+	g.AddJoin("add3", nn.NewAdd(), "c2", "r0", "c3")
+	g.AddLayer("r2", nn.NewReLU(), "add3")
+	g.AddLayer("mp", nn.NewMaxPool2d(nn.PoolConfig{Kernel: 2}), "r2") // spiking max-pool, [16, 6, 6]
+	g.AddLayer("a", conv(nn.Conv2dConfig{In: 16, Out: 8, Kernel: 3, Padding: 1, Bias: true}), "mp")
+	g.AddLayer("b", conv(nn.Conv2dConfig{In: 16, Out: 4, Kernel: 1}), "mp")
+	g.AddLayer("c", conv(nn.Conv2dConfig{In: 16, Out: 8, Kernel: 3, Groups: 4, DilationHW: [2]int{2, 2}, Padding: 2}), "mp")
+	g.AddJoin("cat", nn.NewConcat(), "a", "b", "c") // [20, 6, 6]
+	g.AddLayer("r3", nn.NewReLU(), "cat")
+	g.AddLayer("asym", conv(nn.Conv2dConfig{In: 20, Out: 12, Kernel: 3, StrideHW: [2]int{2, 1}, PaddingHW: [2]int{0, 1}, PadEndHW: [2]int{1, 0}, HasPadEnd: true, Bias: true}), "r3") // [12, 3, 5]
+	g.AddLayer("r4", nn.NewReLU(), "asym")
+	g.AddLayer("pool", nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2, Stride: 2, PaddingHW: [2]int{1, 1}, CeilMode: true, ExcludePad: true}), "r4") // [12, 2, 3]
+	g.AddLayer("flat", nn.NewFlatten(), "pool")
+	g.AddLayer("fc", nn.NewLinear(nn.LinearConfig{In: 72, Out: 24, Bias: true}, rng), "flat")
+	g.AddLayer("r5", nn.NewReLU(), "fc")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 24, Out: 5}, rng), "r5")
+	graphs["residual concat maxpool"] = g
+
+	g = graph.New([]int{3, 8, 8})
+	g.AddLayer("dw", conv(nn.Conv2dConfig{In: 3, Out: 6, Kernel: 3, Groups: 3, Bias: true}), graph.Input) // [6, 6, 6]
+	g.AddLayer("r0", nn.NewReLU(), "dw")
+	g.AddLayer("mp", nn.NewMaxPool2d(nn.PoolConfig{Kernel: 3, Stride: 2, PaddingHW: [2]int{1, 1}, CeilMode: true}), "r0") // [6, 4, 4]
+	g.AddLayer("pw", conv(nn.Conv2dConfig{In: 6, Out: 32, Kernel: 1, Bias: true}), "mp")
+	g.AddLayer("r1", nn.NewReLU(), "pw")
+	g.AddLayer("gap", nn.NewGlobalAvgPool2d(), "r1")
+	g.AddLayer("flat", nn.NewFlatten(), "gap")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 32, Out: 4, Bias: true}, rng), "flat")
+	graphs["depthwise padded spiking max-pool"] = g
+
+	g = graph.New([]int{20})
+	g.AddLayer("l1", nn.NewLinear(nn.LinearConfig{In: 20, Out: 30, Bias: true}, rng), graph.Input)
+	g.AddLayer("r1", nn.NewReLU(), "l1")
+	g.AddLayer("l2", nn.NewLinear(nn.LinearConfig{In: 30, Out: 17}, rng), "r1")
+	g.AddLayer("l3", nn.NewLinear(nn.LinearConfig{In: 30, Out: 17, Bias: true}, rng), "r1")
+	g.AddJoin("add", nn.NewAdd(), "l2", "l3")
+	g.AddLayer("r2", nn.NewReLU(), "add")
+	g.AddJoin("cat", nn.NewConcat(), "r2", "r1", "add")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 64, Out: 3}, rng), "cat")
+	graphs["flat joins"] = g
+	return graphs
+}
+
+// TestEnginesAgreeOnDyadicGraphs is TestEnginesAgreeOnDyadicNetworks for
+// graphs.
+func TestEnginesAgreeOnDyadicGraphs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 22))
+	graphs := randomGraphs(rng)
+	names := make([]string, 0, len(graphs))
+	for name := range graphs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		g := graphs[name]
+		if err := g.Check(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, p := range g.Params() {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = float32(math.Round((rng.Float64()*2-1)*48)) / 64
+			}
+		}
+		net, _, err := snn.FromGraph(g, snn.DefaultConvertOptions())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checkEngines(t, name, net, rng)
 	}
 }
 

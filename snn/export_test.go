@@ -29,3 +29,7 @@ func EventForms(s *Simulator) map[string]string {
 	}
 	return forms
 }
+
+// FastEngine reports whether the simulator runs its network on the fast
+// engine (any engine but the reference one, on a network it compiles).
+func FastEngine(s *Simulator) bool { return s.fastEngine() }

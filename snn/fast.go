@@ -127,11 +127,27 @@ func (l *layout) identity() bool {
 // fastOp is one step of the fast engine's plan.
 type fastOp struct {
 	stage  int // index in Network.Stages, for monitors
-	kind   int // opConv, opLinear, opPool, opSpike, opBN, opCopy
+	kind   int // opConv, opPool, opSpike, ...
 	inLen  int
 	outLen int
-	in     layout
+	in     layout // the first input's layout
 	out    layout
+
+	// The graph: the ops whose outputs this op reads (-1: the network's
+	// input), their layouts, and the buffers (slots of a task) the inputs
+	// and the output live in. Aliasing ops (opCopy) share their input's
+	// slot.
+	srcs   []int
+	ins    []layout
+	inSlot []int
+	slot   int
+	catOff []int // opCat: each input's channel (spatial) or element (flat) offset
+
+	// general convolutions: one dense product per group, written at output
+	// channel offset g·outCh/groups
+	groups  int
+	gkoffs  [][]int
+	gpacked [][]float32
 
 	// weighted layers (conv and linear are both "conv" over offset tables)
 	rows         []int // per output position of one frame: offset of its patch in the (padded) input frame
@@ -164,28 +180,45 @@ type fastOp struct {
 	// batch norm (evaluation)
 	bn *nn.BatchNorm2d
 
+	// spiking max-pool (geom with padding and ceil mode)
+	smp *SpikingMaxPool
+
+	scale float32       // opScale
+	norm  *nn.Normalize // opNorm
+	layer nn.Layer      // opLayer: run in NCHW on a per-task copy
+
 	neuron *Neuron
 }
 
 const (
-	opConv = iota
-	opPool
-	opSpike
-	opBN
-	opCopy
+	opConv     = iota
+	opPool     // unpadded average, sum or max pooling of analog values
+	opSpike    // a spiking population
+	opBN       // evaluation-mode BatchNorm2d
+	opCopy     // Flatten, Identity: the data stays, the layout changes
+	opAdd      // residual sum of two or more inputs
+	opCat      // concatenation on channels
+	opSpikeMax // spiking max-pool
+	opScale    // multiplication by a constant
+	opNorm     // per-channel (x - mean) / std
+	opLayer    // any other layer, through its NCHW Forward
 )
 
-type padSpec struct{ c, h, w, ph, pw int }
+// padSpec describes the zero-padded copy of a frame a dense convolution
+// reads: c channels of h×w placed at (ph, pw) in a frame of hp×wp.
+type padSpec struct{ c, h, w, ph, pw, hp, wp int }
 
 // fastPlan is a Network compiled for the fast engine.
 type fastPlan struct {
-	ops    []fastOp
-	in     layout
-	out    layout
-	maxLen int // floats of the largest activation of one frame
-	inLen  int
-	mu     sync.Mutex
-	tasks  []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
+	ops     []fastOp
+	in      layout
+	out     layout
+	maxLen  int // floats of the largest activation of one frame
+	inLen   int
+	slots   int // task buffers (slot 0 holds the input)
+	outSlot int
+	mu      sync.Mutex
+	tasks   []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
 }
 
 // errNoFast marks networks the fast engine does not run (they run on the
@@ -197,26 +230,51 @@ var errNoFast = errors.New("not supported by the fast engine")
 // vectors where that adds little (padCheap): the gathering event kernels
 // need whole vectors, but every later layer also handles the padding.
 func compileFast(net *Network) (*fastPlan, error) {
+	srcs, err := net.sources()
+	if err != nil {
+		return nil, fmt.Errorf("fast engine: %w", err)
+	}
 	p := &fastPlan{inLen: tensor.Numel(net.Input)}
 	if len(net.Input) == 3 {
 		p.in = spatialLayout(net.Input, net.Input[0])
 	} else {
 		p.in = flatLayout(net.Input, nil, p.inLen)
 	}
-	cur := p.in
+	layoutOf := func(j int) layout {
+		if j < 0 {
+			return p.in
+		}
+		return p.ops[j].out
+	}
 	p.maxLen = p.inLen
 	for i := range net.Stages {
 		st := &net.Stages[i]
-		op := fastOp{stage: i, in: cur}
+		op := fastOp{stage: i, srcs: srcs[i]}
+		for _, j := range srcs[i] {
+			op.ins = append(op.ins, layoutOf(j))
+		}
+		op.in = op.ins[0]
+		cur := op.in
 		switch {
 		case st.Spiking():
 			op.kind, op.neuron, op.out = opSpike, st.Neuron, cur
+		case st.MaxPool != nil:
+			if len(cur.shape) != 3 {
+				return nil, fmt.Errorf("fast engine: stage %s: spiking max-pool of a flat input", st.Name)
+			}
+			g, err := st.MaxPool.geom(st.In)
+			if err != nil {
+				return nil, fmt.Errorf("fast engine: stage %s: %w", st.Name, err)
+			}
+			g.C = cur.cs
+			op.kind, op.smp, op.geom, op.out = opSpikeMax, st.MaxPool, g, spatialLayout(st.Out, cur.cs)
+		case st.Join != nil:
+			if err := compileJoin(&op, st); err != nil {
+				return nil, err
+			}
 		default:
 			switch l := st.Layer.(type) {
 			case *nn.Conv2d:
-				if l.Config.General() {
-					return nil, fmt.Errorf("fast engine: stage %s: %w: grouped, dilated or asymmetrically padded convolution", st.Name, errNoFast)
-				}
 				if len(cur.shape) != 3 {
 					return nil, fmt.Errorf("fast engine: stage %s: convolution of a flat input", st.Name)
 				}
@@ -226,13 +284,18 @@ func compileFast(net *Network) (*fastPlan, error) {
 				op.out = flatLayout(st.Out, nil, padCheap(l.Config.Out, 1))
 				compileLinear(&op, l, &cur)
 			case *nn.Pool2d:
-				if l.Padded() {
-					return nil, fmt.Errorf("fast engine: stage %s: %w: padded or ceil-mode pooling", st.Name, errNoFast)
+				if l.Padded() || len(cur.shape) != 3 {
+					err = compileLayer(&op, l, st)
+					break
 				}
 				op.kind, op.pool, op.out = opPool, l, spatialLayout(st.Out, cur.cs)
 				op.geom = tensor.ConvGeom{C: cur.cs, H: st.In[1], W: st.In[2], KH: l.Config.KernelHW[0], KW: l.Config.KernelHW[1], SH: l.Config.StrideHW[0], SW: l.Config.StrideHW[1]}
 				op.geom.OutSize()
 			case *nn.BatchNorm2d:
+				if len(cur.shape) != 3 {
+					err = compileLayer(&op, l, st)
+					break
+				}
 				op.kind, op.bn, op.out = opBN, l, cur
 			case *nn.Flatten:
 				// Channels-last data stays where it is; record where each
@@ -242,19 +305,31 @@ func compileFast(net *Network) (*fastPlan, error) {
 					perm[j] = cur.index(j)
 				}
 				op.kind, op.out = opCopy, flatLayout(st.Out, perm, cur.n)
+			case *nn.Identity, *nn.Dropout:
+				op.kind, op.out = opCopy, cur
+			case *nn.Scale:
+				op.kind, op.scale, op.out = opScale, l.Factor, cur
+			case *nn.Normalize:
+				if len(cur.shape) != 3 {
+					err = compileLayer(&op, l, st)
+					break
+				}
+				op.kind, op.norm, op.out = opNorm, l, cur
 			default:
-				return nil, fmt.Errorf("fast engine: stage %s: %v not supported", st.Name, st.Layer)
+				// Global average pooling and whatever else: the layer's own
+				// arithmetic, in NCHW.
+				err = compileLayer(&op, st.Layer, st)
 			}
 		}
-		op.inLen, op.outLen = op.in.n, op.out.n
-		if op.kind == opConv {
-			op.costs(len(op.rows), len(op.koffs), op.outLen/len(op.rows))
+		if err != nil {
+			return nil, err
 		}
-		cur = op.out
+		op.inLen, op.outLen = op.in.n, op.out.n
 		p.maxLen = max(p.maxLen, op.outLen, op.frameLen)
 		p.ops = append(p.ops, op)
 	}
-	p.out = cur
+	p.out = p.ops[len(p.ops)-1].out
+	p.assignSlots()
 	for i := range p.ops {
 		op := &p.ops[i]
 		if op.kind != opConv {
@@ -282,10 +357,110 @@ func compileFast(net *Network) (*fastPlan, error) {
 	p.in.table()
 	p.out.table()
 	for i := range p.ops {
-		p.ops[i].in.table()
-		p.ops[i].out.table()
+		op := &p.ops[i]
+		op.in.table()
+		op.out.table()
+		for k := range op.ins {
+			op.ins[k].table()
+		}
 	}
 	return p, nil
+}
+
+// assignSlots gives every op's output a task buffer by liveness: a buffer
+// is free again after the last op that reads it (or an alias of it), so a
+// chain needs two and a residual block three, whatever its length.
+func (p *fastPlan) assignSlots() {
+	n := len(p.ops)
+	// root[i+1] is the op whose buffer op i's output lives in (0: the
+	// network's input), following aliases.
+	root := make([]int, n+1)
+	rootOf := func(j int) int { return root[j+1] }
+	for i := range p.ops {
+		root[i+1] = i + 1
+		if p.ops[i].kind == opCopy {
+			root[i+1] = rootOf(p.ops[i].srcs[0])
+		}
+	}
+	last := make([]int, n+1)
+	for i := range p.ops {
+		for _, j := range p.ops[i].srcs {
+			last[rootOf(j)] = i
+		}
+	}
+	last[rootOf(n-1)] = n // the output lives to the end
+	slotOf := make([]int, n+1)
+	var free []int
+	p.slots = 1 // slot 0 holds the input
+	for i := range p.ops {
+		op := &p.ops[i]
+		op.inSlot = op.inSlot[:0]
+		for _, j := range op.srcs {
+			op.inSlot = append(op.inSlot, slotOf[rootOf(j)])
+		}
+		if r := rootOf(i); r != i+1 {
+			op.slot = slotOf[r]
+		} else if k := len(free); k > 0 {
+			op.slot, free = free[k-1], free[:k-1]
+		} else {
+			op.slot = p.slots
+			p.slots++
+		}
+		slotOf[i+1] = op.slot
+		for _, j := range op.srcs {
+			if r := rootOf(j); last[r] == i {
+				free = append(free, slotOf[r])
+				last[r] = -1 // read twice by this op: free once
+			}
+		}
+	}
+	p.outSlot = slotOf[rootOf(n-1)]
+}
+
+// compileJoin prepares an Add or a Concat of the op's inputs.
+func compileJoin(op *fastOp, st *Stage) error {
+	switch st.Join.(type) {
+	case *nn.Add:
+		op.kind, op.out = opAdd, op.in
+	case *nn.Concat:
+		op.kind = opCat
+		spatial := len(st.Out) == 3
+		off := 0
+		for _, l := range op.ins {
+			if (len(l.shape) == 3) != spatial {
+				return fmt.Errorf("fast engine: stage %s: concatenation of spatial and flat inputs", st.Name)
+			}
+			op.catOff = append(op.catOff, off)
+			if spatial {
+				off += l.shape[0]
+			} else {
+				off += tensor.Numel(l.shape)
+			}
+		}
+		if spatial {
+			op.out = spatialLayout(st.Out, padCheap(st.Out[0], st.Out[1]*st.Out[2]))
+		} else {
+			op.out = flatLayout(st.Out, nil, padCheap(off, 1))
+		}
+	default:
+		return fmt.Errorf("fast engine: stage %s: %w: join %v", st.Name, errNoFast, st.Join)
+	}
+	return nil
+}
+
+// compileLayer runs a layer the engine has no channels-last kernel for
+// through its own NCHW Forward (on a copy per task).
+func compileLayer(op *fastOp, l nn.Layer, st *Stage) error {
+	if _, err := nn.CloneLayer(l); err != nil {
+		return fmt.Errorf("fast engine: stage %s: %w", st.Name, err)
+	}
+	op.kind, op.layer = opLayer, l
+	if len(st.Out) == 3 {
+		op.out = spatialLayout(st.Out, st.Out[0])
+	} else {
+		op.out = flatLayout(st.Out, nil, tensor.Numel(st.Out))
+	}
+	return nil
 }
 
 // gatherGroupBytes bounds the weights one group of gathered kernel rows
@@ -294,50 +469,76 @@ func compileFast(net *Network) (*fastPlan, error) {
 const gatherGroupBytes = 32 << 10
 
 // compileConv prepares a convolution in channels-last layout: dense offsets
-// and packed weights (depth order i, j, c) and event taps.
+// and packed weights (depth order i, j, c; one set per group) and event
+// taps. Grouped and dilated convolutions propagate events one by one.
 func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
-	cfg := l.Config
+	cfg := l.Config.Norm()
 	c, h, w := in[0], in[1], in[2]
 	cs := op.in.cs // input channel stride
 	o, oh, ow := out[0], out[1], out[2]
 	os := op.out.cs // output channel stride (o rounded up to 16)
 	kh, kw := cfg.KernelHW[0], cfg.KernelHW[1]
 	sh, sw, ph, pw := cfg.StrideHW[0], cfg.StrideHW[1], cfg.PaddingHW[0], cfg.PaddingHW[1]
-	op.kind, op.outCh = opConv, o
-	hp, wp := h+2*ph, w+2*pw
+	eh, ew := cfg.PadEndHW[0], cfg.PadEndHW[1]
+	dh, dw := cfg.DilationHW[0], cfg.DilationHW[1]
+	groups := cfg.Groups
+	cg, og := c/groups, o/groups
+	op.kind, op.outCh, op.groups = opConv, o, groups
+	hp, wp := h+ph+eh, w+pw+ew
 	op.frameLen = cs * hp * wp
-	if ph > 0 || pw > 0 {
-		op.pad = &padSpec{c: cs, h: h, w: w, ph: ph, pw: pw}
+	if ph > 0 || pw > 0 || eh > 0 || ew > 0 {
+		op.pad = &padSpec{c: cs, h: h, w: w, ph: ph, pw: pw, hp: hp, wp: wp}
 	}
 	for y := 0; y < oh; y++ {
 		for x := 0; x < ow; x++ {
 			op.rows = append(op.rows, (y*sh*wp+x*sw)*cs)
 		}
 	}
-	k := kh * kw * c
-	wt := l.Weight.Value.Data      // [o][c][i][j]
-	dense := make([]float32, k*os) // padded output channels have zero weights
-	p := 0
-	for i := 0; i < kh; i++ {
-		for j := 0; j < kw; j++ {
-			for ch := 0; ch < c; ch++ {
-				op.koffs = append(op.koffs, (i*wp+j)*cs+ch)
-				for oc := 0; oc < o; oc++ {
-					dense[p*os+oc] = wt[((oc*c+ch)*kh+i)*kw+j]
+	wt := l.Weight.Value.Data // [o][cg][i][j]
+	k := kh * kw * cg
+	ncol := os // one group: padded output channels have zero weights
+	if groups > 1 {
+		ncol = og
+	}
+	for gi := 0; gi < groups; gi++ {
+		var koffs []int
+		dense := make([]float32, k*ncol)
+		p := 0
+		for i := 0; i < kh; i++ {
+			for j := 0; j < kw; j++ {
+				for ch := 0; ch < cg; ch++ {
+					koffs = append(koffs, (i*dh*wp+j*dw)*cs+gi*cg+ch)
+					for oc := 0; oc < og; oc++ {
+						dense[p*ncol+oc] = wt[(((gi*og+oc)*cg+ch)*kh+i)*kw+j]
+					}
+					p++
 				}
-				p++
 			}
 		}
+		op.gkoffs = append(op.gkoffs, koffs)
+		op.gpacked = append(op.gpacked, tensor.PackConvWeights(dense, k, ncol))
 	}
-	op.packed = tensor.PackConvWeights(dense, k, os)
+	op.koffs, op.packed = op.gkoffs[0], op.gpacked[0]
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
 	}
+	general := groups > 1 || dh != 1 || dw != 1
 	op.event = eventForm(cs, os, h*w*cs)
-	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw}
+	if general {
+		op.event = eventScatter
+	}
+	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, dh: dh, dw: dw}
 	op.tapsPerInput = g.tapsPerPosition()
-	weight := func(ch, oc, t int) float32 { return wt[((oc*c+ch)*kh+t/kw)*kw+t%kw] }
-	if op.event == eventGather {
+	// weight returns the weight from input channel ch to output channel oc
+	// at tap t (zero across groups).
+	weight := func(ch, oc, t int) float32 {
+		if ch/cg != oc/og {
+			return 0
+		}
+		return wt[((oc*cg+ch%cg)*kh+t/kw)*kw+t%kw]
+	}
+	switch op.event {
+	case eventGather:
 		op.pcs = cs
 		op.wevent = make([]float32, kh*kw*cs*os) // a row per (tap, input channel)
 		for t := 0; t < kh*kw; t++ {
@@ -347,9 +548,6 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 				}
 			}
 		}
-	}
-	switch op.event {
-	case eventGather:
 		// Items: kernel rows in groups whose weights fit in L1 together
 		// (gatherGroupBytes); for every output, a group's kernel rows are
 		// one item with one run of input positions per row.
@@ -377,8 +575,8 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	default:
-		// A row per (input channel, tap), os wide (zero padded), so every
-		// update is whole vectors.
+		// A row per (input channel, tap), os wide (zero padded, and zero
+		// outside the channel's group), so every update is whole vectors.
 		op.wevent = make([]float32, c*kh*kw*os)
 		for ch := 0; ch < c; ch++ {
 			for t := 0; t < kh*kw; t++ {
@@ -387,7 +585,7 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 				}
 			}
 		}
-		if c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os) {
+		if !general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os) {
 			// Inputs whose taps all land inside the output skip the tables:
 			// output (y+ph-i, x+pw-j) for tap (i, j).
 			op.winK, op.winOW = kh, ow
@@ -416,22 +614,27 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 			}
 		}
 	}
+	op.inLen, op.outLen = op.in.n, op.out.n
+	op.costs(len(op.rows), k, ncol)
+	if groups > 1 {
+		op.denseNs = (op.denseNs-100)*float64(groups) + 100
+	}
 }
 
 // convShape is a convolution's geometry, for its event tables.
-type convShape struct{ h, w, oh, ow, kh, kw, sh, sw, ph, pw int }
+type convShape struct{ h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw int }
 
 // forTaps calls f(t, o) for every tap t = i·kw+j through which input
 // position (y, x) reaches an output position o = oy·ow+ox
-// (oy·sh - ph + i = y, ox·sw - pw + j = x).
+// (oy·sh - ph + i·dh = y, ox·sw - pw + j·dw = x).
 func (g convShape) forTaps(y, x int, f func(t, o int)) {
 	for i := 0; i < g.kh; i++ {
-		ty := y + g.ph - i
+		ty := y + g.ph - i*g.dh
 		if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.oh {
 			continue
 		}
 		for j := 0; j < g.kw; j++ {
-			tx := x + g.pw - j
+			tx := x + g.pw - j*g.dw
 			if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.ow {
 				continue
 			}
@@ -458,6 +661,7 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	ni, no := l.Config.In, l.Config.Out
 	np := op.out.n // outputs padded to whole vectors
 	op.kind, op.outCh, op.frameLen = opConv, no, in.n
+	op.in = *in
 	op.rows = []int{0}
 	op.koffs = make([]int, ni)
 	dense := make([]float32, ni*np)
@@ -490,6 +694,9 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 			op.tapIdx[e+1] = int32(len(op.taps) / 2)
 		}
 	}
+	op.groups, op.gkoffs, op.gpacked = 1, [][]int{op.koffs}, [][]float32{op.packed}
+	op.inLen, op.outLen = in.n, op.out.n
+	op.costs(1, ni, np)
 }
 
 // eventProp propagates the non-zero inputs of one frame
@@ -589,7 +796,10 @@ type fastTask struct {
 	events map[*fastOp]eventProp // per-task event propagators (own work buffers)
 	sums   []opSum               // input sums of the current sample, by op (zeroed per sample)
 	sumN   []float32
-	a, b   []float32
+	bufs   [][]float32          // the plan's slots, frames × maxLen floats each
+	layers map[*fastOp]nn.Layer // per-task copies of opLayer layers
+	best   []float32            // spiking max-pool: the window's highest count per channel
+	bestAt []int32              // and where it is
 	padded []float32
 	rows   []int
 	nchwIn []float32
@@ -633,9 +843,28 @@ func (p *fastPlan) task(frames int) *fastTask {
 		t = &fastTask{}
 	}
 	n := frames * p.maxLen
-	if cap(t.a) < n {
-		t.a, t.b = make([]float32, n), make([]float32, n)
+	if len(t.bufs) != p.slots {
+		t.bufs = make([][]float32, p.slots)
 	}
-	t.a, t.b = t.a[:n], t.b[:n]
+	for i, b := range t.bufs {
+		if cap(b) < n {
+			b = make([]float32, n)
+		}
+		t.bufs[i] = b[:n]
+	}
 	return t
+}
+
+// layer returns the task's own copy of an opLayer's layer.
+func (t *fastTask) layer(op *fastOp) nn.Layer {
+	if l := t.layers[op]; l != nil {
+		return l
+	}
+	if t.layers == nil {
+		t.layers = map[*fastOp]nn.Layer{}
+	}
+	l, err := nn.CloneLayer(op.layer)
+	invariant(err) // compileFast cloned it once already
+	t.layers[op] = l
+	return l
 }

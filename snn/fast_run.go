@@ -14,8 +14,9 @@ import (
 // fastState is the fast engine's state: per spiking op, the populations of
 // all samples in channels-last order, plus the time since the last reset.
 type fastState struct {
-	pop   map[int]*State // by op index
-	batch int
+	pop    map[int]*State    // by op index
+	counts map[int][]float32 // spiking max-pools' spike counts, by op index: [batch × input frame]
+	batch  int
 }
 
 // fastFrames is the number of frames of one sample that go through the
@@ -30,10 +31,13 @@ func (p *fastPlan) fastFrames(steps int) int {
 func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int, result *tensor.Tensor) (*tensor.Tensor, error) {
 	p := s.fast
 	if s.fstate == nil || s.fstate.batch != batch {
-		s.fstate = &fastState{pop: map[int]*State{}, batch: batch}
+		s.fstate = &fastState{pop: map[int]*State{}, counts: map[int][]float32{}, batch: batch}
 		for i, op := range p.ops {
-			if op.kind == opSpike {
+			switch op.kind {
+			case opSpike:
 				s.fstate.pop[i] = op.neuron.NewState(batch * op.outLen)
+			case opSpikeMax:
+				s.fstate.counts[i] = make([]float32, batch*op.inLen)
 			}
 		}
 		s.t = 0
@@ -60,9 +64,8 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 				return
 			}
 			n := min(tc, steps-c0)
-			x := t.a[:n*p.inLen]
-			toEngine(&p.in, input.Data[(b*steps+c0)*p.inLen:(b*steps+c0+n)*p.inLen], x, n)
-			y := s.runOps(t, b, x, n, Chunk{Sample: b, Batch: 1, T0: t0 + c0, Steps: n}, &mu)
+			toEngine(&p.in, input.Data[(b*steps+c0)*p.inLen:(b*steps+c0+n)*p.inLen], t.bufs[0][:n*p.inLen], n)
+			y := s.runOps(t, b, n, Chunk{Sample: b, Batch: 1, T0: t0 + c0, Steps: n}, &mu)
 			toNCHW(&p.out, y, result.Data[(b*steps+c0)*outLen:(b*steps+c0+n)*outLen], n)
 		}
 	})
@@ -73,61 +76,200 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 	return result, nil
 }
 
-// runOps pushes n frames of sample b through every op and returns the last
-// output (in one of the task's buffers).
-func (s *Simulator) runOps(t *fastTask, b int, x []float32, n int, c Chunk, mu *sync.Mutex) []float32 {
+// runOps pushes n frames of sample b (in the task's input slot) through
+// every op and returns the last output (in one of the task's slots).
+func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) []float32 {
 	p := s.fast
-	bufs := [2][]float32{t.a, t.b}
-	cur := 0
 	for i := range p.ops {
 		op := &p.ops[i]
-		var y []float32
+		x := t.bufs[op.inSlot[0]][:n*op.inLen]
+		y := t.bufs[op.slot][:n*op.outLen]
 		switch op.kind {
 		case opCopy:
-			y = x
-		default:
-			y = bufs[1-cur][:n*op.outLen]
-			switch op.kind {
-			case opConv:
-				s.convOp(op, t, x, y, n)
-			case opPool:
-				poolNHWC(op, x, y, n)
-			case opBN:
-				bnNHWC(op, x, y, n)
-			case opSpike:
-				st := s.fstate.pop[i]
-				size := op.outLen
-				sub := State{V: st.V[b*size : (b+1)*size]}
-				if st.I != nil {
-					sub.I = st.I[b*size : (b+1)*size]
-				}
-				trace := len(s.states2) > 0
+		case opConv:
+			s.convOp(op, t, x, y, n)
+		case opPool:
+			poolNHWC(op, x, y, n)
+		case opBN:
+			bnNHWC(op, x, y, n)
+		case opAdd:
+			addOp(op, t, y, n)
+		case opCat:
+			catOp(op, t, y, n)
+		case opScale:
+			for k, v := range x {
+				y[k] = op.scale * v
+			}
+		case opNorm:
+			normNHWC(op, x, y)
+		case opLayer:
+			l := t.layer(op)
+			t.nchwIn = grow32(t.nchwIn, n*tensor.Numel(op.in.shape))
+			toNCHW(&op.in, x, t.nchwIn, n)
+			out, err := l.Forward(&tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: t.nchwIn}, false)
+			invariant(err)
+			toEngine(&op.out, out.Data, y, n)
+		case opSpikeMax:
+			size := op.inLen
+			counts := s.fstate.counts[i][b*size : (b+1)*size]
+			spikingMaxNHWC(op, t, counts, x, y, n)
+		case opSpike:
+			st := s.fstate.pop[i]
+			size := op.outLen
+			sub := State{V: st.V[b*size : (b+1)*size]}
+			if st.I != nil {
+				sub.I = st.I[b*size : (b+1)*size]
+			}
+			trace := len(s.states2) > 0
+			if trace {
+				t.trace = grow32(t.trace, n*size)
+			}
+			for f := 0; f < n; f++ {
+				op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
 				if trace {
-					t.trace = grow32(t.trace, n*size)
-				}
-				for f := 0; f < n; f++ {
-					op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
-					if trace {
-						copy(t.trace[f*size:(f+1)*size], sub.V)
-					}
-				}
-				if trace {
-					mu.Lock()
-					v := s.observeTensor(t, &op.out, t.trace[:n*size], n, false)
-					for _, m := range s.states2 {
-						m.ObserveState(op.stage, v, c)
-					}
-					mu.Unlock()
+					copy(t.trace[f*size:(f+1)*size], sub.V)
 				}
 			}
-			cur = 1 - cur
+			if trace {
+				mu.Lock()
+				v := s.observeTensor(t, &op.out, t.trace[:n*size], n, false)
+				for _, m := range s.states2 {
+					m.ObserveState(op.stage, v, c)
+				}
+				mu.Unlock()
+			}
 		}
 		if len(s.monitors) > 0 {
 			s.notify(t, op, x, y, n, c, mu)
 		}
-		x = y
 	}
-	return x
+	return t.bufs[p.outSlot][:n*p.out.n]
+}
+
+// sameLayout reports whether two layouts store a frame identically.
+func sameLayout(a, b *layout) bool {
+	if !tensor.SameShape(a.shape, b.shape) || a.cs != b.cs || a.n != b.n || (a.perm == nil) != (b.perm == nil) {
+		return false
+	}
+	for i := range a.perm {
+		if a.perm[i] != b.perm[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// addOp sums the op's inputs into y in input order (as nn.Add), element
+// by element through the index tables for an input stored otherwise.
+func addOp(op *fastOp, t *fastTask, y []float32, n int) {
+	copy(y, t.bufs[op.inSlot[0]][:n*op.outLen])
+	for k := 1; k < len(op.ins); k++ {
+		l := &op.ins[k]
+		x := t.bufs[op.inSlot[k]][:n*l.n]
+		if sameLayout(l, &op.out) {
+			_ = tensor.Add(y, x)
+			continue
+		}
+		src, dst := l.table(), op.out.table()
+		for f := 0; f < n; f++ {
+			xf, yf := x[f*l.n:(f+1)*l.n], y[f*op.outLen:(f+1)*op.outLen]
+			for i, e := range src {
+				yf[dst[i]] += xf[e]
+			}
+		}
+	}
+}
+
+// catOp joins the op's inputs on channels (spatial: per position, each
+// input's channels at its offset) or end to end (flat).
+func catOp(op *fastOp, t *fastTask, y []float32, n int) {
+	clear(y)
+	spatial := len(op.out.shape) == 3
+	for k := range op.ins {
+		l := &op.ins[k]
+		x := t.bufs[op.inSlot[k]][:n*l.n]
+		off := op.catOff[k]
+		for f := 0; f < n; f++ {
+			xf, yf := x[f*l.n:(f+1)*l.n], y[f*op.outLen:(f+1)*op.outLen]
+			if spatial {
+				c, positions := l.shape[0], l.shape[1]*l.shape[2]
+				for pos := 0; pos < positions; pos++ {
+					copy(yf[pos*op.out.cs+off:pos*op.out.cs+off+c], xf[pos*l.cs:pos*l.cs+c])
+				}
+				continue
+			}
+			for i, e := range l.table() {
+				yf[off+i] = xf[e]
+			}
+		}
+	}
+}
+
+// normNHWC computes (x - mean) / std per channel on channels-last frames,
+// as nn.Normalize does; padding lanes stay zero.
+func normNHWC(op *fastOp, x, y []float32) {
+	mean, std := op.norm.Mean.Value.Data, op.norm.Std.Value.Data
+	c, cs := op.out.shape[0], op.out.cs
+	for i, v := range x {
+		ch := i % cs
+		if ch >= c {
+			y[i] = 0
+			continue
+		}
+		k := 0
+		if len(mean) > 1 {
+			k = ch
+		}
+		y[i] = (v - mean[k]) / std[k]
+	}
+}
+
+// spikingMaxNHWC runs n steps of a spiking max-pool over one sample's
+// channels-last frames, as SpikingMaxPool.step does in NCHW: counts grow by
+// each frame, and every output takes the frame's value at its window's
+// highest count, the first such input in row-major order on a tie.
+func spikingMaxNHWC(op *fastOp, t *fastTask, counts, x, y []float32, n int) {
+	g := op.geom
+	cs := g.C
+	if cap(t.best) < cs {
+		t.best, t.bestAt = make([]float32, cs), make([]int32, cs)
+	}
+	best, at := t.best[:cs], t.bestAt[:cs]
+	for f := 0; f < n; f++ {
+		frame := x[f*op.inLen : (f+1)*op.inLen]
+		_ = tensor.Add(counts, frame)
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for oy := 0; oy < g.OH; oy++ {
+			y0 := oy*g.SH - g.PH
+			for ox := 0; ox < g.OW; ox++ {
+				x0 := ox*g.SW - g.PW
+				first := true
+				for yy := max(y0, 0); yy < min(y0+g.KH, g.H); yy++ {
+					for xx := max(x0, 0); xx < min(x0+g.KW, g.W); xx++ {
+						pos := (yy*g.W + xx) * cs
+						cnt := counts[pos : pos+cs]
+						if first {
+							copy(best, cnt)
+							for ch := range at {
+								at[ch] = int32(pos + ch)
+							}
+							first = false
+							continue
+						}
+						for ch, v := range cnt {
+							if v > best[ch] {
+								best[ch], at[ch] = v, int32(pos+ch)
+							}
+						}
+					}
+				}
+				d := out[(oy*g.OW+ox)*cs : (oy*g.OW+ox+1)*cs]
+				for ch, e := range at {
+					d[ch] = frame[e]
+				}
+			}
+		}
+	}
 }
 
 // notify hands one op's frames to the monitors that want them: input sums
@@ -278,10 +420,9 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 		t.padded = grow32(t.padded, n*op.frameLen)
 		clear(t.padded)
 		pd := op.pad
-		wp := pd.w + 2*pd.pw
 		for f := 0; f < n; f++ {
 			for yy := 0; yy < pd.h; yy++ {
-				copy(t.padded[f*op.frameLen+((yy+pd.ph)*wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
+				copy(t.padded[f*op.frameLen+((yy+pd.ph)*pd.wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
 			}
 		}
 		src = t.padded
@@ -296,7 +437,18 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 			t.rows[f*rows+r] = f*op.frameLen + off
 		}
 	}
-	invariant(tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false))
+	if op.groups > 1 {
+		// One product per group, each writing its own output channels.
+		og := op.outCh / op.groups
+		if og*op.groups < o {
+			clear(y) // the padded output channels
+		}
+		for g := range op.groups {
+			invariant(tensor.ConvRowsSerial(n*rows, og, src, t.rows, op.gkoffs[g], op.gpacked[g], y[g*og:], o, false))
+		}
+	} else {
+		invariant(tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false))
+	}
 	if op.bias != nil {
 		for r := 0; r < n*rows; r++ {
 			row := y[r*o : r*o+len(op.bias)]

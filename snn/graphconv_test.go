@@ -240,10 +240,10 @@ func TestSpikingMaxPool(t *testing.T) {
 	}
 }
 
-// TestPaddedPoolsRunOnReference converts chains with a padded average pool
-// and with grouped, dilated convolutions: the fast engines do not take
-// them, so every engine runs the reference one and gives its output.
-func TestPaddedPoolsRunOnReference(t *testing.T) {
+// TestPaddedPoolsAndGeneralConvs converts chains with a padded average pool
+// and with grouped, dilated convolutions, with dyadic weights and input:
+// the fast engines take them and give the reference engine's output.
+func TestPaddedPoolsAndGeneralConvs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	anns := []*nn.Sequential{
 		nn.NewSequential(nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, Bias: true}, rng), nn.NewReLU(),
@@ -257,23 +257,28 @@ func TestPaddedPoolsRunOnReference(t *testing.T) {
 	for k, ann := range anns {
 		opts := DefaultConvertOptions()
 		opts.AddSpikingOutput = false // the output is the Linear's currents
+		for _, p := range ann.Params() {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = float32(math.Round((rng.Float64()*2-1)*48)) / 64
+			}
+		}
 		net, err := FromModel(ann, []int{1, 9, 9}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		in := tensor.New(2, 40, 1, 9, 9)
 		for i := range in.Data {
-			in.Data[i] = rng.Float32() * 4
+			in.Data[i] = float32(rng.IntN(256)) / 64
 		}
 		var ref *tensor.Tensor
-		for _, e := range []Engine{EngineReference, EngineAuto, EngineEvent} {
+		for _, e := range []Engine{EngineReference, EngineAuto, EngineDense, EngineEvent} {
 			sim, err := NewSimulator(net)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sim.SetEngine(e)
-			if sim.fastEngine() {
-				t.Fatalf("network %d, %v: the fast engine took it", k, e)
+			if sim.fastEngine() != (e != EngineReference) {
+				t.Fatalf("network %d, %v: fast engine %v", k, e, sim.fastEngine())
 			}
 			out, err := sim.Run(context.Background(), in)
 			if err != nil {

@@ -123,14 +123,12 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	if s.srcs, err = net.sources(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
-	// The fast engine runs chains; a graph with joins runs on the
-	// reference engine whatever engine is selected.
-	if net.IsChain() && !net.hasSpikingMaxPool() {
-		if s.fast, err = compileFast(net); errors.Is(err, errNoFast) {
-			s.fast = nil
-		} else if err != nil {
-			return nil, fmt.Errorf("simulator: %w", err)
-		}
+	// A network with a stage the fast engine has no kernel for runs on
+	// the reference engine, whatever engine is selected.
+	if s.fast, err = compileFast(net); errors.Is(err, errNoFast) {
+		s.fast = nil
+	} else if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	s.layers = make([]nn.Layer, len(net.Stages))
 	s.joins = make([]nn.Join, len(net.Stages))
@@ -194,6 +192,9 @@ func (s *Simulator) Reset() {
 	if s.fstate != nil {
 		for i, st := range s.fstate.pop {
 			s.fast.ops[i].neuron.ResetState(st)
+		}
+		for _, c := range s.fstate.counts {
+			clear(c)
 		}
 	}
 	for i, st := range s.states {

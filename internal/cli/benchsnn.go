@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/snnkit/snnkit/arch"
 	"github.com/snnkit/snnkit/data/mnist"
+	"github.com/snnkit/snnkit/encode"
 	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
@@ -26,6 +28,8 @@ type benchSNNOptions struct {
 	engines   string
 	repeat    int
 	json      bool
+	encoding  string
+	conv      convFlags
 }
 
 // BenchSNNReport is what `snnkit bench snn --json` prints.
@@ -44,20 +48,26 @@ func newBenchSNNCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "snn",
 		Short: "Measure spiking-simulation speed per engine, with default and normalised weights",
-		Long: `Simulate MNIST test images at T time steps with Bernoulli input through the
-tutorial network as converted by default (high firing rates) and after
-NormalizeWeights at the 99th percentile (low rates), with every engine, and
-report images/s, synaptic operations per second, the dense-equivalent
+		Long: `Simulate test images at T time steps with Bernoulli input through the
+tutorial network (or the -m model) as converted by default (high firing
+rates) and after NormalizeWeights at the 99th percentile (low rates), with
+every engine, and report images/s, synaptic operations per second, the dense-equivalent
 GFLOPS, and the process's peak memory. The engines are measured in turn,
 --repeat rounds, and each engine's best round is reported. Two shares of the machine's limit
 (its 512³ matrix product on all cores) are given: "dense" is the
 dense-equivalent GFLOPS over the limit GFLOPS, "synops" the synaptic
 operations per second over the limit's multiply-adds per second (GFLOPS/2).
-Without -m, the tutorial network is first trained for one epoch.`,
-		Example: `  snnkit bench snn -m ann.safetensors --samples 2000`,
-		Args:    cobra.NoArgs,
+Without -m, the tutorial network is first trained for one epoch.
+
+With a conversion flag (those of run: --normalize, --v-init, --input-norm,
+...) or --encoding, one network is measured instead: the model converted as
+run converts it, simulated with that encoding.`,
+		Example: `  snnkit bench snn -m ann.safetensors --samples 2000
+  snnkit bench snn -m resnet_fmnist.onnx --dataset fashion-mnist --input-norm 0.2860,0.3530 \
+    --encoding current --timesteps 64 --normalize percentile:99.9 --v-init 0.5 --samples 200`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := runBenchSNN(cmd.Context(), e, o)
+			_, err := runBenchSNN(cmd, e, o)
 			return err
 		},
 	}
@@ -69,6 +79,8 @@ Without -m, the tutorial network is first trained for one epoch.`,
 	f.StringVar(&o.engines, "engines", "reference,dense,event,auto", "engines to measure")
 	f.IntVar(&o.repeat, "repeat", 3, "rounds over the engines; each engine's best round is reported")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
+	f.StringVar(&o.encoding, "encoding", "bernoulli", "input encoding: bernoulli, poisson[:RATE] or current (seed 1)")
+	o.conv.register(f)
 	return cmd
 }
 
@@ -127,7 +139,8 @@ func (e *env) benchNetworks(ctx context.Context, path string, trainSet *mnist.Da
 	return def, norm, err
 }
 
-func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNReport, error) {
+func runBenchSNN(cmd *cobra.Command, e *env, o *benchSNNOptions) (*BenchSNNReport, error) {
+	ctx := cmd.Context()
 	for _, f := range []struct {
 		name string
 		v    int
@@ -150,16 +163,53 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 	if len(engines) == 0 {
 		return nil, fmt.Errorf("--engines %q: name at least one of reference, dense, event, auto", o.engines)
 	}
-	out := e.info(o.json)
-	trainSet, testSet, err := e.loadData()
+	enc, err := encode.Parse(o.encoding, 1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--encoding: %w", err)
+	}
+	out := e.info(o.json)
+	type measured struct {
+		name string
+		net  *snn.Network
+	}
+	var nets []measured
+	var testSet *mnist.Dataset
+	if name := o.conv.anySet(cmd); name != "" || cmd.Flags().Changed("encoding") {
+		// One network, converted and fed as run does it.
+		if o.model == "" {
+			return nil, fmt.Errorf("--%s: give the model to convert with -m", cmp.Or(name, "encoding"))
+		}
+		l, err := e.loadForSimulation(cmd, o.model, "", &o.conv)
+		if err != nil {
+			return nil, err
+		}
+		if _, isCurrent := enc.(encode.Current); l.normalized && !isCurrent {
+			return nil, fmt.Errorf("--encoding %s: a model with --input-norm takes the image as a current (--encoding current)", enc)
+		}
+		if testSet, err = e.loadTestData(); err != nil {
+			return nil, err
+		}
+		if err := checkInput(o.model, l.net.Input, e.dataset, testSet); err != nil {
+			return nil, err
+		}
+		nets = []measured{{"converted", l.net}}
+	} else {
+		trainSet, test, err := e.loadData()
+		if err != nil {
+			return nil, err
+		}
+		testSet = test
+		def, norm, err := e.benchNetworks(ctx, o.model, trainSet)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkInput(cmp.Or(o.model, "the tutorial network"), def.Input, e.dataset, testSet); err != nil {
+			return nil, err
+		}
+		nets = []measured{{"default", def}, {"normalized", norm}}
+		enc = nil
 	}
 	testSet = testSet.Subset(o.samples)
-	def, norm, err := e.benchNetworks(ctx, o.model, trainSet)
-	if err != nil {
-		return nil, err
-	}
 	rep := &BenchSNNReport{Model: o.model}
 	// The machine's limit, as the best this machine multiplies matrices on
 	// all cores: the share of it the dense-equivalent work reaches.
@@ -168,18 +218,19 @@ func runBenchSNN(ctx context.Context, e *env, o *benchSNNOptions) (*BenchSNNRepo
 		return nil, err
 	}
 	rep.PeakGFLOPS = g.GFLOPSAll
-	fmt.Fprintf(out, "%d test images, T=%d, Bernoulli input; machine limit %.0f GFLOPS (512³ GEMM, all cores)\n", testSet.N, o.timesteps, rep.PeakGFLOPS)
+	encName := "Bernoulli"
+	if enc != nil {
+		encName = enc.String()
+	}
+	fmt.Fprintf(out, "%d test images, T=%d, %s input; machine limit %.0f GFLOPS (512³ GEMM, all cores)\n", testSet.N, o.timesteps, encName, rep.PeakGFLOPS)
 	fmt.Fprintf(out, "%-11s %-10s %10s %14s %12s %10s %6s %7s %9s %9s\n", "weights", "engine", "images/s", "synops/s", "synops/img", "dense GF/s", "dense", "synops", "rate", "accuracy")
-	for _, nn := range []struct {
-		name string
-		net  *snn.Network
-	}{{"default", def}, {"normalized", norm}} {
+	for _, nn := range nets {
 		// Rounds over the engines, each engine's best round kept: a
 		// disturbance of this shared machine then rarely decides a ratio.
 		best := make([]perf.SNNResult, len(engines))
 		for round := 0; round < o.repeat; round++ {
 			for i, en := range engines {
-				r, err := perf.SNN(ctx, nn.name, nn.net, testSet, o.timesteps, en)
+				r, err := perf.SNN(ctx, nn.name, nn.net, testSet, o.timesteps, en, enc)
 				if err != nil {
 					return nil, err
 				}
