@@ -81,25 +81,29 @@ func TestEnginesAgreeOnDyadicNetworks(t *testing.T) {
 	}
 }
 
-// checkEngines runs net through every engine, with spike and analog input,
-// whole and step by step, and requires every stage's output to equal the
+// checkEngines runs net through every engine, with spike, analog and
+// constant analog input, whole and step by step, and requires every stage's output to equal the
 // reference engine's; the fast engines must take the network.
 func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand) {
 	t.Helper()
-	for _, analog := range []bool{false, true} {
+	for _, input := range []string{"spikes", "analog", "constant"} {
 		batch, steps := 3, 23
 		in := tensor.New(append([]int{batch, steps}, net.Input...)...)
+		size := tensor.Numel(net.Input)
 		for i := range in.Data {
-			if analog {
+			switch {
+			case input == "constant" && (i/size)%steps > 0:
+				in.Data[i] = in.Data[i-size] // a constant current: every step the first's frame
+			case input != "spikes":
 				in.Data[i] = float32(rng.IntN(129)) / 64
-			} else if rng.IntN(4) == 0 {
+			case rng.IntN(4) == 0:
 				in.Data[i] = float32(1 + rng.IntN(2))
 			}
 		}
 		var ref []*tensor.Tensor
 		for _, engine := range engines {
 			for _, stepwise := range []bool{false, true} {
-				name := fmt.Sprintf("%s analog=%v %v stepwise=%v", name, analog, engine, stepwise)
+				name := fmt.Sprintf("%s %s input, %v, stepwise=%v", name, input, engine, stepwise)
 				sim, err := snn.NewSimulator(net)
 				if err != nil {
 					t.Fatal(err)

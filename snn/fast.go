@@ -154,6 +154,7 @@ type fastOp struct {
 	koffs        []int
 	packed       []float32
 	bias         []float32
+	biasRow      []float32 // the bias padded to the output channel stride
 	outCh        int
 	frameLen     int       // floats per (padded) input frame
 	pad          *padSpec  // zero padding copy for dense convolutions
@@ -201,6 +202,7 @@ const (
 	opSpikeMax // spiking max-pool
 	opScale    // multiplication by a constant
 	opNorm     // per-channel (x - mean) / std
+	opGAP      // global average pooling
 	opLayer    // any other layer, through its NCHW Forward
 )
 
@@ -309,6 +311,12 @@ func compileFast(net *Network) (*fastPlan, error) {
 				op.kind, op.out = opCopy, cur
 			case *nn.Scale:
 				op.kind, op.scale, op.out = opScale, l.Factor, cur
+			case *nn.GlobalAvgPool2d:
+				if len(cur.shape) != 3 {
+					err = compileLayer(&op, l, st)
+					break
+				}
+				op.kind, op.out = opGAP, spatialLayout(st.Out, cur.cs)
 			case *nn.Normalize:
 				if len(cur.shape) != 3 {
 					err = compileLayer(&op, l, st)
@@ -521,6 +529,8 @@ func compileConv(op *fastOp, l *nn.Conv2d, in, out []int) {
 	op.koffs, op.packed = op.gkoffs[0], op.gpacked[0]
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
+		op.biasRow = make([]float32, os)
+		copy(op.biasRow, op.bias)
 	}
 	general := groups > 1 || dh != 1 || dw != 1
 	op.event = eventForm(cs, os, h*w*cs)
@@ -680,6 +690,8 @@ func compileLinear(op *fastOp, l *nn.Linear, in *layout) {
 	op.packed = tensor.PackConvWeights(dense, ni, np)
 	if l.Bias != nil {
 		op.bias = l.Bias.Value.Data
+		op.biasRow = make([]float32, np)
+		copy(op.biasRow, op.bias)
 	}
 	op.event, op.tapsPerInput, op.pcs = eventForm(in.n, np, in.n), 1, in.n
 	switch op.event {
@@ -793,18 +805,20 @@ func (op *fastOp) costs(rows, depth, ch int) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	events map[*fastOp]eventProp // per-task event propagators (own work buffers)
-	sums   []opSum               // input sums of the current sample, by op (zeroed per sample)
-	sumN   []float32
-	bufs   [][]float32          // the plan's slots, frames × maxLen floats each
-	layers map[*fastOp]nn.Layer // per-task copies of opLayer layers
-	best   []float32            // spiking max-pool: the window's highest count per channel
-	bestAt []int32              // and where it is
-	padded []float32
-	rows   []int
-	nchwIn []float32
-	nchwOu []float32
-	trace  []float32
+	events   map[*fastOp]eventProp // per-task event propagators (own work buffers)
+	sums     []opSum               // input sums of the current sample, by op (zeroed per sample)
+	sumN     []float32
+	bufs     [][]float32          // the plan's slots, frames × maxLen floats each
+	layers   map[*fastOp]nn.Layer // per-task copies of opLayer layers
+	gap      []float64            // global average pooling: per-channel sums
+	constant []bool               // in runOps, per op (and the input): the chunk's frames are all the same
+	best     []float32            // spiking max-pool: the window's highest count per channel
+	bestAt   []int32              // and where it is
+	padded   []float32
+	rows     []int
+	nchwIn   []float32
+	nchwOu   []float32
+	trace    []float32
 }
 
 // opSum is an op's input summed over a sample's frames.

@@ -78,10 +78,67 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 
 // runOps pushes n frames of sample b (in the task's input slot) through
 // every op and returns the last output (in one of the task's slots).
+//
+// An op whose inputs hold the same frame n times (a constant current, and
+// every stateless op after it) computes the first frame only and copies
+// it: the same values, up to n times cheaper.
 func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) []float32 {
 	p := s.fast
+	if cap(t.constant) < len(p.ops)+1 {
+		t.constant = make([]bool, len(p.ops)+1)
+	}
+	constant := t.constant[:len(p.ops)+1] // constant[j+1]: op j's output (0: the input)
+	constant[0] = n > 1 && sameFrames(t.bufs[0][:n*p.inLen], n)
 	for i := range p.ops {
 		op := &p.ops[i]
+		x := t.bufs[op.inSlot[0]][:n*op.inLen]
+		y := t.bufs[op.slot][:n*op.outLen]
+		constant[i+1] = false
+		if n > 1 && op.kind != opSpike && op.kind != opSpikeMax {
+			all := true
+			for _, j := range op.srcs {
+				all = all && constant[j+1]
+			}
+			if all {
+				constant[i+1] = true
+				if op.kind != opCopy {
+					s.computeOp(t, op, i, b, 1, c, mu)
+					for f := 1; f < n; f++ {
+						copy(y[f*op.outLen:(f+1)*op.outLen], y[:op.outLen])
+					}
+				}
+				if len(s.monitors) > 0 {
+					s.notify(t, op, x, y, n, c, mu)
+				}
+				continue
+			}
+		}
+		s.computeOp(t, op, i, b, n, c, mu)
+		if len(s.monitors) > 0 {
+			s.notify(t, op, x, y, n, c, mu)
+		}
+	}
+	return t.bufs[p.outSlot][:n*p.out.n]
+}
+
+// sameFrames reports whether the n frames of x are bit for bit the same.
+func sameFrames(x []float32, n int) bool {
+	size := len(x) / n
+	first := x[:size]
+	for f := 1; f < n; f++ {
+		for k, v := range x[f*size : (f+1)*size] {
+			if math.Float32bits(v) != math.Float32bits(first[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// computeOp runs op i on n frames of sample b from its input slots into its
+// output slot.
+func (s *Simulator) computeOp(t *fastTask, op *fastOp, i, b, n int, c Chunk, mu *sync.Mutex) {
+	{
 		x := t.bufs[op.inSlot[0]][:n*op.inLen]
 		y := t.bufs[op.slot][:n*op.outLen]
 		switch op.kind {
@@ -102,6 +159,8 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 			}
 		case opNorm:
 			normNHWC(op, x, y)
+		case opGAP:
+			gapNHWC(op, t, x, y, n)
 		case opLayer:
 			l := t.layer(op)
 			t.nchwIn = grow32(t.nchwIn, n*tensor.Numel(op.in.shape))
@@ -139,11 +198,7 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 				mu.Unlock()
 			}
 		}
-		if len(s.monitors) > 0 {
-			s.notify(t, op, x, y, n, c, mu)
-		}
 	}
-	return t.bufs[p.outSlot][:n*p.out.n]
 }
 
 // sameLayout reports whether two layouts store a frame identically.
@@ -162,6 +217,7 @@ func sameLayout(a, b *layout) bool {
 // addOp sums the op's inputs into y in input order (as nn.Add), element
 // by element through the index tables for an input stored otherwise.
 func addOp(op *fastOp, t *fastTask, y []float32, n int) {
+	y = y[:n*op.outLen]
 	copy(y, t.bufs[op.inSlot[0]][:n*op.outLen])
 	for k := 1; k < len(op.ins); k++ {
 		l := &op.ins[k]
@@ -201,6 +257,30 @@ func catOp(op *fastOp, t *fastTask, y []float32, n int) {
 			for i, e := range l.table() {
 				yf[off+i] = xf[e]
 			}
+		}
+	}
+}
+
+// gapNHWC averages every channel of channels-last frames over its
+// positions, summing in float64 in position order as nn.GlobalAvgPool2d
+// does in NCHW (so the results are the same).
+func gapNHWC(op *fastOp, t *fastTask, x, y []float32, n int) {
+	cs := op.in.cs
+	plane := op.in.shape[1] * op.in.shape[2]
+	if cap(t.gap) < cs {
+		t.gap = make([]float64, cs)
+	}
+	acc := t.gap[:cs]
+	for f := 0; f < n; f++ {
+		clear(acc)
+		for pos := 0; pos < plane; pos++ {
+			for ch, v := range x[f*op.inLen+pos*cs : f*op.inLen+(pos+1)*cs] {
+				acc[ch] += float64(v)
+			}
+		}
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for ch, s := range acc {
+			out[ch] = float32(s / float64(plane))
 		}
 	}
 }
@@ -408,10 +488,9 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 			ev = op.newEvent()
 			t.events[op] = ev
 		}
+		fillRows(y[:n*op.outLen], op.biasRow)
 		for f := 0; f < n; f++ {
-			yo := y[f*op.outLen : (f+1)*op.outLen]
-			fillBias(yo, op.bias, o)
-			invariant(ev.Apply(yo, op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
+			invariant(ev.Apply(y[f*op.outLen:(f+1)*op.outLen], op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
 		}
 		return
 	}
@@ -451,22 +530,21 @@ func (s *Simulator) convOp(op *fastOp, t *fastTask, x, y []float32, n int) {
 	}
 	if op.bias != nil {
 		for r := 0; r < n*rows; r++ {
-			row := y[r*o : r*o+len(op.bias)]
-			for j, b := range op.bias {
-				row[j] += b
-			}
+			_ = tensor.Add(y[r*o:(r+1)*o], op.biasRow)
 		}
 	}
 }
 
-// fillBias sets every row of y (stride o) to the bias, zero in padding.
-func fillBias(y, bias []float32, o int) {
-	clear(y)
-	if bias == nil {
+// fillRows sets y to copies of row (zeros without one), by doubling
+// copies: a few large moves instead of one per output position.
+func fillRows(y, row []float32) {
+	if row == nil {
+		clear(y)
 		return
 	}
-	for r := 0; r < len(y)/o; r++ {
-		copy(y[r*o:r*o+len(bias)], bias)
+	k := copy(y, row)
+	for k < len(y) {
+		k += copy(y[k:], y[:k])
 	}
 }
 
