@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
@@ -159,6 +160,38 @@ func TestStateRecorder(t *testing.T) {
 	for i := range wantV {
 		if math.Abs(float64(rec.VMem[0].Data[i])-wantV[i]) > 1e-6 || rec.Outputs[0].Data[i] != wantS[i] {
 			t.Fatalf("step %d: v %v spikes %v, want %v %v", i, rec.VMem[0].Data[i], rec.Outputs[0].Data[i], wantV[i], wantS[i])
+		}
+	}
+}
+
+// TestPoolScaleFollowsGraphPaths: in a graph, the average pools that scale a
+// weighted stage's input are those on the path its inputs name, not those
+// before it in stage order.
+func TestPoolScaleFollowsGraphPaths(t *testing.T) {
+	conv := func(in, out, k, s, p int) *nn.Conv2d {
+		return nn.NewConv2d(nn.Conv2dConfig{In: in, Out: out, Kernel: k, Stride: s, Padding: p}, nil)
+	}
+	g := graph.New([]int{1, 4, 4})
+	g.AddLayer("c0", conv(1, 2, 1, 1, 0), graph.Input)
+	g.AddLayer("r0", nn.NewReLU(), "c0")
+	g.AddLayer("pool", nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}), "r0") // [2, 2, 2]
+	g.AddLayer("direct", conv(2, 2, 3, 2, 1), "r0")                     // after the pool in stage order, but reads r0
+	g.AddLayer("pooled", conv(2, 2, 1, 1, 0), "pool")
+	g.AddJoin("add", nn.NewAdd(), "direct", "pooled")
+	g.AddLayer("r1", nn.NewReLU(), "add")
+	g.AddLayer("gap", nn.NewGlobalAvgPool2d(), "r1")
+	g.AddLayer("flat", nn.NewFlatten(), "gap")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 2, Out: 3}, nil), "flat")
+	net, _, err := snn.FromGraph(g, snn.DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSynOps(net)
+	want := map[string]float64{"c0": 1, "direct": 1, "pooled": 4, "head": 4}
+	for k, i := range s.layers {
+		name := net.Stages[i].Name
+		if s.scale[k] != want[name] {
+			t.Errorf("stage %s: pooling factor %v, want %v", name, s.scale[k], want[name])
 		}
 	}
 }

@@ -10,9 +10,9 @@ import (
 // Conv2d and Linear stage, each input event (spike count, or analog value)
 // times the exact number of synapses leaving its position (the connection
 // map of a transposed convolution, so border positions count fewer), times
-// the window size k² of every AvgPool2d since the previous weighted stage
-// (average pooling divides the spikes it passes on; the factor restores
-// them).
+// the window size k² of every AvgPool2d (H·W of a global average pool)
+// between the stage and the population whose spikes reach it (average
+// pooling divides the spikes it passes on; the factor restores them).
 type SynOps struct {
 	net     *snn.Network
 	layers  []int       // weighted stages
@@ -26,11 +26,7 @@ type SynOps struct {
 // NewSynOps prepares a counter for net.
 func NewSynOps(net *snn.Network) *SynOps {
 	s := &SynOps{net: net, index: map[int]int{}, samples: map[int]int{}}
-	scale := 1.0
 	for i, st := range net.Stages {
-		if p, ok := st.Layer.(*nn.Pool2d); ok && p.Kind == nn.PoolAvg {
-			scale *= float64(p.Config.KernelHW[0] * p.Config.KernelHW[1])
-		}
 		var fan []float32
 		switch l := st.Layer.(type) {
 		case *nn.Conv2d:
@@ -46,11 +42,53 @@ func NewSynOps(net *snn.Network) *SynOps {
 		s.index[i] = len(s.layers)
 		s.layers = append(s.layers, i)
 		s.fanout = append(s.fanout, fan)
-		s.scale = append(s.scale, scale)
+		s.scale = append(s.scale, poolScale(net, i))
 		s.sums = append(s.sums, make([]float64, len(fan)))
-		scale = 1
 	}
 	return s
+}
+
+// poolScale returns the factor that turns stage i's input back into the
+// events that reach it: the product of the window sizes of the average
+// pools (k², and H·W for global average pooling) on the path from the
+// spiking population, weighted stage, join or network input that feeds it,
+// through the layers in between (in a graph, the path its inputs name, not
+// the stage order).
+func poolScale(net *snn.Network, i int) float64 {
+	index := make(map[string]int, len(net.Stages))
+	for k, st := range net.Stages {
+		index[st.Name] = k
+	}
+	source := func(k int) int { // the stage k reads, -1 for the input
+		st := &net.Stages[k]
+		if len(st.Inputs) == 0 {
+			return k - 1
+		}
+		if j, ok := index[st.Inputs[0]]; ok && st.Inputs[0] != snn.Input {
+			return j
+		}
+		return -1
+	}
+	scale := 1.0
+	for k := source(i); k >= 0; k = source(k) {
+		st := &net.Stages[k]
+		if st.Spiking() || st.Join != nil || st.MaxPool != nil {
+			break
+		}
+		switch l := st.Layer.(type) {
+		case *nn.Conv2d, *nn.Linear:
+			return scale
+		case *nn.Pool2d:
+			if l.Kind == nn.PoolAvg {
+				scale *= float64(l.Config.KernelHW[0] * l.Config.KernelHW[1])
+			}
+		case *nn.GlobalAvgPool2d:
+			if len(st.In) == 3 {
+				scale *= float64(st.In[1] * st.In[2])
+			}
+		}
+	}
+	return scale
 }
 
 // convFanout returns, for every input position (c, y, x), the number of
