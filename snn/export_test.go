@@ -17,6 +17,8 @@ func EventForms(s *Simulator) map[string]string {
 		switch {
 		case op.event == eventGather:
 			form, simd = "gathered", tensor.HasGatherKernel(ch)
+		case op.posWin:
+			form, simd = "positions", tensor.HasPositionKernel(op.winK, ch)
 		case op.winBase != nil:
 			form, simd = "window", tensor.HasWindowKernel(op.winK, ch)
 		}

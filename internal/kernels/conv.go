@@ -231,6 +231,8 @@ type eventFuncs struct {
 	hasGather   func(n int) bool
 	window      func(out, w, vals []float32, bases []int32, k, ow, n int)
 	hasWindow   func(k, n int) bool
+	scatterPos  func(out, w []float32, ents, start, list, bases []int32, k, ow, n int)
+	hasPos      func(k, n int) bool
 }
 
 var eventGeneric = eventFuncs{
@@ -239,6 +241,7 @@ var eventGeneric = eventFuncs{
 	compressPos: CompressPositionsGeneric,
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+	scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 }
 
 // eventImpl is the implementation of the selected GEMM instruction set.
@@ -354,6 +357,55 @@ func ScatterWindowGeneric(out, w, vals []float32, bases []int32, k, ow, n int) {
 			}
 		}
 	}
+}
+
+// ScatterPositionsGeneric propagates whole positions of a k×k convolution
+// at stride 1 whose taps all land inside the output. For each position p
+// of list, its entries j in [start[p], start[p+1]) of a CompressPositions
+// list (weight offset ents[2j], value bits ents[2j+1]) contribute, for
+// every tap t = i·k+j', value × w[offset + t·n:][:n] to the sum of tap t,
+// summed in entry order, and the sum is added to the n outputs at
+// out[bases[p] - (i·ow+j')·n:]. Every listed position has an entry.
+func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+	sum := make([]float32, k*k*n)
+	for _, p := range list {
+		clear(sum)
+		for e := start[p]; e < start[p+1]; e++ {
+			off, v := int(ents[2*e]), math.Float32frombits(uint32(ents[2*e+1]))
+			for t := 0; t < k*k; t++ {
+				wr, s := w[off+t*n:][:n], sum[t*n:][:n]
+				for c := range s {
+					s[c] += v * wr[c]
+				}
+			}
+		}
+		for i := 0; i < k; i++ {
+			for j := 0; j < k; j++ {
+				o := out[int(bases[p])-(i*ow+j)*n:][:n]
+				for c, v := range sum[(i*k+j)*n:][:n] {
+					o[c] += v
+				}
+			}
+		}
+	}
+}
+
+// HasPositionKernel reports whether ScatterPositions has a SIMD version
+// for a k×k kernel and rows of n floats.
+func HasPositionKernel(k, n int) bool { return eventImpl.hasPos(k, n) }
+
+// ScatterPositions is ScatterPositionsGeneric with SIMD where
+// HasPositionKernel(k, n): fused multiply-adds, so sums may round
+// differently. Offsets are not checked here.
+func ScatterPositions(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+	if len(list) == 0 {
+		return
+	}
+	if !eventImpl.hasPos(k, n) {
+		ScatterPositionsGeneric(out, w, ents, start, list, bases, k, ow, n)
+		return
+	}
+	eventImpl.scatterPos(out, w, ents, start, list, bases, k, ow, n)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

@@ -359,3 +359,78 @@ func requireSame(t *testing.T, got, want []float32, what string) {
 		}
 	}
 }
+
+func TestScatterPositionsMatchesScatter(t *testing.T) {
+	forEachEventImpl(t, scatterPositionsMatchesScatter)
+}
+
+// scatterPositionsMatchesScatter runs the interior positions of a random
+// channels-last input (cs channels, dyadic values, so that every order of
+// summation gives the same result) through ScatterPositions and their
+// events through the tables of ScatterEvents.
+func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
+	rng := rand.New(rand.NewPCG(23, 29))
+	for _, k := range []int{3, 5} {
+		for _, n := range []int{16, 32, 48} {
+			for _, cs := range []int{1, 16, 32} {
+				const h = 12
+				ow := h - k + 1
+				x := make([]float32, h*h*cs)
+				for i := range x {
+					if rng.IntN(100) < 15 {
+						x[i] = float32(rng.IntN(4)+1) / 4
+					}
+				}
+				w := make([]float32, cs*k*k*n)
+				for i := range w {
+					w[i] = float32(rng.IntN(129)-64) / 64
+				}
+				chOff := make([]int32, (cs+15)/16*16)
+				for c := 0; c < cs; c++ {
+					chOff[c] = int32(c * k * k * n)
+				}
+				ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*h+1)
+				CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
+				var list, idx []int32
+				var vals []float32
+				bases := make([]int32, h*h)
+				tapIdx := []int32{0}
+				var taps []int32
+				for y := 0; y < h; y++ {
+					for xx := 0; xx < h; xx++ {
+						p := y*h + xx
+						interior := y >= k-1 && y < ow && xx >= k-1 && xx < ow
+						bases[p] = -1
+						if interior {
+							bases[p] = int32((y*ow + xx) * n)
+							if start[p+1] > start[p] {
+								list = append(list, int32(p))
+							}
+						}
+						for c := 0; c < cs; c++ {
+							for i := 0; i < k; i++ {
+								for j := 0; j < k; j++ {
+									if oy, ox := y-i, xx-j; oy >= 0 && oy < ow && ox >= 0 && ox < ow {
+										taps = append(taps, int32((oy*ow+ox)*n), int32((c*k*k+i*k+j)*n))
+									}
+								}
+							}
+							tapIdx = append(tapIdx, int32(len(taps)/2))
+							if v := x[p*cs+c]; interior && v != 0 {
+								idx, vals = append(idx, int32(p*cs+c)), append(vals, v)
+							}
+						}
+					}
+				}
+				want, got := twinOutputs(ow * ow * n)
+				ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
+				if im.hasPos(k, n) {
+					im.scatterPos(got, w, ents, start, list, bases, k, ow, n)
+				} else {
+					ScatterPositionsGeneric(got, w, ents, start, list, bases, k, ow, n)
+				}
+				requireSame(t, got, want, fmt.Sprintf("k=%d n=%d cs=%d, %d positions", k, n, cs, len(list)))
+			}
+		}
+	}
+}

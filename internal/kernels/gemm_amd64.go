@@ -164,6 +164,7 @@ func eventImpls() []eventFuncs {
 			compressPos: compressPosAVX2Go(),
 			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+			scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 		})
 	}
 	if cpu.X86.HasAVX512F {
@@ -174,6 +175,7 @@ func eventImpls() []eventFuncs {
 			compressPos: compressPosAsm(),
 			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
+			scatterPos: posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 },
 		})
 	}
 	return impls
@@ -386,6 +388,23 @@ func scatterWindow5YAVX512(out, w *float32, wStride int, vals *float32, bases *i
 
 //go:noescape
 func scatterWindow5XAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
+
+func posAsm(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+	kern := scatterPos3x1AVX512
+	if k == 5 {
+		kern = scatterPos5x1AVX512
+	}
+	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], len(list), 4*ow*n, 4*n)
+}
+
+// scatterPos3x1AVX512 and scatterPos5x1AVX512 are ScatterPositionsGeneric
+// for 3×3 and 5×5 kernels and rows of 16 floats.
+//
+//go:noescape
+func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
+
+//go:noescape
+func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
 
 func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
 	kern := [2][3]func(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int){

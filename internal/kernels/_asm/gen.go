@@ -68,6 +68,8 @@ func main() {
 	for nv := 1; nv <= 8; nv++ {
 		genGatherSeg(&b, nv, false)
 	}
+	genScatterPos(&b, 3, 1)
+	genScatterPos(&b, 5, 1)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -636,6 +638,84 @@ func genGatherSeg(b *strings.Builder, nv int, avx2 bool) {
 	fmt.Fprintf(b, "%s_skip:\n", name)
 	w("DECQ nitems+40(FP)")
 	w("JNZ %s_item", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterPos writes scatterPos<k>x<nv>AVX512: ScatterPositionsGeneric
+// for a k×k kernel and rows of exactly nv vectors of 16 floats. Per listed
+// position, the sums of all its entries for the k·k taps build up in k·k·nv
+// registers (the first entry multiplies, the others multiply-add, weights
+// read from memory), and each tap's sum is then added to its output row
+// once: one read-modify-write per tap and position, however many channels
+// are active there, and one loop exit per position.
+func genScatterPos(b *strings.Builder, k, nv int) {
+	name := fmt.Sprintf("scatterPos%dx%dAVX512", k, nv)
+	n := 16 * nv
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	acc := func(t, v int) string { return fmt.Sprintf("Z%d", t*nv+v) }
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ ents+16(FP), R8")
+	w("MOVQ start+24(FP), R10")
+	w("MOVQ list+32(FP), R9")
+	w("MOVQ bases+40(FP), DX")
+	w("MOVQ npos+48(FP), CX")
+	w("MOVQ rowBytes+56(FP), R11")
+	w("MOVQ colBytes+64(FP), R12")
+	w("TESTQ CX, CX")
+	w("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_pos:\n", name)
+	w("MOVLQSX (R9), AX")
+	w("MOVLQSX (R10)(AX*4), BX")
+	w("MOVLQSX 4(R10)(AX*4), R13")
+	w("SUBQ BX, R13")
+	entry := func(first bool) {
+		w("MOVQ (R8)(BX*8), R14")
+		w("MOVL R14, R15")
+		w("SHRQ $32, R14")
+		w("VPBROADCASTD R14, Z31")
+		for t := 0; t < k*k; t++ {
+			for v := 0; v < nv; v++ {
+				op := "VFMADD231PS"
+				if first {
+					op = "VMULPS"
+				}
+				w("%s %d(SI)(R15*4), Z31, %s", op, (t*n+16*v)*4, acc(t, v))
+			}
+		}
+		w("INCQ BX")
+		w("DECQ R13")
+	}
+	entry(true)
+	w("JZ %s_write", name)
+	fmt.Fprintf(b, "%s_ent:\n", name)
+	entry(false)
+	w("JNZ %s_ent", name)
+	fmt.Fprintf(b, "%s_write:\n", name)
+	w("MOVLQSX (DX)(AX*4), AX")
+	w("LEAQ (DI)(AX*4), BX")
+	for i := 0; i < k; i++ {
+		w("MOVQ BX, R13")
+		for j := 0; j < k; j++ {
+			for v := 0; v < nv; v++ {
+				w("VADDPS %d(R13), %s, %s", 64*v, acc(i*k+j, v), acc(i*k+j, v))
+				w("VMOVUPS %s, %d(R13)", acc(i*k+j, v), 64*v)
+			}
+			if j < k-1 {
+				w("SUBQ R12, R13")
+			}
+		}
+		if i < k-1 {
+			w("SUBQ R11, BX")
+		}
+	}
+	w("ADDQ $4, R9")
+	w("DECQ CX")
+	w("JNZ %s_pos", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
 	w("VZEROUPPER")
 	w("RET")
 }
