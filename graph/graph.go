@@ -305,6 +305,16 @@ func (g *Graph) Check() error {
 	return nil
 }
 
+// ActivationsPerSample returns the values every node's output holds for one
+// sample (after Check): what a forward pass keeps per sample.
+func (g *Graph) ActivationsPerSample() int {
+	n := 0
+	for _, nd := range g.Nodes {
+		n += tensor.Numel(nd.Shape)
+	}
+	return n
+}
+
 // OutputShape returns the sample shape of the network's output (after
 // Check).
 func (g *Graph) OutputShape() []int { return g.Nodes[g.outputIndex()].Shape }

@@ -207,8 +207,13 @@ func graphOverflowAt(g *graph.Graph, x *tensor.Tensor) string {
 	return ""
 }
 
+// evalBytes bounds the activations an evaluation batch holds.
+const evalBytes = 128 << 20
+
 // Evaluate runs model in evaluation mode over data in batches and returns
-// its accuracy (argmax of the output, ties to the lowest index).
+// its accuracy (argmax of the output, ties to the lowest index). A model
+// that reports ActivationsPerSample (a graph) gets batches of at most
+// 128 MiB of activations.
 func Evaluate(ctx context.Context, model nn.Model, data Dataset, batch int) (*Evaluation, error) {
 	n := data.Len()
 	if n == 0 {
@@ -216,6 +221,11 @@ func Evaluate(ctx context.Context, model nn.Model, data Dataset, batch int) (*Ev
 	}
 	if batch < 1 {
 		batch = 1000
+	}
+	if a, ok := model.(interface{ ActivationsPerSample() int }); ok {
+		// A model that keeps every node's output (a graph) holds the whole
+		// batch's activations: cut the batch to evalBytes of them.
+		batch = min(batch, max(1, evalBytes/(4*max(1, a.ActivationsPerSample()))))
 	}
 	start := time.Now()
 	var x tensor.Tensor
