@@ -8,8 +8,9 @@ import "github.com/snnkit/snnkit/tensor"
 // check the path their names promise.
 func EventForms(s *Simulator) map[string]string {
 	forms := map[string]string{}
-	for _, op := range s.fast.ops {
-		if op.kind != opConv {
+	for _, p := range s.fast.ops {
+		op, ok := p.(*weightedOp)
+		if !ok {
 			continue
 		}
 		ch := op.outLen / len(op.rows)
@@ -27,7 +28,7 @@ func EventForms(s *Simulator) map[string]string {
 		} else {
 			form += "/generic"
 		}
-		forms[s.net.Stages[op.stage].Name] = form
+		forms[s.net.Stages[op.index].Name] = form
 	}
 	return forms
 }

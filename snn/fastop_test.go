@@ -59,7 +59,7 @@ func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 	const n = 8
 	sim, _ := NewSimulator(net)
 	sim.SetEngine(e)
-	op := &sim.fast.ops[opIdx]
+	op := sim.fast.ops[opIdx].(*weightedOp)
 	r := rand.New(rand.NewPCG(2, 2))
 	x := make([]float32, n*op.inLen)
 	nz, cs := 0, max(op.in.cs, ch)
@@ -73,7 +73,7 @@ func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 	y := make([]float32, n*op.outLen)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sim.convOp(op, t, x, y, n)
+		op.compute(e, t, x, y, n)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
 	model := op.denseNs

@@ -62,7 +62,7 @@ func (p *SpikingMaxPool) step(g tensor.ConvGeom, counts, x, out []float32, n int
 	inLen, outLen := g.C*g.H*g.W, g.C*g.OH*g.OW
 	for t := 0; t < n; t++ {
 		f := x[t*inLen : (t+1)*inLen]
-		_ = tensor.Add(counts, f)
+		invariant(tensor.Add(counts, f))
 		o := out[t*outLen : (t+1)*outLen]
 		k := 0
 		for c := 0; c < g.C; c++ {

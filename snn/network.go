@@ -41,8 +41,8 @@ const Input = "input"
 func (s *Stage) Spiking() bool { return s.Neuron != nil }
 
 // IsChain reports whether every stage reads the one before it, with no
-// join: the networks FromModel makes, which every engine runs. Other
-// networks (from FromGraph) run on the reference engine.
+// join: the networks FromModel makes, which convert back into a Sequential
+// (ANN). Every engine runs chains and graphs alike.
 func (n *Network) IsChain() bool {
 	for i, st := range n.Stages {
 		if st.Join != nil {
@@ -57,15 +57,6 @@ func (n *Network) IsChain() bool {
 		}
 	}
 	return true
-}
-
-func (n *Network) hasSpikingMaxPool() bool {
-	for _, st := range n.Stages {
-		if st.MaxPool != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // sources returns, per stage, the indices of the stages it reads (-1 for

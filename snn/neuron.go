@@ -198,7 +198,7 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 			if n.HasFloor {
 				minV = n.MinVMem
 			}
-			_ = tensor.IAF(v, x, out, n.Threshold, minV)
+			invariant(tensor.IAF(v, x, out, n.Threshold, minV))
 			return
 		}
 		for j := range v {

@@ -79,21 +79,21 @@ const chunkValues = 1 << 24
 // pieces; call Reset between independent samples. A change of batch size
 // resets the state.
 type Simulator struct {
-	net      *Network
-	layers   []nn.Layer // per stage: a private copy of the layer (nil for spiking stages and joins)
-	joins    []nn.Join  // per stage: a private copy of the join
-	srcs     [][]int    // per stage: the stages it reads (-1: the input)
-	stageOut []*tensor.Tensor
-	counts   [][]float32 // per stage: a spiking max-pool's running spike counts [batch × inputs]
-	states   []*State    // per stage: population state [batch × neurons] (nil for layers)
-	outs     []tensor.Tensor
-	batch    int
-	t        int // time steps since the last reset
-	chunk    int
-	monitors []Monitor
-	states2  []StateMonitor
-	vtrace   tensor.Tensor
-	frames   tensor.Tensor
+	net       *Network
+	layers    []nn.Layer // per stage: a private copy of the layer (nil for spiking stages and joins)
+	joins     []nn.Join  // per stage: a private copy of the join
+	srcs      [][]int    // per stage: the stages it reads (-1: the input)
+	stageOut  []*tensor.Tensor
+	counts    [][]float32 // per stage: a spiking max-pool's running spike counts [batch × inputs]
+	states    []*State    // per stage: population state [batch × neurons] (nil for layers)
+	outs      []tensor.Tensor
+	batch     int
+	t         int // time steps since the last reset
+	chunk     int
+	monitors  []Monitor
+	stateMons []StateMonitor
+	vtrace    tensor.Tensor
+	frames    tensor.Tensor
 
 	engine  Engine
 	stepIn  tensor.Tensor
@@ -178,7 +178,7 @@ func (s *Simulator) SetChunkFrames(n int) {
 func (s *Simulator) AddMonitor(m Monitor) {
 	s.monitors = append(s.monitors, m)
 	if sm, ok := m.(StateMonitor); ok {
-		s.states2 = append(s.states2, sm)
+		s.stateMons = append(s.stateMons, sm)
 	}
 }
 
@@ -191,7 +191,7 @@ func (s *Simulator) Reset() {
 	s.t = 0
 	if s.fstate != nil {
 		for i, st := range s.fstate.pop {
-			s.fast.ops[i].neuron.ResetState(st)
+			s.fast.ops[i].(*spikeOp).neuron.ResetState(st)
 		}
 		for _, c := range s.fstate.counts {
 			clear(c)
@@ -321,7 +321,7 @@ func (s *Simulator) CheckState() error {
 	if s.fastEngine() && s.fstate != nil {
 		for i := range s.fast.ops {
 			if st := s.fstate.pop[i]; st != nil {
-				if err := check(s.fast.ops[i].stage, st); err != nil {
+				if err := check(i, st); err != nil {
 					return err
 				}
 			}
@@ -365,12 +365,12 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			out = &s.outs[i]
 			out.Resize(append([]int{batch * n}, st.Out...)...)
 			var trace *tensor.Tensor
-			if len(s.states2) > 0 {
+			if len(s.stateMons) > 0 {
 				trace = &s.vtrace
 				trace.Resize(out.Shape...)
 			}
 			s.spikingStep(st.Neuron, s.states[i], x, out, trace, batch, n)
-			for _, m := range s.states2 {
+			for _, m := range s.stateMons {
 				m.ObserveState(i, trace, Chunk{Batch: batch, T0: t0, Steps: n})
 			}
 		case st.MaxPool != nil:
@@ -402,7 +402,7 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 				for b := 0; b < batch; b++ {
 					sum := make([]float32, size)
 					for f := 0; f < n; f++ {
-						_ = tensor.Add(sum, x.Data[(b*n+f)*size:(b*n+f+1)*size])
+						invariant(tensor.Add(sum, x.Data[(b*n+f)*size:(b*n+f+1)*size]))
 					}
 					sm.ObserveInputSum(i, sum, Chunk{Sample: b, Batch: 1, T0: t0, Steps: n})
 				}

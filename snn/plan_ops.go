@@ -1,0 +1,363 @@
+package snn
+
+import (
+	"math"
+
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// The steps of the plan other than weighted layers (plan_weighted.go).
+
+// spikeOp is a spiking population.
+type spikeOp struct {
+	opBase
+	neuron *Neuron
+}
+
+func (*spikeOp) stateful() {}
+
+// run steps the image's population through n frames, handing the membrane
+// potentials to the state monitors.
+func (op *spikeOp) run(r *opRun, n int) {
+	x, y, s, t := r.x(&op.opBase, n), r.y(&op.opBase, n), r.s, r.t
+	st := s.fstate.pop[op.index]
+	size := op.outLen
+	sub := State{V: st.V[r.b*size : (r.b+1)*size]}
+	if st.I != nil {
+		sub.I = st.I[r.b*size : (r.b+1)*size]
+	}
+	trace := len(s.stateMons) > 0
+	if trace {
+		t.trace = grow32(t.trace, n*size)
+	}
+	for f := 0; f < n; f++ {
+		op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+		if trace {
+			copy(t.trace[f*size:(f+1)*size], sub.V)
+		}
+	}
+	if trace {
+		r.mu.Lock()
+		v := s.observeTensor(t, &op.out, t.trace[:n*size], n, false)
+		for _, m := range s.stateMons {
+			m.ObserveState(op.index, v, r.c)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// addOp sums its inputs (nn.Add).
+type addOp struct{ opBase }
+
+// run sums the inputs in input order, as nn.Add does, element by element
+// through the index tables for an input stored otherwise.
+func (op *addOp) run(r *opRun, n int) {
+	y := r.y(&op.opBase, n)
+	copy(y, r.x(&op.opBase, n))
+	for k := 1; k < len(op.ins); k++ {
+		l := &op.ins[k]
+		x := r.input(&op.opBase, k, n)
+		if sameLayout(l, &op.out) {
+			invariant(tensor.Add(y, x))
+			continue
+		}
+		src, dst := l.table(), op.out.table()
+		for f := 0; f < n; f++ {
+			xf, yf := x[f*l.n:(f+1)*l.n], y[f*op.outLen:(f+1)*op.outLen]
+			for i, e := range src {
+				yf[dst[i]] += xf[e]
+			}
+		}
+	}
+}
+
+// catOp concatenates its inputs on channels (nn.Concat).
+type catOp struct {
+	opBase
+	offs []int // each input's channel (spatial) or element (flat) offset
+}
+
+// run joins the inputs on channels (spatial: per position, each input's
+// channels at its offset) or end to end (flat).
+func (op *catOp) run(r *opRun, n int) {
+	y := r.y(&op.opBase, n)
+	clear(y)
+	spatial := len(op.out.shape) == 3
+	for k := range op.ins {
+		l := &op.ins[k]
+		x := r.input(&op.opBase, k, n)
+		off := op.offs[k]
+		for f := 0; f < n; f++ {
+			xf, yf := x[f*l.n:(f+1)*l.n], y[f*op.outLen:(f+1)*op.outLen]
+			if spatial {
+				c, positions := l.shape[0], l.shape[1]*l.shape[2]
+				for pos := 0; pos < positions; pos++ {
+					copy(yf[pos*op.out.cs+off:pos*op.out.cs+off+c], xf[pos*l.cs:pos*l.cs+c])
+				}
+				continue
+			}
+			for i, e := range l.table() {
+				yf[off+i] = xf[e]
+			}
+		}
+	}
+}
+
+// maxPoolOp is a spiking max-pool (SpikingMaxPool).
+type maxPoolOp struct {
+	opBase
+	geom tensor.ConvGeom // with padding and ceil mode; C is the channel stride
+}
+
+func (*maxPoolOp) stateful() {}
+
+// run steps n frames of the image's spiking max-pool over channels-last
+// frames, as SpikingMaxPool.step does in NCHW: the image's counts grow by
+// each frame, and every output takes the frame's value at its window's
+// highest count, the first such input in row-major order on a tie.
+func (op *maxPoolOp) run(r *opRun, n int) {
+	x, y, t := r.x(&op.opBase, n), r.y(&op.opBase, n), r.t
+	counts := r.s.fstate.counts[op.index][r.b*op.inLen : (r.b+1)*op.inLen]
+	g := op.geom
+	cs := g.C
+	if cap(t.best) < cs {
+		t.best, t.bestAt = make([]float32, cs), make([]int32, cs)
+	}
+	best, at := t.best[:cs], t.bestAt[:cs]
+	for f := 0; f < n; f++ {
+		frame := x[f*op.inLen : (f+1)*op.inLen]
+		invariant(tensor.Add(counts, frame))
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for oy := 0; oy < g.OH; oy++ {
+			y0 := oy*g.SH - g.PH
+			for ox := 0; ox < g.OW; ox++ {
+				x0 := ox*g.SW - g.PW
+				first := true
+				for yy := max(y0, 0); yy < min(y0+g.KH, g.H); yy++ {
+					for xx := max(x0, 0); xx < min(x0+g.KW, g.W); xx++ {
+						pos := (yy*g.W + xx) * cs
+						cnt := counts[pos : pos+cs]
+						if first {
+							copy(best, cnt)
+							for ch := range at {
+								at[ch] = int32(pos + ch)
+							}
+							first = false
+							continue
+						}
+						for ch, v := range cnt {
+							if v > best[ch] {
+								best[ch], at[ch] = v, int32(pos+ch)
+							}
+						}
+					}
+				}
+				d := out[(oy*g.OW+ox)*cs : (oy*g.OW+ox+1)*cs]
+				for ch, e := range at {
+					d[ch] = frame[e]
+				}
+			}
+		}
+	}
+}
+
+// poolOp is unpadded average, sum or max pooling of analog values.
+type poolOp struct {
+	opBase
+	pool *nn.Pool2d
+	geom tensor.ConvGeom // C is the channel stride
+}
+
+// run pools n channels-last frames, summing each window in row-major order
+// like the NCHW layer (so results match it exactly).
+func (op *poolOp) run(r *opRun, n int) {
+	x, y := r.x(&op.opBase, n), r.y(&op.opBase, n)
+	g := op.geom
+	scale := float32(1)
+	if op.pool.Kind == nn.PoolAvg {
+		scale = 1 / float32(g.KH*g.KW)
+	}
+	isMax := op.pool.Kind == nn.PoolMax
+	c := g.C
+	if !isMax && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 {
+		row := g.W * c
+		for f := 0; f < n; f++ {
+			in := x[f*op.inLen : (f+1)*op.inLen]
+			out := y[f*op.outLen : (f+1)*op.outLen]
+			for oy := 0; oy < g.OH; oy++ {
+				invariant(tensor.Pool2x2(out[oy*g.OW*c:], in[2*oy*row:], in[(2*oy+1)*row:], g.OW, c, scale))
+			}
+		}
+		return
+	}
+	for f := 0; f < n; f++ {
+		in := x[f*op.inLen : (f+1)*op.inLen]
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for oy := 0; oy < g.OH; oy++ {
+			for ox := 0; ox < g.OW; ox++ {
+				d := out[(oy*g.OW+ox)*c : (oy*g.OW+ox+1)*c]
+				first := true
+				for i := 0; i < g.KH; i++ {
+					for j := 0; j < g.KW; j++ {
+						s := in[((oy*g.SH+i)*g.W+ox*g.SW+j)*c : ((oy*g.SH+i)*g.W+ox*g.SW+j+1)*c]
+						switch {
+						case first:
+							copy(d, s)
+						case isMax:
+							for k, v := range s {
+								if v > d[k] {
+									d[k] = v
+								}
+							}
+						default:
+							for k, v := range s {
+								d[k] += v
+							}
+						}
+						first = false
+					}
+				}
+				if !isMax {
+					for k := range d {
+						d[k] *= scale
+					}
+				}
+			}
+		}
+	}
+}
+
+// bnOp is an evaluation-mode BatchNorm2d that was not folded.
+type bnOp struct {
+	opBase
+	bn *nn.BatchNorm2d
+}
+
+// run applies the BatchNorm2d to channels-last frames with the same
+// arithmetic as nn.BatchNorm2d.
+func (op *bnOp) run(r *opRun, n int) {
+	x, y := r.x(&op.opBase, n), r.y(&op.opBase, n)
+	bn := op.bn
+	c := bn.Features
+	cs := op.in.cs
+	for i, v := range x[:n*op.inLen] {
+		ch := i % cs
+		if ch >= c {
+			y[i] = 0 // padding stays zero
+			continue
+		}
+		inv := 1 / math.Sqrt(float64(bn.RunningVar.Value.Data[ch])+bn.Eps)
+		xh := float32((float64(v) - float64(bn.RunningMean.Value.Data[ch])) * inv)
+		y[i] = xh*bn.Weight.Value.Data[ch] + bn.Bias.Value.Data[ch]
+	}
+}
+
+// gapOp is global average pooling (nn.GlobalAvgPool2d).
+type gapOp struct{ opBase }
+
+// run averages every channel of channels-last frames over its positions,
+// summing in float64 in position order as nn.GlobalAvgPool2d does in NCHW
+// (so the results are the same).
+func (op *gapOp) run(r *opRun, n int) {
+	x, y, t := r.x(&op.opBase, n), r.y(&op.opBase, n), r.t
+	cs := op.in.cs
+	plane := op.in.shape[1] * op.in.shape[2]
+	if cap(t.gap) < cs {
+		t.gap = make([]float64, cs)
+	}
+	acc := t.gap[:cs]
+	for f := 0; f < n; f++ {
+		clear(acc)
+		for pos := 0; pos < plane; pos++ {
+			for ch, v := range x[f*op.inLen+pos*cs : f*op.inLen+(pos+1)*cs] {
+				acc[ch] += float64(v)
+			}
+		}
+		out := y[f*op.outLen : (f+1)*op.outLen]
+		for ch, s := range acc {
+			out[ch] = float32(s / float64(plane))
+		}
+	}
+}
+
+// normOp is per-channel input normalisation (nn.Normalize).
+type normOp struct {
+	opBase
+	norm *nn.Normalize
+}
+
+// run computes (x - mean) / std per channel on channels-last frames, as
+// nn.Normalize does; padding lanes stay zero.
+func (op *normOp) run(r *opRun, n int) {
+	x, y := r.x(&op.opBase, n), r.y(&op.opBase, n)
+	mean, std := op.norm.Mean.Value.Data, op.norm.Std.Value.Data
+	c, cs := op.out.shape[0], op.out.cs
+	for i, v := range x {
+		ch := i % cs
+		if ch >= c {
+			y[i] = 0
+			continue
+		}
+		k := 0
+		if len(mean) > 1 {
+			k = ch
+		}
+		y[i] = (v - mean[k]) / std[k]
+	}
+}
+
+// scaleOp multiplies by a constant (nn.Scale).
+type scaleOp struct {
+	opBase
+	factor float32
+}
+
+func (op *scaleOp) run(r *opRun, n int) {
+	scaleFrames(r.y(&op.opBase, n), r.x(&op.opBase, n), op.factor)
+}
+
+// scaleFrames sets y = f·x, eight values at a time (the factor in a
+// register, no bounds checks in the loop).
+func scaleFrames(y, x []float32, f float32) {
+	y = y[:len(x)]
+	m := len(x) &^ 7
+	for k := 0; k < m; k += 8 {
+		xs, ys := x[k:k+8:k+8], y[k:k+8:k+8]
+		ys[0], ys[1], ys[2], ys[3] = f*xs[0], f*xs[1], f*xs[2], f*xs[3]
+		ys[4], ys[5], ys[6], ys[7] = f*xs[4], f*xs[5], f*xs[6], f*xs[7]
+	}
+	for k := m; k < len(x); k++ {
+		y[k] = f * x[k]
+	}
+}
+
+// layerOp runs a layer the engine has no channels-last kernel for (padded
+// pooling, say) through its own NCHW Forward, on a copy per task.
+type layerOp struct {
+	opBase
+	layer nn.Layer
+}
+
+func (op *layerOp) run(r *opRun, n int) {
+	x, y, t := r.x(&op.opBase, n), r.y(&op.opBase, n), r.t
+	l := t.layer(op)
+	t.nchwIn = grow32(t.nchwIn, n*tensor.Numel(op.in.shape))
+	toNCHW(&op.in, x, t.nchwIn, n)
+	out, err := l.Forward(&tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: t.nchwIn}, false)
+	invariant(err)
+	toEngine(&op.out, out.Data, y, n)
+}
+
+// sameLayout reports whether two layouts store a frame identically.
+func sameLayout(a, b *layout) bool {
+	if !tensor.SameShape(a.shape, b.shape) || a.cs != b.cs || a.n != b.n || (a.perm == nil) != (b.perm == nil) {
+		return false
+	}
+	for i := range a.perm {
+		if a.perm[i] != b.perm[i] {
+			return false
+		}
+	}
+	return true
+}

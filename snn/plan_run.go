@@ -1,0 +1,259 @@
+package snn
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// fastState is the fast engine's state: per spiking op, the populations of
+// all samples in channels-last order, plus the time since the last reset.
+type fastState struct {
+	pop    map[int]*State    // by op index
+	counts map[int][]float32 // spiking max-pools' spike counts, by op index: [batch × input frame]
+	batch  int
+}
+
+// fastFrames is the number of frames of one sample that go through the
+// plan at once: 8 (so that per-frame products fill whole 8-row tiles) when
+// two such buffers fit a core's L2 cache, fewer for larger activations.
+func (p *fastPlan) fastFrames(steps int) int {
+	return max(1, min(steps, 8, (1<<17)/max(p.maxLen, 1)))
+}
+
+// runFast simulates input [batch, steps, ...] (NCHW frames) with per-sample
+// tasks and returns the last stage's output [batch, steps, ...] (NCHW).
+func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int, result *tensor.Tensor) (*tensor.Tensor, error) {
+	p := s.fast
+	if s.fstate == nil || s.fstate.batch != batch {
+		s.fstate = &fastState{pop: map[int]*State{}, counts: map[int][]float32{}, batch: batch}
+		for i, op := range p.ops {
+			switch op := op.(type) {
+			case *spikeOp:
+				s.fstate.pop[i] = op.neuron.NewState(batch * op.outLen)
+			case *maxPoolOp:
+				s.fstate.counts[i] = make([]float32, batch*op.inLen)
+			}
+		}
+		s.t = 0
+	}
+	outShape := s.net.OutputShape()
+	outLen := tensor.Numel(outShape)
+	if result == nil {
+		result = tensor.New(append([]int{batch, steps}, outShape...)...)
+	}
+	t0 := s.t
+	var failed atomic.Bool
+	var mu sync.Mutex
+	parallel.Run(batch, func(b int) {
+		tc := p.fastFrames(steps)
+		t := p.task(tc)
+		defer p.release(t)
+		for i := range t.sums {
+			clear(t.sums[i].sum)
+		}
+		defer s.flushSums(t, Chunk{Sample: b, Batch: 1, T0: t0, Steps: steps}, &mu)
+		for c0 := 0; c0 < steps; c0 += tc {
+			if failed.Load() || ctx.Err() != nil {
+				failed.Store(true)
+				return
+			}
+			n := min(tc, steps-c0)
+			toEngine(&p.in, input.Data[(b*steps+c0)*p.inLen:(b*steps+c0+n)*p.inLen], t.bufs[0][:n*p.inLen], n)
+			y := s.runOps(t, b, n, Chunk{Sample: b, Batch: 1, T0: t0 + c0, Steps: n}, &mu)
+			toNCHW(&p.out, y, result.Data[(b*steps+c0)*outLen:(b*steps+c0+n)*outLen], n)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.t += steps
+	return result, nil
+}
+
+// runOps pushes n frames of sample b (in the task's input slot) through
+// every op and returns the last output (in one of the task's slots).
+//
+// An op whose inputs hold the same frame n times (a constant current, and
+// every stateless op after it) computes the first frame only and copies
+// it: the same values, up to n times cheaper.
+func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) []float32 {
+	p := s.fast
+	r := &opRun{s: s, t: t, b: b, c: c, mu: mu}
+	if cap(t.constant) < len(p.ops)+1 {
+		t.constant = make([]bool, len(p.ops)+1)
+	}
+	constant := t.constant[:len(p.ops)+1] // constant[j+1]: op j's output (0: the input)
+	constant[0] = n > 1 && sameFrames(t.bufs[0][:n*p.inLen], n)
+	for i, op := range p.ops {
+		o := op.base()
+		constant[i+1] = false
+		if _, keeps := op.(stateful); n > 1 && !keeps {
+			all := true
+			for _, j := range o.srcs {
+				all = all && constant[j+1]
+			}
+			constant[i+1] = all
+		}
+		_, alias := op.(*aliasOp)
+		switch {
+		case alias:
+		case constant[i+1]:
+			op.run(r, 1)
+			y := r.y(o, n)
+			for f := 1; f < n; f++ {
+				copy(y[f*o.outLen:(f+1)*o.outLen], y[:o.outLen])
+			}
+		default:
+			op.run(r, n)
+		}
+		if len(s.monitors) > 0 {
+			s.notify(t, o, r.x(o, n), r.y(o, n), n, c, mu)
+		}
+	}
+	return t.bufs[p.outSlot][:n*p.out.n]
+}
+
+// notify hands one op's frames to the monitors that want them: input sums
+// to InputSummers, raw channels-last frames to LayoutFree monitors, NCHW
+// frames to the others.
+func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chunk, mu *sync.Mutex) {
+	var in, out *tensor.Tensor
+	summed := false
+	for _, m := range s.monitors {
+		if sm, ok := m.(InputSummer); ok && sm.InputSum(op.index) {
+			if !summed {
+				// Sum over the sample's frames in the task; handed over once
+				// per Run by flushSums.
+				acc := t.sumFor(op)
+				for f := 0; f < n; f++ {
+					invariant(tensor.Add(acc, x[f*op.inLen:(f+1)*op.inLen]))
+				}
+				summed = true
+			}
+			continue
+		}
+		if f, ok := m.(StageFilter); ok && !f.Observes(op.index) {
+			continue
+		}
+		var a, b *tensor.Tensor
+		if _, free := m.(LayoutFree); free {
+			a = &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}
+			b = &tensor.Tensor{Shape: append([]int{n}, op.out.shape...), Data: y}
+		} else {
+			if in == nil {
+				in = s.observeTensor(t, &op.in, x, n, true)
+				out = s.observeTensor(t, &op.out, y, n, false)
+			}
+			a, b = in, out
+		}
+		mu.Lock()
+		m.Observe(op.index, a, b, c)
+		mu.Unlock()
+	}
+}
+
+// flushSums hands the input sums a task accumulated over a sample's run to
+// the InputSummer monitors, in NCHW order.
+func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
+	if len(t.sums) == 0 {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ps := range t.sums {
+		size := tensor.Numel(ps.op.in.shape)
+		t.sumN = grow32(t.sumN, size)
+		toNCHW(&ps.op.in, ps.sum, t.sumN, 1)
+		for _, m := range s.monitors {
+			if sm, ok := m.(InputSummer); ok && sm.InputSum(ps.op.index) {
+				sm.ObserveInputSum(ps.op.index, t.sumN[:size], c)
+			}
+		}
+	}
+}
+
+// observeTensor returns frames in NCHW order for monitors, reusing a task
+// buffer (first: the input buffer, else the output one).
+func (s *Simulator) observeTensor(t *fastTask, l *layout, data []float32, n int, first bool) *tensor.Tensor {
+	shape := append([]int{n}, l.shape...)
+	if l.identity() {
+		return &tensor.Tensor{Shape: shape, Data: data}
+	}
+	var buf *[]float32
+	if first {
+		buf = &t.nchwIn
+	} else {
+		buf = &t.nchwOut
+	}
+	*buf = grow32(*buf, n*tensor.Numel(l.shape))
+	toNCHW(l, data, *buf, n)
+	return &tensor.Tensor{Shape: shape, Data: *buf}
+}
+
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// toEngine copies n NCHW frames into the engine's layout (padding zero).
+func toEngine(l *layout, src, dst []float32, n int) {
+	if l.identity() {
+		copy(dst, src)
+		return
+	}
+	idx := l.table()
+	size := len(idx)
+	for f := 0; f < n; f++ {
+		s, d := src[f*size:(f+1)*size], dst[f*l.n:(f+1)*l.n]
+		clear(d)
+		for i, e := range idx {
+			d[e] = s[i]
+		}
+	}
+}
+
+// toNCHW copies n frames from the engine's layout into NCHW order.
+func toNCHW(l *layout, src, dst []float32, n int) {
+	if l.identity() {
+		copy(dst, src)
+		return
+	}
+	idx := l.table()
+	size := len(idx)
+	for f := 0; f < n; f++ {
+		s, d := src[f*l.n:(f+1)*l.n], dst[f*size:(f+1)*size]
+		for i, e := range idx {
+			d[i] = s[e]
+		}
+	}
+}
+
+// sameFrames reports whether the n frames of x are bit for bit the same.
+func sameFrames(x []float32, n int) bool {
+	size := len(x) / n
+	first := x[:size]
+	for f := 1; f < n; f++ {
+		for k, v := range x[f*size : (f+1)*size] {
+			if math.Float32bits(v) != math.Float32bits(first[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// invariant panics on an error from a checked operation whose arguments the
+// engine computed itself: such an error is a bug in snnkit, not bad input,
+// and continuing would produce wrong spikes silently.
+func invariant(err error) {
+	if err != nil {
+		panic("snn: internal error: " + err.Error())
+	}
+}

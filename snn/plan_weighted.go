@@ -1,0 +1,509 @@
+package snn
+
+import (
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// weightedOp is a Conv2d or a Linear layer (a linear layer is a 1×1
+// "convolution" of one position): a dense direct convolution over offset
+// tables, and event propagation by one of three forms.
+type weightedOp struct {
+	opBase
+
+	// dense: per group, a product of the frames' patches with packed
+	// weights, written at output channel offset g·outCh/groups
+	rows     []int // per output position of one frame: offset of its patch in the (padded) input frame
+	koffs    []int // the first group's depth offsets (gkoffs[0])
+	packed   []float32
+	groups   int
+	gkoffs   [][]int
+	gpacked  [][]float32
+	bias     []float32
+	biasRow  []float32 // the bias padded to the output channel stride
+	outCh    int
+	frameLen int      // floats per (padded) input frame
+	pad      *padSpec // zero padding copy for dense convolutions
+
+	// events
+	event        int       // how events propagate (eventForm): eventScatter or eventGather
+	wevent       []float32 // event weights: a row of the output channel stride per (input channel, tap) for eventScatter, per (tap, input channel) for eventGather
+	taps         []int32   // eventScatter: (out offset, weight offset) pairs per input element
+	tapIdx       []int32   // eventScatter: input element i has taps tapIdx[i] to tapIdx[i+1]-1
+	winK         int       // eventScatter window path (stride 1): kernel size
+	winOW        int       // output width
+	winBase      []int32   // per input position: output offset of tap (0, 0), or -1 near the border
+	posWin       bool      // eventScatter by positions (tensor.PositionScatterer); else one input channel's window (tensor.Scatterer.SetWindow)
+	pcs          int       // eventGather: channels per input position
+	gsegs        []int32   // eventGather: item stream (tensor.Gatherer)
+	gitems       int
+	tapsPerInput float64          // taps an input element reaches on average
+	newEvent     func() eventProp // a propagator with its own work buffers
+
+	// cost model (auto)
+	denseNs      float64 // one frame dense
+	eventNs      float64 // one non-zero input
+	eventFrameNs float64 // one frame event-driven, before its events
+}
+
+// padSpec describes the zero-padded copy of a frame a dense convolution
+// reads: c channels of h×w placed at (ph, pw) in a frame of hp×wp.
+type padSpec struct{ c, h, w, ph, pw, hp, wp int }
+
+// propagators checks the event tables once and prepares the propagators
+// tasks copy.
+func (op *weightedOp) propagators() error {
+	ch := op.outLen / len(op.rows)
+	switch op.event {
+	case eventGather:
+		g, err := tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wevent))
+		if err != nil {
+			return err
+		}
+		op.newEvent = func() eventProp { return g.Clone() }
+		return nil
+	}
+	sc, err := tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent))
+	if err != nil {
+		return err
+	}
+	if op.posWin {
+		ps, err := tensor.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, op.winBase, sc)
+		if err != nil {
+			return err
+		}
+		op.newEvent = func() eventProp { return ps.Clone() }
+		return nil
+	}
+	if op.winBase != nil {
+		if err := sc.SetWindow(op.winK, op.winOW, op.winBase); err != nil {
+			return err
+		}
+	}
+	op.newEvent = func() eventProp { return sc.Clone() }
+	return nil
+}
+
+// gatherGroupBytes bounds the weights one group of gathered kernel rows
+// reads (BenchmarkGatherConv2: groups of ~25 KB were fastest on a 48 KB
+// L1 data cache).
+const gatherGroupBytes = 32 << 10
+
+// compileConv prepares a convolution in channels-last layout: dense offsets
+// and packed weights (depth order i, j, c; one set per group) and event
+// taps. Grouped and dilated convolutions propagate events one by one.
+func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
+	cfg := l.Config.Norm()
+	c, h, w := in[0], in[1], in[2]
+	cs := op.in.cs // input channel stride
+	o, oh, ow := out[0], out[1], out[2]
+	os := op.out.cs // output channel stride (o rounded up to 16)
+	kh, kw := cfg.KernelHW[0], cfg.KernelHW[1]
+	sh, sw, ph, pw := cfg.StrideHW[0], cfg.StrideHW[1], cfg.PaddingHW[0], cfg.PaddingHW[1]
+	eh, ew := cfg.PadEndHW[0], cfg.PadEndHW[1]
+	dh, dw := cfg.DilationHW[0], cfg.DilationHW[1]
+	groups := cfg.Groups
+	cg, og := c/groups, o/groups
+	op.outCh, op.groups = o, groups
+	hp, wp := h+ph+eh, w+pw+ew
+	op.frameLen = cs * hp * wp
+	if ph > 0 || pw > 0 || eh > 0 || ew > 0 {
+		op.pad = &padSpec{c: cs, h: h, w: w, ph: ph, pw: pw, hp: hp, wp: wp}
+	}
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			op.rows = append(op.rows, (y*sh*wp+x*sw)*cs)
+		}
+	}
+	wt := l.Weight.Value.Data // [o][cg][i][j]
+	k := kh * kw * cg
+	ncol := os // one group: padded output channels have zero weights
+	if groups > 1 {
+		ncol = og
+	}
+	for gi := 0; gi < groups; gi++ {
+		var koffs []int
+		dense := make([]float32, k*ncol)
+		p := 0
+		for i := 0; i < kh; i++ {
+			for j := 0; j < kw; j++ {
+				for ch := 0; ch < cg; ch++ {
+					koffs = append(koffs, (i*dh*wp+j*dw)*cs+gi*cg+ch)
+					for oc := 0; oc < og; oc++ {
+						dense[p*ncol+oc] = wt[(((gi*og+oc)*cg+ch)*kh+i)*kw+j]
+					}
+					p++
+				}
+			}
+		}
+		op.gkoffs = append(op.gkoffs, koffs)
+		op.gpacked = append(op.gpacked, tensor.PackConvWeights(dense, k, ncol))
+	}
+	op.koffs, op.packed = op.gkoffs[0], op.gpacked[0]
+	if l.Bias != nil {
+		op.bias = l.Bias.Value.Data
+		op.biasRow = make([]float32, os)
+		copy(op.biasRow, op.bias)
+	}
+	general := groups > 1 || dh != 1 || dw != 1
+	op.event = eventForm(cs, os, h*w*cs)
+	// Outputs of one vector (16 channels) from a stride-1 square kernel go
+	// position by position (all of a position's channels summed per tap in
+	// registers): gathering them spends more on walking its runs, three per
+	// output whose lengths the branch predictor cannot know, than on
+	// adding. On resnet_fmnist's 16-channel layers at T=64 that took a
+	// layer from 25 to 18 µs a frame; at 32 channels gathering stays ahead.
+	posWin := !general && cs > 1 && kh == kw && sh == 1 && sw == 1 && ow >= kh && oh >= kh && tensor.HasPositionKernel(kh, os)
+	if general || posWin {
+		op.event = eventScatter
+	}
+	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, dh: dh, dw: dw}
+	op.tapsPerInput = g.tapsPerPosition()
+	// weight returns the weight from input channel ch to output channel oc
+	// at tap t (zero across groups).
+	weight := func(ch, oc, t int) float32 {
+		if ch/cg != oc/og {
+			return 0
+		}
+		return wt[((oc*cg+ch%cg)*kh+t/kw)*kw+t%kw]
+	}
+	switch op.event {
+	case eventGather:
+		op.pcs = cs
+		op.wevent = make([]float32, kh*kw*cs*os) // a row per (tap, input channel)
+		for t := 0; t < kh*kw; t++ {
+			for ch := 0; ch < c; ch++ {
+				for oc := 0; oc < o; oc++ {
+					op.wevent[(t*cs+ch)*os+oc] = weight(ch, oc, t)
+				}
+			}
+		}
+		// Items: kernel rows in groups whose weights fit in L1 together
+		// (gatherGroupBytes); for every output, a group's kernel rows are
+		// one item with one run of input positions per row.
+		group := max(1, gatherGroupBytes/(kw*c*os*4))
+		for i0 := 0; i0 < kh; i0 += group {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					item := len(op.gsegs)
+					op.gsegs = append(op.gsegs, 0, int32((oy*ow+ox)*os))
+					x0 := ox*sw - pw
+					lo, hi := max(x0, 0), min(x0+kw, w)
+					for i := i0; i < min(kh, i0+group); i++ {
+						y := oy*sh - ph + i
+						if y < 0 || y >= h || lo >= hi {
+							continue
+						}
+						// Entry (p, c) names row (p*cs+c)*os; input (y, x) meets
+						// tap (i, x-x0), weight row ((i*kw+x-x0)*cs+c)*os.
+						base := ((i*kw-x0)*cs - y*w*cs) * os
+						op.gsegs = append(op.gsegs, int32(y*w+lo), int32(y*w+hi), int32(base))
+						op.gsegs[item]++
+					}
+					op.gitems++
+				}
+			}
+		}
+	default:
+		// A row per (input channel, tap), os wide (zero padded, and zero
+		// outside the channel's group), so every update is whole vectors.
+		op.wevent = make([]float32, c*kh*kw*os)
+		for ch := 0; ch < c; ch++ {
+			for t := 0; t < kh*kw; t++ {
+				for oc := 0; oc < o; oc++ {
+					op.wevent[(ch*kh*kw+t)*os+oc] = weight(ch, oc, t)
+				}
+			}
+		}
+		if posWin || (!general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os)) {
+			op.posWin = posWin
+			// Inputs whose taps all land inside the output skip the tables:
+			// output (y+ph-i, x+pw-j) for tap (i, j).
+			op.winK, op.winOW = kh, ow
+			op.winBase = make([]int32, h*w)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					op.winBase[y*w+x] = -1
+					if y+ph-(kh-1) >= 0 && y+ph < oh && x+pw-(kw-1) >= 0 && x+pw < ow {
+						op.winBase[y*w+x] = int32(((y+ph)*ow + x + pw) * os)
+					}
+				}
+			}
+		}
+		op.tapIdx = make([]int32, h*w*cs+1)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for ch := 0; ch < cs; ch++ {
+					e := (y*w+x)*cs + ch
+					if ch < c {
+						g.forTaps(y, x, func(t, o int) {
+							op.taps = append(op.taps, int32(o*os), int32((ch*kh*kw+t)*os))
+						})
+					}
+					op.tapIdx[e+1] = int32(len(op.taps) / 2)
+				}
+			}
+		}
+	}
+	op.inLen, op.outLen = op.in.n, op.out.n
+	op.costs(len(op.rows), k, ncol)
+	if groups > 1 {
+		op.denseNs = (op.denseNs-100)*float64(groups) + 100
+	}
+}
+
+// convShape is a convolution's geometry, for its event tables.
+type convShape struct{ h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw int }
+
+// forTaps calls f(t, o) for every tap t = i·kw+j through which input
+// position (y, x) reaches an output position o = oy·ow+ox
+// (oy·sh - ph + i·dh = y, ox·sw - pw + j·dw = x).
+func (g convShape) forTaps(y, x int, f func(t, o int)) {
+	for i := 0; i < g.kh; i++ {
+		ty := y + g.ph - i*g.dh
+		if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.oh {
+			continue
+		}
+		for j := 0; j < g.kw; j++ {
+			tx := x + g.pw - j*g.dw
+			if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.ow {
+				continue
+			}
+			f(i*g.kw+j, ty/g.sh*g.ow+tx/g.sw)
+		}
+	}
+}
+
+// tapsPerPosition returns how many taps an input position reaches on
+// average.
+func (g convShape) tapsPerPosition() float64 {
+	n := 0
+	for y := 0; y < g.h; y++ {
+		for x := 0; x < g.w; x++ {
+			g.forTaps(y, x, func(int, int) { n++ })
+		}
+	}
+	return float64(n) / float64(max(1, g.h*g.w))
+}
+
+// compileLinear prepares a linear layer as a 1×1 "convolution" of one
+// position whose depth offsets follow the input's layout.
+func (op *weightedOp) compileLinear(l *nn.Linear) {
+	in := &op.in
+	ni, no := l.Config.In, l.Config.Out
+	np := op.out.n // outputs padded to whole vectors
+	op.outCh, op.frameLen = no, in.n
+	op.rows = []int{0}
+	op.koffs = make([]int, ni)
+	dense := make([]float32, ni*np)
+	op.wevent = make([]float32, in.n*np) // a row per engine input position, for every event form
+	wt := l.Weight.Value.Data            // [out][in]
+	isInput := make([]bool, in.n)
+	for i := 0; i < ni; i++ {
+		e := in.index(i) // engine position of NCHW-flat input i
+		op.koffs[i] = e
+		isInput[e] = true
+		for o := 0; o < no; o++ {
+			dense[i*np+o] = wt[o*ni+i]
+			op.wevent[e*np+o] = wt[o*ni+i]
+		}
+	}
+	op.packed = tensor.PackConvWeights(dense, ni, np)
+	if l.Bias != nil {
+		op.bias = l.Bias.Value.Data
+		op.biasRow = make([]float32, np)
+		copy(op.biasRow, op.bias)
+	}
+	op.event, op.tapsPerInput, op.pcs = eventForm(in.n, np, in.n), 1, in.n
+	switch op.event {
+	case eventGather:
+		op.gsegs, op.gitems = []int32{1, 0, 0, 1, 0}, 1
+	default:
+		op.tapIdx = make([]int32, in.n+1)
+		for e := 0; e < in.n; e++ {
+			if isInput[e] {
+				op.taps = append(op.taps, 0, int32(e*np))
+			}
+			op.tapIdx[e+1] = int32(len(op.taps) / 2)
+		}
+	}
+	op.groups, op.gkoffs, op.gpacked = 1, [][]int{op.koffs}, [][]float32{op.packed}
+	op.inLen, op.outLen = in.n, op.out.n
+	op.costs(1, ni, np)
+}
+
+// eventProp propagates the non-zero inputs of one frame
+// (tensor.Scatterer or tensor.Gatherer).
+type eventProp interface {
+	Apply(out, w, x []float32) error
+}
+
+// Event forms of a weighted layer (weightedOp.event).
+const (
+	eventScatter = iota // event by event (tensor.Scatterer)
+	eventGather         // output by output (tensor.Gatherer)
+)
+
+// eventForm chooses how the events of a weighted layer with cs channels per
+// input position, outputs of os channels and inLen inputs per frame
+// propagate: positions of several channels are gathered where a SIMD
+// kernel covers the output width (entries name weight rows by int32
+// offsets up to inputs × channels); one-channel positions, and everything
+// without SIMD, go event by event.
+func eventForm(cs, os, inLen int) int {
+	if cs >= 8 && tensor.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31 {
+		return eventGather
+	}
+	return eventScatter
+}
+
+// costs fills the cost model, calibrated with BenchmarkEventCost and the
+// Conv*Op benchmarks (with SNNKIT_NOAVX512=1 and SNNKIT_NOASM=1 for the
+// other machine kinds). A dense frame costs rows×depth×(channels rounded
+// up to 32) multiply-adds at about 105 per ns on an AVX-512 core and 52
+// with AVX2 (75 % of that for depths below 64, as conv1's 25), and
+// rows×depth×channels at 1.6 per ns in pure Go. Event-driven, a frame costs
+// a fixed part (listing its non-zero inputs, about 0.1 ns per input, 1 ns
+// in pure Go, and for gathered layers about 2.5 ns per item and 1.2 ns per
+// run) and then, per non-zero input: gathered, about 1 ns plus 0.28 ns per
+// 16-float vector (0.22 per 8-float one with AVX2) of each tap it reaches
+// and 1.5 ns per further block of 8 vectors; event by event, 5 ns
+// plus 1.1 ns per 16-, 8- or 4-float part (0.6 with AVX2) of each tap (a
+// read-modify-write of the output), half that with the weights in
+// registers (window scatter), four times that where the last vector needs
+// a mask (masked stores stall the loads that follow); in pure Go, 10 ns
+// plus 0.55 ns per channel of each tap.
+func (op *weightedOp) costs(rows, depth, ch int) {
+	tapsPerInput := op.tapsPerInput
+	width := tensor.VectorWidth()
+	switch width {
+	case 1:
+		op.denseNs = float64(rows*depth*ch)/1.6 + 100
+	default:
+		rate := 105.0
+		if width == 8 {
+			rate = 52
+		}
+		op.denseNs = float64(rows*depth*((ch+31)/32*32))/rate + 100
+		if depth < 64 {
+			op.denseNs /= 0.75
+		}
+	}
+	op.eventFrameNs = 20 + 0.1*float64(op.inLen)
+	if width == 1 {
+		op.eventFrameNs = 20 + float64(op.inLen)
+	}
+	switch {
+	case op.event == eventGather:
+		runs := (len(op.gsegs) - 2*op.gitems) / 3
+		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
+		perVec := 0.28
+		if width == 8 {
+			perVec = 0.22
+		}
+		vecs := ch / width
+		blocks := (vecs + 7) / 8 // the kernels take 8 vectors at a time
+		op.eventNs = 1 + tapsPerInput*(perVec*float64(vecs)+1.5*float64(blocks-1))
+	case !tensor.HasScatterKernel(ch): // pure-Go event propagation
+		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
+	case width == 8:
+		op.eventNs = 5 + 0.6*tapsPerInput*float64(ch/8+ch%8/4)
+	default:
+		perVec, vecs := 1.1, float64(ch/16)
+		switch {
+		case ch%4 == 0 && ch < 128: // exact-width kernels: 16-, 8- and 4-float parts
+			r := ch % 16
+			vecs += float64(r/8 + r%8/4)
+		case ch%16 != 0:
+			perVec, vecs = 4.4, vecs+1
+		}
+		if op.winBase != nil {
+			perVec /= 2 // weights in registers (BenchmarkConv1Op)
+		}
+		op.eventNs = 5 + perVec*tapsPerInput*vecs
+	}
+}
+
+// run computes n frames, dense or event-driven as the simulator's engine
+// and the input's density decide.
+func (op *weightedOp) run(r *opRun, n int) {
+	op.compute(r.s.engine, r.t, r.x(&op.opBase, n), r.y(&op.opBase, n), n)
+}
+
+// compute runs the layer on n frames x into y with task t's buffers.
+func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int) {
+	event := engine == EngineEvent
+	if engine == EngineAuto {
+		// Event-driven pays below limit non-zero inputs; count no further.
+		limit := int(float64(n) * (op.denseNs - op.eventFrameNs) / op.eventNs)
+		event = limit >= 0 && tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
+	}
+	o := op.outLen / len(op.rows) // output channel stride
+	if event {
+		ev := t.events[op]
+		if ev == nil {
+			if t.events == nil {
+				t.events = map[*weightedOp]eventProp{}
+			}
+			ev = op.newEvent()
+			t.events[op] = ev
+		}
+		fillRows(y[:n*op.outLen], op.biasRow)
+		for f := 0; f < n; f++ {
+			invariant(ev.Apply(y[f*op.outLen:(f+1)*op.outLen], op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
+		}
+		return
+	}
+	src := x
+	if op.pad != nil {
+		t.padded = grow32(t.padded, n*op.frameLen)
+		clear(t.padded)
+		pd := op.pad
+		for f := 0; f < n; f++ {
+			for yy := 0; yy < pd.h; yy++ {
+				copy(t.padded[f*op.frameLen+((yy+pd.ph)*pd.wp+pd.pw)*pd.c:], x[f*op.inLen+yy*pd.w*pd.c:f*op.inLen+(yy+1)*pd.w*pd.c])
+			}
+		}
+		src = t.padded
+	}
+	rows := len(op.rows)
+	if cap(t.rows) < n*rows {
+		t.rows = make([]int, n*rows)
+	}
+	t.rows = t.rows[:n*rows]
+	for f := 0; f < n; f++ {
+		for r, off := range op.rows {
+			t.rows[f*rows+r] = f*op.frameLen + off
+		}
+	}
+	if op.groups > 1 {
+		// One product per group, each writing its own output channels.
+		og := op.outCh / op.groups
+		if og*op.groups < o {
+			clear(y) // the padded output channels
+		}
+		for g := range op.groups {
+			invariant(tensor.ConvRowsSerial(n*rows, og, src, t.rows, op.gkoffs[g], op.gpacked[g], y[g*og:], o, false))
+		}
+	} else {
+		invariant(tensor.ConvRowsSerial(n*rows, o, src, t.rows, op.koffs, op.packed, y, o, false))
+	}
+	if op.bias != nil {
+		for r := 0; r < n*rows; r++ {
+			invariant(tensor.Add(y[r*o:(r+1)*o], op.biasRow))
+		}
+	}
+}
+
+// fillRows sets y to copies of row (zeros without one), by doubling
+// copies: a few large moves instead of one per output position.
+func fillRows(y, row []float32) {
+	if row == nil {
+		clear(y)
+		return
+	}
+	k := copy(y, row)
+	for k < len(y) {
+		k += copy(y[k:], y[:k])
+	}
+}
