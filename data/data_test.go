@@ -8,9 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/safetensors"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -197,4 +199,120 @@ func FuzzReadNpy(f *testing.F) {
 			t.Fatalf("%d data bytes for shape %v of %s from %d input bytes", len(a.data), a.shape, a.dtype, len(b))
 		}
 	})
+}
+
+// npzBytes is writeNPZ into memory.
+func npzBytes(arrays map[string][]byte) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, a := range arrays {
+		w, _ := zw.Create(name + ".npy")
+		w.Write(a)
+	}
+	zw.Close()
+	return b.Bytes()
+}
+
+// checkSet fails when a data set read without error is inconsistent, or
+// holds more pixels than input bytes (input < 0: no such bound).
+func checkSet(t *testing.T, d *mnist.Dataset, input int) {
+	t.Helper()
+	if d == nil {
+		return
+	}
+	n := d.N * d.Channels * d.Rows * d.Cols
+	if d.N < 1 || len(d.Labels) != d.N || (len(d.Pixels) != n && len(d.Float) != n) {
+		t.Fatalf("set of %d × %v: %d labels, %d pixels, %d floats", d.N, d.Shape(), len(d.Labels), len(d.Pixels), len(d.Float))
+	}
+	if input >= 0 && n > input && len(d.Float) != n {
+		t.Fatalf("%d pixels from %d input bytes", n, input)
+	}
+	var x tensor.Tensor
+	d.Batch([]int{0, d.N - 1}, &x, nil)
+}
+
+// fuzzFile writes b to a file of its own for the readers that open paths.
+func fuzzFile(t *testing.T, name string, b []byte) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func FuzzReadNPZ(f *testing.F) {
+	labels := make([]byte, 16)
+	binary.LittleEndian.PutUint64(labels[8:], 9)
+	f.Add(npzBytes(map[string][]byte{
+		"test_images": npy("|u1", []int{2, 2, 3}, make([]byte, 12)), "test_labels": npy("<i8", []int{2}, labels),
+		"train_images": npy("<f4", []int{1, 1, 1, 1}, f32bytes(0.5)), "train_labels": npy("|u1", []int{1}, []byte{2}),
+	}))
+	f.Add(npzBytes(map[string][]byte{"test_images": npy("|u1", []int{1, 1, 1}, []byte{7}), "test_labels": npy("<i4", []int{1}, make([]byte, 4))}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := fuzzFile(t, "f.npz", b)
+		for _, test := range []bool{false, true} {
+			train, testSet, err := ReadNPZ(p, test)
+			if err == nil { // members may be compressed: no bound by the file size
+				checkSet(t, train, -1)
+				checkSet(t, testSet, -1)
+			}
+		}
+	})
+}
+
+func FuzzReadSafetensorsSet(f *testing.F) {
+	dir := f.TempDir()
+	for i, ts := range [][]safetensors.Tensor{
+		{safetensors.F32Tensor("test_images", []int{1, 2, 1, 2}, []float32{0.5, 0.25, 1, 0}), safetensors.U8Tensor("test_labels", []int{1}, []byte{6}),
+			safetensors.U8Tensor("train_images", []int{1, 2, 2}, []byte{1, 2, 3, 4}), safetensors.U8Tensor("train_labels", []int{1}, []byte{0})},
+		{safetensors.U8Tensor("test_images", []int{1, 1, 1}, []byte{1}), safetensors.U8Tensor("test_labels", []int{1}, []byte{300 % 256})},
+	} {
+		p := filepath.Join(dir, fmt.Sprint(i))
+		if err := safetensors.WriteFile(p, ts, nil); err != nil {
+			f.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := fuzzFile(t, "f.safetensors", b)
+		for _, test := range []bool{false, true} {
+			train, testSet, err := ReadSafetensorsSet(p, test)
+			if err == nil {
+				checkSet(t, train, len(b))
+				checkSet(t, testSet, len(b))
+			}
+		}
+	})
+}
+
+func FuzzReadCIFAR(f *testing.F) {
+	rec := make([]byte, cifarRecord)
+	rec[0] = 3
+	f.Add(rec)
+	f.Add(append(append([]byte(nil), rec...), rec...))
+	f.Add(rec[:100])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ReadCIFAR([]string{fuzzFile(t, "test_batch.bin", b)})
+		if err == nil {
+			checkSet(t, d, len(b))
+		}
+	})
+}
+
+// TestNpyLyingShapeAllocatesLittle: a header that claims 256 MiB of data
+// within a generous limit (a compressed member's declared size) but is
+// followed by a few bytes is refused without allocating the claim.
+func TestNpyLyingShapeAllocatesLittle(t *testing.T) {
+	b := npy("|u1", []int{1 << 14, 1 << 14}, []byte{1, 2, 3})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readNpy(bytes.NewReader(b), 1<<30, "lying")
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "3 of the 268435456 bytes") {
+		t.Fatalf("error %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Fatalf("allocated %d bytes for a 3-byte payload", grew)
+	}
 }

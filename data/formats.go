@@ -142,10 +142,16 @@ func readNpy(r io.Reader, limit int64, name string) (*npyArray, error) {
 	if int64(n*size) > limit {
 		return nil, fmt.Errorf("%s: shape %v of %s needs %d bytes, the file holds at most %d", name, a.shape, a.dtype, n*size, limit)
 	}
-	a.data = make([]byte, n*size)
-	if _, err := io.ReadFull(r, a.data); err != nil {
+	// Read what arrives rather than allocate what the header claims: a
+	// compressed member can declare sizes its stream does not hold.
+	data, err := io.ReadAll(io.LimitReader(r, int64(n*size)))
+	if err != nil {
 		return nil, fmt.Errorf("%s: data: %w", name, noEOF(err))
 	}
+	if len(data) != n*size {
+		return nil, fmt.Errorf("%s: data: %d of the %d bytes shape %v of %s needs", name, len(data), n*size, a.shape, a.dtype)
+	}
+	a.data = data
 	return a, nil
 }
 
@@ -170,8 +176,12 @@ func ReadNPZ(path string, test bool) (train, testSet *mnist.Dataset, err error) 
 	arrs := arrays{}
 	for _, f := range zr.File {
 		key := strings.TrimSuffix(f.Name, ".npy")
-		if !strings.HasSuffix(f.Name, ".npy") || (test && !strings.HasPrefix(key, "test_")) {
-			continue
+		known := key == "train_images" || key == "train_labels" || key == "test_images" || key == "test_labels"
+		if !strings.HasSuffix(f.Name, ".npy") || !known || (test && !strings.HasPrefix(key, "test_")) {
+			continue // only the four arrays are read: others cost no memory
+		}
+		if arrs[key] != nil {
+			return nil, nil, fmt.Errorf("%s: %s twice", path, f.Name)
 		}
 		if f.UncompressedSize64 > 8*MaxValues {
 			return nil, nil, fmt.Errorf("%s: %s declares %d bytes", path, f.Name, f.UncompressedSize64)
