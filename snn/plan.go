@@ -18,7 +18,7 @@ type Engine int
 const (
 	// EngineAuto runs the fast engine and picks, for every weighted layer,
 	// sample and chunk of time, dense or event-driven computation from the
-	// measured density of the layer's input and a cost model of this
+	// density of the layer's input (in the chunk's first and last frames) and a cost model of this
 	// machine's kernels (AVX-512, AVX2 or pure Go).
 	EngineAuto Engine = iota
 	// EngineDense runs the fast engine with every weighted layer dense: one

@@ -434,9 +434,17 @@ func (op *weightedOp) run(r *opRun, n int) {
 func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int) {
 	event := engine == EngineEvent
 	if engine == EngineAuto {
-		// Event-driven pays below limit non-zero inputs; count no further.
-		limit := int(float64(n) * (op.denseNs - op.eventFrameNs) / op.eventNs)
-		event = limit >= 0 && tensor.CountNonzero(x[:n*op.inLen], limit) <= limit
+		// Event-driven pays below limit non-zero inputs a frame; count no
+		// further, and in the chunk's first and last frames only (the
+		// density of spike trains changes slowly from step to step, and
+		// counting every frame cost 7 % of resnet_fmnist's run).
+		limit := int((op.denseNs - op.eventFrameNs) / op.eventNs)
+		count := tensor.CountNonzero(x[:op.inLen], limit+1)
+		if n > 1 {
+			count += tensor.CountNonzero(x[(n-1)*op.inLen:n*op.inLen], limit+1)
+			limit *= 2
+		}
+		event = limit >= 0 && count <= limit
 	}
 	o := op.outLen / len(op.rows) // output channel stride
 	if event {
