@@ -111,7 +111,7 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 		default:
 			op.run(r, n)
 		}
-		if len(s.monitors) > 0 {
+		if len(s.watch) > 0 && s.watch[i].watched() {
 			s.notify(t, o, r.x(o, n), r.y(o, n), n, c, mu)
 		}
 	}
@@ -122,38 +122,33 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 // to InputSummers, raw channels-last frames to LayoutFree monitors, NCHW
 // frames to the others.
 func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chunk, mu *sync.Mutex) {
-	var in, out *tensor.Tensor
-	summed := false
-	for _, m := range s.monitors {
-		if sm, ok := m.(InputSummer); ok && sm.InputSum(op.index) {
-			if !summed {
-				// Sum over the sample's frames in the task; handed over once
-				// per Run by flushSums.
-				acc := t.sumFor(op)
-				for f := 0; f < n; f++ {
-					invariant(tensor.Add(acc, x[f*op.inLen:(f+1)*op.inLen]))
-				}
-				summed = true
-			}
-			continue
+	w := &s.watch[op.index]
+	if len(w.summers) > 0 {
+		// Sum over the sample's frames in the task; handed over once per
+		// Run by flushSums.
+		acc := t.sumFor(op)
+		for f := 0; f < n; f++ {
+			invariant(tensor.Add(acc, x[f*op.inLen:(f+1)*op.inLen]))
 		}
-		if f, ok := m.(StageFilter); ok && !f.Observes(op.index) {
-			continue
+	}
+	if len(w.free)+len(w.frames) == 0 {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(w.free) > 0 {
+		a := &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}
+		b := &tensor.Tensor{Shape: append([]int{n}, op.out.shape...), Data: y}
+		for _, m := range w.free {
+			m.Observe(op.index, a, b, c)
 		}
-		var a, b *tensor.Tensor
-		if _, free := m.(LayoutFree); free {
-			a = &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}
-			b = &tensor.Tensor{Shape: append([]int{n}, op.out.shape...), Data: y}
-		} else {
-			if in == nil {
-				in = s.observeTensor(t, &op.in, x, n, true)
-				out = s.observeTensor(t, &op.out, y, n, false)
-			}
-			a, b = in, out
+	}
+	if len(w.frames) > 0 {
+		a := s.observeTensor(t, &op.in, x, n, true)
+		b := s.observeTensor(t, &op.out, y, n, false)
+		for _, m := range w.frames {
+			m.Observe(op.index, a, b, c)
 		}
-		mu.Lock()
-		m.Observe(op.index, a, b, c)
-		mu.Unlock()
 	}
 }
 
@@ -169,10 +164,8 @@ func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
 		size := tensor.Numel(ps.op.in.shape)
 		t.sumN = grow32(t.sumN, size)
 		toNCHW(&ps.op.in, ps.sum, t.sumN, 1)
-		for _, m := range s.monitors {
-			if sm, ok := m.(InputSummer); ok && sm.InputSum(ps.op.index) {
-				sm.ObserveInputSum(ps.op.index, t.sumN[:size], c)
-			}
+		for _, sm := range s.watch[ps.op.index].summers {
+			sm.ObserveInputSum(ps.op.index, t.sumN[:size], c)
 		}
 	}
 }

@@ -29,7 +29,8 @@ type Monitor interface {
 }
 
 // StageFilter is implemented by monitors that watch only some stages; the
-// simulator calls Observe only for those.
+// simulator calls Observe only for those. It asks once per stage, when the
+// monitor is added.
 type StageFilter interface {
 	Observes(stage int) bool
 }
@@ -37,8 +38,9 @@ type StageFilter interface {
 // InputSummer is implemented by monitors that need only, for some stages,
 // the stage's input summed over the frames of a chunk (in NCHW order), such
 // as synaptic-operation counters. The simulator calls ObserveInputSum
-// instead of Observe for the stages InputSum reports, which is much cheaper
-// than handing over every frame.
+// instead of Observe for the stages InputSum reports (asked once per stage,
+// when the monitor is added), which is much cheaper than handing over every
+// frame.
 type InputSummer interface {
 	InputSum(stage int) bool
 	ObserveInputSum(stage int, sum []float32, c Chunk)
@@ -91,6 +93,7 @@ type Simulator struct {
 	t         int // time steps since the last reset
 	chunk     int
 	monitors  []Monitor
+	watch     []stageWatch // per stage: the monitors that want it
 	stateMons []StateMonitor
 	vtrace    tensor.Tensor
 	frames    tensor.Tensor
@@ -180,6 +183,38 @@ func (s *Simulator) AddMonitor(m Monitor) {
 	if sm, ok := m.(StateMonitor); ok {
 		s.stateMons = append(s.stateMons, sm)
 	}
+	// What the monitor wants of each stage, resolved once for both engines.
+	if len(s.watch) != len(s.net.Stages) {
+		s.watch = make([]stageWatch, len(s.net.Stages))
+	}
+	for i := range s.watch {
+		w := &s.watch[i]
+		if sm, ok := m.(InputSummer); ok && sm.InputSum(i) {
+			w.summers = append(w.summers, sm)
+			continue
+		}
+		if f, ok := m.(StageFilter); ok && !f.Observes(i) {
+			continue
+		}
+		if _, free := m.(LayoutFree); free {
+			w.free = append(w.free, m)
+		} else {
+			w.frames = append(w.frames, m)
+		}
+	}
+}
+
+// stageWatch lists the monitors of one stage by what they want: its input
+// summed over a chunk's frames per image (InputSummer), its frames as the
+// engine stores them (LayoutFree), or its frames in NCHW order.
+type stageWatch struct {
+	summers      []InputSummer
+	free, frames []Monitor
+}
+
+// watched reports whether any monitor wants stage i.
+func (w *stageWatch) watched() bool {
+	return len(w.summers)+len(w.free)+len(w.frames) > 0
 }
 
 // Network returns the simulated network.
@@ -395,23 +430,27 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			}
 		}
 		s.stageOut[i] = out
-		c := Chunk{Batch: batch, T0: t0, Steps: n}
-		for _, m := range s.monitors {
-			if sm, ok := m.(InputSummer); ok && sm.InputSum(i) {
-				size := len(x.Data) / (batch * n)
-				for b := 0; b < batch; b++ {
-					sum := make([]float32, size)
-					for f := 0; f < n; f++ {
-						invariant(tensor.Add(sum, x.Data[(b*n+f)*size:(b*n+f+1)*size]))
-					}
+		if len(s.watch) == 0 || !s.watch[i].watched() {
+			continue
+		}
+		w := &s.watch[i]
+		if len(w.summers) > 0 {
+			size := len(x.Data) / (batch * n)
+			for b := 0; b < batch; b++ {
+				sum := make([]float32, size)
+				for f := 0; f < n; f++ {
+					invariant(tensor.Add(sum, x.Data[(b*n+f)*size:(b*n+f+1)*size]))
+				}
+				for _, sm := range w.summers {
 					sm.ObserveInputSum(i, sum, Chunk{Sample: b, Batch: 1, T0: t0, Steps: n})
 				}
-				continue
 			}
-			if f, ok := m.(StageFilter); ok && !f.Observes(i) {
-				continue
+		}
+		c := Chunk{Batch: batch, T0: t0, Steps: n}
+		for _, ms := range [][]Monitor{w.free, w.frames} {
+			for _, m := range ms {
+				m.Observe(i, x, out, c)
 			}
-			m.Observe(i, x, out, c)
 		}
 	}
 	return s.stageOut[len(s.net.Stages)-1], nil
