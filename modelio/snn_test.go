@@ -2,6 +2,7 @@ package modelio
 
 import (
 	"context"
+	"github.com/snnkit/snnkit/sim"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -53,11 +54,11 @@ func TestSNNRoundTrip(t *testing.T) {
 		in.Data[i] = float32(rng.IntN(2))
 	}
 	run := func(n *snn.Network) *tensor.Tensor {
-		sim, err := snn.NewSimulator(n)
+		sm, err := sim.New(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := sim.Run(context.Background(), in)
+		out, err := sm.Run(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,11 +159,11 @@ func TestSNNGraphRoundTrip(t *testing.T) {
 	}
 	var outs []*tensor.Tensor
 	for _, n := range []*snn.Network{net, back} {
-		sim, err := snn.NewSimulator(n)
+		sm, err := sim.New(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := sim.Run(context.Background(), in)
+		o, err := sm.Run(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,11 @@
 // Package monitor holds values that watch a spiking simulation
-// (snn.Monitor): spike and state recorders, firing rates and synaptic
+// (sim.Monitor): spike and state recorders, firing rates and synaptic
 // operations counted as sinabs' SNNAnalyzer counts them.
 package monitor
 
 import (
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
@@ -26,11 +27,11 @@ type Recorder struct {
 }
 
 // StateRecorder is a Recorder that also records membrane potentials
-// (snn.StateMonitor).
+// (sim.StateMonitor).
 type StateRecorder struct{ *Recorder }
 
-// ObserveState implements snn.StateMonitor.
-func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, c snn.Chunk) {
+// ObserveState implements sim.StateMonitor.
+func (r StateRecorder) ObserveState(stage int, v *tensor.Tensor, c sim.Chunk) {
 	if k, ok := r.index[stage]; ok && r.VMem[k] != nil {
 		copyFrames(r.VMem[k], v, r.steps, r.Offset, c)
 	}
@@ -69,8 +70,8 @@ func NewRecorder(net *snn.Network, stages []int, batch, steps int) (*Recorder, e
 	return r, nil
 }
 
-// Observe implements snn.Monitor.
-func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
+// Observe implements sim.Monitor.
+func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {
 	k, ok := r.index[stage]
 	if !ok {
 		return
@@ -78,7 +79,7 @@ func (r *Recorder) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
 	copyFrames(r.Outputs[k], out, r.steps, r.Offset, c)
 }
 
-// Observes implements snn.StageFilter.
+// Observes implements sim.StageFilter.
 func (r *Recorder) Observes(stage int) bool {
 	_, ok := r.index[stage]
 	return ok
@@ -86,7 +87,7 @@ func (r *Recorder) Observes(stage int) bool {
 
 // copyFrames copies chunk frames [batch*steps, ...] into rec [batch, total,
 // ...], step t of the run going to rec's step t-offset.
-func copyFrames(rec, chunk *tensor.Tensor, total, offset int, c snn.Chunk) {
+func copyFrames(rec, chunk *tensor.Tensor, total, offset int, c sim.Chunk) {
 	if c.Sample+c.Batch > rec.Shape[0] {
 		return
 	}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"github.com/snnkit/snnkit/sim"
 	"math"
 	"testing"
 
@@ -20,13 +21,13 @@ func synopsOf(t *testing.T, ann *nn.Sequential, inShape []int, input *tensor.Ten
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := snn.NewSimulator(net)
+	sm, err := sim.New(net)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := NewSynOps(net)
-	sim.AddMonitor(s)
-	if _, err := sim.Run(context.Background(), input); err != nil {
+	sm.AddMonitor(s)
+	if _, err := sm.Run(context.Background(), input); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := s.Result()
@@ -111,11 +112,11 @@ func TestConvFanoutWithPaddingAndStride(t *testing.T) {
 func TestFiringRatesAndMACs(t *testing.T) {
 	ann := nn.NewSequential(nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 4, Out: 3}, nil))
 	net, _ := snn.FromModel(ann, []int{4}, snn.DefaultConvertOptions())
-	sim, _ := snn.NewSimulator(net)
+	sm, _ := sim.New(net)
 	fr := NewFiringRates(net)
-	sim.AddMonitor(fr)
+	sm.AddMonitor(fr)
 	in := &tensor.Tensor{Shape: []int{2, 2, 4}, Data: []float32{1, 0, 0, 0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}}
-	if _, err := sim.Run(context.Background(), in); err != nil {
+	if _, err := sm.Run(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
 	r := fr.Result()
@@ -142,7 +143,7 @@ func TestStateRecorder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := snn.NewSimulator(net)
+	sm, err := sim.New(net)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +151,9 @@ func TestStateRecorder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.AddMonitor(rec)
+	sm.AddMonitor(rec)
 	in := &tensor.Tensor{Shape: []int{1, 6, 1}, Data: []float32{0.5, 0.7, 2.6, -3.0, 0.2, 1.0}}
-	if _, err := sim.Run(context.Background(), in); err != nil {
+	if _, err := sm.Run(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
 	wantV := []float64{0.5, 0.2, 0.8, -1.0, -0.8, 0.2} // iaf_min_v_mem_-1 in neuron_cases.json

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/sim"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -120,20 +121,20 @@ func convFanout(l *nn.Conv2d, in, out []int) []float32 {
 	return fan
 }
 
-// Observe implements snn.Monitor (the simulator uses ObserveInputSum instead).
-func (s *SynOps) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {}
+// Observe implements sim.Monitor (the simulator uses ObserveInputSum instead).
+func (s *SynOps) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {}
 
-// Observes implements snn.StageFilter: SynOps needs no frames, only sums.
+// Observes implements sim.StageFilter: SynOps needs no frames, only sums.
 func (s *SynOps) Observes(stage int) bool { return false }
 
-// InputSum implements snn.InputSummer: the weighted stages.
+// InputSum implements sim.InputSummer: the weighted stages.
 func (s *SynOps) InputSum(stage int) bool {
 	_, ok := s.index[stage]
 	return ok
 }
 
-// ObserveInputSum implements snn.InputSummer.
-func (s *SynOps) ObserveInputSum(stage int, sum []float32, c snn.Chunk) {
+// ObserveInputSum implements sim.InputSummer.
+func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 	k, ok := s.index[stage]
 	if !ok {
 		return
@@ -201,8 +202,8 @@ func NewFiringRates(net *snn.Network) *FiringRates {
 	return &FiringRates{net: net, sums: map[int]float64{}, counts: map[int]float64{}}
 }
 
-// Observe implements snn.Monitor.
-func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c snn.Chunk) {
+// Observe implements sim.Monitor.
+func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {
 	if !f.net.Stages[stage].Spiking() {
 		return
 	}
@@ -219,10 +220,10 @@ type LayerRate struct {
 	Rate    float64 // spikes per neuron per step
 }
 
-// LayoutFree marks the monitor as reducing over all values (snn.LayoutFree).
+// LayoutFree marks the monitor as reducing over all values (sim.LayoutFree).
 func (f *FiringRates) LayoutFree() {}
 
-// Observes implements snn.StageFilter: the spiking stages.
+// Observes implements sim.StageFilter: the spiking stages.
 func (f *FiringRates) Observes(stage int) bool { return f.net.Stages[stage].Spiking() }
 
 // Result returns the rate of every spiking stage.

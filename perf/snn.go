@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"github.com/snnkit/snnkit/sim"
 
 	"github.com/snnkit/snnkit/encode"
 	"github.com/snnkit/snnkit/snn"
@@ -26,7 +27,7 @@ type SNNResult struct {
 
 // SNN simulates data with the given engine and encoder (nil: Bernoulli
 // with seed 1) at steps time steps, and reports its speed.
-func SNN(ctx context.Context, name string, net *snn.Network, data snneval.Dataset, steps int, engine snn.Engine, enc encode.Encoder) (SNNResult, error) {
+func SNN(ctx context.Context, name string, net *snn.Network, data snneval.Dataset, steps int, engine sim.Engine, enc encode.Encoder) (SNNResult, error) {
 	if enc == nil {
 		enc = encode.Bernoulli{Seed: 1}
 	}

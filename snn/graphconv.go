@@ -149,7 +149,7 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 		net.Stages = append(net.Stages, Stage{Name: "spike_output", Neuron: &nr, Inputs: []string{last.Name}, In: shape, Out: shape})
 		report = append(report, NodeReport{"spike_output", nr.String(), "added", "spiking output (sinabs' add_spiking_output)"})
 	}
-	if _, err := net.sources(); err != nil {
+	if _, err := net.Sources(); err != nil {
 		return nil, nil, fmt.Errorf("convert: %w", err)
 	}
 	for i := range net.Stages {

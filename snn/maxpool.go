@@ -3,7 +3,6 @@ package snn
 import (
 	"fmt"
 
-	"github.com/snnkit/snnkit/internal/parallel"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -24,14 +23,16 @@ type SpikingMaxPool struct {
 
 // OutShape returns [C, OH, OW] for input [C, H, W] (no padding, floor).
 func (p *SpikingMaxPool) OutShape(in []int) ([]int, error) {
-	g, err := p.geom(in)
+	g, err := p.Geom(in)
 	if err != nil {
 		return nil, err
 	}
 	return []int{g.C, g.OH, g.OW}, nil
 }
 
-func (p *SpikingMaxPool) geom(in []int) (tensor.ConvGeom, error) {
+// Geom returns the pooling geometry over input [C, H, W] (OH and OW with
+// padding and ceil mode).
+func (p *SpikingMaxPool) Geom(in []int) (tensor.ConvGeom, error) {
 	if len(in) != 3 {
 		return tensor.ConvGeom{}, fmt.Errorf("%v: input sample shape %s, want [C, H, W]", p, tensor.ShapeString(in))
 	}
@@ -55,10 +56,11 @@ func (p *SpikingMaxPool) String() string {
 	return s + ")"
 }
 
-// step runs n steps of one sample: counts (the sample's running counts,
-// input-sized) grow by each frame of x, and out receives the frame's value
-// at each window's most-spiking input.
-func (p *SpikingMaxPool) step(g tensor.ConvGeom, counts, x, out []float32, n int) {
+// Step runs n steps of one sample (NCHW frames, geometry g from Geom):
+// counts (the sample's running counts, input-sized) grow by each frame of
+// x, and out receives the frame's value at each window's most-spiking
+// input.
+func (p *SpikingMaxPool) Step(g tensor.ConvGeom, counts, x, out []float32, n int) {
 	inLen, outLen := g.C*g.H*g.W, g.C*g.OH*g.OW
 	for t := 0; t < n; t++ {
 		f := x[t*inLen : (t+1)*inLen]
@@ -85,23 +87,4 @@ func (p *SpikingMaxPool) step(g tensor.ConvGeom, counts, x, out []float32, n int
 			}
 		}
 	}
-}
-
-// runMaxPool advances every sample of a chunk through a spiking max-pool
-// stage, samples in parallel.
-func (s *Simulator) runMaxPool(i int, x, out *tensor.Tensor, batch, n int) error {
-	st := &s.net.Stages[i]
-	g, err := st.MaxPool.geom(st.In)
-	if err != nil {
-		return err
-	}
-	inLen, outLen := g.C*g.H*g.W, g.C*g.OH*g.OW
-	if len(s.counts[i]) != batch*inLen {
-		s.counts[i] = make([]float32, batch*inLen)
-	}
-	counts := s.counts[i]
-	parallel.Run(batch, func(b int) {
-		st.MaxPool.step(g, counts[b*inLen:(b+1)*inLen], x.Data[b*n*inLen:(b+1)*n*inLen], out.Data[b*n*outLen:(b+1)*n*outLen], n)
-	})
-	return nil
 }

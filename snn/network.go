@@ -59,10 +59,10 @@ func (n *Network) IsChain() bool {
 	return true
 }
 
-// sources returns, per stage, the indices of the stages it reads (-1 for
+// Sources returns, per stage, the indices of the stages it reads (-1 for
 // the network's input), or an error naming a stage that reads one that is
 // not before it.
-func (n *Network) sources() ([][]int, error) {
+func (n *Network) Sources() ([][]int, error) {
 	index := make(map[string]int, len(n.Stages))
 	src := make([][]int, len(n.Stages))
 	for i, st := range n.Stages {

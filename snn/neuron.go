@@ -303,3 +303,11 @@ func pyFloat(f float32) string {
 	}
 	return s
 }
+
+// invariant panics on an error from a checked operation whose arguments
+// the caller sized itself: such an error is a bug, not bad input.
+func invariant(err error) {
+	if err != nil {
+		panic("snn: internal error: " + err.Error())
+	}
+}

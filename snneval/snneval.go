@@ -8,6 +8,7 @@ package snneval
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"io"
 	"time"
 
@@ -32,11 +33,11 @@ type Config struct {
 	Steps   int            // time steps per sample (T)
 	Batch   int            // samples simulated together (default 64; fewer when MaxChunkValues would not hold one step of them)
 	Encoder encode.Encoder // default Bernoulli with seed 0
-	Engine  snn.Engine     // default EngineAuto
+	Engine  sim.Engine     // default EngineAuto
 	// Progress, when set, is called after every batch with the samples done.
 	Progress func(done, total int)
 	// Monitors are attached to the simulator in addition to the counters.
-	Monitors []snn.Monitor
+	Monitors []sim.Monitor
 	// ChunkValues bounds the input values simulated at once (default
 	// MaxChunkValues); results do not depend on it.
 	ChunkValues int
@@ -88,18 +89,18 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	}
 	out := net.OutputShape()
 	classes := tensor.Numel(out)
-	sim, err := snn.NewSimulator(net)
+	sm, err := sim.New(net)
 	if err != nil {
 		return nil, err
 	}
-	sim.SetEngine(cfg.Engine)
-	sim.SetTrustedInput(true) // the encoders produce finite values from finite images
+	sm.SetEngine(cfg.Engine)
+	sm.SetTrustedInput(true) // the encoders produce finite values from finite images
 	synops := monitor.NewSynOps(net)
 	rates := monitor.NewFiringRates(net)
-	sim.AddMonitor(synops)
-	sim.AddMonitor(rates)
+	sm.AddMonitor(synops)
+	sm.AddMonitor(rates)
 	for _, m := range cfg.Monitors {
-		sim.AddMonitor(m)
+		sm.AddMonitor(m)
 	}
 	res := &Result{Samples: n, Steps: cfg.Steps, Predictions: make([]int, n)}
 	correctByT := make([]int, cfg.Steps)
@@ -129,7 +130,7 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 		b := hi - lo
 		parallel.Run(b, func(j int) { streams[j] = cfg.Encoder.Start(data.Image(lo+j), lo+j) })
 		clear(counts)
-		sim.Reset()
+		sm.Reset()
 		for t0 := 0; t0 < cfg.Steps; t0 += tc {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -137,11 +138,11 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 			steps := min(tc, cfg.Steps-t0)
 			input.Resize(append([]int{b, steps}, in...)...)
 			parallel.Run(b, func(j int) { streams[j].Next(input.Data[j*steps*frame:(j+1)*steps*frame], steps) })
-			spikes, err := sim.Run(ctx, input)
+			spikes, err := sm.Run(ctx, input)
 			if err != nil {
 				return nil, err
 			}
-			if err := sim.CheckState(); err != nil {
+			if err := sm.CheckState(); err != nil {
 				return nil, fmt.Errorf("snneval: samples %d-%d: %w", lo, hi-1, err)
 			}
 			for j := 0; j < b; j++ {

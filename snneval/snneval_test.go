@@ -3,6 +3,7 @@ package snneval
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -32,7 +33,7 @@ func TestAccuracyByT(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := tiny{images: [][]float32{{0.5, 0.3, 0}, {0.3, 0.5, 0}, {0.1, 0.2, 0.26}}, labels: []int{0, 1, 2}}
-	for _, e := range []snn.Engine{snn.EngineReference, snn.EngineAuto} {
+	for _, e := range []sim.Engine{sim.EngineReference, sim.EngineAuto} {
 		res, err := Run(context.Background(), net, data, Config{Steps: 4, Encoder: encode.Current{}, Engine: e})
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func TestChunking(t *testing.T) {
 		data.images = append(data.images, []float32{r.Float32(), r.Float32(), r.Float32(), r.Float32()})
 		data.labels = append(data.labels, i%3)
 	}
-	for _, e := range []snn.Engine{snn.EngineReference, snn.EngineAuto} {
+	for _, e := range []sim.Engine{sim.EngineReference, sim.EngineAuto} {
 		base := Config{Steps: 37, Batch: 5, Encoder: encode.Poisson{Seed: 4, Rate: 1.5}, Engine: e}
 		want, err := Run(context.Background(), net, data, base)
 		if err != nil {

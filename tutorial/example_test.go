@@ -3,6 +3,7 @@ package tutorial_test
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math/rand/v2"
 
 	"github.com/snnkit/snnkit/arch"
@@ -52,8 +53,8 @@ func Example() {
 	encode.Bernoulli{Seed: 1}.Encode(input.Data, testSet.Image(0), steps, 0)
 
 	// Simulate and count the output spikes of each class.
-	sim, _ := snn.NewSimulator(net)
-	out, err := sim.Run(ctx, input)
+	sm, _ := sim.New(net)
+	out, err := sm.Run(ctx, input)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -47,7 +48,7 @@ type Config struct {
 	Samples    int        // test images simulated (0: all 10000)
 	Encoding   string     // input encoding (bernoulli)
 	SimBatch   int        // images simulated together (64)
-	Engine     snn.Engine // simulation engine (EngineAuto, the fastest)
+	Engine     sim.Engine // simulation engine (EngineAuto, the fastest)
 	Sample     int        // test image drawn in the figures (10)
 	DataDir    string     // MNIST folder ("" locates it)
 	Dataset    string     // data set: "mnist" (""), "fashion-mnist" or a folder (package data)
@@ -304,11 +305,11 @@ func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, e
 	i, steps := cfg.Sample, cfg.Timesteps
 	img := data.Image(i)
 	px := len(img)
-	sim, err := snn.NewSimulator(net)
+	sm, err := sim.New(net)
 	if err != nil {
 		return nil, err
 	}
-	sim.SetEngine(cfg.Engine)
+	sm.SetEngine(cfg.Engine)
 	classes := tensor.Numel(net.OutputShape())
 	// The spike train is fed in chunks of time, so memory stays bounded for
 	// any T; the output spikes ([steps × classes]) are kept for the figure.
@@ -321,7 +322,7 @@ func sampleFigures(ctx context.Context, net *snn.Network, data *mnist.Dataset, e
 		n := min(tc, steps-t0)
 		in.Resize(append([]int{1, n}, net.Input...)...)
 		stream.Next(in.Data, n)
-		out, err := sim.Run(ctx, in)
+		out, err := sm.Run(ctx, in)
 		if err != nil {
 			return nil, err
 		}

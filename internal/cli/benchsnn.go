@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math/rand/v2"
 	"time"
 
@@ -152,9 +153,9 @@ func runBenchSNN(cmd *cobra.Command, e *env, o *benchSNNOptions) (*BenchSNNRepor
 	if o.timesteps > snneval.MaxSteps {
 		return nil, fmt.Errorf("--timesteps %d: at most %d", o.timesteps, snneval.MaxSteps)
 	}
-	var engines []snn.Engine
+	var engines []sim.Engine
 	for _, name := range splitList(o.engines) {
-		en, err := snn.ParseEngine(name)
+		en, err := sim.ParseEngine(name)
 		if err != nil {
 			return nil, fmt.Errorf("--engines: %w", err)
 		}
@@ -239,14 +240,14 @@ func runBenchSNN(cmd *cobra.Command, e *env, o *benchSNNOptions) (*BenchSNNRepor
 				}
 			}
 		}
-		speed := map[snn.Engine]float64{}
+		speed := map[sim.Engine]float64{}
 		for i, en := range engines {
 			r := best[i]
 			rep.Results = append(rep.Results, r)
 			speed[en] = r.ImagesPerSecond
 			fmt.Fprintf(out, "%-11s %-10s %10.1f %14.4g %12.4g %10.1f %5.0f%% %6.0f%% %9.4f %8.2f%%\n", r.Network, r.Engine, r.ImagesPerSecond, r.SynOpsPerSecond, r.SynOpsPerImage, r.DenseGFLOPS, 100*r.DenseGFLOPS/rep.PeakGFLOPS, 100*r.SynOpsPerSecond/(rep.PeakGFLOPS/2*1e9), r.MeanFiringRate, 100*r.Accuracy)
 		}
-		if ev, de := speed[snn.EngineEvent], speed[snn.EngineDense]; ev > 0 && de > 0 {
+		if ev, de := speed[sim.EngineEvent], speed[sim.EngineDense]; ev > 0 && de > 0 {
 			if rep.EventVsDense == nil {
 				rep.EventVsDense = map[string]float64{}
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"os"
 	"sort"
 	"strconv"
@@ -133,7 +134,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--encoding: %w", err)
 	}
-	engine, err := snn.ParseEngine(o.engine)
+	engine, err := sim.ParseEngine(o.engine)
 	if err != nil {
 		return nil, fmt.Errorf("--engine: %w", err)
 	}
@@ -286,7 +287,7 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if o.dtype != "f32" && o.dtype != "u8" {
 		return fmt.Errorf("--dtype %q: want f32 or u8", o.dtype)
 	}
-	engine, err := snn.ParseEngine(o.engine)
+	engine, err := sim.ParseEngine(o.engine)
 	if err != nil {
 		return fmt.Errorf("--engine: %w", err)
 	}
@@ -307,11 +308,11 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 	if batch < 1 || steps < 1 {
 		return fmt.Errorf("--input %s: shape %s: batch and T must be at least 1", o.input, tensor.ShapeString(in.Shape))
 	}
-	sim, err := snn.NewSimulator(net)
+	sm, err := sim.New(net)
 	if err != nil {
 		return err
 	}
-	sim.SetEngine(engine)
+	sm.SetEngine(engine)
 
 	// The output file: one [batch, T, ...] tensor per spiking stage (and its
 	// v_mem), written window by window at its offsets.
@@ -355,25 +356,25 @@ func runSimulate(ctx context.Context, cmd *cobra.Command, e *env, o *simulateOpt
 		return err
 	}
 	if o.recordV {
-		sim.AddMonitor(srec)
+		sm.AddMonitor(srec)
 	} else {
-		sim.AddMonitor(srec.Recorder)
+		sm.AddMonitor(srec.Recorder)
 	}
 	totals := make([]float64, len(stages))
 	var x tensor.Tensor
 	for b0 := 0; b0 < batch; b0 += group {
 		nb := min(group, batch-b0)
-		sim.Reset()
+		sm.Reset()
 		for t0 := 0; t0 < steps; t0 += window {
 			n := min(window, steps-t0)
 			if err := inputWindow(in, &x, b0, nb, t0, n, frame); err != nil {
 				return fmt.Errorf("--input %s: %w", o.input, err)
 			}
 			srec.Offset = t0
-			if _, err := sim.Run(ctx, &x); err != nil {
+			if _, err := sm.Run(ctx, &x); err != nil {
 				return err
 			}
-			if err := sim.CheckState(); err != nil {
+			if err := sm.CheckState(); err != nil {
 				return fmt.Errorf("--input %s: samples %d-%d: %w", o.input, b0, b0+nb-1, err)
 			}
 			for k, i := range stages {

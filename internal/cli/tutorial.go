@@ -2,11 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math"
 
 	"github.com/spf13/cobra"
 
-	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/snneval"
 	"github.com/snnkit/snnkit/tutorial"
 )
@@ -45,7 +45,7 @@ Figures (PNG and SVG), report.html, summary.json and both models go to -o DIR.`,
 				return fmt.Errorf("--lr %v: must be a positive number", c.LR)
 			}
 			var err error
-			if c.Engine, err = snn.ParseEngine(engine); err != nil {
+			if c.Engine, err = sim.ParseEngine(engine); err != nil {
 				return fmt.Errorf("--engine: %w", err)
 			}
 			_, err = tutorial.Run(cmd.Context(), c)

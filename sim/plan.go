@@ -1,4 +1,4 @@
-package snn
+package sim
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -207,8 +208,8 @@ var errNoFast = errors.New("not supported by the fast engine")
 // weighted layers are rounded up to whole 16-float vectors where that adds
 // little (padCheap): the gathering event kernels need whole vectors, but
 // every later layer also handles the padding.
-func compileFast(net *Network) (*fastPlan, error) {
-	srcs, err := net.sources()
+func compileFast(net *snn.Network) (*fastPlan, error) {
+	srcs, err := net.Sources()
 	if err != nil {
 		return nil, fmt.Errorf("fast engine: %w", err)
 	}
@@ -268,7 +269,7 @@ func compileFast(net *Network) (*fastPlan, error) {
 }
 
 // compileStage makes the step of one stage, whose inputs b describes.
-func compileStage(st *Stage, b opBase) (planOp, error) {
+func compileStage(st *snn.Stage, b opBase) (planOp, error) {
 	cur := b.in
 	spatial := len(cur.shape) == 3
 	switch {
@@ -279,7 +280,7 @@ func compileStage(st *Stage, b opBase) (planOp, error) {
 		if !spatial {
 			return nil, fmt.Errorf("fast engine: stage %s: spiking max-pool of a flat input", st.Name)
 		}
-		g, err := st.MaxPool.geom(st.In)
+		g, err := st.MaxPool.Geom(st.In)
 		if err != nil {
 			return nil, fmt.Errorf("fast engine: stage %s: %w", st.Name, err)
 		}
@@ -401,7 +402,7 @@ func (p *fastPlan) assignSlots() {
 }
 
 // compileJoin prepares an Add or a Concat of the op's inputs.
-func compileJoin(st *Stage, b opBase) (planOp, error) {
+func compileJoin(st *snn.Stage, b opBase) (planOp, error) {
 	switch st.Join.(type) {
 	case *nn.Add:
 		b.out = b.in
@@ -433,7 +434,7 @@ func compileJoin(st *Stage, b opBase) (planOp, error) {
 
 // compileLayer runs a layer the engine has no channels-last kernel for
 // through its own NCHW Forward (on a copy per task).
-func compileLayer(st *Stage, b opBase) (planOp, error) {
+func compileLayer(st *snn.Stage, b opBase) (planOp, error) {
 	if _, err := nn.CloneLayer(st.Layer); err != nil {
 		return nil, fmt.Errorf("fast engine: stage %s: %w", st.Name, err)
 	}

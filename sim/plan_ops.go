@@ -1,9 +1,10 @@
-package snn
+package sim
 
 import (
 	"math"
 
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -12,7 +13,7 @@ import (
 // spikeOp is a spiking population.
 type spikeOp struct {
 	opBase
-	neuron *Neuron
+	neuron *snn.Neuron
 }
 
 func (*spikeOp) stateful() {}
@@ -23,7 +24,7 @@ func (op *spikeOp) run(r *opRun, n int) {
 	x, y, s, t := r.x(&op.opBase, n), r.y(&op.opBase, n), r.s, r.t
 	st := s.fstate.pop[op.index]
 	size := op.outLen
-	sub := State{V: st.V[r.b*size : (r.b+1)*size]}
+	sub := snn.State{V: st.V[r.b*size : (r.b+1)*size]}
 	if st.I != nil {
 		sub.I = st.I[r.b*size : (r.b+1)*size]
 	}

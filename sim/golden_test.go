@@ -1,7 +1,8 @@
-package snn_test
+package sim_test
 
 import (
 	"context"
+	"github.com/snnkit/snnkit/sim"
 	"strings"
 	"testing"
 
@@ -101,7 +102,7 @@ func compareSpikes(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-var engines = []snn.Engine{snn.EngineReference, snn.EngineDense, snn.EngineEvent, snn.EngineAuto}
+var engines = []sim.Engine{sim.EngineReference, sim.EngineDense, sim.EngineEvent, sim.EngineAuto}
 
 // TestGoldenSpikeForSpike runs the four reference cases through Run with
 // every engine and compares every spiking layer, spike for spike.
@@ -115,18 +116,18 @@ func goldenSpikeForSpike(t *testing.T, g *golden) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sim, err := snn.NewSimulator(net)
+				sm, err := sim.New(net)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sim.SetEngine(engine)
+				sm.SetEngine(engine)
 				rec, err := monitor.NewRecorder(net, nil, g.input.Shape[0], g.input.Shape[1])
 				if err != nil {
 					t.Fatal(err)
 				}
-				sim.AddMonitor(rec)
-				sim.SetChunkFrames(48) // several chunks of time
-				out, err := sim.Run(context.Background(), g.input)
+				sm.AddMonitor(rec)
+				sm.SetChunkFrames(48) // several chunks of time
+				out, err := sm.Run(context.Background(), g.input)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -156,18 +157,18 @@ func streamingEqualsSequence(t *testing.T, g *golden) {
 	}
 }
 
-func streaming(t *testing.T, g *golden, net *snn.Network, engine snn.Engine) {
-	sim, _ := snn.NewSimulator(net)
-	sim.SetEngine(engine)
+func streaming(t *testing.T, g *golden, net *snn.Network, engine sim.Engine) {
+	sm, _ := sim.New(net)
+	sm.SetEngine(engine)
 	batch, steps := g.input.Shape[0], g.input.Shape[1]
 	rec, _ := monitor.NewRecorder(net, nil, batch, steps)
-	sim.AddMonitor(rec)
+	sm.AddMonitor(rec)
 	frame := tensor.New(batch, 1, 28, 28)
 	for step := 0; step < steps; step++ {
 		for b := 0; b < batch; b++ {
 			copy(frame.Data[b*784:(b+1)*784], g.input.Data[(b*steps+step)*784:(b*steps+step+1)*784])
 		}
-		if _, err := sim.Step(frame); err != nil {
+		if _, err := sm.Step(frame); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,8 +176,8 @@ func streaming(t *testing.T, g *golden, net *snn.Network, engine snn.Engine) {
 		compareSpikes(t, "streaming "+net.Stages[i].Name, rec.Outputs[k].Data, g.want(t, "default/"+net.Stages[i].Name))
 	}
 	// Reset and run again as a whole sequence: same result.
-	sim.Reset()
-	out, err := sim.Run(context.Background(), g.input)
+	sm.Reset()
+	out, err := sm.Run(context.Background(), g.input)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package snn
+package sim
 
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/snn"
 	"math/rand/v2"
 	"testing"
 
@@ -55,11 +56,11 @@ func BenchmarkEventCost(b *testing.B) {
 func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
-	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
+	net, _ := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
 	const n = 8
-	sim, _ := NewSimulator(net)
-	sim.SetEngine(e)
-	op := sim.fast.ops[opIdx].(*weightedOp)
+	sm, _ := New(net)
+	sm.SetEngine(e)
+	op := sm.fast.ops[opIdx].(*weightedOp)
 	r := rand.New(rand.NewPCG(2, 2))
 	x := make([]float32, n*op.inLen)
 	nz, cs := 0, max(op.in.cs, ch)
@@ -69,7 +70,7 @@ func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 			x[i] = float32(1+r.IntN(4)) / 4
 		}
 	}
-	t := sim.fast.task(n)
+	t := sm.fast.task(n)
 	y := make([]float32, n*op.outLen)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -91,8 +92,8 @@ func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 func BenchmarkStep(b *testing.B) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
-	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
-	sim, _ := NewSimulator(net)
+	net, _ := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
+	sm, _ := New(net)
 	frame := make([]float32, 8*784)
 	r := rand.New(rand.NewPCG(3, 3))
 	for i := range frame {
@@ -101,13 +102,13 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 	in := &tensor.Tensor{Shape: []int{8, 1, 28, 28}, Data: frame}
-	if _, err := sim.Step(in); err != nil { // warm up buffers
+	if _, err := sm.Step(in); err != nil { // warm up buffers
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := sim.Step(in); err != nil {
+		if _, err := sm.Step(in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -118,8 +119,8 @@ func BenchmarkStep(b *testing.B) {
 func BenchmarkRun(b *testing.B) {
 	spec, _ := arch.Lookup("tutorial")
 	ann, _ := spec.Build(rand.New(rand.NewPCG(1, 1)))
-	net, _ := FromModel(ann, spec.Input, DefaultConvertOptions())
-	sim, _ := NewSimulator(net)
+	net, _ := snn.FromModel(ann, spec.Input, snn.DefaultConvertOptions())
+	sm, _ := New(net)
 	in := tensor.New(8, 100, 1, 28, 28)
 	r := rand.New(rand.NewPCG(3, 3))
 	for i := range in.Data {
@@ -127,14 +128,14 @@ func BenchmarkRun(b *testing.B) {
 			in.Data[i] = 1
 		}
 	}
-	if _, err := sim.Run(context.Background(), in); err != nil { // warm up buffers
+	if _, err := sm.Run(context.Background(), in); err != nil { // warm up buffers
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sim.Reset()
-		if _, err := sim.Run(context.Background(), in); err != nil {
+		sm.Reset()
+		if _, err := sm.Run(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}
 	}

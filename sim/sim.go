@@ -1,4 +1,4 @@
-package snn
+package sim
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/snnkit/snnkit/internal/parallel"
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -81,13 +82,13 @@ const chunkValues = 1 << 24
 // pieces; call Reset between independent samples. A change of batch size
 // resets the state.
 type Simulator struct {
-	net       *Network
+	net       *snn.Network
 	layers    []nn.Layer // per stage: a private copy of the layer (nil for spiking stages and joins)
 	joins     []nn.Join  // per stage: a private copy of the join
 	srcs      [][]int    // per stage: the stages it reads (-1: the input)
 	stageOut  []*tensor.Tensor
-	counts    [][]float32 // per stage: a spiking max-pool's running spike counts [batch × inputs]
-	states    []*State    // per stage: population state [batch × neurons] (nil for layers)
+	counts    [][]float32  // per stage: a spiking max-pool's running spike counts [batch × inputs]
+	states    []*snn.State // per stage: population state [batch × neurons] (nil for layers)
 	outs      []tensor.Tensor
 	batch     int
 	t         int // time steps since the last reset
@@ -110,10 +111,10 @@ type Simulator struct {
 // callers whose input is finite by construction (encoded images).
 func (s *Simulator) SetTrustedInput(trusted bool) { s.trusted = trusted }
 
-// NewSimulator returns a simulator for net running the fastest engine
+// New returns a simulator for net running the fastest engine
 // (EngineAuto). The layers are copied, so several simulators can run the
 // same network concurrently.
-func NewSimulator(net *Network) (*Simulator, error) {
+func New(net *snn.Network) (*Simulator, error) {
 	s := &Simulator{net: net, chunk: DefaultChunkFrames}
 	// The reference engine holds every stage's output for a chunk of
 	// frames: bound that to chunkValues floats for large networks.
@@ -123,7 +124,7 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	}
 	s.chunk = min(DefaultChunkFrames, max(1, chunkValues/max(act, 1)))
 	var err error
-	if s.srcs, err = net.sources(); err != nil {
+	if s.srcs, err = net.Sources(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	// A network with a stage the fast engine has no kernel for runs on
@@ -135,7 +136,7 @@ func NewSimulator(net *Network) (*Simulator, error) {
 	}
 	s.layers = make([]nn.Layer, len(net.Stages))
 	s.joins = make([]nn.Join, len(net.Stages))
-	s.states = make([]*State, len(net.Stages))
+	s.states = make([]*snn.State, len(net.Stages))
 	s.outs = make([]tensor.Tensor, len(net.Stages))
 	s.counts = make([][]float32, len(net.Stages))
 	for i, st := range net.Stages {
@@ -218,7 +219,7 @@ func (w *stageWatch) watched() bool {
 }
 
 // Network returns the simulated network.
-func (s *Simulator) Network() *Network { return s.net }
+func (s *Simulator) Network() *snn.Network { return s.net }
 
 // Reset sets every population's state back to its start (v = VInit·θ,
 // zero by default) and the time back to 0.
@@ -343,7 +344,7 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 // (an infinite potential gives no spikes after its first reset), so callers
 // check after each run.
 func (s *Simulator) CheckState() error {
-	check := func(stage int, st *State) error {
+	check := func(stage int, st *snn.State) error {
 		for _, v := range [][]float32{st.V, st.I} {
 			for _, x := range v {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
@@ -459,10 +460,10 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 // spikingStep advances every sample's population through the n steps of the
 // chunk, samples in parallel.
 // With trace set, v after each step is copied into it.
-func (s *Simulator) spikingStep(neuron *Neuron, state *State, x, out, trace *tensor.Tensor, batch, n int) {
+func (s *Simulator) spikingStep(neuron *snn.Neuron, state *snn.State, x, out, trace *tensor.Tensor, batch, n int) {
 	size := len(state.V) / batch
 	parallel.Run(batch, func(b int) {
-		sub := State{V: state.V[b*size : (b+1)*size]}
+		sub := snn.State{V: state.V[b*size : (b+1)*size]}
 		if state.I != nil {
 			sub.I = state.I[b*size : (b+1)*size]
 		}

@@ -1,8 +1,9 @@
-package snn_test
+package sim_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -107,12 +108,12 @@ func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand, q
 		for _, engine := range engines {
 			for _, stepwise := range []bool{false, true} {
 				name := fmt.Sprintf("%s %s input, %v, stepwise=%v", name, input, engine, stepwise)
-				sim, err := snn.NewSimulator(net)
+				sm, err := sim.New(net)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sim.SetEngine(engine)
-				if engine != snn.EngineReference && !snn.FastEngine(sim) {
+				sm.SetEngine(engine)
+				if engine != sim.EngineReference && !sim.FastEngine(sm) {
 					t.Fatalf("%s: the fast engine does not take the network", name)
 				}
 				var stages []int
@@ -120,7 +121,7 @@ func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand, q
 					stages = append(stages, i)
 				}
 				rec, _ := monitor.NewRecorder(net, stages, batch, steps)
-				sim.AddMonitor(rec)
+				sm.AddMonitor(rec)
 				if stepwise {
 					frame := tensor.New(append([]int{batch}, net.Input...)...)
 					n := tensor.Numel(net.Input)
@@ -128,11 +129,11 @@ func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand, q
 						for b := 0; b < batch; b++ {
 							copy(frame.Data[b*n:(b+1)*n], in.Data[(b*steps+s)*n:(b*steps+s+1)*n])
 						}
-						if _, err := sim.Step(frame); err != nil {
+						if _, err := sm.Step(frame); err != nil {
 							t.Fatal(err)
 						}
 					}
-				} else if _, err := sim.Run(context.Background(), in); err != nil {
+				} else if _, err := sm.Run(context.Background(), in); err != nil {
 					t.Fatal(err)
 				}
 				if ref == nil {
@@ -253,12 +254,12 @@ func TestEnginesAgreeOnDyadicGraphs(t *testing.T) {
 
 func TestParseEngine(t *testing.T) {
 	for _, e := range engines {
-		got, err := snn.ParseEngine(e.String())
+		got, err := sim.ParseEngine(e.String())
 		if err != nil || got != e {
 			t.Errorf("%v: %v %v", e, got, err)
 		}
 	}
-	if _, err := snn.ParseEngine("gpu"); err == nil {
+	if _, err := sim.ParseEngine("gpu"); err == nil {
 		t.Error("unknown engine accepted")
 	}
 }
@@ -280,15 +281,15 @@ func TestEnginesDeterministicAcrossThreads(t *testing.T) {
 			in.Data[i] = 1
 		}
 	}
-	run := func(e snn.Engine, threads int) []float32 {
+	run := func(e sim.Engine, threads int) []float32 {
 		prev := runtime.GOMAXPROCS(threads)
 		defer runtime.GOMAXPROCS(prev)
-		sim, err := snn.NewSimulator(net)
+		sm, err := sim.New(net)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sim.SetEngine(e)
-		out, err := sim.Run(context.Background(), in)
+		sm.SetEngine(e)
+		out, err := sm.Run(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,11 +396,11 @@ func TestEventForms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sim, err := snn.NewSimulator(net)
+		sm, err := sim.New(net)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := snn.EventForms(sim)
+		got := sim.EventForms(sm)
 		for stage, form := range w {
 			if got[stage] != form {
 				t.Errorf("%s: stage %s propagates as %q, want %q (all: %v)", rn.name, stage, got[stage], form, got)
@@ -586,10 +587,14 @@ func randomGraph(seed uint64) (*graph.Graph, error) {
 }
 
 // TestEnginesAgreeOnRandomGraphs runs 24 random dyadic graphs through every
-// engine (checkEngines), naming the seed of any that fails.
+// engine (checkEngines), naming the seed of any that fails; 2 with -short
+// (the emulated-architecture lane of CI).
 func TestEnginesAgreeOnRandomGraphs(t *testing.T) {
-	ran := 0
-	for seed := uint64(0); seed < 24; seed++ {
+	ran, seeds := 0, uint64(24)
+	if testing.Short() {
+		seeds = 2
+	}
+	for seed := uint64(0); seed < seeds; seed++ {
 		g, err := randomGraph(seed)
 		if err != nil {
 			t.Fatalf("seed %d: building the graph: %v", seed, err)

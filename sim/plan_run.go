@@ -1,4 +1,4 @@
-package snn
+package sim
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
 // fastState is the fast engine's state: per spiking op, the populations of
 // all samples in channels-last order, plus the time since the last reset.
 type fastState struct {
-	pop    map[int]*State    // by op index
-	counts map[int][]float32 // spiking max-pools' spike counts, by op index: [batch × input frame]
+	pop    map[int]*snn.State // by op index
+	counts map[int][]float32  // spiking max-pools' spike counts, by op index: [batch × input frame]
 	batch  int
 }
 
@@ -30,7 +31,7 @@ func (p *fastPlan) fastFrames(steps int) int {
 func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, steps int, result *tensor.Tensor) (*tensor.Tensor, error) {
 	p := s.fast
 	if s.fstate == nil || s.fstate.batch != batch {
-		s.fstate = &fastState{pop: map[int]*State{}, counts: map[int][]float32{}, batch: batch}
+		s.fstate = &fastState{pop: map[int]*snn.State{}, counts: map[int][]float32{}, batch: batch}
 		for i, op := range p.ops {
 			switch op := op.(type) {
 			case *spikeOp:

@@ -1,8 +1,9 @@
-package snn_test
+package sim_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/sim"
 	"math"
 	"math/rand/v2"
 
@@ -38,14 +39,14 @@ func ExampleSimulator_SetEngine() {
 			in.Data[i] = 1
 		}
 	}
-	for _, e := range []snn.Engine{snn.EngineReference, snn.EngineDense, snn.EngineEvent, snn.EngineAuto} {
-		sim, err := snn.NewSimulator(net)
+	for _, e := range []sim.Engine{sim.EngineReference, sim.EngineDense, sim.EngineEvent, sim.EngineAuto} {
+		sm, err := sim.New(net)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		sim.SetEngine(e)
-		out, err := sim.Run(context.Background(), in)
+		sm.SetEngine(e)
+		out, err := sm.Run(context.Background(), in)
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -1,4 +1,4 @@
-package snn
+package sim
 
 import "github.com/snnkit/snnkit/tensor"
 
