@@ -1,6 +1,6 @@
 package sim
 
-import "github.com/snnkit/snnkit/tensor"
+import "github.com/snnkit/snnkit/internal/event"
 
 // EventForms reports, per weighted stage of the fast engine's plan, how its
 // events propagate, "gathered", "window" or "scatter", and whether a SIMD
@@ -14,14 +14,14 @@ func EventForms(s *Simulator) map[string]string {
 			continue
 		}
 		ch := op.outLen / len(op.rows)
-		form, simd := "scatter", tensor.HasScatterKernel(ch)
+		form, simd := "scatter", event.HasScatterKernel(ch)
 		switch {
 		case op.event == eventGather:
-			form, simd = "gathered", tensor.HasGatherKernel(ch)
+			form, simd = "gathered", event.HasGatherKernel(ch)
 		case op.posWin:
-			form, simd = "positions", tensor.HasPositionKernel(op.winK, ch)
+			form, simd = "positions", event.HasPositionKernel(op.winK, ch)
 		case op.winBase != nil:
-			form, simd = "window", tensor.HasWindowKernel(op.winK, ch)
+			form, simd = "window", event.HasWindowKernel(op.winK, ch)
 		}
 		if simd {
 			form += "/simd"

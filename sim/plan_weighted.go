@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/snnkit/snnkit/internal/event"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -33,9 +34,9 @@ type weightedOp struct {
 	winK         int       // eventScatter window path (stride 1): kernel size
 	winOW        int       // output width
 	winBase      []int32   // per input position: output offset of tap (0, 0), or -1 near the border
-	posWin       bool      // eventScatter by positions (tensor.PositionScatterer); else one input channel's window (tensor.Scatterer.SetWindow)
+	posWin       bool      // eventScatter by positions (event.PositionScatterer); else one input channel's window (event.Scatterer.SetWindow)
 	pcs          int       // eventGather: channels per input position
-	gsegs        []int32   // eventGather: item stream (tensor.Gatherer)
+	gsegs        []int32   // eventGather: item stream (event.Gatherer)
 	gitems       int
 	tapsPerInput float64          // taps an input element reaches on average
 	newEvent     func() eventProp // a propagator with its own work buffers
@@ -56,19 +57,19 @@ func (op *weightedOp) propagators() error {
 	ch := op.outLen / len(op.rows)
 	switch op.event {
 	case eventGather:
-		g, err := tensor.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wevent))
+		g, err := event.NewGatherer(op.pcs, op.inLen/op.pcs, ch, op.gsegs, op.gitems, op.outLen, len(op.wevent))
 		if err != nil {
 			return err
 		}
 		op.newEvent = func() eventProp { return g.Clone() }
 		return nil
 	}
-	sc, err := tensor.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent))
+	sc, err := event.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent))
 	if err != nil {
 		return err
 	}
 	if op.posWin {
-		ps, err := tensor.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, op.winBase, sc)
+		ps, err := event.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, op.winBase, sc)
 		if err != nil {
 			return err
 		}
@@ -153,7 +154,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	// output whose lengths the branch predictor cannot know, than on
 	// adding. On resnet_fmnist's 16-channel layers at T=64 that took a
 	// layer from 25 to 18 µs a frame; at 32 channels gathering stays ahead.
-	posWin := !general && cs > 1 && kh == kw && sh == 1 && sw == 1 && ow >= kh && oh >= kh && tensor.HasPositionKernel(kh, os)
+	posWin := !general && cs > 1 && kh == kw && sh == 1 && sw == 1 && ow >= kh && oh >= kh && event.HasPositionKernel(kh, os)
 	if general || posWin {
 		op.event = eventScatter
 	}
@@ -215,7 +216,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 				}
 			}
 		}
-		if posWin || (!general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && tensor.HasWindowKernel(kh, os)) {
+		if posWin || (!general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && event.HasWindowKernel(kh, os)) {
 			op.posWin = posWin
 			// Inputs whose taps all land inside the output skip the tables:
 			// output (y+ph-i, x+pw-j) for tap (i, j).
@@ -333,15 +334,15 @@ func (op *weightedOp) compileLinear(l *nn.Linear) {
 }
 
 // eventProp propagates the non-zero inputs of one frame
-// (tensor.Scatterer or tensor.Gatherer).
+// (event.Scatterer or event.Gatherer).
 type eventProp interface {
 	Apply(out, w, x []float32) error
 }
 
 // Event forms of a weighted layer (weightedOp.event).
 const (
-	eventScatter = iota // event by event (tensor.Scatterer)
-	eventGather         // output by output (tensor.Gatherer)
+	eventScatter = iota // event by event (event.Scatterer)
+	eventGather         // output by output (event.Gatherer)
 )
 
 // eventForm chooses how the events of a weighted layer with cs channels per
@@ -351,7 +352,7 @@ const (
 // offsets up to inputs × channels); one-channel positions, and everything
 // without SIMD, go event by event.
 func eventForm(cs, os, inLen int) int {
-	if cs >= 8 && tensor.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31 {
+	if cs >= 8 && event.HasGatherKernel(os) && int64(inLen)*int64(os) < 1<<31 {
 		return eventGather
 	}
 	return eventScatter
@@ -404,7 +405,7 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		vecs := ch / width
 		blocks := (vecs + 7) / 8 // the kernels take 8 vectors at a time
 		op.eventNs = 1 + tapsPerInput*(perVec*float64(vecs)+1.5*float64(blocks-1))
-	case !tensor.HasScatterKernel(ch): // pure-Go event propagation
+	case !event.HasScatterKernel(ch): // pure-Go event propagation
 		op.eventNs = 10 + 0.55*tapsPerInput*float64(ch)
 	case width == 8:
 		op.eventNs = 5 + 0.6*tapsPerInput*float64(ch/8+ch%8/4)

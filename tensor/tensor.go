@@ -1,5 +1,7 @@
 // Package tensor holds snnkit's float32 tensors and the checked numeric
-// operations over them: matrix multiplication, im2col and col2im.
+// operations over them: matrix multiplication (packed and over row offset
+// tables, the direct convolution of the dense engine), im2col and col2im,
+// and elementwise kernels (add, ReLU, the IAF step, sums, 2×2 pooling).
 //
 // A Tensor is a shape and a contiguous row-major slice of float32; images are
 // NCHW, Conv2d weights [out, in, kh, kw] and Linear weights [out, in], as in
