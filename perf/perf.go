@@ -58,7 +58,7 @@ func GEMM(ctx context.Context, s Shape, minDur time.Duration) (GEMMResult, error
 	if err != nil {
 		return GEMMResult{}, err
 	}
-	return GEMMResult{Shape: s.String(), Kernel: kernels.Best().Name, GFLOPS1: flop / one / 1e9, GFLOPSAll: flop / all / 1e9, ThreadsUsed: parallel.Workers()}, nil
+	return GEMMResult{Shape: s.String(), Kernel: kernels.Best().ISA.String(), GFLOPS1: flop / one / 1e9, GFLOPSAll: flop / all / 1e9, ThreadsUsed: parallel.Workers()}, nil
 }
 
 // timeIt runs fn repeatedly for at least minDur and returns seconds per call.

@@ -54,7 +54,7 @@ func runBench(ctx context.Context, e *env, o *benchOptions) (*BenchReport, error
 	}
 	d := time.Duration(o.seconds * float64(time.Second))
 	out := e.info(o.json)
-	rep := &BenchReport{CPUKernel: kernels.Best().Name, Threads: runtime.GOMAXPROCS(0)}
+	rep := &BenchReport{CPUKernel: kernels.Best().ISA.String(), Threads: runtime.GOMAXPROCS(0)}
 	fmt.Fprintf(out, "kernel %s, %d threads\n", rep.CPUKernel, rep.Threads)
 	fmt.Fprintf(out, "%-16s %14s %14s\n", "GEMM m×n×k", "GFLOPS 1 thr", "GFLOPS all")
 	for _, s := range perf.TutorialShapes {

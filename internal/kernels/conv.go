@@ -18,13 +18,13 @@ const ConvNR = 32
 // convKernel is one implementation of the direct-convolution tile: mr
 // output positions × nr channels.
 type convKernel struct {
-	name   string
+	isa    ISA
 	mr, nr int
 	masked bool // handles n < nr columns itself
 	tile   convTile
 }
 
-var convGeneric = convKernel{name: "generic", mr: 8, nr: 32, masked: true, tile: convTileGeneric}
+var convGeneric = convKernel{isa: ISAGeneric, mr: 8, nr: 32, masked: true, tile: convTileGeneric}
 
 // ConvPanel returns the number of output channels per packed weight panel
 // of the selected kernel.
@@ -167,7 +167,7 @@ func convKernels() []convKernel { return append([]convKernel{convGeneric}, convA
 // convImpl is the kernel matching the selected GEMM implementation.
 var convImpl = func() convKernel {
 	for _, ck := range convKernels() {
-		if ck.name == best.Name {
+		if ck.isa == best.ISA {
 			return ck
 		}
 	}
@@ -222,7 +222,7 @@ func ScatterEvents(out, wt []float32, vals []float32, idx []int32, tapIdx, taps 
 // kernel is SIMD; the exported functions fall back to the generic versions
 // for the others.
 type eventFuncs struct {
-	name        string
+	isa         ISA
 	compress    func(x []float32, idx []int32, vals []float32) int
 	scatter     func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)
 	hasScatter  func(n int) bool
@@ -236,7 +236,7 @@ type eventFuncs struct {
 }
 
 var eventGeneric = eventFuncs{
-	name: "generic", compress: CompressNonzeroGeneric,
+	isa: ISAGeneric, compress: CompressNonzeroGeneric,
 	scatter: ScatterEventsGeneric, hasScatter: func(int) bool { return false },
 	compressPos: CompressPositionsGeneric,
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
@@ -247,7 +247,7 @@ var eventGeneric = eventFuncs{
 // eventImpl is the implementation of the selected GEMM instruction set.
 var eventImpl = func() eventFuncs {
 	for _, im := range eventImpls() {
-		if im.name == best.Name {
+		if im.isa == best.ISA {
 			return im
 		}
 	}
@@ -430,10 +430,10 @@ func ScatterWindow(out, w, vals []float32, bases []int32, k, ow, n int) {
 // VectorWidth returns the floats per vector of the selected kernels: 16
 // (AVX-512), 8 (AVX2) or 1 (pure Go).
 func VectorWidth() int {
-	switch best.Name {
-	case "avx512":
+	switch best.ISA {
+	case ISAAVX512:
 		return 16
-	case "avx2":
+	case ISAAVX2:
 		return 8
 	}
 	return 1

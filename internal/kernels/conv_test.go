@@ -36,7 +36,7 @@ func TestConvRowsKernels(t *testing.T) {
 						got := float64(c[i*ldc+j])
 						if j >= n {
 							if c[i*ldc+j] != init[i*ldc+j] {
-								t.Fatalf("%s %v: column %d past n written", ck.name, s, j)
+								t.Fatalf("%s %v: column %d past n written", ck.isa, s, j)
 							}
 							continue
 						}
@@ -48,7 +48,7 @@ func TestConvRowsKernels(t *testing.T) {
 							want += float64(init[i*ldc+j])
 						}
 						if math.Abs(got-want) > 1e-5*float64(k+1)*math.Max(1, math.Abs(want)) {
-							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", ck.name, s, acc, i, j, got, want)
+							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", ck.isa, s, acc, i, j, got, want)
 						}
 					}
 				}
@@ -85,14 +85,14 @@ func BenchmarkConvRows(b *testing.B) {
 // supports (generic, AVX2, AVX-512), not only the selected one.
 func forEachEventImpl(t *testing.T, fn func(t *testing.T, im eventFuncs)) {
 	impls := eventImpls()
-	if impls[0].name != "generic" {
-		t.Fatalf("first implementation %q", impls[0].name)
+	if impls[0].isa != ISAGeneric {
+		t.Fatalf("first implementation %q", impls[0].isa)
 	}
 	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) { fn(t, im) })
+		t.Run(im.isa.String(), func(t *testing.T) { fn(t, im) })
 	}
-	if eventImpl.name != best.Name && eventImpl.name != "generic" {
-		t.Errorf("selected event kernels %q, GEMM %q", eventImpl.name, best.Name)
+	if eventImpl.isa != best.ISA && eventImpl.isa != ISAGeneric {
+		t.Errorf("selected event kernels %q, GEMM %q", eventImpl.isa, best.ISA)
 	}
 }
 

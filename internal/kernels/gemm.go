@@ -5,11 +5,33 @@ import (
 	"sync"
 )
 
+// ISA is the instruction set a family of kernels is written for.
+type ISA int
+
+// Instruction sets, slowest first.
+const (
+	ISAGeneric ISA = iota // pure Go, on every architecture
+	ISAAVX2               // amd64 AVX2 with FMA
+	ISAAVX512             // amd64 AVX-512 F (and BW, VL where used)
+)
+
+// String names the instruction set as snnkit prints it: generic, avx2 or
+// avx512.
+func (i ISA) String() string {
+	switch i {
+	case ISAAVX2:
+		return "avx2"
+	case ISAAVX512:
+		return "avx512"
+	}
+	return "generic"
+}
+
 // Impl is one implementation of the matrix-multiply micro-kernel: it
 // multiplies an MR×kc packed panel of A by kc rows of B read in place.
 type Impl struct {
-	// Name says which instruction set the kernel uses ("generic", "avx2", "avx512").
-	Name string
+	// ISA is the instruction set the kernel uses.
+	ISA ISA
 	// MR and NR are the rows and columns of the register tile.
 	MR, NR int
 	// Masked kernels handle a partial tile (n < NR columns) in place;
@@ -28,7 +50,7 @@ type Impl struct {
 }
 
 // Generic is the pure-Go implementation, always available.
-var Generic = Impl{Name: "generic", MR: 4, NR: 4, Masked: true, kernel: kernelGeneric4x4}
+var Generic = Impl{ISA: ISAGeneric, MR: 4, NR: 4, Masked: true, kernel: kernelGeneric4x4}
 
 var best = func() Impl {
 	if os.Getenv("SNNKIT_NOASM") == "1" {
@@ -37,7 +59,7 @@ var best = func() Impl {
 	impls := Available()
 	if os.Getenv("SNNKIT_NOAVX512") == "1" {
 		for i := len(impls) - 1; i >= 0; i-- {
-			if impls[i].Name != "avx512" {
+			if impls[i].ISA != ISAAVX512 {
 				return impls[i]
 			}
 		}

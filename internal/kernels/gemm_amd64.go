@@ -85,10 +85,10 @@ func kernelAVX512(kc int, a, b []float32, ldb int, c []float32, ldc, n int, acc 
 func asmImpls() []Impl {
 	var impls []Impl
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		impls = append(impls, Impl{Name: "avx2", MR: 6, NR: 16, kernel: kernelAVX2})
+		impls = append(impls, Impl{ISA: ISAAVX2, MR: 6, NR: 16, kernel: kernelAVX2})
 	}
 	if cpu.X86.HasAVX512F {
-		impls = append(impls, Impl{Name: "avx512", MR: 8, NR: 32, Masked: true, kernel: kernelAVX512, rowsKernel: kernelAVX512Rows, rowsAKernel: kernelAVX512RowsA})
+		impls = append(impls, Impl{ISA: ISAAVX512, MR: 8, NR: 32, Masked: true, kernel: kernelAVX512, rowsKernel: kernelAVX512Rows, rowsAKernel: kernelAVX512RowsA})
 	}
 	return impls
 }
@@ -107,7 +107,7 @@ func sconv6x16AVX2(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float
 func convAsm() []convKernel {
 	var ks []convKernel
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, convKernel{name: "avx2", mr: 6, nr: 16, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+		ks = append(ks, convKernel{isa: ISAAVX2, mr: 6, nr: 16, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
 			rowoffs = rowoffs[:6]
 			_ = b[len(koffs)*16-1]
 			_ = c[5*ldc+15]
@@ -115,7 +115,7 @@ func convAsm() []convKernel {
 		}})
 	}
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, convKernel{name: "avx512", mr: 8, nr: 32, masked: true, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
+		ks = append(ks, convKernel{isa: ISAAVX512, mr: 8, nr: 32, masked: true, tile: func(a []float32, rowoffs, koffs []int, b []float32, c []float32, ldc, n int, acc bool) {
 			rowoffs = rowoffs[:8]
 			_ = b[len(koffs)*ConvNR-1]
 			_ = c[7*ldc+n-1]
@@ -159,7 +159,7 @@ func eventImpls() []eventFuncs {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		compress, scatter := eventsAVX2()
 		impls = append(impls, eventFuncs{
-			name: "avx2", compress: compress,
+			isa: ISAAVX2, compress: compress,
 			scatter: scatter, hasScatter: func(n int) bool { return n%4 == 0 },
 			compressPos: compressPosAVX2Go(),
 			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
@@ -170,7 +170,7 @@ func eventImpls() []eventFuncs {
 	if cpu.X86.HasAVX512F {
 		compress, scatter := eventsAsm()
 		impls = append(impls, eventFuncs{
-			name: "avx512", compress: compress,
+			isa: ISAAVX512, compress: compress,
 			scatter: scatter, hasScatter: func(int) bool { return true },
 			compressPos: compressPosAsm(),
 			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },

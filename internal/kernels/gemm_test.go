@@ -91,18 +91,18 @@ func TestSgemmAllImpls(t *testing.T) {
 						}
 						got := float64(cc[i*ldc+j])
 						if math.Abs(got-w) > 1e-5*float64(k+1)*math.Max(1, math.Abs(w)) {
-							t.Fatalf("%s m=%d n=%d k=%d tA=%v tB=%v acc=%v: C[%d,%d]=%v want %v", im.Name, m, n, k, transA, transB, accumulate, i, j, got, w)
+							t.Fatalf("%s m=%d n=%d k=%d tA=%v tB=%v acc=%v: C[%d,%d]=%v want %v", im.ISA, m, n, k, transA, transB, accumulate, i, j, got, w)
 						}
 					}
 					for j := n; j < ldc && i*ldc+j < len(cc)-pad; j++ {
 						if cc[i*ldc+j] != guard {
-							t.Fatalf("%s m=%d n=%d k=%d: guard at row %d col %d overwritten", im.Name, m, n, k, i, j)
+							t.Fatalf("%s m=%d n=%d k=%d: guard at row %d col %d overwritten", im.ISA, m, n, k, i, j)
 						}
 					}
 				}
 				for i := 0; i < pad; i++ {
 					if c[i] != guard || c[len(c)-1-i] != guard {
-						t.Fatalf("%s m=%d n=%d k=%d: guard outside C overwritten", im.Name, m, n, k)
+						t.Fatalf("%s m=%d n=%d k=%d: guard outside C overwritten", im.ISA, m, n, k)
 					}
 				}
 			}
@@ -132,7 +132,7 @@ func TestKernelsMatchReference(t *testing.T) {
 					kernelRef(im.MR, n, kc, a, b, ldb, want, ldc, acc)
 					for i := range c {
 						if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*float64(kc+1) {
-							t.Fatalf("%s n=%d kc=%d acc=%v: c[%d]=%v want %v", im.Name, n, kc, acc, i, c[i], want[i])
+							t.Fatalf("%s n=%d kc=%d acc=%v: c[%d]=%v want %v", im.ISA, n, kc, acc, i, c[i], want[i])
 						}
 					}
 				}
@@ -162,7 +162,7 @@ func TestSgemmSplitInvariant(t *testing.T) {
 		}
 		for i := range whole {
 			if whole[i] != parts[i] {
-				t.Fatalf("%s: element %d differs: %v vs %v", im.Name, i, whole[i], parts[i])
+				t.Fatalf("%s: element %d differs: %v vs %v", im.ISA, i, whole[i], parts[i])
 			}
 		}
 	}
@@ -174,42 +174,42 @@ func TestSgemmSplitInvariant(t *testing.T) {
 // others use SIMD on.
 func TestAvailable(t *testing.T) {
 	impls := Available()
-	if impls[0].Name != "generic" {
-		t.Fatalf("first implementation is %q, want generic", impls[0].Name)
+	if impls[0].ISA != ISAGeneric {
+		t.Fatalf("first implementation is %q, want generic", impls[0].ISA)
 	}
-	seen := map[string]bool{}
+	seen := map[ISA]bool{}
 	for _, im := range impls {
-		if seen[im.Name] || im.MR < 1 || im.NR < 1 || im.kernel == nil {
+		if seen[im.ISA] || im.MR < 1 || im.NR < 1 || im.kernel == nil {
 			t.Errorf("implementation %+v: duplicated or incomplete", im)
 		}
-		seen[im.Name] = true
+		seen[im.ISA] = true
 	}
-	if !seen[Best().Name] {
-		t.Errorf("best %q is not in %v", Best().Name, names(impls))
+	if !seen[Best().ISA] {
+		t.Errorf("best %q is not in %v", Best().ISA, names(impls))
 	}
-	var conv, vec, ev []string
+	var conv, vec, ev []ISA
 	for _, k := range convKernels() {
-		conv = append(conv, k.name)
+		conv = append(conv, k.isa)
 	}
 	for _, f := range vecImpls() {
-		vec = append(vec, f.name)
+		vec = append(vec, f.isa)
 	}
 	for _, f := range eventImpls() {
-		ev = append(ev, f.name)
+		ev = append(ev, f.isa)
 	}
 	want := fmt.Sprint(names(impls))
-	for fam, got := range map[string][]string{"convolution": conv, "elementwise": vec, "event": ev} {
+	for fam, got := range map[string][]ISA{"convolution": conv, "elementwise": vec, "event": ev} {
 		if fmt.Sprint(got) != want {
 			t.Errorf("%s kernels for %v, GEMM for %s", fam, got, want)
 		}
 	}
-	t.Logf("implementations: %v; best %s", names(impls), Best().Name)
+	t.Logf("implementations: %v; best %s", names(impls), Best().ISA)
 }
 
-func names(impls []Impl) []string {
-	var s []string
+func names(impls []Impl) []ISA {
+	var s []ISA
 	for _, im := range impls {
-		s = append(s, im.Name)
+		s = append(s, im.ISA)
 	}
 	return s
 }
@@ -231,7 +231,7 @@ func BenchmarkSgemm(b *testing.B) {
 	shapes := [][3]int{{20, 36864, 25}, {32, 4096, 500}, {128, 576, 288}, {512, 512, 512}}
 	for _, im := range Available() {
 		for _, s := range shapes {
-			b.Run(im.Name+"/"+shapeName(s), func(b *testing.B) { benchGemm(b, im, s[0], s[1], s[2]) })
+			b.Run(im.ISA.String()+"/"+shapeName(s), func(b *testing.B) { benchGemm(b, im, s[0], s[1], s[2]) })
 		}
 	}
 }
@@ -279,7 +279,7 @@ func TestGemmPackedRows(t *testing.T) {
 				GemmPacked(&pa, false, n, b, n, want, n, acc)
 				for i := range got {
 					if got[i] != want[i] {
-						t.Fatalf("%s %v acc=%v: c[%d] = %v, want %v", im.Name, s, acc, i, got[i], want[i])
+						t.Fatalf("%s %v acc=%v: c[%d] = %v, want %v", im.ISA, s, acc, i, got[i], want[i])
 					}
 				}
 			}
@@ -314,11 +314,11 @@ func TestGemmRowsA(t *testing.T) {
 							w += float64(init[i*(n+1)+j])
 						}
 						if math.Abs(float64(c[i*(n+1)+j])-w) > 1e-5*float64(k+1) {
-							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", im.Name, s, acc, i, j, c[i*(n+1)+j], w)
+							t.Fatalf("%s %v acc=%v: c[%d,%d] = %v, want %v", im.ISA, s, acc, i, j, c[i*(n+1)+j], w)
 						}
 					}
 					if c[i*(n+1)+n] != init[i*(n+1)+n] {
-						t.Fatalf("%s %v: padding column of row %d written", im.Name, s, i)
+						t.Fatalf("%s %v: padding column of row %d written", im.ISA, s, i)
 					}
 				}
 			}

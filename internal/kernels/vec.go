@@ -199,7 +199,7 @@ func CountNonzero(x []float32, limit int) int {
 type vecFuncs struct {
 	countNonzero func(x []float32, limit int) int
 	pool2x2      func(out, r0, r1 []float32, ow, c int, scale float32)
-	name         string
+	isa          ISA
 	add          func(dst, src []float32)
 	relu         func(dst, src []float32)
 	reluGrad     func(dst, dy, out []float32)
@@ -207,13 +207,13 @@ type vecFuncs struct {
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, name: "generic", add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).
 var vecImpl = func() vecFuncs {
 	for _, im := range vecImpls() {
-		if im.name == best.Name {
+		if im.isa == best.ISA {
 			return im
 		}
 	}

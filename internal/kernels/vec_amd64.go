@@ -75,7 +75,7 @@ var onesThenZeros = func() (t [32]int32) {
 
 func vecAVX2() vecFuncs {
 	f := vecGeneric
-	f.name = "avx2"
+	f.isa = ISAAVX2
 	f.sum = func(x []float32) float32 {
 		if len(x) == 0 {
 			return 0
@@ -145,7 +145,7 @@ func vecImpls() []vecFuncs {
 
 func vecAVX512() vecFuncs {
 	return vecFuncs{
-		name:         "avx512",
+		isa:          ISAAVX512,
 		countNonzero: func(x []float32, limit int) int { return countNonzeroAVX512(&x[0], len(x), limit) },
 		pool2x2: func(out, r0, r1 []float32, ow, c int, scale float32) {
 			pool2x2AVX512(&out[0], &r0[0], &r1[0], ow, c, scale)

@@ -12,14 +12,14 @@ import (
 // past the end.
 func TestVecMatchesGeneric(t *testing.T) {
 	impls := vecImpls()
-	if impls[0].name != "generic" {
-		t.Fatalf("first implementation %q", impls[0].name)
+	if impls[0].isa != ISAGeneric {
+		t.Fatalf("first implementation %q", impls[0].isa)
 	}
 	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) { vecMatchesGeneric(t, im) })
+		t.Run(im.isa.String(), func(t *testing.T) { vecMatchesGeneric(t, im) })
 	}
-	if vecImpl.name != best.Name && vecImpl.name != "generic" {
-		t.Errorf("selected elementwise kernels %q, GEMM %q", vecImpl.name, best.Name)
+	if vecImpl.isa != best.ISA && vecImpl.isa != ISAGeneric {
+		t.Errorf("selected elementwise kernels %q, GEMM %q", vecImpl.isa, best.ISA)
 	}
 }
 
