@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/snnkit/snnkit/arch"
@@ -129,6 +130,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec, err := arch.Lookup("tutorial")
+	if err != nil {
+		return nil, err
+	}
+	if !tensor.SameShape(spec.Input, testSet.Shape()) {
+		return nil, fmt.Errorf("tutorial: the tutorial network takes images of %s, the data set %s holds %s", tensor.ShapeString(spec.Input), dataName(cfg.Dataset), tensor.ShapeString(testSet.Shape()))
+	}
 	trainSet, testSet = trainSet.Subset(cfg.TrainLimit), testSet.Subset(cfg.Samples)
 	if cfg.Sample >= testSet.N {
 		return nil, fmt.Errorf("tutorial: Sample %d outside the %d simulated test images", cfg.Sample, testSet.N)
@@ -146,10 +154,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var files []outFile
 
 	// 1. Define the ANN and train it.
-	spec, err := arch.Lookup("tutorial")
-	if err != nil {
-		return nil, err
-	}
 	ann, err := spec.Build(rand.New(rand.NewPCG(cfg.Seed, 1)))
 	if err != nil {
 		return nil, err
@@ -158,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "Training the tutorial CNN on %d MNIST images: %d epochs, batch %d, %v\n", trainSet.N, cfg.Epochs, cfg.Batch, opt)
+	fmt.Fprintf(out, "Training the tutorial CNN on %d %s images: %d epochs, batch %d, %v\n", trainSet.N, dataName(cfg.Dataset), cfg.Epochs, cfg.Batch, opt)
 	bar := progress.New(cfg.Stderr, int64(trainSet.N*cfg.Epochs), "train", "img", cfg.Quiet)
 	res.Train, err = train.Fit(ctx, ann, opt, trainSet, train.Config{Epochs: cfg.Epochs, BatchSize: cfg.Batch, Seed: cfg.Seed,
 		Progress: func(p train.Progress) {
@@ -391,10 +395,10 @@ func summaryFigures(res *Result, steps int) ([]namedFigure, error) {
 func buildPage(res *Result, cfg Config, enc encode.Encoder, figs []report.Figure) *report.Page {
 	s := res.SNN
 	p := &report.Page{
-		Title: "snnkit: converting an ANN to an SNN on MNIST",
+		Title: "snnkit: converting an ANN to an SNN on " + dataTitle(cfg.Dataset),
 		Summary: []string{
-			fmt.Sprintf("The tutorial CNN was trained for %d epochs (batch %d, Adam, learning rate %g) on %d MNIST images in %.1f s and reaches %.2f%% on %d test images.",
-				cfg.Epochs, cfg.Batch, cfg.LR, res.Train.Samples/cfg.Epochs, res.Train.Seconds, 100*res.ANNAccuracy, s.Samples),
+			fmt.Sprintf("The tutorial CNN was trained for %d epochs (batch %d, Adam, learning rate %g) on %d %s images in %.1f s and reaches %.2f%% on %d test images.",
+				cfg.Epochs, cfg.Batch, cfg.LR, res.Train.Samples/cfg.Epochs, dataName(cfg.Dataset), res.Train.Seconds, 100*res.ANNAccuracy, s.Samples),
 			fmt.Sprintf("Converted to integrate-and-fire neurons and fed %s spike trains for %d time steps, the spiking network classifies %.2f%% correctly (%d/%d), simulated at %.0f images/s.",
 				enc, s.Steps, 100*s.Accuracy, s.Correct, s.Samples, s.SamplesPerSecond),
 		},
@@ -463,4 +467,24 @@ func writeSummary(path string, res *Result, cfg Config, enc encode.Encoder) erro
 		return err
 	}
 	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
+
+// dataName names the data set in messages: "MNIST" by default.
+func dataName(spec string) string {
+	switch spec {
+	case "", "mnist":
+		return "MNIST"
+	case "fashion-mnist":
+		return "Fashion-MNIST"
+	}
+	return spec
+}
+
+// dataTitle is dataName for a page title (a path by its base name).
+func dataTitle(spec string) string {
+	n := dataName(spec)
+	if i := strings.LastIndexAny(n, "/\\"); i >= 0 && i < len(n)-1 {
+		return n[i+1:]
+	}
+	return n
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/data/mnist"
+
+	"github.com/snnkit/snnkit/safetensors"
 )
 
 func needMNIST(t *testing.T) {
@@ -110,6 +112,19 @@ func TestInterrupt(t *testing.T) {
 // the field, before anything is trained or written.
 func TestBadConfig(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
+	// A data set of 3×4×4 images, which the tutorial network cannot take.
+	rgb := filepath.Join(t.TempDir(), "rgb.safetensors")
+	img := safetensors.U8Tensor("", []int{1, 3, 4, 4}, make([]byte, 48))
+	lab := safetensors.U8Tensor("", []int{1}, []byte{1})
+	var ts []safetensors.Tensor
+	for _, which := range []string{"test", "train"} {
+		i, l := img, lab
+		i.Name, l.Name = which+"_images", which+"_labels"
+		ts = append(ts, i, l)
+	}
+	if err := safetensors.WriteFile(rgb, ts, nil); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		edit func(c *Config)
 		want string
@@ -120,6 +135,7 @@ func TestBadConfig(t *testing.T) {
 		{func(c *Config) { c.Sample = -3 }, "Sample -3"},
 		{func(c *Config) { c.LR = -1 }, "LR -1"},
 		{func(c *Config) { c.Encoding = "morse" }, "Encoding"},
+		{func(c *Config) { c.Dataset = rgb }, "the tutorial network takes images of [1, 28, 28], the data set " + rgb + " holds [3, 4, 4]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -113,7 +113,7 @@ module cache after the first build), or from --data DIR / $SNNKIT_DATA.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	pf := root.PersistentFlags()
-	pf.StringVar(&e.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, or a folder of the four IDX files")
+	pf.StringVar(&e.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, a folder of the four IDX files or of CIFAR-10 binaries, a .npz or a .safetensors file")
 	pf.StringVar(&e.data, "data", "", "folder with the four MNIST .gz files (default: $"+mnist.EnvData+", then the GoMNIST module)")
 	pf.IntVar(&e.threads, "threads", 0, "worker threads (0: all cores)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
