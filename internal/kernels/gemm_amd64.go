@@ -6,35 +6,6 @@ import "golang.org/x/sys/cpu"
 
 //go:generate sh -c "cd _asm && go run . -out ../gemm_amd64.s"
 
-// sgemm6x16AVX2 is kernelRef(6, 16, kc, a, b, ldb, c, ldc, acc) with FMA,
-// using AVX2 registers. kc must be at least 1; mask is ignored.
-//
-//go:noescape
-func sgemm6x16AVX2(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
-
-// sgemm8x32AVX512 is kernelRef(8, 32, kc, a, b, ldb, c, ldc, acc) with FMA,
-// using AVX-512 registers. kc must be at least 1; mask is ignored.
-//
-//go:noescape
-func sgemm8x32AVX512(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
-
-// sgemm8x32AVX512Mask is kernelRef(8, n, kc, a, b, ldb, c, ldc, acc) where
-// bit j of mask is set for j < n: columns at and past n are neither read
-// from b nor written to c.
-//
-//go:noescape
-func sgemm8x32AVX512Mask(kc int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
-
-// sgemm8x32AVX512Rows is sgemm8x32AVX512 with row p of B at b + offs[p].
-//
-//go:noescape
-func sgemm8x32AVX512Rows(kc int, a, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
-
-// sgemm8x32AVX512RowsMask is sgemm8x32AVX512Mask with row p of B at b + offs[p].
-//
-//go:noescape
-func sgemm8x32AVX512RowsMask(kc int, a, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
-
 func kernelAVX512Rows(kc int, a, b []float32, offs []int, c []float32, ldc, n int, acc bool) {
 	// The row offsets were checked against len(b) by the caller
 	// (tensor.Packed.MulRowsSerial) once for the whole product.
@@ -47,12 +18,6 @@ func kernelAVX512Rows(kc int, a, b []float32, offs []int, c []float32, ldc, n in
 	}
 	sgemm8x32AVX512RowsMask(kc, &a[0], &b[0], &offs[0], &c[0], ldc, uint32(1)<<n-1, acc)
 }
-
-// sgemm8x32AVX512RowsA computes an 8×32 tile with row i of A at a + aoffs[i]
-// and B a packed 32-column panel, storing the columns whose mask bit is set.
-//
-//go:noescape
-func sgemm8x32AVX512RowsA(kc int, a *float32, aoffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)
 
 func kernelAVX512RowsA(kc int, a []float32, aoffs []int, b []float32, c []float32, ldc, n int, acc bool) {
 	aoffs = aoffs[:8]
@@ -93,17 +58,6 @@ func asmImpls() []Impl {
 	return impls
 }
 
-// sconv8x32AVX512 is convTileGeneric with FMA (8 rows, 32 columns, n masked).
-//
-//go:noescape
-func sconv8x32AVX512(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, mask uint32, acc bool)
-
-// sconv6x16AVX2 is convTileGeneric for a 6-row, 16-column tile (whole
-// columns) with FMA on AVX2 registers.
-//
-//go:noescape
-func sconv6x16AVX2(kc int, a *float32, rowoffs, koffs *int, b *float32, c *float32, ldc int, acc bool)
-
 func convAsm() []convKernel {
 	var ks []convKernel
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
@@ -124,32 +78,6 @@ func convAsm() []convKernel {
 	}
 	return ks
 }
-
-// compressNonzeroAVX512 is CompressNonzeroGeneric (iota holds 0..15).
-//
-//go:noescape
-func compressNonzeroAVX512(x *float32, n int, iota *int32, idx *int32, vals *float32) int
-
-// scatterEventsAVX512 is ScatterEventsGeneric with FMA for
-// n = 16·nv + popcount(mask) channels.
-//
-//go:noescape
-func scatterEventsAVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32, nv int, mask uint16)
-
-// scatterEvents1AVX512 (2, 4, 8) are ScatterEventsGeneric for exactly 16
-// (32, 64, 128) channels.
-//
-//go:noescape
-func scatterEvents1AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEvents2AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEvents4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEvents8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
 
 var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
@@ -209,11 +137,6 @@ func eventsAsm() (func(x []float32, idx []int32, vals []float32) int, func(out, 
 	return compress, events
 }
 
-// compressPosAVX512 is CompressPositionsGeneric for npos positions.
-//
-//go:noescape
-func compressPosAVX512(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, pairIdx *int32)
-
 // pairIdx interleaves 16 offsets (table 0..15) and 16 values (16..31) into
 // 16 (offset, value) pairs, two vectors of 8.
 var pairIdx = func() (t [32]int32) {
@@ -242,30 +165,6 @@ func gatherAsm(out, w []float32, segs, ents, start []int32, n, nitems int) {
 		gatherKernels[m/16-1](&out[c], &w[c], &segs[0], &ents[0], &start[0], nitems)
 	}
 }
-
-//go:noescape
-func gatherSeg1AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg2AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg3AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg4AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg5AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg6AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg7AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg8AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
 // scatterWidth[n/4] is ScatterEventsGeneric for exactly n channels, n a
 // multiple of 4 below 128 but not of 16 (whole vectors, then 8 and 4 wide).
@@ -296,99 +195,7 @@ var scatterWidth = [32]func(out, wt *float32, vals *float32, idx *int32, nidx in
 	31: scatterEventsW124AVX512,
 }
 
-//go:noescape
-func scatterEventsW4AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW8AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW12AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW20AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW24AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW28AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW36AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW40AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW44AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW52AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW56AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW60AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW68AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW72AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW76AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW84AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW88AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW92AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW100AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW104AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW108AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW116AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW120AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW124AVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-// scatterWindow<K><R>AVX512 are ScatterWindow for a K×K kernel and one
-// block of 16 (Z), 8 (Y) or 4 (X) output channels starting at out and w.
-//
-//go:noescape
-func scatterWindow3ZAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
-//go:noescape
-func scatterWindow3YAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
-//go:noescape
-func scatterWindow3XAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
-//go:noescape
-func scatterWindow5ZAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
-//go:noescape
-func scatterWindow5YAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
-//go:noescape
-func scatterWindow5XAVX512(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int)
-
+// posAsm is ScatterPositions with the AVX-512 kernels (HasPositionKernel).
 func posAsm(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
 	kern := scatterPos3x1AVX512
 	if k == 5 {
@@ -397,15 +204,7 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
 	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], len(list), 4*ow*n, 4*n)
 }
 
-// scatterPos3x1AVX512 and scatterPos5x1AVX512 are ScatterPositionsGeneric
-// for 3×3 and 5×5 kernels and rows of 16 floats.
-//
-//go:noescape
-func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
-
-//go:noescape
-func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
-
+// windowAsm is ScatterWindow in blocks of 16, 8 and 4 output channels.
 func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
 	kern := [2][3]func(out, w *float32, wStride int, vals *float32, bases *int32, nev, rowBytes, colBytes int){
 		{scatterWindow3ZAVX512, scatterWindow3YAVX512, scatterWindow3XAVX512},
@@ -428,12 +227,6 @@ func windowAsm(out, w, vals []float32, bases []int32, k, ow, n int) {
 
 // AVX2 event kernels (gen.go): no compress instruction, so compressing
 // goes through lutCompress, a permutation per 8-lane mask.
-
-//go:noescape
-func compressNonzeroAVX2(x *float32, n8 int, lut *int32, idx *int32, vals *float32) int
-
-//go:noescape
-func compressPosAVX2(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, lut *int32, tailMask *int32)
 
 // lutCompress row m lists the lanes set in m in order, then the others.
 var lutCompress = func() (t [256 * 8]int32) {
@@ -508,30 +301,6 @@ func gatherAVX2(out, w []float32, segs, ents, start []int32, n, nitems int) {
 	}
 }
 
-//go:noescape
-func gatherSeg1AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg2AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg3AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg4AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg5AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg6AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg7AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
-//go:noescape
-func gatherSeg8AVX2(out, w *float32, segs, ents *int32, start *int32, nitems int)
-
 // scatterWidthAVX2[n/4] is ScatterEventsGeneric for exactly n channels, n a
 // multiple of 4 up to 64 (8-float vectors, then a 4-float one).
 var scatterWidthAVX2 = [17]func(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32){
@@ -552,51 +321,3 @@ var scatterWidthAVX2 = [17]func(out, wt *float32, vals *float32, idx *int32, nid
 	15: scatterEventsW60AVX2,
 	16: scatterEventsW64AVX2,
 }
-
-//go:noescape
-func scatterEventsW4AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW8AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW12AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW16AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW20AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW24AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW28AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW32AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW36AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW40AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW44AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW48AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW52AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW56AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW60AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)
-
-//go:noescape
-func scatterEventsW64AVX2(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32)

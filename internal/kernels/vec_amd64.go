@@ -4,6 +4,17 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
+// compressNonzeroAVX512 is CompressNonzeroGeneric (iota holds 0..15).
+//
+//go:noescape
+func compressNonzeroAVX512(x *float32, n int, iota *int32, idx *int32, vals *float32) int
+
+// scatterEventsAVX512 is ScatterEventsGeneric with FMA for
+// n = 16·nv + popcount(mask) channels.
+//
+//go:noescape
+func scatterEventsAVX512(out, wt *float32, vals *float32, idx *int32, nidx int, tapIdx *int32, taps *int32, nv int, mask uint16)
+
 // addAVX512 is AddGeneric(dst[:n], src[:n]).
 //
 //go:noescape
