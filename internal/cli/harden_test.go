@@ -375,3 +375,30 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("missing file: %s", errs)
 	}
 }
+
+// TestBenchSNNConverted measures one network converted with run's flags:
+// the ONNX tutorial network with --normalize and the current encoding, on
+// two engines.
+func TestBenchSNNConverted(t *testing.T) {
+	needMNIST(t)
+	model := filepath.Join(golden.Root(), "testdata", "onnx", "tutorial_mnist.onnx")
+	out, errs, code := run("bench", "snn", "-m", model, "--encoding", "current", "--normalize", "percentile:99", "--normalize-samples", "32",
+		"--v-init", "0.5", "--timesteps", "4", "--samples", "8", "--repeat", "1", "--engines", "reference,event", "--json", "-q")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var r BenchSNNReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Results) != 2 || r.Results[0].Network != "converted" || r.Results[1].Engine != "event" || r.Results[0].Timesteps != 4 || r.Results[0].Samples != 8 {
+		t.Fatalf("results %+v", r.Results)
+	}
+	if r.Results[0].Accuracy != r.Results[1].Accuracy || r.Results[0].SynOpsPerImage <= 0 {
+		t.Fatalf("engines disagree or count nothing: %+v", r.Results)
+	}
+	// Without -m there is no model to convert with the flags.
+	if _, errs, code := run("bench", "snn", "--v-init", "0.5"); code == 0 || !strings.Contains(errs, "--v-init: give the model to convert with -m") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
