@@ -451,12 +451,13 @@ type fastTask struct {
 	events   map[*weightedOp]eventProp // per-task event propagators (own work buffers)
 	sums     []opSum                   // input sums of the current sample, by op (zeroed per sample)
 	sumN     []float32
-	bufs     [][]float32           // the plan's slots, frames × maxLen floats each
-	layers   map[*layerOp]nn.Layer // per-task copies of layerOp layers
-	gap      []float64             // global average pooling: per-channel sums
-	constant []bool                // in runOps, per op (and the input): the chunk's frames are all the same
-	best     []float32             // spiking max-pool: the window's highest count per channel
-	bestAt   []int32               // and where it is
+	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
+	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers
+	gap      []float64                   // global average pooling: per-channel sums
+	cached   map[*weightedOp]*frameCache // constant inputs' last outputs (runCached)
+	constant []bool                      // in runOps, per op (and the input): the chunk's frames are all the same
+	best     []float32                   // spiking max-pool: the window's highest count per channel
+	bestAt   []int32                     // and where it is
 	padded   []float32
 	rows     []int
 	nchwIn   []float32
