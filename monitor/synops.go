@@ -27,6 +27,10 @@ type SynOps struct {
 // NewSynOps prepares a counter for net.
 func NewSynOps(net *snn.Network) *SynOps {
 	s := &SynOps{net: net, index: map[int]int{}, samples: map[int]int{}}
+	srcs, err := net.Sources()
+	if err != nil {
+		srcs = nil // a network no simulator runs: count as a chain
+	}
 	for i, st := range net.Stages {
 		var fan []float32
 		switch l := st.Layer.(type) {
@@ -43,7 +47,7 @@ func NewSynOps(net *snn.Network) *SynOps {
 		s.index[i] = len(s.layers)
 		s.layers = append(s.layers, i)
 		s.fanout = append(s.fanout, fan)
-		s.scale = append(s.scale, poolScale(net, i))
+		s.scale = append(s.scale, poolScale(net, srcs, i))
 		s.sums = append(s.sums, make([]float64, len(fan)))
 	}
 	return s
@@ -53,22 +57,14 @@ func NewSynOps(net *snn.Network) *SynOps {
 // events that reach it: the product of the window sizes of the average
 // pools (k², and H·W for global average pooling) on the path from the
 // spiking population, weighted stage, join or network input that feeds it,
-// through the layers in between (in a graph, the path its inputs name, not
-// the stage order).
-func poolScale(net *snn.Network, i int) float64 {
-	index := make(map[string]int, len(net.Stages))
-	for k, st := range net.Stages {
-		index[st.Name] = k
-	}
-	source := func(k int) int { // the stage k reads, -1 for the input
-		st := &net.Stages[k]
-		if len(st.Inputs) == 0 {
+// through the layers in between (in a graph, the path its inputs name,
+// srcs from Network.Sources, not the stage order).
+func poolScale(net *snn.Network, srcs [][]int, i int) float64 {
+	source := func(k int) int { // the first stage k reads, -1 for the input
+		if srcs == nil {
 			return k - 1
 		}
-		if j, ok := index[st.Inputs[0]]; ok && st.Inputs[0] != snn.Input {
-			return j
-		}
-		return -1
+		return srcs[k][0]
 	}
 	scale := 1.0
 	for k := source(i); k >= 0; k = source(k) {

@@ -406,7 +406,11 @@ func compileJoin(st *snn.Stage, b opBase) (planOp, error) {
 	switch st.Join.(type) {
 	case *nn.Add:
 		b.out = b.in
-		return &addOp{b}, nil
+		op := &addOp{opBase: b}
+		for k := range b.ins {
+			op.direct = append(op.direct, sameLayout(&b.ins[k], &b.out))
+		}
+		return op, nil
 	case *nn.Concat:
 		spatial := len(st.Out) == 3
 		off := 0

@@ -49,7 +49,10 @@ func (op *spikeOp) run(r *opRun, n int) {
 }
 
 // addOp sums its inputs (nn.Add).
-type addOp struct{ opBase }
+type addOp struct {
+	opBase
+	direct []bool // per input: stored as the output is (a vector add)
+}
 
 // run sums the inputs in input order, as nn.Add does, element by element
 // through the index tables for an input stored otherwise.
@@ -59,7 +62,7 @@ func (op *addOp) run(r *opRun, n int) {
 	for k := 1; k < len(op.ins); k++ {
 		l := &op.ins[k]
 		x := r.input(&op.opBase, k, n)
-		if sameLayout(l, &op.out) {
+		if op.direct[k] {
 			invariant(tensor.Add(y, x))
 			continue
 		}

@@ -275,12 +275,9 @@ func sameBits(a, b []float32) bool {
 // sameFrames reports whether the n frames of x are bit for bit the same.
 func sameFrames(x []float32, n int) bool {
 	size := len(x) / n
-	first := x[:size]
 	for f := 1; f < n; f++ {
-		for k, v := range x[f*size : (f+1)*size] {
-			if math.Float32bits(v) != math.Float32bits(first[k]) {
-				return false
-			}
+		if !sameBits(x[:size], x[f*size:(f+1)*size]) {
+			return false
 		}
 	}
 	return true
