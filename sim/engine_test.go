@@ -105,14 +105,25 @@ func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand, q
 			}
 		}
 		var ref []*tensor.Tensor
-		for _, engine := range engines {
+		// The engines, and the event engine with every table convolution
+		// taken (its cost model takes them only where they pay).
+		for _, engine := range append(engines, -1) {
 			for _, stepwise := range []bool{false, true} {
-				name := fmt.Sprintf("%s %s input, %v, stepwise=%v", name, input, engine, stepwise)
 				sm, err := sim.New(net)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sm.SetEngine(engine)
+				engName := engine.String()
+				if engine == -1 {
+					engName = "event with tables"
+					sm.SetEngine(sim.EngineEvent)
+					if !sim.UseTables(sm) {
+						continue
+					}
+				} else {
+					sm.SetEngine(engine)
+				}
+				name := fmt.Sprintf("%s %s input, %s, stepwise=%v", name, input, engName, stepwise)
 				if engine != sim.EngineReference && !sim.FastEngine(sm) {
 					t.Fatalf("%s: the fast engine does not take the network", name)
 				}
@@ -379,7 +390,8 @@ func TestEventForms(t *testing.T) {
 	}
 	if avx512 {
 		want["window scatter"]["0"] = "window/simd"
-		want["gathered convolutions"]["0"] = "positions/simd" // 5 → 16 channels, 3×3, stride 1
+		want["gathered convolutions"]["0"] = "positions/simd"      // 5 → 16 channels, 3×3, stride 1
+		want["gathered convolutions"]["2"] = "gathered/simd+table" // spike counts of 16 channels
 	}
 	rng := rand.New(rand.NewPCG(21, 21))
 	for _, rn := range randomNets(rng) {

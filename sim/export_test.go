@@ -5,7 +5,8 @@ import "github.com/snnkit/snnkit/internal/event"
 // EventForms reports, per weighted stage of the fast engine's plan, how its
 // events propagate, "gathered", "window" or "scatter", and whether a SIMD
 // kernel runs them ("/simd") or the pure-Go one ("/generic"), so tests can
-// check the path their names promise.
+// check the path their names promise; "+table" marks a layer that also
+// has a table convolution.
 func EventForms(s *Simulator) map[string]string {
 	forms := map[string]string{}
 	for _, p := range s.fast.ops {
@@ -28,6 +29,9 @@ func EventForms(s *Simulator) map[string]string {
 		} else {
 			form += "/generic"
 		}
+		if op.table != nil {
+			form += "+table"
+		}
 		forms[s.net.Stages[op.index].Name] = form
 	}
 	return forms
@@ -36,3 +40,15 @@ func EventForms(s *Simulator) map[string]string {
 // FastEngine reports whether the simulator runs its network on the fast
 // engine (any engine but the reference one, on a network it compiles).
 func FastEngine(s *Simulator) bool { return s.fastEngine() }
+
+// UseTables makes s an event engine that takes every table convolution,
+// and reports whether its plan has one: the engine tests' extra engine.
+func UseTables(s *Simulator) bool {
+	s.engine = engineTables
+	for _, p := range s.fast.ops {
+		if op, ok := p.(*weightedOp); ok && op.table != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/snnkit/snnkit/internal/event"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
@@ -18,21 +19,29 @@ type Engine int
 // summation order changes a spike otherwise.
 const (
 	// EngineAuto runs the fast engine and picks, for every weighted layer,
-	// sample and chunk of time, dense or event-driven computation from the
-	// density of the layer's input (in the chunk's first and last frames) and a cost model of this
-	// machine's kernels (AVX-512, AVX2 or pure Go).
+	// sample and chunk of time, dense, event-driven or table computation
+	// (see EngineEvent) from the density of the layer's input (in the
+	// chunk's first and last frames) and a cost model of this machine's
+	// kernels (AVX-512, AVX2 or pure Go).
 	EngineAuto Engine = iota
 	// EngineDense runs the fast engine with every weighted layer dense: one
 	// direct convolution (or matrix product) over all frames of a chunk.
 	EngineDense
 	// EngineEvent runs the fast engine with every weighted layer
-	// event-driven: only non-zero inputs are propagated.
+	// event-driven: only non-zero inputs are propagated. A convolution of
+	// spike counts whose look-up table fits in cache may instead add, per
+	// output, the table's precomputed weight sums for its window's spike
+	// pattern (event.Table), in the chunks where the cost model finds that
+	// cheaper than the chunk's events.
 	EngineEvent
 	// EngineReference runs the layers of the converted network one time
 	// step at a time (NCHW, batched over samples): the plainest engine, the
 	// one the others are checked against.
 	EngineReference
 )
+
+// engineTables is EngineEvent with every table convolution taken (tests).
+const engineTables Engine = 100
 
 var engineNames = map[Engine]string{EngineAuto: "auto", EngineDense: "dense", EngineEvent: "event", EngineReference: "reference"}
 
@@ -151,6 +160,11 @@ type opBase struct {
 	ins    []layout
 	inSlot []int
 	slot   int
+
+	// spikes: the first input holds spike counts (the output of a
+	// population, or a spiking max-pool or a view of one), which a
+	// table convolution takes.
+	spikes bool
 }
 
 func (o *opBase) base() *opBase { return o }
@@ -233,6 +247,7 @@ func compileFast(net *snn.Network) (*fastPlan, error) {
 			b.ins = append(b.ins, layoutOf(j))
 		}
 		b.in = b.ins[0]
+		b.spikes = len(srcs[i]) > 0 && p.spikeCounts(srcs[i][0])
 		op, err := compileStage(st, b)
 		if err != nil {
 			return nil, err
@@ -266,6 +281,23 @@ func compileFast(net *snn.Network) (*fastPlan, error) {
 		}
 	}
 	return p, nil
+}
+
+// spikeCounts reports whether op j's output holds spike counts: it is a
+// population that spikes, or a spiking max-pool or a view (Flatten,
+// Identity) of such an output.
+func (p *fastPlan) spikeCounts(j int) bool {
+	for j >= 0 {
+		switch op := p.ops[j].(type) {
+		case *spikeOp:
+			return op.neuron.Kind != snn.ExpLeak
+		case *maxPoolOp, *aliasOp:
+			j = op.base().srcs[0]
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // compileStage makes the step of one stage, whose inputs b describes.
@@ -453,7 +485,8 @@ func compileLayer(st *snn.Stage, b opBase) (planOp, error) {
 // fastTask holds one worker's buffers.
 type fastTask struct {
 	events   map[*weightedOp]eventProp // per-task event propagators (own work buffers)
-	sums     []opSum                   // input sums of the current sample, by op (zeroed per sample)
+	tables   map[*weightedOp]*event.Table
+	sums     []opSum // input sums of the current sample, by op (zeroed per sample)
 	sumN     []float32
 	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers

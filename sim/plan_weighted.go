@@ -41,6 +41,11 @@ type weightedOp struct {
 	tapsPerInput float64          // taps an input element reaches on average
 	newEvent     func() eventProp // a propagator with its own work buffers
 
+	// table convolution of spike counts (event.Table), where it fits in
+	// cache: the event engines' other form, chosen per chunk by cost
+	table   *event.Table
+	tableNs float64 // one frame by table
+
 	// cost model (auto)
 	denseNs      float64 // one frame dense
 	eventNs      float64 // one non-zero input
@@ -84,6 +89,10 @@ func (op *weightedOp) propagators() error {
 	op.newEvent = func() eventProp { return sc.Clone() }
 	return nil
 }
+
+// tableMaxFloats bounds a table convolution's table (256 KiB): a table
+// that does not stay in a core's L2 cache costs more than it saves.
+const tableMaxFloats = 1 << 16
 
 // gatherGroupBytes bounds the weights one group of gathered kernel rows
 // reads (BenchmarkGatherConv2: groups of ~25 KB were fastest on a 48 KB
@@ -247,6 +256,18 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 		}
 	}
 	op.inLen, op.outLen = op.in.n, op.out.n
+	if op.spikes && groups == 1 && event.HasTableKernel(cs, os) {
+		geom := event.ConvGeometry{H: h, W: w, OH: oh, OW: ow, KH: kh, KW: kw, SH: sh, SW: sw, PH: ph, PW: pw, DH: dh, DW: dw}
+		if event.TableFloats(geom, cs, os) <= tableMaxFloats {
+			tb, err := event.NewTable(geom, cs, c, os, func(ch, t int, row []float32) {
+				for oc := range o {
+					row[oc] = weight(ch, oc, t)
+				}
+			})
+			invariant(err)
+			op.table = tb
+		}
+	}
 	op.costs(len(op.rows), k, ncol)
 	if groups > 1 {
 		op.denseNs = (op.denseNs-100)*float64(groups) + 100
@@ -423,6 +444,12 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		}
 		op.eventNs = 5 + perVec*tapsPerInput*vecs
 	}
+	if op.table != nil {
+		// The bitmap, about 0.08 ns per input, and 0.8 ns per 16-float row
+		// added (BenchmarkTable: 0.74 on resnet_fmnist's 3×3 layers, where
+		// the table already spills from L1).
+		op.tableNs = 50 + 0.08*float64(op.inLen) + 0.8*float64(op.table.Lookups()*(ch/16))
+	}
 }
 
 // run computes n frames, dense or event-driven as the simulator's engine
@@ -433,22 +460,38 @@ func (op *weightedOp) run(r *opRun, n int) {
 
 // compute runs the layer on n frames x into y with task t's buffers.
 func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int) {
-	event := engine == EngineEvent
-	if engine == EngineAuto {
+	form := formDense
+	switch {
+	case engine == engineTables && op.table != nil:
+		form = formTable
+	case engine == EngineEvent || engine == engineTables:
+		form = formEvent
+	}
+	if engine == EngineAuto || (engine == EngineEvent && op.table != nil) {
 		// Event-driven pays below limit non-zero inputs a frame; count no
 		// further, and in the chunk's first and last frames only (the
 		// density of spike trains changes slowly from step to step; counting
-		// every frame left auto 1-10 % behind event on resnet_fmnist).
-		limit := int((op.denseNs - op.eventFrameNs) / op.eventNs)
+		// every frame left auto 1-10 % behind event on resnet_fmnist). The
+		// event engine's other form is the table, auto's the cheaper of the
+		// table and dense.
+		other, otherNs := formDense, op.denseNs
+		if op.table != nil && (engine == EngineEvent || op.tableNs < op.denseNs) {
+			other, otherNs = formTable, op.tableNs
+		}
+		limit := int((otherNs - op.eventFrameNs) / op.eventNs)
 		count := tensor.CountNonzero(x[:op.inLen], limit+1)
 		if n > 1 {
 			count += tensor.CountNonzero(x[(n-1)*op.inLen:n*op.inLen], limit+1)
 			limit *= 2
 		}
-		event = limit >= 0 && count <= limit
+		form = other
+		if limit >= 0 && count <= limit {
+			form = formEvent
+		}
 	}
 	o := op.outLen / len(op.rows) // output channel stride
-	if event {
+	switch form {
+	case formEvent:
 		ev := t.events[op]
 		if ev == nil {
 			if t.events == nil {
@@ -460,6 +503,20 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 		fillRows(y[:n*op.outLen], op.biasRow)
 		for f := 0; f < n; f++ {
 			invariant(ev.Apply(y[f*op.outLen:(f+1)*op.outLen], op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
+		}
+		return
+	case formTable:
+		tb := t.tables[op]
+		if tb == nil {
+			if t.tables == nil {
+				t.tables = map[*weightedOp]*event.Table{}
+			}
+			tb = op.table.Clone()
+			t.tables[op] = tb
+		}
+		fillRows(y[:n*op.outLen], op.biasRow)
+		for f := 0; f < n; f++ {
+			invariant(tb.Apply(y[f*op.outLen:(f+1)*op.outLen], x[f*op.inLen:(f+1)*op.inLen]))
 		}
 		return
 	}
@@ -503,6 +560,13 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 		}
 	}
 }
+
+// The forms of a weighted layer's frame.
+const (
+	formDense = iota
+	formEvent
+	formTable
+)
 
 // fillRows sets y to copies of row (zeros without one), by doubling
 // copies: a few large moves instead of one per output position.

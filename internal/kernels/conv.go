@@ -233,6 +233,9 @@ type eventFuncs struct {
 	hasWindow   func(k, n int) bool
 	scatterPos  func(out, w []float32, ents, start, list, bases []int32, k, ow, n int)
 	hasPos      func(k, n int) bool
+	spikeBits   func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
+	table       func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
+	hasTable    func(groups, n int) bool
 }
 
 var eventGeneric = eventFuncs{
@@ -242,6 +245,8 @@ var eventGeneric = eventFuncs{
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 	scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
+	spikeBits: SpikeBitsGeneric,
+	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }
 
 // eventImpl is the implementation of the selected GEMM instruction set.

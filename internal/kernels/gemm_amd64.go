@@ -93,6 +93,8 @@ func eventImpls() []eventFuncs {
 			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
+			spikeBits: SpikeBitsGeneric,
+			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
 	}
 	if cpu.X86.HasAVX512F {
@@ -104,6 +106,10 @@ func eventImpls() []eventFuncs {
 			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			scatterPos: posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 },
+			spikeBits: spikeBitsAsm,
+			table:     tableAsm, hasTable: func(groups, n int) bool {
+				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
+			},
 		})
 	}
 	return impls
@@ -193,6 +199,28 @@ var scatterWidth = [32]func(out, wt *float32, vals *float32, idx *int32, nidx in
 	29: scatterEventsW116AVX512,
 	30: scatterEventsW120AVX512,
 	31: scatterEventsW124AVX512,
+}
+
+// spikeBitsAsm is SpikeBits with the AVX-512 kernel (cs a multiple of 16).
+func spikeBitsAsm(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int {
+	rows := len(x) / (w * cs)
+	_ = bits[(rows-1)*rowStride+w*cs/8-1]
+	_ = others[len(x)+15]
+	return spikeBitsAVX512(&x[0], &bits[0], rows, w*cs/16, rowStride, &others[0], &iota16[0])
+}
+
+// tableKernels are the AVX-512 table convolutions by groups/4-1 and n/16-1.
+var tableKernels = [4][4]func(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int){
+	{tableConv4x1AVX512, tableConv4x2AVX512, tableConv4x3AVX512, tableConv4x4AVX512},
+	{tableConv8x1AVX512, tableConv8x2AVX512, tableConv8x3AVX512, tableConv8x4AVX512},
+	{tableConv12x1AVX512, tableConv12x2AVX512, tableConv12x3AVX512, tableConv12x4AVX512},
+	{tableConv16x1AVX512, tableConv16x2AVX512, tableConv16x3AVX512, tableConv16x4AVX512},
+}
+
+// tableAsm is TableConv with the AVX-512 kernels (HasTableKernel).
+func tableAsm(out, table []float32, bits []byte, origins, taps []int32, groups, n int) {
+	_ = out[len(origins)*n-1]
+	tableKernels[groups/4-1][n/16-1](&out[0], &table[0], &bits[0], &origins[0], &taps[0], len(origins), len(taps))
 }
 
 // posAsm is ScatterPositions with the AVX-512 kernels (HasPositionKernel).

@@ -416,3 +416,104 @@ func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, npos,
 //
 //go:noescape
 func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
+
+// spikeBitsAVX512 is SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512).
+//
+//go:noescape
+func spikeBitsAVX512(x *float32, bits *byte, rows, chunks, rowStride int, others, iota *int32) int
+
+// tableConv4x1AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
+// 16 floats (AVX-512).
+//
+//go:noescape
+func tableConv4x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv4x2AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
+// 32 floats (AVX-512).
+//
+//go:noescape
+func tableConv4x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv4x3AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
+// 48 floats (AVX-512).
+//
+//go:noescape
+func tableConv4x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv4x4AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
+// 64 floats (AVX-512).
+//
+//go:noescape
+func tableConv4x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv8x1AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
+// 16 floats (AVX-512).
+//
+//go:noescape
+func tableConv8x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv8x2AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
+// 32 floats (AVX-512).
+//
+//go:noescape
+func tableConv8x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv8x3AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
+// 48 floats (AVX-512).
+//
+//go:noescape
+func tableConv8x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv8x4AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
+// 64 floats (AVX-512).
+//
+//go:noescape
+func tableConv8x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv12x1AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
+// 16 floats (AVX-512).
+//
+//go:noescape
+func tableConv12x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv12x2AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
+// 32 floats (AVX-512).
+//
+//go:noescape
+func tableConv12x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv12x3AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
+// 48 floats (AVX-512).
+//
+//go:noescape
+func tableConv12x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv12x4AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
+// 64 floats (AVX-512).
+//
+//go:noescape
+func tableConv12x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv16x1AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
+// 16 floats (AVX-512).
+//
+//go:noescape
+func tableConv16x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv16x2AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
+// 32 floats (AVX-512).
+//
+//go:noescape
+func tableConv16x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv16x3AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
+// 48 floats (AVX-512).
+//
+//go:noescape
+func tableConv16x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
+
+// tableConv16x4AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
+// 64 floats (AVX-512).
+//
+//go:noescape
+func tableConv16x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)

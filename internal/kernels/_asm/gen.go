@@ -71,6 +71,12 @@ func main() {
 	}
 	genScatterPos(&b, 3, 1)
 	genScatterPos(&b, 5, 1)
+	genSpikeBits(&b)
+	for _, groups := range []int{4, 8, 12, 16} {
+		for nv := 1; nv <= 4; nv++ {
+			genTableConv(&b, groups, nv)
+		}
+	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -150,6 +156,13 @@ func docOf(name string) string {
 		k := num(rest)
 		nv := num(rest[strings.Index(rest, "x")+1:])
 		return fmt.Sprintf("ScatterPositionsGeneric for a %d×%d kernel and rows of %d\n// floats (%s).", k, k, 16*nv, isa)
+	case strings.HasPrefix(name, "tableConv"):
+		rest := name[len("tableConv"):]
+		g := num(rest)
+		nv := num(rest[strings.Index(rest, "x")+1:])
+		return fmt.Sprintf("TableConvGeneric for tap words of %d nibbles and rows of\n// %d floats (%s).", g, 16*nv, isa)
+	case name == "spikeBitsAVX512":
+		return "SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
 		return "CompressPositionsGeneric for npos positions (" + isa + ")."
 	case strings.HasPrefix(name, "compressNonzero"):
@@ -1052,6 +1065,132 @@ func genCompressPosAVX2(b *strings.Builder) {
 	w("DECQ CX")
 	w("JNZ %s_pos", name)
 	w("MOVL AX, (R11)")
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genSpikeBits writes spikeBitsAVX512: SpikeBitsGeneric for rows rows of
+// chunks 16-float parts each (a row's positions are contiguous in x and in
+// the bitmap). Two compares per part, against 0 and against 1; a part
+// with values that are neither (rare: multiple spikes) compresses their
+// indices into others, in registers and then one whole store (compressing
+// straight to memory is slow on some CPUs).
+func genSpikeBits(b *strings.Builder) {
+	name := "spikeBitsAVX512"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(x *float32, bits *byte, rows, chunks, rowStride int, others, iota *int32) int\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w("MOVQ x+0(FP), SI")
+	w("MOVQ bits+8(FP), DI")
+	w("MOVQ rows+16(FP), CX")
+	w("MOVQ chunks+24(FP), DX")
+	w("MOVQ rowStride+32(FP), R8")
+	w("MOVQ others+40(FP), R12")
+	w("MOVQ iota+48(FP), AX")
+	w("VMOVDQU32 (AX), Z5")
+	w("VXORPS Z0, Z0, Z0")
+	w("MOVL $0x3f800000, AX")
+	w("VPBROADCASTD AX, Z1")
+	w("XORQ R11, R11") // index of the part's first element
+	w("XORQ R13, R13") // others so far
+	fmt.Fprintf(b, "%s_row:\n", name)
+	w("MOVQ DI, R9")
+	w("MOVQ DX, R10")
+	fmt.Fprintf(b, "%s_chunk:\n", name)
+	w("VMOVUPS (SI), Z2")
+	w("VCMPPS $4, Z0, Z2, K1")
+	w("VCMPPS $4, Z1, Z2, K1, K2")
+	w("KMOVW K1, (R9)")
+	w("KORTESTW K2, K2")
+	w("JNZ %s_other", name)
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("ADDQ $64, SI")
+	w("ADDQ $2, R9")
+	w("ADDQ $16, R11")
+	w("DECQ R10")
+	w("JNZ %s_chunk", name)
+	w("ADDQ R8, DI")
+	w("DECQ CX")
+	w("JNZ %s_row", name)
+	w("MOVQ R13, ret+56(FP)")
+	w("VZEROUPPER")
+	w("RET")
+	fmt.Fprintf(b, "%s_other:\n", name)
+	w("VPBROADCASTD R11, Z3")
+	w("VPADDD Z5, Z3, Z3")
+	w("VPCOMPRESSD Z3, K2, Z4")
+	w("VMOVDQU32 Z4, (R12)(R13*4)")
+	w("KMOVW K2, AX")
+	w("POPCNTL AX, AX")
+	w("ADDQ AX, R13")
+	w("JMP %s_next", name)
+}
+
+// genTableConv writes tableConv<groups>x<nv>AVX512: TableConvGeneric for
+// tap words of groups nibbles and rows of nv vectors. A nibble's table row
+// is found with two scalar instructions (a rotate that brings it to bits
+// 6-9, i.e. ×64 bytes, and a mask) and added straight from memory; the
+// sums rotate over up to 8 registers so that the additions of one row do
+// not wait for each other.
+func genTableConv(b *strings.Builder, groups, nv int) {
+	name := fmt.Sprintf("tableConv%dx%dAVX512", groups, nv)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	eb := 64 * nv // bytes per table row
+	sets := min(max(1, 8/nv), groups)
+	acc := func(s, v int) string { return fmt.Sprintf("Z%d", s*nv+v) }
+	fmt.Fprintf(b, "\n// func %s(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ table+8(FP), SI")
+	w("MOVQ bits+16(FP), R8")
+	w("MOVQ origins+24(FP), R9")
+	w("MOVQ taps+32(FP), R10")
+	w("MOVQ nout+40(FP), CX")
+	w("MOVQ ntaps+48(FP), DX")
+	fmt.Fprintf(b, "%s_out:\n", name)
+	w("MOVLQSX (R9), AX")
+	w("ADDQ R8, AX")
+	for s := 0; s < sets; s++ {
+		for v := 0; v < nv; v++ {
+			w("VXORPS %s, %s, %s", acc(s, v), acc(s, v), acc(s, v))
+		}
+	}
+	w("MOVQ SI, R11")
+	w("MOVQ R10, R12")
+	w("MOVQ DX, R13")
+	fmt.Fprintf(b, "%s_tap:\n", name)
+	w("MOVLQSX (R12), BX")
+	w("MOVQ (AX)(BX*1), BX")
+	scale := map[int]int{1: 1, 2: 2, 3: 1, 4: 4}[nv]
+	for g := 0; g < groups; g++ {
+		w("RORXQ $%d, BX, R14", ((4*g-6)%64+64)%64)
+		w("ANDL $0x3c0, R14")
+		if nv == 3 {
+			w("LEAQ (R14)(R14*2), R14")
+		}
+		for v := 0; v < nv; v++ {
+			w("VADDPS %d(R11)(R14*%d), %s, %s", g*16*eb+64*v, scale, acc(g%sets, v), acc(g%sets, v))
+		}
+	}
+	w("ADDQ $%d, R11", groups*16*eb)
+	w("ADDQ $4, R12")
+	w("DECQ R13")
+	w("JNZ %s_tap", name)
+	for step := 1; step < sets; step *= 2 {
+		for s := 0; s+step < sets; s += 2 * step {
+			for v := 0; v < nv; v++ {
+				w("VADDPS %s, %s, %s", acc(s+step, v), acc(s, v), acc(s, v))
+			}
+		}
+	}
+	for v := 0; v < nv; v++ {
+		w("VADDPS %d(DI), %s, %s", 64*v, acc(0, v), acc(0, v))
+		w("VMOVUPS %s, %d(DI)", acc(0, v), 64*v)
+	}
+	w("ADDQ $%d, DI", eb)
+	w("ADDQ $4, R9")
+	w("DECQ CX")
+	w("JNZ %s_out", name)
 	w("VZEROUPPER")
 	w("RET")
 }
