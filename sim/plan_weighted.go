@@ -69,17 +69,17 @@ func (op *weightedOp) propagators() error {
 		op.newEvent = func() eventProp { return g.Clone() }
 		return nil
 	}
-	sc, err := event.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent))
-	if err != nil {
-		return err
-	}
 	if op.posWin {
-		ps, err := event.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, op.winBase, sc)
+		ps, err := event.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, ch, op.outLen, len(op.wevent), op.winBase)
 		if err != nil {
 			return err
 		}
 		op.newEvent = func() eventProp { return ps.Clone() }
 		return nil
+	}
+	sc, err := event.NewScatterer(op.taps, op.tapIdx, ch, op.outLen, len(op.wevent))
+	if err != nil {
+		return err
 	}
 	if op.winBase != nil {
 		if err := sc.SetWindow(op.winK, op.winOW, op.winBase); err != nil {
@@ -225,11 +225,31 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 				}
 			}
 		}
-		if posWin || (!general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && event.HasWindowKernel(kh, os)) {
-			op.posWin = posWin
+		op.winK, op.winOW = kh, ow
+		if posWin {
+			// Every input position: the output offset of tap (0, 0), output
+			// (y+ph, x+pw), and the mask of its taps (i, j) whose output
+			// (y+ph-i, x+pw-j) lies inside.
+			op.posWin = true
+			op.winBase = make([]int32, 2*h*w)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p := y*w + x
+					op.winBase[2*p] = int32(((y+ph)*ow + x + pw) * os)
+					for i := 0; i < kh; i++ {
+						for j := 0; j < kw; j++ {
+							if oy, ox := y+ph-i, x+pw-j; oy >= 0 && oy < oh && ox >= 0 && ox < ow {
+								op.winBase[2*p+1] |= 1 << (i*kw + j)
+							}
+						}
+					}
+				}
+			}
+			break
+		}
+		if !general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && event.HasWindowKernel(kh, os) {
 			// Inputs whose taps all land inside the output skip the tables:
 			// output (y+ph-i, x+pw-j) for tap (i, j).
-			op.winK, op.winOW = kh, ow
 			op.winBase = make([]int32, h*w)
 			for y := 0; y < h; y++ {
 				for x := 0; x < w; x++ {

@@ -2,57 +2,69 @@ package event
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/snnkit/snnkit/internal/kernels"
 )
 
 // PositionScatterer propagates the non-zero inputs of one frame of a k×k
 // convolution at stride 1 position by position: the active channels of
-// every input position are listed (kernels.CompressPositions), and each
-// position whose taps all land inside the output sums, in registers, its
-// channels' weight rows for every tap and adds each tap's sum to its
-// output row once (kernels.ScatterPositions). Positions near the border
-// go event by event through the tables of a Scatterer. The input frame
-// holds npos positions of cs channels (channels-last); channel c's weights
-// for tap t = i·k+j are the n floats at (c·k·k + t)·n, the layout of the
-// Scatterer's rows.
+// every input position are listed (kernels.CompressList), and each
+// position sums, in registers, its channels' weight rows for every tap and
+// adds each tap's sum to its output row once (kernels.ScatterPositions).
+// A position near the border has a mask of the taps that land inside the
+// output. The input frame holds positions of cs channels (channels-last),
+// in rows w positions wide; channel c's weights for tap t = i·k+j are the
+// n floats at (c·k·k + t)·n.
 type PositionScatterer struct {
-	cs, k, w, ow, n int
-	chOff           []int32
-	bases           []int32 // per position: output offset of tap (0, 0), or -1 near the border
-	border          []int32 // the positions with bases -1
-	sc              *Scatterer
+	cs, k, ow, n int
+	outLen       int
+	chOff        []int32
+	bases        []int32 // per position: output offset of tap (0, 0) and the mask of its taps inside the output
+	order        []int32 // the positions in k passes over the columns
 
-	ents, start, list, bidx []int32
-	bvals                   []float32
+	ents, start, list []int32
+	dummy             []float32
 }
 
-// NewPositionScatterer checks a position scatter over the inputs of sc
-// (which must describe the same convolution for every input; the engine
-// tests check that), input rows w positions wide: bases[p] is the output
-// offset of position p's tap (0, 0), whose tap (i, j) is then the n values
-// at bases[p] - (i·ow+j)·n, or -1 for positions that keep the tables.
-func NewPositionScatterer(cs, k, w, ow int, bases []int32, sc *Scatterer) (*PositionScatterer, error) {
-	n := sc.n
-	if cs < 1 || w < 1 || len(bases)%w != 0 || len(bases)*cs != sc.Inputs() {
-		return nil, fmt.Errorf("tensor: position scatter of %d positions of %d channels over %d inputs", len(bases), cs, sc.Inputs())
+// NewPositionScatterer checks a position scatter into output frames of
+// outLen floats with weights of wLen floats, input rows w positions wide:
+// bases[2p] is the output offset of position p's tap (0, 0), whose tap
+// (i, j) is then the n values at bases[2p] - (i·ow+j)·n where bit i·k+j
+// of bases[2p+1] is set.
+func NewPositionScatterer(cs, k, w, ow, n, outLen, wLen int, bases []int32) (*PositionScatterer, error) {
+	npos := len(bases) / 2
+	if cs < 1 || w < 1 || n < 1 || len(bases)%2 != 0 || npos%w != 0 {
+		return nil, fmt.Errorf("event: position scatter of %d positions of %d channels in rows of %d", npos, cs, w)
 	}
-	if k < 1 || ow < k || int64(cs)*int64(k*k*n) > int64(sc.wLen) || int64(cs)*int64(k*k*n) > math.MaxInt32 {
-		return nil, fmt.Errorf("tensor: position scatter of a %d×%d kernel, outputs %d wide, %d channels: does not fit the tables", k, k, ow, cs)
+	if k < 1 || k > 5 || ow < 1 || int64(cs)*int64(k*k*n) > int64(wLen) {
+		return nil, fmt.Errorf("event: position scatter of a %d×%d kernel, outputs %d wide, %d channels: does not fit %d weights", k, k, ow, cs, wLen)
 	}
-	s := &PositionScatterer{cs: cs, k: k, w: w, ow: ow, n: n, bases: bases, sc: sc}
-	for p, b := range bases {
-		switch {
-		case b == -1:
-			s.border = append(s.border, int32(p))
-		case int(b)-((k-1)*ow+k-1)*n < 0 || int(b)+n > sc.outLen:
-			return nil, fmt.Errorf("tensor: position scatter base %d of position %d outside the output", b, p)
+	for p := 0; p < npos; p++ {
+		b, mask := int(bases[2*p]), uint32(bases[2*p+1])
+		if mask>>(k*k) != 0 {
+			return nil, fmt.Errorf("event: position scatter mask %#x of position %d has more than %d taps", mask, p, k*k)
+		}
+		for t := 0; t < k*k; t++ {
+			if o := b - (t/k*ow+t%k)*n; mask>>t&1 == 1 && (o < 0 || o+n > outLen) {
+				return nil, fmt.Errorf("event: position scatter tap %d of position %d at %d, outside the output", t, p, o)
+			}
 		}
 	}
+	s := &PositionScatterer{cs: cs, k: k, ow: ow, n: n, outLen: outLen, bases: bases}
 	s.chOff = make([]int32, (cs+15)/16*16)
 	for c := 0; c < cs; c++ {
 		s.chOff[c] = int32(c * k * k * n)
+	}
+	// Positions in k passes over the columns (x mod k), so that the windows
+	// of positions that follow each other do not overlap: an output row
+	// written for one is not read back at once for the next (a store the
+	// load would have to wait for).
+	for x0 := 0; x0 < k; x0++ {
+		for row := 0; row < npos; row += w {
+			for p := row + x0; p < row+w; p += k {
+				s.order = append(s.order, int32(p))
+			}
+		}
 	}
 	return s, nil
 }
@@ -61,44 +73,18 @@ func NewPositionScatterer(cs, k, w, ow int, bases []int32, sc *Scatterer) (*Posi
 // frame) to out (one output frame). It is not safe for concurrent use;
 // give each goroutine its own copy (Clone).
 func (s *PositionScatterer) Apply(out, w, x []float32) error {
-	npos := len(s.bases)
-	if len(x) != npos*s.cs || len(out) < s.sc.outLen || len(w) < s.sc.wLen {
-		return fmt.Errorf("tensor: position scatter of %d inputs into %d outputs with %d weights, tables for %d, %d, %d", len(x), len(out), len(w), npos*s.cs, s.sc.outLen, s.sc.wLen)
+	npos := len(s.order)
+	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.cs*s.k*s.k*s.n {
+		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights, made for %d, %d and %d", len(x), len(out), len(w), npos*s.cs, s.outLen, s.cs*s.k*s.k*s.n)
 	}
 	if s.start == nil {
 		s.ents = make([]int32, 2*(len(x)+16))
 		s.start = make([]int32, npos+1)
 		s.list = make([]int32, npos)
+		s.dummy = make([]float32, s.k*s.k*s.n)
 	}
-	kernels.CompressPositions(x, s.cs, s.chOff, 0, s.ents, s.start)
-	// Positions in k passes over the columns (x mod k), so that the windows
-	// of positions that follow each other do not overlap: an output row
-	// written for one is not read back at once for the next (a store the
-	// load would have to wait for).
-	m := 0
-	for x0 := 0; x0 < s.k; x0++ {
-		for row := 0; row < npos; row += s.w {
-			for p := row + x0; p < row+s.w; p += s.k {
-				s.list[m] = int32(p)
-				if s.bases[p] >= 0 && s.start[p+1] > s.start[p] {
-					m++
-				}
-			}
-		}
-	}
-	kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.k, s.ow, s.n)
-	if len(s.border) == 0 {
-		return nil
-	}
-	kkn := int32(s.k * s.k * s.n)
-	s.bidx, s.bvals = s.bidx[:0], s.bvals[:0]
-	for _, p := range s.border {
-		for e := s.start[p]; e < s.start[p+1]; e++ {
-			s.bidx = append(s.bidx, p*int32(s.cs)+s.ents[2*e]/kkn)
-			s.bvals = append(s.bvals, math.Float32frombits(uint32(s.ents[2*e+1])))
-		}
-	}
-	kernels.ScatterEvents(out, w, s.bvals, s.bidx, s.sc.tapIdx, s.sc.taps, s.n)
+	m := kernels.CompressList(x, s.cs, s.chOff, s.order, s.ents, s.list, s.start)
+	kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.dummy, s.k, s.ow, s.n)
 	return nil
 }
 
@@ -106,7 +92,7 @@ func (s *PositionScatterer) Apply(out, w, x []float32) error {
 // buffers.
 func (s *PositionScatterer) Clone() *PositionScatterer {
 	c := *s
-	c.ents, c.start, c.list, c.bidx, c.bvals = nil, nil, nil, nil, nil
+	c.ents, c.start, c.list, c.dummy = nil, nil, nil, nil
 	return &c
 }
 

@@ -231,7 +231,8 @@ type eventFuncs struct {
 	hasGather   func(n int) bool
 	window      func(out, w, vals []float32, bases []int32, k, ow, n int)
 	hasWindow   func(k, n int) bool
-	scatterPos  func(out, w []float32, ents, start, list, bases []int32, k, ow, n int)
+	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
+	scatterPos  func(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int)
 	hasPos      func(k, n int) bool
 	spikeBits   func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table       func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
@@ -244,6 +245,7 @@ var eventGeneric = eventFuncs{
 	compressPos: CompressPositionsGeneric,
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+	compressList: CompressListGeneric,
 	scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
@@ -364,18 +366,55 @@ func ScatterWindowGeneric(out, w, vals []float32, bases []int32, k, ow, n int) {
 	}
 }
 
+// CompressListGeneric lists the active inputs of the positions order
+// names, in that order, for ScatterPositions: each position p of order
+// with a non-zero channel goes to list[m], and its entries, the pairs
+// (chOff[c], bits of x[p·cs+c]) of its non-zero channels in channel
+// order, to ents from pair start[m] on; start[m+1] ends them. It returns
+// m, the number of positions listed. list needs room for len(order), start
+// for len(order)+1 and ents for len(x)+16 pairs.
+func CompressListGeneric(x []float32, cs int, chOff, order, ents, list, start []int32) int {
+	n, m := 0, 0
+	for _, p := range order {
+		start[m], list[m] = int32(n), p
+		for c, v := range x[int(p)*cs:][:cs] {
+			if v != 0 {
+				ents[2*n], ents[2*n+1] = chOff[c], int32(math.Float32bits(v))
+				n++
+			}
+		}
+		if int32(n) > start[m] {
+			m++
+		}
+	}
+	start[m] = int32(n)
+	return m
+}
+
+// CompressList is CompressListGeneric with SIMD where available. Sizes are
+// checked by the caller.
+func CompressList(x []float32, cs int, chOff, order, ents, list, start []int32) int {
+	if len(order) == 0 {
+		start[0] = 0
+		return 0
+	}
+	return eventImpl.compressList(x, cs, chOff, order, ents, list, start)
+}
+
 // ScatterPositionsGeneric propagates whole positions of a k×k convolution
-// at stride 1 whose taps all land inside the output. For each position p
-// of list, its entries j in [start[p], start[p+1]) of a CompressPositions
-// list (weight offset ents[2j], value bits ents[2j+1]) contribute, for
-// every tap t = i·k+j', value × w[offset + t·n:][:n] to the sum of tap t,
-// summed in entry order, and the sum is added to the n outputs at
-// out[bases[p] - (i·ow+j')·n:]. Every listed position has an entry.
-func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+// at stride 1. For the m-th position p = list[m] of a CompressList, its
+// entries j in [start[m], start[m+1]) (weight offset ents[2j], value bits
+// ents[2j+1]) contribute, for every tap t = i·k+j', value × w[offset +
+// t·n:][:n] to the sum of tap t, summed in entry order; where bit t of the
+// mask bases[2p+1] is set, the sum is added to the n outputs at
+// out[bases[2p] - (i·ow+j')·n:] (the taps of a position near the border
+// that fall outside the output have their bit clear). dummy, k·k·n floats,
+// is scratch for the SIMD kernels.
+func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int) {
 	sum := make([]float32, k*k*n)
-	for _, p := range list {
+	for m, p := range list {
 		clear(sum)
-		for e := start[p]; e < start[p+1]; e++ {
+		for e := start[m]; e < start[m+1]; e++ {
 			off, v := int(ents[2*e]), math.Float32frombits(uint32(ents[2*e+1]))
 			for t := 0; t < k*k; t++ {
 				wr, s := w[off+t*n:][:n], sum[t*n:][:n]
@@ -384,9 +423,13 @@ func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32,
 				}
 			}
 		}
+		base, mask := int(bases[2*p]), uint32(bases[2*p+1])
 		for i := 0; i < k; i++ {
 			for j := 0; j < k; j++ {
-				o := out[int(bases[p])-(i*ow+j)*n:][:n]
+				if mask>>(i*k+j)&1 == 0 {
+					continue
+				}
+				o := out[base-(i*ow+j)*n:][:n]
 				for c, v := range sum[(i*k+j)*n:][:n] {
 					o[c] += v
 				}
@@ -401,16 +444,17 @@ func HasPositionKernel(k, n int) bool { return eventImpl.hasPos(k, n) }
 
 // ScatterPositions is ScatterPositionsGeneric with SIMD where
 // HasPositionKernel(k, n): fused multiply-adds, so sums may round
-// differently. Offsets are not checked here.
-func ScatterPositions(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+// differently, and the masked-off taps written to dummy instead of
+// branched around. Offsets are not checked here.
+func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int) {
 	if len(list) == 0 {
 		return
 	}
 	if !eventImpl.hasPos(k, n) {
-		ScatterPositionsGeneric(out, w, ents, start, list, bases, k, ow, n)
+		ScatterPositionsGeneric(out, w, ents, start, list, bases, dummy, k, ow, n)
 		return
 	}
-	eventImpl.scatterPos(out, w, ents, start, list, bases, k, ow, n)
+	eventImpl.scatterPos(out, w, ents, start, list, bases, dummy, k, ow, n)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

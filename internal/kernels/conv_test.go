@@ -364,15 +364,17 @@ func TestScatterPositionsMatchesScatter(t *testing.T) {
 	forEachEventImpl(t, scatterPositionsMatchesScatter)
 }
 
-// scatterPositionsMatchesScatter runs the interior positions of a random
+// scatterPositionsMatchesScatter runs every position of a random
 // channels-last input (cs channels, dyadic values, so that every order of
-// summation gives the same result) through ScatterPositions and their
-// events through the tables of ScatterEvents.
+// summation gives the same result), in a shuffled order, through
+// CompressList and ScatterPositions, the taps of positions near the border
+// that fall outside the output masked off, and their events through the
+// tables of ScatterEvents. The lists must equal the generic ones.
 func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(23, 29))
 	for _, k := range []int{3, 5} {
 		for _, n := range []int{16, 32, 48} {
-			for _, cs := range []int{1, 16, 32} {
+			for _, cs := range []int{1, 16, 20, 32} {
 				const h = 12
 				ow := h - k + 1
 				x := make([]float32, h*h*cs)
@@ -389,22 +391,32 @@ func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 				for c := 0; c < cs; c++ {
 					chOff[c] = int32(c * k * k * n)
 				}
-				ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*h+1)
-				CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
-				var list, idx []int32
+				order := make([]int32, h*h)
+				for i := range order {
+					order[i] = int32(i)
+				}
+				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+				ents, list, start := make([]int32, 2*(len(x)+16)), make([]int32, h*h), make([]int32, h*h+1)
+				m := im.compressList(x, cs, chOff, order, ents, list, start)
+				gents, glist, gstart := make([]int32, 2*(len(x)+16)), make([]int32, h*h), make([]int32, h*h+1)
+				gm := CompressListGeneric(x, cs, chOff, order, gents, glist, gstart)
+				if m != gm || fmt.Sprint(list[:m], start[:m+1], ents[:2*start[m]]) != fmt.Sprint(glist[:m], gstart[:m+1], gents[:2*gstart[m]]) {
+					t.Fatalf("k=%d cs=%d: CompressList listed %d positions, generic %d, or other entries", k, cs, m, gm)
+				}
+				var idx []int32
 				var vals []float32
-				bases := make([]int32, h*h)
+				bases := make([]int32, 2*h*h)
 				tapIdx := []int32{0}
 				var taps []int32
 				for y := 0; y < h; y++ {
 					for xx := 0; xx < h; xx++ {
 						p := y*h + xx
-						interior := y >= k-1 && y < ow && xx >= k-1 && xx < ow
-						bases[p] = -1
-						if interior {
-							bases[p] = int32((y*ow + xx) * n)
-							if start[p+1] > start[p] {
-								list = append(list, int32(p))
+						bases[2*p] = int32((y*ow + xx) * n)
+						for i := 0; i < k; i++ {
+							for j := 0; j < k; j++ {
+								if oy, ox := y-i, xx-j; oy >= 0 && oy < ow && ox >= 0 && ox < ow {
+									bases[2*p+1] |= 1 << (i*k + j)
+								}
 							}
 						}
 						for c := 0; c < cs; c++ {
@@ -416,7 +428,7 @@ func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 								}
 							}
 							tapIdx = append(tapIdx, int32(len(taps)/2))
-							if v := x[p*cs+c]; interior && v != 0 {
+							if v := x[p*cs+c]; v != 0 {
 								idx, vals = append(idx, int32(p*cs+c)), append(vals, v)
 							}
 						}
@@ -424,12 +436,13 @@ func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 				}
 				want, got := twinOutputs(ow * ow * n)
 				ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
+				dummy := make([]float32, k*k*n)
 				if im.hasPos(k, n) {
-					im.scatterPos(got, w, ents, start, list, bases, k, ow, n)
+					im.scatterPos(got, w, ents, start, list[:m], bases, dummy, k, ow, n)
 				} else {
-					ScatterPositionsGeneric(got, w, ents, start, list, bases, k, ow, n)
+					ScatterPositionsGeneric(got, w, ents, start, list[:m], bases, dummy, k, ow, n)
 				}
-				requireSame(t, got, want, fmt.Sprintf("k=%d n=%d cs=%d, %d positions", k, n, cs, len(list)))
+				requireSame(t, got, want, fmt.Sprintf("k=%d n=%d cs=%d, %d positions", k, n, cs, m))
 			}
 		}
 	}

@@ -92,6 +92,7 @@ func eventImpls() []eventFuncs {
 			compressPos: compressPosAVX2Go(),
 			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
+			compressList: CompressListGeneric,
 			scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
@@ -105,7 +106,8 @@ func eventImpls() []eventFuncs {
 			compressPos: compressPosAsm(),
 			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
-			scatterPos: posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 },
+			compressList: compressListAsm,
+			scatterPos: posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 || k == 3 && n == 32 },
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
@@ -224,12 +226,23 @@ func tableAsm(out, table []float32, bits []byte, origins, taps []int32, groups, 
 }
 
 // posAsm is ScatterPositions with the AVX-512 kernels (HasPositionKernel).
-func posAsm(out, w []float32, ents, start, list, bases []int32, k, ow, n int) {
+func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int) {
 	kern := scatterPos3x1AVX512
-	if k == 5 {
+	switch {
+	case k == 5:
 		kern = scatterPos5x1AVX512
+	case n == 32:
+		kern = scatterPos3x2AVX512
 	}
-	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], len(list), 4*ow*n, 4*n)
+	_ = dummy[k*k*n-1]
+	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], &dummy[0], len(list), 4*ow*n, 4*n)
+}
+
+// compressListAsm is CompressList with the AVX-512 kernel.
+func compressListAsm(x []float32, cs int, chOff, order, ents, list, start []int32) int {
+	_ = start[len(order)]
+	_ = list[len(order)-1]
+	return compressListAVX512(&x[0], cs, &chOff[0], &order[0], len(order), &ents[0], &list[0], &start[0], &pairIdx[0])
 }
 
 // windowAsm is ScatterWindow in blocks of 16, 8 and 4 output channels.

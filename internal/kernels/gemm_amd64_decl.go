@@ -409,13 +409,24 @@ func gatherSeg8AVX512(out, w *float32, segs, ents *int32, start *int32, nitems i
 // floats (AVX-512).
 //
 //go:noescape
-func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
+func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
 
 // scatterPos5x1AVX512 is ScatterPositionsGeneric for a 5×5 kernel and rows of 16
 // floats (AVX-512).
 //
 //go:noescape
-func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)
+func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+
+// scatterPos3x2AVX512 is ScatterPositionsGeneric for a 3×3 kernel and rows of 32
+// floats (AVX-512).
+//
+//go:noescape
+func scatterPos3x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+
+// compressListAVX512 is CompressListGeneric (AVX-512).
+//
+//go:noescape
+func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int
 
 // spikeBitsAVX512 is SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512).
 //

@@ -71,6 +71,8 @@ func main() {
 	}
 	genScatterPos(&b, 3, 1)
 	genScatterPos(&b, 5, 1)
+	genScatterPos(&b, 3, 2)
+	genCompressList(&b)
 	genSpikeBits(&b)
 	for _, groups := range []int{4, 8, 12, 16} {
 		for nv := 1; nv <= 4; nv++ {
@@ -163,6 +165,8 @@ func docOf(name string) string {
 		return fmt.Sprintf("TableConvGeneric for tap words of %d nibbles and rows of\n// %d floats (%s).", g, 16*nv, isa)
 	case name == "spikeBitsAVX512":
 		return "SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512)."
+	case name == "compressListAVX512":
+		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
 		return "CompressPositionsGeneric for npos positions (" + isa + ")."
 	case strings.HasPrefix(name, "compressNonzero"):
@@ -742,29 +746,31 @@ func genGatherSeg(b *strings.Builder, nv int, avx2 bool) {
 // registers (the first entry multiplies, the others multiply-add, weights
 // read from memory), and each tap's sum is then added to its output row
 // once: one read-modify-write per tap and position, however many channels
-// are active there, and one loop exit per position.
+// are active there, and one loop exit per position. A tap outside the
+// output (bit clear in the position's mask) writes its own row of dummy
+// instead, chosen by a conditional move: the border costs no branch.
 func genScatterPos(b *strings.Builder, k, nv int) {
 	name := fmt.Sprintf("scatterPos%dx%dAVX512", k, nv)
 	n := 16 * nv
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	acc := func(t, v int) string { return fmt.Sprintf("Z%d", t*nv+v) }
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start, list, bases *int32, npos, rowBytes, colBytes int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
 	w("MOVQ out+0(FP), DI")
 	w("MOVQ w+8(FP), SI")
 	w("MOVQ ents+16(FP), R8")
 	w("MOVQ start+24(FP), R10")
 	w("MOVQ list+32(FP), R9")
 	w("MOVQ bases+40(FP), DX")
-	w("MOVQ npos+48(FP), CX")
-	w("MOVQ rowBytes+56(FP), R11")
-	w("MOVQ colBytes+64(FP), R12")
+	w("MOVQ npos+56(FP), CX")
+	w("MOVQ rowBytes+64(FP), R11")
+	w("MOVQ colBytes+72(FP), R12")
 	w("TESTQ CX, CX")
 	w("JZ %s_done", name)
 	fmt.Fprintf(b, "%s_pos:\n", name)
 	w("MOVLQSX (R9), AX")
-	w("MOVLQSX (R10)(AX*4), BX")
-	w("MOVLQSX 4(R10)(AX*4), R13")
+	w("MOVLQSX (R10), BX")
+	w("MOVLQSX 4(R10), R13")
 	w("SUBQ BX, R13")
 	entry := func(first bool) {
 		w("MOVQ (R8)(BX*8), R14")
@@ -789,14 +795,20 @@ func genScatterPos(b *strings.Builder, k, nv int) {
 	entry(false)
 	w("JNZ %s_ent", name)
 	fmt.Fprintf(b, "%s_write:\n", name)
-	w("MOVLQSX (DX)(AX*4), AX")
+	w("MOVL 4(DX)(AX*8), R15")
+	w("MOVLQSX (DX)(AX*8), AX")
 	w("LEAQ (DI)(AX*4), BX")
+	w("MOVQ dummy+48(FP), AX")
 	for i := 0; i < k; i++ {
 		w("MOVQ BX, R13")
 		for j := 0; j < k; j++ {
+			t := i*k + j
+			w("LEAQ %d(AX), R14", 4*n*t)
+			w("BTL $%d, R15", t)
+			w("CMOVQCS R13, R14")
 			for v := 0; v < nv; v++ {
-				w("VADDPS %d(R13), %s, %s", 64*v, acc(i*k+j, v), acc(i*k+j, v))
-				w("VMOVUPS %s, %d(R13)", acc(i*k+j, v), 64*v)
+				w("VADDPS %d(R14), %s, %s", 64*v, acc(t, v), acc(t, v))
+				w("VMOVUPS %s, %d(R14)", acc(t, v), 64*v)
 			}
 			if j < k-1 {
 				w("SUBQ R12, R13")
@@ -807,9 +819,98 @@ func genScatterPos(b *strings.Builder, k, nv int) {
 		}
 	}
 	w("ADDQ $4, R9")
+	w("ADDQ $4, R10")
 	w("DECQ CX")
 	w("JNZ %s_pos", name)
 	fmt.Fprintf(b, "%s_done:\n", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genCompressList writes compressListAVX512: CompressListGeneric. Per
+// position of order, its channels in parts of 16 (the last one masked):
+// compare with zero, compress the non-zero values and their weight
+// offsets in registers, interleave them into pairs and store 32 words
+// whole; the position is listed by storing it always and advancing the
+// list only when it had an entry, so empty positions cost no branch.
+func genCompressList(b *strings.Builder) {
+	const name = "compressListAVX512"
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, "\n// func %s(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	w("MOVQ cs+8(FP), R8")
+	w("MOVQ R8, CX")
+	w("ANDQ $15, CX")
+	w("MOVL $1, AX")
+	w("SHLL CX, AX")
+	w("DECL AX")
+	w("KMOVW AX, K2")
+	w("MOVQ x+0(FP), SI")
+	w("MOVQ chOff+16(FP), R9")
+	w("MOVQ order+24(FP), R12")
+	w("MOVQ norder+32(FP), CX")
+	w("MOVQ ents+40(FP), DI")
+	w("MOVQ list+48(FP), R10")
+	w("MOVQ start+56(FP), R11")
+	w("MOVQ pairIdx+64(FP), AX")
+	w("VMOVDQU32 (AX), Z29")
+	w("VMOVDQU32 64(AX), Z30")
+	w("VXORPS Z31, Z31, Z31")
+	w("XORQ AX, AX")
+	fmt.Fprintf(b, "%s_pos:\n", name)
+	w("MOVLQSX (R12), R15")
+	w("MOVL AX, (R11)")
+	w("MOVL R15, (R10)")
+	w("MOVQ R15, R14")
+	w("IMULQ R8, R14")
+	w("LEAQ (SI)(R14*4), R14")
+	w("MOVQ R8, BX")
+	w("MOVQ R9, R13")
+	chunk := func() {
+		w("VCOMPRESSPS Z0, K1, Z1")
+		w("VMOVDQU32 (R13), Z2")
+		w("VPCOMPRESSD Z2, K1, Z3")
+		w("VMOVDQA32 Z29, Z7")
+		w("VPERMI2D Z1, Z3, Z7")
+		w("VMOVDQA32 Z30, Z8")
+		w("VPERMI2D Z1, Z3, Z8")
+		w("VMOVDQU32 Z7, (DI)(AX*8)")
+		w("VMOVDQU32 Z8, 64(DI)(AX*8)")
+		w("KMOVW K1, DX")
+		w("POPCNTL DX, DX")
+		w("ADDQ DX, AX")
+	}
+	fmt.Fprintf(b, "%s_chunk:\n", name)
+	w("CMPQ BX, $16")
+	w("JLT %s_tail", name)
+	w("VMOVUPS (R14), Z0")
+	w("VCMPPS $4, Z31, Z0, K1")
+	chunk()
+	w("ADDQ $64, R14")
+	w("ADDQ $64, R13")
+	w("SUBQ $16, BX")
+	w("JMP %s_chunk", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("TESTQ BX, BX")
+	w("JZ %s_next", name)
+	w("VMOVUPS.Z (R14), K2, Z0")
+	w("VCMPPS $4, Z31, Z0, K2, K1")
+	chunk()
+	fmt.Fprintf(b, "%s_next:\n", name)
+	w("MOVL (R11), DX")
+	w("CMPL AX, DX")
+	w("SETNE DL")
+	w("MOVBQZX DL, DX")
+	w("LEAQ (R10)(DX*4), R10")
+	w("LEAQ (R11)(DX*4), R11")
+	w("ADDQ $4, R12")
+	w("DECQ CX")
+	w("JNZ %s_pos", name)
+	w("MOVL AX, (R11)")
+	w("MOVQ R10, AX")
+	w("SUBQ list+48(FP), AX")
+	w("SHRQ $2, AX")
+	w("MOVQ AX, ret+72(FP)")
 	w("VZEROUPPER")
 	w("RET")
 }
