@@ -222,21 +222,21 @@ func ScatterEvents(out, wt []float32, vals []float32, idx []int32, tapIdx, taps 
 // kernel is SIMD; the exported functions fall back to the generic versions
 // for the others.
 type eventFuncs struct {
-	isa         ISA
-	compress    func(x []float32, idx []int32, vals []float32) int
-	scatter     func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)
-	hasScatter  func(n int) bool
-	compressPos func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32)
-	gather      func(out, w []float32, segs, ents, start []int32, n, nitems int)
-	hasGather   func(n int) bool
-	window      func(out, w, vals []float32, bases []int32, k, ow, n int)
-	hasWindow   func(k, n int) bool
+	isa          ISA
+	compress     func(x []float32, idx []int32, vals []float32) int
+	scatter      func(out, wt []float32, vals []float32, idx []int32, tapIdx, taps []int32, n int)
+	hasScatter   func(n int) bool
+	compressPos  func(x []float32, cs int, chOff []int32, posStride int, ents, start []int32)
+	gather       func(out, w []float32, segs, ents, start []int32, n, nitems int)
+	hasGather    func(n int) bool
+	window       func(out, w, vals []float32, bases []int32, k, ow, n int)
+	hasWindow    func(k, n int) bool
 	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
-	scatterPos  func(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int)
-	hasPos      func(k, n int) bool
-	spikeBits   func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
-	table       func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
-	hasTable    func(groups, n int) bool
+	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int)
+	hasPos       func(k, n int) bool
+	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
+	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
+	hasTable     func(groups, n int) bool
 }
 
 var eventGeneric = eventFuncs{
@@ -246,7 +246,7 @@ var eventGeneric = eventFuncs{
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 	compressList: CompressListGeneric,
-	scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
+	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }

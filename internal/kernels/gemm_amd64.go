@@ -93,7 +93,7 @@ func eventImpls() []eventFuncs {
 			gather:      gatherAVX2, hasGather: func(n int) bool { return n%8 == 0 && n >= 8 },
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			compressList: CompressListGeneric,
-			scatterPos: ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
+			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -107,7 +107,7 @@ func eventImpls() []eventFuncs {
 			gather:      gatherAsm, hasGather: func(n int) bool { return n%16 == 0 && n >= 16 },
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			compressList: compressListAsm,
-			scatterPos: posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 || k == 3 && n == 32 },
+			scatterPos:   posAsm, hasPos: func(k, n int) bool { return (k == 3 || k == 5) && n == 16 || k == 3 && n == 32 },
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
