@@ -58,8 +58,15 @@ type addOp struct {
 // through the index tables for an input stored otherwise.
 func (op *addOp) run(r *opRun, n int) {
 	y := r.y(&op.opBase, n)
-	copy(y, r.x(&op.opBase, n))
-	for k := 1; k < len(op.ins); k++ {
+	first := 1
+	if len(op.ins) > 1 && op.direct[1] {
+		// The first two in one pass.
+		invariant(tensor.Sum2(y, r.x(&op.opBase, n), r.input(&op.opBase, 1, n)))
+		first = 2
+	} else {
+		copy(y, r.x(&op.opBase, n))
+	}
+	for k := first; k < len(op.ins); k++ {
 		l := &op.ins[k]
 		x := r.input(&op.opBase, k, n)
 		if op.direct[k] {
@@ -318,22 +325,7 @@ type scaleOp struct {
 }
 
 func (op *scaleOp) run(r *opRun, n int) {
-	scaleFrames(r.y(&op.opBase, n), r.x(&op.opBase, n), op.factor)
-}
-
-// scaleFrames sets y = f·x, eight values at a time (the factor in a
-// register, no bounds checks in the loop).
-func scaleFrames(y, x []float32, f float32) {
-	y = y[:len(x)]
-	m := len(x) &^ 7
-	for k := 0; k < m; k += 8 {
-		xs, ys := x[k:k+8:k+8], y[k:k+8:k+8]
-		ys[0], ys[1], ys[2], ys[3] = f*xs[0], f*xs[1], f*xs[2], f*xs[3]
-		ys[4], ys[5], ys[6], ys[7] = f*xs[4], f*xs[5], f*xs[6], f*xs[7]
-	}
-	for k := m; k < len(x); k++ {
-		y[k] = f * x[k]
-	}
+	invariant(tensor.Scale(r.y(&op.opBase, n), r.x(&op.opBase, n), op.factor))
 }
 
 // layerOp runs a layer the engine has no channels-last kernel for (padded

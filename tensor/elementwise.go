@@ -15,6 +15,24 @@ func Add(dst, src []float32) error {
 	return nil
 }
 
+// Scale sets dst[i] = f·src[i].
+func Scale(dst, src []float32, f float32) error {
+	if len(src) != len(dst) {
+		return fmt.Errorf("tensor: scale of %d values into %d", len(src), len(dst))
+	}
+	kernels.Scale(dst, src, f)
+	return nil
+}
+
+// Sum2 sets dst[i] = a[i] + b[i].
+func Sum2(dst, a, b []float32) error {
+	if len(a) != len(dst) || len(b) != len(dst) {
+		return fmt.Errorf("tensor: sum of %d and %d values into %d", len(a), len(b), len(dst))
+	}
+	kernels.Sum2(dst, a, b)
+	return nil
+}
+
 // Relu sets dst[i] = src[i], or 0 where src[i] < 0 (NaN passes through).
 func Relu(dst, src []float32) error {
 	if len(src) != len(dst) {

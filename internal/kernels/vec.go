@@ -14,6 +14,41 @@ func AddGeneric(dst, src []float32) {
 	}
 }
 
+// ScaleGeneric sets dst[i] = f·src[i] for i < len(dst).
+func ScaleGeneric(dst, src []float32, f float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = f * v
+	}
+}
+
+// Sum2Generic sets dst[i] = a[i] + b[i] for i < len(dst).
+func Sum2Generic(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// Scale sets dst[i] = f·src[i] for i < len(dst); src must be as long.
+func Scale(dst, src []float32, f float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[len(dst)-1]
+	vecImpl.scale(dst, src, f)
+}
+
+// Sum2 sets dst[i] = a[i] + b[i] for i < len(dst); a and b must be as
+// long.
+func Sum2(dst, a, b []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_, _ = a[len(dst)-1], b[len(dst)-1]
+	vecImpl.sum2(dst, a, b)
+}
+
 // ReluGeneric sets dst[i] = src[i], or 0 where src[i] < 0 (NaN and -0 pass
 // through, as the AVX-512 VMAXPS version does).
 func ReluGeneric(dst, src []float32) {
@@ -120,6 +155,26 @@ func SumGeneric(x []float32) float32 {
 	return r[0]
 }
 
+// iafFastLimit returns the least potential v for which float32(v/theta)
+// is 2 or more, for a positive normal theta: below it, trunc(v/theta) is
+// exactly 1 where v >= theta and 0 elsewhere (v/theta < 1 never rounds up
+// to 1: the gap below 1 is at least twice the relative spacing of v), so
+// a kernel may compare instead of dividing. For other thresholds it is
+// -Inf: always divide.
+func iafFastLimit(theta float32) float32 {
+	if !(theta >= math.SmallestNonzeroFloat32*(1<<23)) || math.IsInf(float64(2*theta), 0) {
+		return float32(math.Inf(-1))
+	}
+	v := 2 * theta // exact: v/theta is 2
+	for {
+		p := math.Nextafter32(v, 0)
+		if p/theta < 2 {
+			return v
+		}
+		v = p
+	}
+}
+
 // IAF is IAFGeneric with SIMD where available; x and out must be as long as v.
 func IAF(v, x, out []float32, theta, minV float32) {
 	if len(v) == 0 {
@@ -201,13 +256,15 @@ type vecFuncs struct {
 	pool2x2      func(out, r0, r1 []float32, ow, c int, scale float32)
 	isa          ISA
 	add          func(dst, src []float32)
+	scale        func(dst, src []float32, f float32)
+	sum2         func(dst, a, b []float32)
 	relu         func(dst, src []float32)
 	reluGrad     func(dst, dy, out []float32)
 	iaf          func(v, x, out []float32, theta, minV float32)
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

@@ -103,24 +103,30 @@ grad_done:
 // func iafAVX512(v, x, out *float32, n int, theta, minV float32)
 // v += x; s = trunc(v/theta) where v > 0, else 0; v -= s*theta;
 // v = max(minV, v) (NaN stays NaN; pass -Inf for no floor); out = s.
-TEXT ·iafAVX512(SB), NOSPLIT, $0-40
+TEXT ·iafAVX512(SB), NOSPLIT, $0-44
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ out+16(FP), DX
 	MOVQ n+24(FP), BX
 	VBROADCASTSS theta+32(FP), Z4
 	VBROADCASTSS minV+36(FP), Z3
+	VBROADCASTSS fast+40(FP), Z6
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z7
 	VXORPS Z2, Z2, Z2
 iaf_loop:
 	CMPQ BX, $16
 	JL iaf_tail
 	VMOVUPS (DI), Z0
 	VADDPS (SI), Z0, Z0
-	VCMPPS $14, Z2, Z0, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
+	// Every lane below fast (no NaN): one spike where v >= theta.
+	VCMPPS $5, Z6, Z0, K3
+	KORTESTW K3, K3
+	JNZ iaf_divide
+	VCMPPS $13, Z4, Z0, K2
+	VMOVAPS.Z Z7, K2, Z1
+	VSUBPS Z4, Z0, K2, Z0
+iaf_store:
 	VMAXPS Z0, Z3, Z0
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, (DX)
@@ -129,6 +135,13 @@ iaf_loop:
 	ADDQ $64, DX
 	SUBQ $16, BX
 	JMP iaf_loop
+iaf_divide:
+	VCMPPS $14, Z2, Z0, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
+	JMP iaf_store
 iaf_tail:
 	TESTQ BX, BX
 	JZ iaf_done
@@ -702,5 +715,62 @@ pool2_next:
 	DECQ R8
 	JMP pool2_x
 pool2_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(dst, src *float32, n int, f float32)
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	VBROADCASTSS f+24(FP), Z2
+scale_loop:
+	CMPQ DX, $16
+	JL scale_tail
+	VMULPS (SI), Z2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, DX
+	JMP scale_loop
+scale_tail:
+	TESTQ DX, DX
+	JZ scale_done
+	MOVQ DX, CX
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z1
+	VMULPS Z1, Z2, Z0
+	VMOVUPS Z0, K1, (DI)
+scale_done:
+	VZEROUPPER
+	RET
+
+// func sum2AVX512(dst, a, b *float32, n int)
+TEXT ·sum2AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), DX
+sum2_loop:
+	CMPQ DX, $16
+	JL sum2_tail
+	VMOVUPS (SI), Z0
+	VADDPS (R8), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, R8
+	SUBQ $16, DX
+	JMP sum2_loop
+sum2_tail:
+	TESTQ DX, DX
+	JZ sum2_done
+	MOVQ DX, CX
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (R8), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+sum2_done:
 	VZEROUPPER
 	RET

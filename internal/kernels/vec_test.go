@@ -50,6 +50,12 @@ func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 		im.add(g1[:n], b)
 		AddGeneric(g2[:n], b)
 		same("add", g1, g2)
+		im.scale(g1[:n], b, 0.3)
+		ScaleGeneric(g2[:n], b, 0.3)
+		same("scale", g1, g2)
+		im.sum2(g1[:n], b, c)
+		Sum2Generic(g2[:n], b, c)
+		same("sum2", g1, g2)
 		im.relu(g1[:n], c)
 		ReluGeneric(g2[:n], c)
 		same("relu", g1, g2)
@@ -111,5 +117,42 @@ func BenchmarkReluGrad(b *testing.B) {
 	b.SetBytes(int64(12 * n))
 	for i := 0; i < b.N; i++ {
 		ReluGrad(dst, dy, out)
+	}
+}
+
+// TestIAFFastPathBoundaries puts potentials at the edges of the AVX-512
+// kernel's no-division path (theta, the limit where v/theta rounds to 2,
+// and their neighbours) into otherwise quiet blocks of 16, for thresholds
+// of every magnitude, and requires the generic kernel's spikes and
+// potentials bit for bit.
+func TestIAFFastPathBoundaries(t *testing.T) {
+	for _, im := range vecImpls() {
+		for _, th := range []float32{1, 0.75, 0.3, 3, 1e-30, 1e38, 2e38, 7e-39, 0, -1} {
+			lim := iafFastLimit(th)
+			var edges []float32
+			for _, e := range []float32{th, lim, 2 * th} {
+				edges = append(edges, e, math.Nextafter32(e, 0), math.Nextafter32(e, float32(math.Inf(1))))
+			}
+			if th > 0 && !math.IsInf(float64(lim), 0) && !(math.Nextafter32(lim, 0)/th < 2 && lim/th >= 2) {
+				t.Fatalf("theta %v: limit %v is not where v/theta reaches 2", th, lim)
+			}
+			for _, e := range edges {
+				v1 := make([]float32, 32)
+				for i := range v1 {
+					v1[i] = th / 4
+				}
+				v1[5], v1[21] = e, -e
+				v2 := append([]float32(nil), v1...)
+				x := make([]float32, 32)
+				o1, o2 := make([]float32, 32), make([]float32, 32)
+				im.iaf(v1, x, o1, th, -1)
+				IAFGeneric(v2, x, o2, th, -1)
+				for i := range v1 {
+					if math.Float32bits(v1[i]) != math.Float32bits(v2[i]) || o1[i] != o2[i] {
+						t.Fatalf("%s theta %v, v %v: lane %d spikes %v, v %v; want %v, %v", im.isa, th, e, i, o1[i], v1[i], o2[i], v2[i])
+					}
+				}
+			}
+		}
 	}
 }
