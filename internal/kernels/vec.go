@@ -155,26 +155,6 @@ func SumGeneric(x []float32) float32 {
 	return r[0]
 }
 
-// iafFastLimit returns the least potential v for which float32(v/theta)
-// is 2 or more, for a positive normal theta: below it, trunc(v/theta) is
-// exactly 1 where v >= theta and 0 elsewhere (v/theta < 1 never rounds up
-// to 1: the gap below 1 is at least twice the relative spacing of v), so
-// a kernel may compare instead of dividing. For other thresholds it is
-// -Inf: always divide.
-func iafFastLimit(theta float32) float32 {
-	if !(theta >= math.SmallestNonzeroFloat32*(1<<23)) || math.IsInf(float64(2*theta), 0) {
-		return float32(math.Inf(-1))
-	}
-	v := 2 * theta // exact: v/theta is 2
-	for {
-		p := math.Nextafter32(v, 0)
-		if p/theta < 2 {
-			return v
-		}
-		v = p
-	}
-}
-
 // IAF is IAFGeneric with SIMD where available; x and out must be as long as v.
 func IAF(v, x, out []float32, theta, minV float32) {
 	if len(v) == 0 {

@@ -30,12 +30,10 @@ func reluAVX512(dst, src *float32, n int)
 //go:noescape
 func reluGradAVX512(dst, dy, out *float32, n int)
 
-// iafAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV), with fast
-// = iafFastLimit(theta): a block of 16 whose potentials are all below it
-// spikes by comparison, without dividing.
+// iafAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV).
 //
 //go:noescape
-func iafAVX512(v, x, out *float32, n int, theta, minV, fast float32)
+func iafAVX512(v, x, out *float32, n int, theta, minV float32)
 
 // scaleAVX512 is ScaleGeneric(dst[:n], src[:n], f).
 //
@@ -178,9 +176,7 @@ func vecAVX512() vecFuncs {
 		sum2:     func(dst, a, b []float32) { sum2AVX512(&dst[0], &a[0], &b[0], len(dst)) },
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },
-		iaf: func(v, x, out []float32, theta, minV float32) {
-			iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, iafFastLimit(theta))
-		},
+		iaf:      func(v, x, out []float32, theta, minV float32) { iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV) },
 		sum: func(x []float32) float32 {
 			if len(x) == 0 {
 				return 0

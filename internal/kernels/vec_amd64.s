@@ -103,30 +103,24 @@ grad_done:
 // func iafAVX512(v, x, out *float32, n int, theta, minV float32)
 // v += x; s = trunc(v/theta) where v > 0, else 0; v -= s*theta;
 // v = max(minV, v) (NaN stays NaN; pass -Inf for no floor); out = s.
-TEXT ·iafAVX512(SB), NOSPLIT, $0-44
+TEXT ·iafAVX512(SB), NOSPLIT, $0-40
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ out+16(FP), DX
 	MOVQ n+24(FP), BX
 	VBROADCASTSS theta+32(FP), Z4
 	VBROADCASTSS minV+36(FP), Z3
-	VBROADCASTSS fast+40(FP), Z6
-	MOVL $0x3f800000, AX
-	VPBROADCASTD AX, Z7
 	VXORPS Z2, Z2, Z2
 iaf_loop:
 	CMPQ BX, $16
 	JL iaf_tail
 	VMOVUPS (DI), Z0
 	VADDPS (SI), Z0, Z0
-	// Every lane below fast (no NaN): one spike where v >= theta.
-	VCMPPS $5, Z6, Z0, K3
-	KORTESTW K3, K3
-	JNZ iaf_divide
-	VCMPPS $13, Z4, Z0, K2
-	VMOVAPS.Z Z7, K2, Z1
-	VSUBPS Z4, Z0, K2, Z0
-iaf_store:
+	VCMPPS $14, Z2, Z0, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
 	VMAXPS Z0, Z3, Z0
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, (DX)
@@ -135,13 +129,6 @@ iaf_store:
 	ADDQ $64, DX
 	SUBQ $16, BX
 	JMP iaf_loop
-iaf_divide:
-	VCMPPS $14, Z2, Z0, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	JMP iaf_store
 iaf_tail:
 	TESTQ BX, BX
 	JZ iaf_done
