@@ -2,12 +2,14 @@ package monitor
 
 import (
 	"context"
-	"github.com/snnkit/snnkit/sim"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/snnkit/snnkit/graph"
+	"github.com/snnkit/snnkit/internal/testnets"
 	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/sim"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -193,6 +195,48 @@ func TestPoolScaleFollowsGraphPaths(t *testing.T) {
 		name := net.Stages[i].Name
 		if s.scale[k] != want[name] {
 			t.Errorf("stage %s: pooling factor %v, want %v", name, s.scale[k], want[name])
+		}
+	}
+}
+
+// TestSynOpsSameOnEveryEngine counts the synaptic operations of a residual
+// graph, whose strided convolution and projection read the same spikes
+// (the fast engines share one input sum between them), on every engine:
+// the counts are sums of spike counts, so they must agree exactly.
+func TestSynOpsSameOnEveryEngine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	net, _, err := snn.FromGraph(testnets.ResGraph(rng), snn.DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := tensor.New(2, 20, 1, 8, 8)
+	for i := range input.Data {
+		input.Data[i] = rng.Float32() * 2
+	}
+	var want []LayerSynOps
+	for _, engine := range []sim.Engine{sim.EngineReference, sim.EngineDense, sim.EngineEvent, sim.EngineAuto} {
+		sm, err := sim.New(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm.SetEngine(engine)
+		s := NewSynOps(net)
+		sm.AddMonitor(s)
+		if _, err := sm.Run(context.Background(), input); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Result()
+		if want == nil {
+			want = got
+			if len(got) < 5 || got[3].PerSample == 0 {
+				t.Fatalf("synops %+v: too few layers or no spikes to count", got)
+			}
+			continue
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%v: layer %s: %+v, reference engine %+v", engine, want[i].Name, got[i], want[i])
+			}
 		}
 	}
 }

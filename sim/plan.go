@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/snnkit/snnkit/internal/event"
@@ -504,19 +505,28 @@ type fastTask struct {
 
 // opSum is an op's input summed over a sample's frames.
 type opSum struct {
-	op  *opBase
+	src int       // the op whose output is summed (-1: the network input)
+	ops []*opBase // the ops reading it whose InputSummers want the sum; the first adds to it
 	sum []float32
 }
 
-// sumFor returns the task's input-sum accumulator for op, zeroed when new.
-func (t *fastTask) sumFor(op *opBase) []float32 {
-	for _, s := range t.sums {
-		if s.op == op && len(s.sum) == op.inLen {
-			return s.sum
+// sumFor returns the task's accumulator of op's (first) input, zeroed when
+// new, and whether op is the one that adds to it: ops that read the same
+// output (a residual block's convolution and shortcut) share one sum.
+func (t *fastTask) sumFor(op *opBase) ([]float32, bool) {
+	src := op.srcs[0]
+	for i := range t.sums {
+		s := &t.sums[i]
+		if s.src != src || len(s.sum) != op.inLen {
+			continue
 		}
+		if !slices.Contains(s.ops, op) {
+			s.ops = append(s.ops, op)
+		}
+		return s.sum, s.ops[0] == op
 	}
-	t.sums = append(t.sums, opSum{op: op, sum: make([]float32, op.inLen)})
-	return t.sums[len(t.sums)-1].sum
+	t.sums = append(t.sums, opSum{src: src, ops: []*opBase{op}, sum: make([]float32, op.inLen)})
+	return t.sums[len(t.sums)-1].sum, true
 }
 
 // release returns a task's buffers for the next run.

@@ -134,9 +134,8 @@ func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chu
 	if len(w.summers) > 0 {
 		// Sum over the sample's frames in the task; handed over once per
 		// Run by flushSums.
-		acc := t.sumFor(op)
-		for f := 0; f < n; f++ {
-			invariant(tensor.Add(acc, x[f*op.inLen:(f+1)*op.inLen]))
+		if acc, adds := t.sumFor(op); adds {
+			invariant(tensor.AddFrames(acc, x[:n*op.inLen]))
 		}
 	}
 	if len(w.free)+len(w.frames) == 0 {
@@ -169,11 +168,14 @@ func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ps := range t.sums {
-		size := tensor.Numel(ps.op.in.shape)
+		in := &ps.ops[0].in
+		size := tensor.Numel(in.shape)
 		t.sumN = grow32(t.sumN, size)
-		toNCHW(&ps.op.in, ps.sum, t.sumN, 1)
-		for _, sm := range s.watch[ps.op.index].summers {
-			sm.ObserveInputSum(ps.op.index, t.sumN[:size], c)
+		toNCHW(in, ps.sum, t.sumN, 1)
+		for _, op := range ps.ops {
+			for _, sm := range s.watch[op.index].summers {
+				sm.ObserveInputSum(op.index, t.sumN[:size], c)
+			}
 		}
 	}
 }

@@ -15,6 +15,16 @@ func Add(dst, src []float32) error {
 	return nil
 }
 
+// AddFrames adds the frames of x, each len(acc) values, to acc in order
+// (as that many calls of Add would, reading and writing acc once).
+func AddFrames(acc, x []float32) error {
+	if len(acc) == 0 || len(x)%len(acc) != 0 {
+		return fmt.Errorf("tensor: frames of %d values added into %d", len(x), len(acc))
+	}
+	kernels.AddFrames(acc, x, len(x)/len(acc))
+	return nil
+}
+
 // Scale sets dst[i] = f·src[i].
 func Scale(dst, src []float32, f float32) error {
 	if len(src) != len(dst) {

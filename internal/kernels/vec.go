@@ -30,6 +30,30 @@ func Sum2Generic(dst, a, b []float32) {
 	}
 }
 
+// AddFramesGeneric adds frames frames of len(acc) values, x[f·len(acc):],
+// to acc in order: acc[i] += x[i], then += x[len(acc)+i], and so on (what
+// frames calls of Add would give, with acc read and written once).
+func AddFramesGeneric(acc, x []float32, frames int) {
+	x = x[:frames*len(acc)]
+	for i := range acc {
+		a := acc[i]
+		for f := 0; f < frames; f++ {
+			a += x[f*len(acc)+i]
+		}
+		acc[i] = a
+	}
+}
+
+// AddFrames is AddFramesGeneric with SIMD where available; x must hold
+// frames·len(acc) values.
+func AddFrames(acc, x []float32, frames int) {
+	if len(acc) == 0 || frames <= 0 {
+		return
+	}
+	_ = x[frames*len(acc)-1]
+	vecImpl.addFrames(acc, x, frames)
+}
+
 // Scale sets dst[i] = f·src[i] for i < len(dst); src must be as long.
 func Scale(dst, src []float32, f float32) {
 	if len(dst) == 0 {
@@ -238,13 +262,14 @@ type vecFuncs struct {
 	add          func(dst, src []float32)
 	scale        func(dst, src []float32, f float32)
 	sum2         func(dst, a, b []float32)
+	addFrames    func(acc, x []float32, frames int)
 	relu         func(dst, src []float32)
 	reluGrad     func(dst, dy, out []float32)
 	iaf          func(v, x, out []float32, theta, minV float32)
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

@@ -45,6 +45,12 @@ func scaleAVX512(dst, src *float32, n int, f float32)
 //go:noescape
 func sum2AVX512(dst, a, b *float32, n int)
 
+// addFramesAVX512 is AddFramesGeneric(acc[:n], x[:frames·n], frames)
+// for frames >= 1.
+//
+//go:noescape
+func addFramesAVX512(acc, x *float32, n, frames int)
+
 // sumAVX512 is SumGeneric(x[:n]).
 //
 //go:noescape
@@ -171,9 +177,12 @@ func vecAVX512() vecFuncs {
 		pool2x2: func(out, r0, r1 []float32, ow, c int, scale float32) {
 			pool2x2AVX512(&out[0], &r0[0], &r1[0], ow, c, scale)
 		},
-		add:      func(dst, src []float32) { addAVX512(&dst[0], &src[0], len(dst)) },
-		scale:    func(dst, src []float32, f float32) { scaleAVX512(&dst[0], &src[0], len(dst), f) },
-		sum2:     func(dst, a, b []float32) { sum2AVX512(&dst[0], &a[0], &b[0], len(dst)) },
+		add:   func(dst, src []float32) { addAVX512(&dst[0], &src[0], len(dst)) },
+		scale: func(dst, src []float32, f float32) { scaleAVX512(&dst[0], &src[0], len(dst), f) },
+		sum2:  func(dst, a, b []float32) { sum2AVX512(&dst[0], &a[0], &b[0], len(dst)) },
+		addFrames: func(acc, x []float32, frames int) {
+			addFramesAVX512(&acc[0], &x[0], len(acc), frames)
+		},
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },
 		iaf:      func(v, x, out []float32, theta, minV float32) { iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV) },

@@ -761,3 +761,45 @@ sum2_tail:
 sum2_done:
 	VZEROUPPER
 	RET
+
+// func addFramesAVX512(acc, x *float32, n, frames int)
+TEXT ·addFramesAVX512(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), DX
+	MOVQ frames+24(FP), R9
+	LEAQ (DX*4), R10
+addf_loop:
+	CMPQ DX, $16
+	JL addf_tail
+	VMOVUPS (DI), Z0
+	MOVQ SI, R8
+	MOVQ R9, BX
+addf_frame:
+	VADDPS (R8), Z0, Z0
+	ADDQ R10, R8
+	DECQ BX
+	JNZ addf_frame
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, DX
+	JMP addf_loop
+addf_tail:
+	TESTQ DX, DX
+	JZ addf_done
+	MOVQ DX, CX
+	TAILMASK
+	VMOVUPS.Z (DI), K1, Z0
+	MOVQ SI, R8
+	MOVQ R9, BX
+addf_tframe:
+	VMOVUPS.Z (R8), K1, Z1
+	VADDPS Z1, Z0, Z0
+	ADDQ R10, R8
+	DECQ BX
+	JNZ addf_tframe
+	VMOVUPS Z0, K1, (DI)
+addf_done:
+	VZEROUPPER
+	RET

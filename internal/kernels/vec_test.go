@@ -56,6 +56,12 @@ func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 		im.sum2(g1[:n], b, c)
 		Sum2Generic(g2[:n], b, c)
 		same("sum2", g1, g2)
+		for _, frames := range []int{1, 3} {
+			x := append(append(append([]float32(nil), b[:n]...), c[:n]...), b[:n]...)
+			im.addFrames(g1[:n], x, frames)
+			AddFramesGeneric(g2[:n], x, frames)
+			same("addFrames", g1, g2)
+		}
 		im.relu(g1[:n], c)
 		ReluGeneric(g2[:n], c)
 		same("relu", g1, g2)
