@@ -20,7 +20,7 @@ func EventForms(s *Simulator) map[string]string {
 		case op.event == eventGather:
 			form, simd = "gathered", event.HasGatherKernel(ch)
 		case op.posWin:
-			form, simd = "positions", event.HasPositionKernel(op.winK, ch)
+			form, simd = "positions", event.HasPositionKernel(op.posGeom.K, op.posGeom.S, ch)
 		case op.winBase != nil:
 			form, simd = "window", event.HasWindowKernel(op.winK, ch)
 		}

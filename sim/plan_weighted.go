@@ -35,6 +35,7 @@ type weightedOp struct {
 	winOW        int       // output width
 	winBase      []int32   // per input position: output offset of tap (0, 0), or -1 near the border
 	posWin       bool      // eventScatter by positions (event.PositionScatterer); else one input channel's window (event.Scatterer.SetWindow)
+	posGeom      event.PosGeometry
 	pcs          int       // eventGather: channels per input position
 	gsegs        []int32   // eventGather: item stream (event.Gatherer)
 	gitems       int
@@ -70,7 +71,7 @@ func (op *weightedOp) propagators() error {
 		return nil
 	}
 	if op.posWin {
-		ps, err := event.NewPositionScatterer(op.in.cs, op.winK, op.in.shape[2], op.winOW, ch, op.outLen, len(op.wevent), op.winBase)
+		ps, err := event.NewPositionScatterer(op.posGeom, op.in.cs, op.in.shape[0], ch, op.outLen, len(op.wevent))
 		if err != nil {
 			return err
 		}
@@ -163,7 +164,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	// output whose lengths the branch predictor cannot know, than on
 	// adding. On resnet_fmnist's 16-channel layers at T=64 that took a
 	// layer from 25 to 18 µs a frame; at 32 channels gathering stays ahead.
-	posWin := !general && cs > 1 && kh == kw && sh == 1 && sw == 1 && ow >= kh && oh >= kh && event.HasPositionKernel(kh, os)
+	posWin := !general && cs > 1 && kh == kw && sh == sw && event.HasPositionKernel(kh, sh, os)
 	if general || posWin {
 		op.event = eventScatter
 	}
@@ -227,24 +228,8 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 		}
 		op.winK, op.winOW = kh, ow
 		if posWin {
-			// Every input position: the output offset of tap (0, 0), output
-			// (y+ph, x+pw), and the mask of its taps (i, j) whose output
-			// (y+ph-i, x+pw-j) lies inside.
 			op.posWin = true
-			op.winBase = make([]int32, 2*h*w)
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					p := y*w + x
-					op.winBase[2*p] = int32(((y+ph)*ow + x + pw) * os)
-					for i := 0; i < kh; i++ {
-						for j := 0; j < kw; j++ {
-							if oy, ox := y+ph-i, x+pw-j; oy >= 0 && oy < oh && ox >= 0 && ox < ow {
-								op.winBase[2*p+1] |= 1 << (i*kw + j)
-							}
-						}
-					}
-				}
-			}
+			op.posGeom = event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
 			break
 		}
 		if !general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && event.HasWindowKernel(kh, os) {
@@ -459,7 +444,7 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		case ch%16 != 0:
 			perVec, vecs = 4.4, vecs+1
 		}
-		if op.winBase != nil {
+		if op.winBase != nil || op.posWin {
 			perVec /= 2 // weights in registers (BenchmarkConv1Op)
 		}
 		op.eventNs = 5 + perVec*tapsPerInput*vecs

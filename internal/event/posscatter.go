@@ -7,84 +7,117 @@ import (
 )
 
 // PositionScatterer propagates the non-zero inputs of one frame of a k×k
-// convolution at stride 1 position by position: the active channels of
-// every input position are listed (kernels.CompressList), and each
-// position sums, in registers, its channels' weight rows for every tap and
-// adds each tap's sum to its output row once (kernels.ScatterPositions).
-// A position near the border has a mask of the taps that land inside the
-// output. The input frame holds positions of cs channels (channels-last),
-// in rows w positions wide; channel c's weights for tap t = i·k+j are the
-// n floats at (c·k·k + t)·n.
+// convolution (stride s, no dilation, one group) position by position:
+// the active channels of every input position are listed
+// (kernels.CompressList), and each position sums, in registers, its
+// channels' weight rows for every tap it reaches and adds each tap's sum
+// to its output row once (kernels.ScatterPositions). At stride s the
+// positions fall into s² classes (kernels.PosClass) that reach the output
+// through the same taps; each class goes through its own kernel. A
+// position near the border has a mask of the taps that land inside the
+// output. The input frame holds positions of cs channels (channels-last);
+// channel c's weights for tap t = i·k+j are the n floats at (c·k·k + t)·n.
 type PositionScatterer struct {
-	cs, k, ow, n int
-	outLen       int
+	g            PosGeometry
+	cs, n        int
+	outLen, wLen int
 	chOff        []int32
-	bases        []int32 // per position: output offset of tap (0, 0) and the mask of its taps inside the output
-	order        []int32 // the positions in k passes over the columns
+	bases        []int32   // per position: output offset of its (⌊Y/s⌋, ⌊X/s⌋) and the mask of its taps inside the output
+	orders       [][]int32 // per class: its positions that reach an output, in passes over the output columns
+	maxTaps      int
 
 	ents, start, list []int32
 	dummy             []float32
 }
 
-// NewPositionScatterer checks a position scatter into output frames of
-// outLen floats with weights of wLen floats, input rows w positions wide:
-// bases[2p] is the output offset of position p's tap (0, 0), whose tap
-// (i, j) is then the n values at bases[2p] - (i·ow+j)·n where bit i·k+j
-// of bases[2p+1] is set.
-func NewPositionScatterer(cs, k, w, ow, n, outLen, wLen int, bases []int32) (*PositionScatterer, error) {
-	npos := len(bases) / 2
-	if cs < 1 || w < 1 || n < 1 || len(bases)%2 != 0 || npos%w != 0 {
-		return nil, fmt.Errorf("event: position scatter of %d positions of %d channels in rows of %d", npos, cs, w)
+// PosGeometry is a position scatter's convolution: an H×W input, an OH×OW
+// output, a K×K kernel at stride S, PH rows and PW columns of zero padding
+// at the top and left.
+type PosGeometry struct{ H, W, OH, OW, K, S, PH, PW int }
+
+// NewPositionScatterer prepares a position scatter over inputs of cs
+// channels per position, the first cin of them real (the others zero
+// padding), into output frames of outLen floats, rows of n, with weights
+// of wLen floats.
+func NewPositionScatterer(g PosGeometry, cs, cin, n, outLen, wLen int) (*PositionScatterer, error) {
+	switch {
+	case cs < 1 || cin < 1 || cin > cs || n < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1 || g.K < 1 || g.K > 5 || g.S < 1 || g.PH < 0 || g.PW < 0:
+		return nil, fmt.Errorf("event: position scatter of %+v, %d channels, rows of %d", g, cs, n)
+	case int64(cin)*int64(g.K*g.K*n) > int64(wLen) || int64(g.OH*g.OW)*int64(n) > int64(outLen) || int64(g.H*g.W)*int64(cs) > 1<<30:
+		return nil, fmt.Errorf("event: position scatter of %+v, %d channels: does not fit %d weights and %d outputs", g, cs, wLen, outLen)
 	}
-	if k < 1 || k > 5 || ow < 1 || int64(cs)*int64(k*k*n) > int64(wLen) {
-		return nil, fmt.Errorf("event: position scatter of a %d×%d kernel, outputs %d wide, %d channels: does not fit %d weights", k, k, ow, cs, wLen)
+	s := &PositionScatterer{g: g, cs: cs, n: n, outLen: outLen, wLen: wLen}
+	s.chOff = make([]int32, (cs+15)/16*16) // padding channels, always zero, never listed
+	for c := 0; c < cin; c++ {
+		s.chOff[c] = int32(c * g.K * g.K * n)
 	}
-	for p := 0; p < npos; p++ {
-		b, mask := int(bases[2*p]), uint32(bases[2*p+1])
-		if mask>>(k*k) != 0 {
-			return nil, fmt.Errorf("event: position scatter mask %#x of position %d has more than %d taps", mask, p, k*k)
+	s.bases = make([]int32, 2*g.H*g.W)
+	s.orders = make([][]int32, g.S*g.S)
+	for class := range s.orders {
+		pc := s.class(class)
+		taps := pc.Taps()
+		s.maxTaps = max(s.maxTaps, len(taps))
+		// Passes over the output columns (⌊X/s⌋ mod the class's window
+		// width), so that the windows of positions that follow each other
+		// do not overlap: an output row written for one is not read back
+		// at once for the next (a store the load would have to wait for).
+		width := 1
+		for _, t := range taps {
+			width = max(width, t[1]/g.S+1)
 		}
-		for t := 0; t < k*k; t++ {
-			if o := b - (t/k*ow+t%k)*n; mask>>t&1 == 1 && (o < 0 || o+n > outLen) {
-				return nil, fmt.Errorf("event: position scatter tap %d of position %d at %d, outside the output", t, p, o)
-			}
-		}
-	}
-	s := &PositionScatterer{cs: cs, k: k, ow: ow, n: n, outLen: outLen, bases: bases}
-	s.chOff = make([]int32, (cs+15)/16*16)
-	for c := 0; c < cs; c++ {
-		s.chOff[c] = int32(c * k * k * n)
-	}
-	// Positions in k passes over the columns (x mod k), so that the windows
-	// of positions that follow each other do not overlap: an output row
-	// written for one is not read back at once for the next (a store the
-	// load would have to wait for).
-	for x0 := 0; x0 < k; x0++ {
-		for row := 0; row < npos; row += w {
-			for p := row + x0; p < row+w; p += k {
-				s.order = append(s.order, int32(p))
+		for pass := 0; pass < width; pass++ {
+			for y := 0; y < g.H; y++ {
+				for x := 0; x < g.W; x++ {
+					Y, X := y+g.PH, x+g.PW
+					if Y%g.S != pc.RY || X%g.S != pc.RX || X/g.S%width != pass {
+						continue
+					}
+					p := y*g.W + x
+					base, mask := (Y/g.S*g.OW+X/g.S)*n, int32(0)
+					for q, t := range taps {
+						oy, ox := Y/g.S-t[0]/g.S, X/g.S-t[1]/g.S
+						if oy >= 0 && oy < g.OH && ox >= 0 && ox < g.OW {
+							mask |= 1 << q
+						}
+					}
+					if mask == 0 {
+						continue // reaches no output
+					}
+					s.bases[2*p], s.bases[2*p+1] = int32(base), mask
+					s.orders[class] = append(s.orders[class], int32(p))
+				}
 			}
 		}
 	}
 	return s, nil
 }
 
+// class returns class c (RY·S+RX) of the convolution.
+func (s *PositionScatterer) class(c int) kernels.PosClass {
+	return kernels.PosClass{K: s.g.K, S: s.g.S, RY: c / s.g.S, RX: c % s.g.S, OW: s.g.OW, N: s.n}
+}
+
 // Apply adds the contribution of every non-zero element of x (one input
 // frame) to out (one output frame). It is not safe for concurrent use;
 // give each goroutine its own copy (Clone).
 func (s *PositionScatterer) Apply(out, w, x []float32) error {
-	npos := len(s.order)
-	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.cs*s.k*s.k*s.n {
-		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights, made for %d, %d and %d", len(x), len(out), len(w), npos*s.cs, s.outLen, s.cs*s.k*s.k*s.n)
+	npos := s.g.H * s.g.W
+	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.wLen {
+		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights, made for %d, %d and %d", len(x), len(out), len(w), npos*s.cs, s.outLen, s.wLen)
 	}
 	if s.start == nil {
 		s.ents = make([]int32, 2*(len(x)+16))
 		s.start = make([]int32, npos+1)
 		s.list = make([]int32, npos)
-		s.dummy = make([]float32, s.k*s.k*s.n)
+		s.dummy = make([]float32, max(1, s.maxTaps)*s.n)
 	}
-	m := kernels.CompressList(x, s.cs, s.chOff, s.order, s.ents, s.list, s.start)
-	kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.dummy, s.k, s.ow, s.n)
+	for c, order := range s.orders {
+		if len(order) == 0 {
+			continue
+		}
+		m := kernels.CompressList(x, s.cs, s.chOff, order, s.ents, s.list, s.start)
+		kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.dummy, s.class(c))
+	}
 	return nil
 }
 
@@ -97,5 +130,5 @@ func (s *PositionScatterer) Clone() *PositionScatterer {
 }
 
 // HasPositionKernel reports whether the position scatter of a k×k kernel
-// into rows of n floats has a SIMD kernel on this machine.
-func HasPositionKernel(k, n int) bool { return kernels.HasPositionKernel(k, n) }
+// at stride s into rows of n floats has a SIMD kernel on this machine.
+func HasPositionKernel(k, s, n int) bool { return kernels.HasPositionKernel(k, s, n) }

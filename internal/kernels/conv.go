@@ -232,8 +232,8 @@ type eventFuncs struct {
 	window       func(out, w, vals []float32, bases []int32, k, ow, n int)
 	hasWindow    func(k, n int) bool
 	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
-	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int)
-	hasPos       func(k, n int) bool
+	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass)
+	hasPos       func(k, s, n int) bool
 	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
 	hasTable     func(groups, n int) bool
@@ -246,7 +246,7 @@ var eventGeneric = eventFuncs{
 	gather:      GatherSegmentsGeneric, hasGather: func(int) bool { return false },
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 	compressList: CompressListGeneric,
-	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int) bool { return false },
+	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }
@@ -401,60 +401,78 @@ func CompressList(x []float32, cs int, chOff, order, ents, list, start []int32) 
 	return eventImpl.compressList(x, cs, chOff, order, ents, list, start)
 }
 
-// ScatterPositionsGeneric propagates whole positions of a k×k convolution
-// at stride 1. For the m-th position p = list[m] of a CompressList, its
-// entries j in [start[m], start[m+1]) (weight offset ents[2j], value bits
-// ents[2j+1]) contribute, for every tap t = i·k+j', value × w[offset +
-// t·n:][:n] to the sum of tap t, summed in entry order; where bit t of the
-// mask bases[2p+1] is set, the sum is added to the n outputs at
-// out[bases[2p] - (i·ow+j')·n:] (the taps of a position near the border
-// that fall outside the output have their bit clear). dummy, k·k·n floats,
-// is scratch for the SIMD kernels.
-func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int) {
-	sum := make([]float32, k*k*n)
+// PosClass is a class of input positions of a k×k convolution at stride s
+// (no dilation): those at padded coordinates (Y, X) with Y mod s = RY and
+// X mod s = RX. They all reach the outputs through the same taps (i, j),
+// i mod s = RY and j mod s = RX, in that order (i-major): output
+// (⌊Y/s⌋ - ⌊i/s⌋, ⌊X/s⌋ - ⌊j/s⌋). At stride 1 there is one class, every
+// tap. OW is the output width, N the floats of an output row.
+type PosClass struct{ K, S, RY, RX, OW, N int }
+
+// Taps returns the class's taps (i, j) in order.
+func (c PosClass) Taps() [][2]int {
+	var taps [][2]int
+	for i := c.RY; i < c.K; i += c.S {
+		for j := c.RX; j < c.K; j += c.S {
+			taps = append(taps, [2]int{i, j})
+		}
+	}
+	return taps
+}
+
+// ScatterPositionsGeneric propagates whole positions of a class of a
+// convolution. For the m-th position p = list[m] of a CompressList, its
+// entries e in [start[m], start[m+1]) (weight offset ents[2e], value bits
+// ents[2e+1]) contribute, for every tap q = (i, j) of the class, value ×
+// w[offset + (i·K+j)·N:][:N] to the sum of tap q, summed in entry order;
+// where bit q of the mask bases[2p+1] is set, the sum is added to the N
+// outputs at out[bases[2p] - (⌊i/S⌋·OW + ⌊j/S⌋)·N:] (the taps of a
+// position near the border whose output falls outside have their bit
+// clear). dummy, one row per tap, is scratch for the SIMD kernels.
+func ScatterPositionsGeneric(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass) {
+	taps, n := c.Taps(), c.N
+	sum := make([]float32, len(taps)*n)
 	for m, p := range list {
 		clear(sum)
 		for e := start[m]; e < start[m+1]; e++ {
 			off, v := int(ents[2*e]), math.Float32frombits(uint32(ents[2*e+1]))
-			for t := 0; t < k*k; t++ {
-				wr, s := w[off+t*n:][:n], sum[t*n:][:n]
-				for c := range s {
-					s[c] += v * wr[c]
+			for q, t := range taps {
+				wr, s := w[off+(t[0]*c.K+t[1])*n:][:n], sum[q*n:][:n]
+				for k := range s {
+					s[k] += v * wr[k]
 				}
 			}
 		}
 		base, mask := int(bases[2*p]), uint32(bases[2*p+1])
-		for i := 0; i < k; i++ {
-			for j := 0; j < k; j++ {
-				if mask>>(i*k+j)&1 == 0 {
-					continue
-				}
-				o := out[base-(i*ow+j)*n:][:n]
-				for c, v := range sum[(i*k+j)*n:][:n] {
-					o[c] += v
-				}
+		for q, t := range taps {
+			if mask>>q&1 == 0 {
+				continue
+			}
+			o := out[base-(t[0]/c.S*c.OW+t[1]/c.S)*n:][:n]
+			for k, v := range sum[q*n:][:n] {
+				o[k] += v
 			}
 		}
 	}
 }
 
 // HasPositionKernel reports whether ScatterPositions has a SIMD version
-// for a k×k kernel and rows of n floats.
-func HasPositionKernel(k, n int) bool { return eventImpl.hasPos(k, n) }
+// for a k×k kernel at stride s into rows of n floats.
+func HasPositionKernel(k, s, n int) bool { return eventImpl.hasPos(k, s, n) }
 
 // ScatterPositions is ScatterPositionsGeneric with SIMD where
-// HasPositionKernel(k, n): fused multiply-adds, so sums may round
+// HasPositionKernel(c.K, c.S, c.N): fused multiply-adds, so sums may round
 // differently, and the masked-off taps written to dummy instead of
 // branched around. Offsets are not checked here.
-func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy []float32, k, ow, n int) {
+func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass) {
 	if len(list) == 0 {
 		return
 	}
-	if !eventImpl.hasPos(k, n) {
-		ScatterPositionsGeneric(out, w, ents, start, list, bases, dummy, k, ow, n)
+	if !eventImpl.hasPos(c.K, c.S, c.N) {
+		ScatterPositionsGeneric(out, w, ents, start, list, bases, dummy, c)
 		return
 	}
-	eventImpl.scatterPos(out, w, ents, start, list, bases, dummy, k, ow, n)
+	eventImpl.scatterPos(out, w, ents, start, list, bases, dummy, c)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

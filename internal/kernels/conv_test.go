@@ -366,17 +366,19 @@ func TestScatterPositionsMatchesScatter(t *testing.T) {
 
 // scatterPositionsMatchesScatter runs every position of a random
 // channels-last input (cs channels, dyadic values, so that every order of
-// summation gives the same result), in a shuffled order, through
-// CompressList and ScatterPositions, the taps of positions near the border
-// that fall outside the output masked off, and their events through the
-// tables of ScatterEvents. The lists must equal the generic ones.
+// summation gives the same result) of a padded convolution, class by
+// class (stride 2: four), in a shuffled order, through CompressList and
+// ScatterPositions, the taps of positions near the border that fall
+// outside the output masked off, and their events through the tables of
+// ScatterEvents. The lists must equal the generic ones.
 func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(23, 29))
-	for _, k := range []int{3, 5} {
-		for _, n := range []int{16, 32, 48} {
+	for _, g := range []struct{ k, s, p int }{{3, 1, 1}, {5, 1, 0}, {3, 2, 1}, {1, 2, 0}, {3, 2, 0}} {
+		for _, n := range []int{16, 32, 48, 64} {
 			for _, cs := range []int{1, 16, 20, 32} {
 				const h = 12
-				ow := h - k + 1
+				k, st, pad := g.k, g.s, g.p
+				ow := (h+2*pad-k)/st + 1
 				x := make([]float32, h*h*cs)
 				for i := range x {
 					if rng.IntN(100) < 15 {
@@ -391,58 +393,65 @@ func scatterPositionsMatchesScatter(t *testing.T, im eventFuncs) {
 				for c := 0; c < cs; c++ {
 					chOff[c] = int32(c * k * k * n)
 				}
-				order := make([]int32, h*h)
-				for i := range order {
-					order[i] = int32(i)
-				}
-				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-				ents, list, start := make([]int32, 2*(len(x)+16)), make([]int32, h*h), make([]int32, h*h+1)
-				m := im.compressList(x, cs, chOff, order, ents, list, start)
-				gents, glist, gstart := make([]int32, 2*(len(x)+16)), make([]int32, h*h), make([]int32, h*h+1)
-				gm := CompressListGeneric(x, cs, chOff, order, gents, glist, gstart)
-				if m != gm || fmt.Sprint(list[:m], start[:m+1], ents[:2*start[m]]) != fmt.Sprint(glist[:m], gstart[:m+1], gents[:2*gstart[m]]) {
-					t.Fatalf("k=%d cs=%d: CompressList listed %d positions, generic %d, or other entries", k, cs, m, gm)
-				}
+				// The reference: every event through tap tables.
 				var idx []int32
 				var vals []float32
-				bases := make([]int32, 2*h*h)
 				tapIdx := []int32{0}
 				var taps []int32
-				for y := 0; y < h; y++ {
-					for xx := 0; xx < h; xx++ {
-						p := y*h + xx
-						bases[2*p] = int32((y*ow + xx) * n)
+				for p := 0; p < h*h; p++ {
+					y, xx := p/h, p%h
+					for c := 0; c < cs; c++ {
 						for i := 0; i < k; i++ {
 							for j := 0; j < k; j++ {
-								if oy, ox := y-i, xx-j; oy >= 0 && oy < ow && ox >= 0 && ox < ow {
-									bases[2*p+1] |= 1 << (i*k + j)
+								ty, tx := y+pad-i, xx+pad-j
+								if ty >= 0 && tx >= 0 && ty%st == 0 && tx%st == 0 && ty/st < ow && tx/st < ow {
+									taps = append(taps, int32((ty/st*ow+tx/st)*n), int32((c*k*k+i*k+j)*n))
 								}
 							}
 						}
-						for c := 0; c < cs; c++ {
-							for i := 0; i < k; i++ {
-								for j := 0; j < k; j++ {
-									if oy, ox := y-i, xx-j; oy >= 0 && oy < ow && ox >= 0 && ox < ow {
-										taps = append(taps, int32((oy*ow+ox)*n), int32((c*k*k+i*k+j)*n))
-									}
-								}
-							}
-							tapIdx = append(tapIdx, int32(len(taps)/2))
-							if v := x[p*cs+c]; v != 0 {
-								idx, vals = append(idx, int32(p*cs+c)), append(vals, v)
-							}
+						tapIdx = append(tapIdx, int32(len(taps)/2))
+						if v := x[p*cs+c]; v != 0 {
+							idx, vals = append(idx, int32(p*cs+c)), append(vals, v)
 						}
 					}
 				}
 				want, got := twinOutputs(ow * ow * n)
 				ScatterEventsGeneric(want, w, vals, idx, tapIdx, taps, n)
-				dummy := make([]float32, k*k*n)
-				if im.hasPos(k, n) {
-					im.scatterPos(got, w, ents, start, list[:m], bases, dummy, k, ow, n)
-				} else {
-					ScatterPositionsGeneric(got, w, ents, start, list[:m], bases, dummy, k, ow, n)
+				what := fmt.Sprintf("k=%d s=%d pad=%d n=%d cs=%d", k, st, pad, n, cs)
+				for class := 0; class < st*st; class++ {
+					pc := PosClass{K: k, S: st, RY: class / st, RX: class % st, OW: ow, N: n}
+					var order []int32
+					bases := make([]int32, 2*h*h)
+					for p := 0; p < h*h; p++ {
+						Y, X := p/h+pad, p%h+pad
+						if Y%st != pc.RY || X%st != pc.RX {
+							continue
+						}
+						order = append(order, int32(p))
+						bases[2*p] = int32((Y/st*ow + X/st) * n)
+						for q, tp := range pc.Taps() {
+							if oy, ox := Y/st-tp[0]/st, X/st-tp[1]/st; oy >= 0 && oy < ow && ox >= 0 && ox < ow {
+								bases[2*p+1] |= 1 << q
+							}
+						}
+					}
+					rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+					ents, list, start := make([]int32, 2*(len(x)+16)), make([]int32, len(order)), make([]int32, len(order)+1)
+					gents, glist, gstart := make([]int32, 2*(len(x)+16)), make([]int32, len(order)), make([]int32, len(order)+1)
+					m := CompressListGeneric(x, cs, chOff, order, gents, glist, gstart)
+					if len(order) > 0 {
+						if im.compressList(x, cs, chOff, order, ents, list, start) != m || fmt.Sprint(list[:m], start[:m+1], ents[:2*start[m]]) != fmt.Sprint(glist[:m], gstart[:m+1], gents[:2*gstart[m]]) {
+							t.Fatalf("%s class %d: CompressList lists differ from the generic ones", what, class)
+						}
+					}
+					dummy := make([]float32, max(1, len(pc.Taps()))*n)
+					if im.hasPos(k, st, n) {
+						im.scatterPos(got, w, gents, gstart, glist[:m], bases, dummy, pc)
+					} else {
+						ScatterPositionsGeneric(got, w, gents, gstart, glist[:m], bases, dummy, pc)
+					}
 				}
-				requireSame(t, got, want, fmt.Sprintf("k=%d n=%d cs=%d, %d positions", k, n, cs, m))
+				requireSame(t, got, want, what)
 			}
 		}
 	}

@@ -405,20 +405,20 @@ func gatherSeg7AVX512(out, w *float32, segs, ents *int32, start *int32, nitems i
 //go:noescape
 func gatherSeg8AVX512(out, w *float32, segs, ents *int32, start *int32, nitems int)
 
-// scatterPos3x1AVX512 is ScatterPositionsGeneric for a 3×3 kernel and rows of 16
-// floats (AVX-512).
+// scatterPos3x1AVX512 is ScatterPositionsGeneric for a 3×3 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 16 floats (AVX-512).
 //
 //go:noescape
 func scatterPos3x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
 
-// scatterPos5x1AVX512 is ScatterPositionsGeneric for a 5×5 kernel and rows of 16
-// floats (AVX-512).
+// scatterPos5x1AVX512 is ScatterPositionsGeneric for a 5×5 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 16 floats (AVX-512).
 //
 //go:noescape
 func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
 
-// scatterPos3x2AVX512 is ScatterPositionsGeneric for a 3×3 kernel and rows of 32
-// floats (AVX-512).
+// scatterPos3x2AVX512 is ScatterPositionsGeneric for a 3×3 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 32 floats (AVX-512).
 //
 //go:noescape
 func scatterPos3x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
@@ -428,103 +428,87 @@ func scatterPos3x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy
 //go:noescape
 func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int
 
-// spikeBitsAVX512 is SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512).
+// spikeBitsAVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func spikeBitsAVX512(x *float32, bits *byte, rows, chunks, rowStride int, others, iota *int32) int
 
-// tableConv4x1AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
-// 16 floats (AVX-512).
+// tableConv4x1AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv4x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv4x2AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
-// 32 floats (AVX-512).
+// tableConv4x2AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv4x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv4x3AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
-// 48 floats (AVX-512).
+// tableConv4x3AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv4x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv4x4AVX512 is TableConvGeneric for tap words of 4 nibbles and rows of
-// 64 floats (AVX-512).
+// tableConv4x4AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv4x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv8x1AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
-// 16 floats (AVX-512).
+// tableConv8x1AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv8x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv8x2AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
-// 32 floats (AVX-512).
+// tableConv8x2AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv8x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv8x3AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
-// 48 floats (AVX-512).
+// tableConv8x3AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv8x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv8x4AVX512 is TableConvGeneric for tap words of 8 nibbles and rows of
-// 64 floats (AVX-512).
+// tableConv8x4AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv8x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv12x1AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
-// 16 floats (AVX-512).
+// tableConv12x1AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv12x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv12x2AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
-// 32 floats (AVX-512).
+// tableConv12x2AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv12x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv12x3AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
-// 48 floats (AVX-512).
+// tableConv12x3AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv12x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv12x4AVX512 is TableConvGeneric for tap words of 12 nibbles and rows of
-// 64 floats (AVX-512).
+// tableConv12x4AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv12x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv16x1AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
-// 16 floats (AVX-512).
+// tableConv16x1AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv16x1AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv16x2AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
-// 32 floats (AVX-512).
+// tableConv16x2AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv16x2AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv16x3AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
-// 48 floats (AVX-512).
+// tableConv16x3AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv16x3AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)
 
-// tableConv16x4AVX512 is TableConvGeneric for tap words of 16 nibbles and rows of
-// 64 floats (AVX-512).
+// tableConv16x4AVX512 is written by _asm/gen.go.
 //
 //go:noescape
 func tableConv16x4AVX512(out, table *float32, bits *byte, origins, taps *int32, nout, ntaps int)

@@ -69,9 +69,9 @@ func main() {
 	for nv := 1; nv <= 8; nv++ {
 		genGatherSeg(&b, nv, false)
 	}
-	genScatterPos(&b, 3, 1)
-	genScatterPos(&b, 5, 1)
-	genScatterPos(&b, 3, 2)
+	genScatterPos(&b, 3, 1, 0, 1)
+	genScatterPos(&b, 5, 1, 0, 1)
+	genScatterPos(&b, 3, 1, 0, 2)
 	genCompressList(&b)
 	genSpikeBits(&b)
 	for _, groups := range []int{4, 8, 12, 16} {
@@ -155,16 +155,13 @@ func docOf(name string) string {
 		return fmt.Sprintf("GatherSegmentsGeneric for rows of exactly %d vectors (%s).", num(name[len("gatherSeg"):]), isa)
 	case strings.HasPrefix(name, "scatterPos"):
 		rest := name[len("scatterPos"):]
-		k := num(rest)
+		k, stride, class := num(rest), 1, 0
+		if i := strings.Index(rest, "s"); i >= 0 {
+			stride = num(rest[i+1:])
+			class = num(rest[strings.Index(rest, "c")+1:])
+		}
 		nv := num(rest[strings.Index(rest, "x")+1:])
-		return fmt.Sprintf("ScatterPositionsGeneric for a %d×%d kernel and rows of %d\n// floats (%s).", k, k, 16*nv, isa)
-	case strings.HasPrefix(name, "tableConv"):
-		rest := name[len("tableConv"):]
-		g := num(rest)
-		nv := num(rest[strings.Index(rest, "x")+1:])
-		return fmt.Sprintf("TableConvGeneric for tap words of %d nibbles and rows of\n// %d floats (%s).", g, 16*nv, isa)
-	case name == "spikeBitsAVX512":
-		return "SpikeBitsGeneric for rows of chunks 16-channel parts (AVX-512)."
+		return fmt.Sprintf("ScatterPositionsGeneric for a %d×%d kernel at stride %d, class %d\n// (RY·S+RX), and rows of %d floats (%s).", k, k, stride, class, 16*nv, isa)
 	case name == "compressListAVX512":
 		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
@@ -740,20 +737,31 @@ func genGatherSeg(b *strings.Builder, nv int, avx2 bool) {
 	w("RET")
 }
 
-// genScatterPos writes scatterPos<k>x<nv>AVX512: ScatterPositionsGeneric
-// for a k×k kernel and rows of exactly nv vectors of 16 floats. Per listed
-// position, the sums of all its entries for the k·k taps build up in k·k·nv
-// registers (the first entry multiplies, the others multiply-add, weights
-// read from memory), and each tap's sum is then added to its output row
-// once: one read-modify-write per tap and position, however many channels
-// are active there, and one loop exit per position. A tap outside the
-// output (bit clear in the position's mask) writes its own row of dummy
-// instead, chosen by a conditional move: the border costs no branch.
-func genScatterPos(b *strings.Builder, k, nv int) {
+// genScatterPos writes scatterPos<k>x<nv>AVX512 (stride 1) and
+// scatterPos<k>s<s>c<class>x<nv>AVX512: ScatterPositionsGeneric for one
+// class of positions of a k×k kernel at stride s and rows of exactly nv
+// vectors of 16 floats. Per listed position, the sums of all its entries
+// for the class's taps build up in taps·nv registers (the first entry
+// multiplies, the others multiply-add, weights read from memory), and each
+// tap's sum is then added to its output row once: one read-modify-write
+// per tap and position, however many channels are active there, and one
+// loop exit per position. A tap outside the output (bit clear in the
+// position's mask) writes its own row of dummy instead, chosen by a
+// conditional move: the border costs no branch.
+func genScatterPos(b *strings.Builder, k, stride, class, nv int) {
 	name := fmt.Sprintf("scatterPos%dx%dAVX512", k, nv)
+	if stride > 1 {
+		name = fmt.Sprintf("scatterPos%ds%dc%dx%dAVX512", k, stride, class, nv)
+	}
+	var taps [][2]int // (i, j), as kernels.PosClass.Taps
+	for i := class / stride; i < k; i += stride {
+		for j := class % stride; j < k; j += stride {
+			taps = append(taps, [2]int{i, j})
+		}
+	}
 	n := 16 * nv
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	acc := func(t, v int) string { return fmt.Sprintf("Z%d", t*nv+v) }
+	acc := func(q, v int) string { return fmt.Sprintf("Z%d", q*nv+v) }
 	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
 	w("MOVQ out+0(FP), DI")
@@ -777,13 +785,13 @@ func genScatterPos(b *strings.Builder, k, nv int) {
 		w("MOVL R14, R15")
 		w("SHRQ $32, R14")
 		w("VPBROADCASTD R14, Z31")
-		for t := 0; t < k*k; t++ {
+		for q, t := range taps {
 			for v := 0; v < nv; v++ {
 				op := "VFMADD231PS"
 				if first {
 					op = "VMULPS"
 				}
-				w("%s %d(SI)(R15*4), Z31, %s", op, (t*n+16*v)*4, acc(t, v))
+				w("%s %d(SI)(R15*4), Z31, %s", op, ((t[0]*k+t[1])*n+16*v)*4, acc(q, v))
 			}
 		}
 		w("INCQ BX")
@@ -799,23 +807,20 @@ func genScatterPos(b *strings.Builder, k, nv int) {
 	w("MOVLQSX (DX)(AX*8), AX")
 	w("LEAQ (DI)(AX*4), BX")
 	w("MOVQ dummy+48(FP), AX")
-	for i := 0; i < k; i++ {
+	for q, t := range taps {
 		w("MOVQ BX, R13")
-		for j := 0; j < k; j++ {
-			t := i*k + j
-			w("LEAQ %d(AX), R14", 4*n*t)
-			w("BTL $%d, R15", t)
-			w("CMOVQCS R13, R14")
-			for v := 0; v < nv; v++ {
-				w("VADDPS %d(R14), %s, %s", 64*v, acc(t, v), acc(t, v))
-				w("VMOVUPS %s, %d(R14)", acc(t, v), 64*v)
-			}
-			if j < k-1 {
-				w("SUBQ R12, R13")
-			}
+		for range t[0] / stride {
+			w("SUBQ R11, R13")
 		}
-		if i < k-1 {
-			w("SUBQ R11, BX")
+		for range t[1] / stride {
+			w("SUBQ R12, R13")
+		}
+		w("LEAQ %d(AX), R14", 4*n*q)
+		w("BTL $%d, R15", q)
+		w("CMOVQCS R13, R14")
+		for v := 0; v < nv; v++ {
+			w("VADDPS %d(R14), %s, %s", 64*v, acc(q, v), acc(q, v))
+			w("VMOVUPS %s, %d(R14)", acc(q, v), 64*v)
 		}
 	}
 	w("ADDQ $4, R9")
