@@ -36,8 +36,8 @@ type weightedOp struct {
 	winBase      []int32   // per input position: output offset of tap (0, 0), or -1 near the border
 	posWin       bool      // eventScatter by positions (event.PositionScatterer); else one input channel's window (event.Scatterer.SetWindow)
 	posGeom      event.PosGeometry
-	pcs          int       // eventGather: channels per input position
-	gsegs        []int32   // eventGather: item stream (event.Gatherer)
+	pcs          int     // eventGather: channels per input position
+	gsegs        []int32 // eventGather: item stream (event.Gatherer)
 	gitems       int
 	tapsPerInput float64          // taps an input element reaches on average
 	newEvent     func() eventProp // a propagator with its own work buffers
