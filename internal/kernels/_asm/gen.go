@@ -771,38 +771,45 @@ func genScatterPos(b *strings.Builder, k, stride, class, nv int) {
 	w("MOVQ list+32(FP), R9")
 	w("MOVQ bases+40(FP), DX")
 	w("MOVQ npos+56(FP), CX")
-	w("MOVQ rowBytes+64(FP), R11")
-	w("MOVQ colBytes+72(FP), R12")
 	w("TESTQ CX, CX")
 	w("JZ %s_done", name)
+	// The first entry of the next position is loaded while this one is
+	// written (R11: its index, R12: its weight offset, Z30: its value), so
+	// that the chain start → entry → weights of one position overlaps the
+	// work of the one before.
+	w("MOVLQSX (R10), R11")
+	w("MOVLQSX (R8)(R11*8), R12")
+	w("VPBROADCASTD 4(R8)(R11*8), Z30")
 	fmt.Fprintf(b, "%s_pos:\n", name)
-	w("MOVLQSX (R9), AX")
-	w("MOVLQSX (R10), BX")
+	w("MOVQ R11, BX")
 	w("MOVLQSX 4(R10), R13")
 	w("SUBQ BX, R13")
-	entry := func(first bool) {
-		w("MOVQ (R8)(BX*8), R14")
-		w("MOVL R14, R15")
-		w("SHRQ $32, R14")
-		w("VPBROADCASTD R14, Z31")
-		for q, t := range taps {
-			for v := 0; v < nv; v++ {
-				op := "VFMADD231PS"
-				if first {
-					op = "VMULPS"
-				}
-				w("%s %d(SI)(R15*4), Z31, %s", op, ((t[0]*k+t[1])*n+16*v)*4, acc(q, v))
-			}
+	for q, t := range taps {
+		for v := 0; v < nv; v++ {
+			w("VMULPS %d(SI)(R12*4), Z30, %s", ((t[0]*k+t[1])*n+16*v)*4, acc(q, v))
 		}
-		w("INCQ BX")
-		w("DECQ R13")
 	}
-	entry(true)
+	w("INCQ BX")
+	w("DECQ R13")
 	w("JZ %s_write", name)
 	fmt.Fprintf(b, "%s_ent:\n", name)
-	entry(false)
+	w("MOVLQSX (R8)(BX*8), R15")
+	w("VPBROADCASTD 4(R8)(BX*8), Z31")
+	for q, t := range taps {
+		for v := 0; v < nv; v++ {
+			w("VFMADD231PS %d(SI)(R15*4), Z31, %s", ((t[0]*k+t[1])*n+16*v)*4, acc(q, v))
+		}
+	}
+	w("INCQ BX")
+	w("DECQ R13")
 	w("JNZ %s_ent", name)
 	fmt.Fprintf(b, "%s_write:\n", name)
+	// start[npos] and the entry it names exist (ents has room past the
+	// last entry), so the last position may load its successor too.
+	w("MOVLQSX 4(R10), R11")
+	w("MOVLQSX (R8)(R11*8), R12")
+	w("VPBROADCASTD 4(R8)(R11*8), Z30")
+	w("MOVLQSX (R9), AX")
 	w("MOVL 4(DX)(AX*8), R15")
 	w("MOVLQSX (DX)(AX*8), AX")
 	w("LEAQ (DI)(AX*4), BX")
@@ -810,10 +817,10 @@ func genScatterPos(b *strings.Builder, k, stride, class, nv int) {
 	for q, t := range taps {
 		w("MOVQ BX, R13")
 		for range t[0] / stride {
-			w("SUBQ R11, R13")
+			w("SUBQ rowBytes+64(FP), R13")
 		}
 		for range t[1] / stride {
-			w("SUBQ R12, R13")
+			w("SUBQ colBytes+72(FP), R13")
 		}
 		w("LEAQ %d(AX), R14", 4*n*q)
 		w("BTL $%d, R15", q)
