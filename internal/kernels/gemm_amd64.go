@@ -94,6 +94,7 @@ func eventImpls() []eventFuncs {
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			compressList: CompressListGeneric,
 			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
+			scatterRows: ScatterRowsGeneric, hasRows: func(int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -108,6 +109,7 @@ func eventImpls() []eventFuncs {
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			compressList: compressListAsm,
 			scatterPos:   posAsm, hasPos: hasPosAsm,
+			scatterRows: rowsAsm, hasRows: func(n int) bool { return n == 16 || n == 32 },
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
@@ -253,6 +255,18 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 	}
 	_ = dummy[len(c.Taps())*c.N-1]
 	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], &dummy[0], len(list), 4*c.OW*c.N, 4*c.N)
+}
+
+// rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel).
+func rowsAsm(out, w []float32, ents, start []int32, dummy []float32, h, wd, n int) {
+	_ = start[h*wd]
+	_ = out[h*wd*n-1]
+	_ = dummy[3*n-1]
+	kern := scatterRows3x1AVX512
+	if n == 32 {
+		kern = scatterRows3x2AVX512
+	}
+	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], h, wd)
 }
 
 // compressListAsm is CompressList with the AVX-512 kernel.

@@ -73,6 +73,8 @@ func main() {
 	genScatterPos(&b, 5, 1, 0, 1)
 	genScatterPos(&b, 3, 1, 0, 2)
 	genCompressList(&b)
+	genScatterRows(&b, 1)
+	genScatterRows(&b, 2)
 	genSpikeBits(&b)
 	for _, groups := range []int{4, 8, 12, 16} {
 		for nv := 1; nv <= 4; nv++ {
@@ -162,6 +164,8 @@ func docOf(name string) string {
 		}
 		nv := num(rest[strings.Index(rest, "x")+1:])
 		return fmt.Sprintf("ScatterPositionsGeneric for a %d×%d kernel at stride %d, class %d\n// (RY·S+RX), and rows of %d floats (%s).", k, k, stride, class, 16*nv, isa)
+	case strings.HasPrefix(name, "scatterRows"):
+		return fmt.Sprintf("ScatterRowsGeneric for rows of %d floats (%s).", 16*num(name[len("scatterRows3x"):]), isa)
 	case name == "compressListAVX512":
 		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
@@ -1304,6 +1308,145 @@ func genTableConv(b *strings.Builder, groups, nv int) {
 	w("ADDQ $4, R9")
 	w("DECQ CX")
 	w("JNZ %s_out", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterRows writes scatterRows3x<nv>AVX512: ScatterRowsGeneric for
+// rows of nv vectors. Each input row is swept from left to right; the
+// outputs its positions reach are three columns (x-1, x, x+1) of three
+// rows (y-1, y, y+1), whose sums stay in 9·nv registers. Once position x
+// is added, column x-1 is complete for this input row and goes to memory,
+// one read-modify-write per output row, and its registers start column
+// x+2: the three column roles rotate over the registers, so the loop is
+// unrolled by three. Output rows outside (above the first, below the last)
+// write to dummy rows; position 0 skips its taps left of the output, and
+// the taps right of it land in the column that is never written.
+func genScatterRows(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("scatterRows3x%dAVX512", nv)
+	eb := 64 * nv // bytes per output position
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
+	acc := func(c, r, v int) string { return fmt.Sprintf("Z%d", (c*3+r)*nv+v) }
+	q := []string{"R11", "R12", "R9"} // write pointers of output rows y-1, y, y+1
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy *float32, h, wd int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $40-56\n", name)
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ ents+16(FP), R8")
+	w("MOVQ start+24(FP), R10")
+	w("MOVQ wd+48(FP), AX")
+	w("IMULQ $%d, AX", eb)
+	w("MOVQ AX, rb-8(SP)") // bytes per output row
+	w("MOVQ out+0(FP), BX")
+	w("SUBQ AX, BX")
+	w("MOVQ BX, rowp-16(SP)") // output row y-1
+	w("XORQ DX, DX")          // y
+	label("row")
+	// Rows y-1 and y+1 may lie outside: dummy rows that do not advance.
+	w("MOVQ rowp-16(SP), R11")
+	w("MOVQ rb-8(SP), AX")
+	w("LEAQ (R11)(AX*1), R12")
+	w("LEAQ (R12)(AX*1), R9")
+	w("MOVQ dummy+32(FP), R13")
+	w("XORQ R15, R15")
+	w("MOVQ $%d, R14", eb)
+	w("MOVQ R14, AX")
+	w("TESTQ DX, DX")
+	w("CMOVQEQ R13, R11")
+	w("CMOVQEQ R15, AX")
+	w("MOVQ AX, s0-24(SP)")
+	w("MOVQ R14, AX")
+	w("LEAQ 1(DX), BX")
+	w("CMPQ BX, h+40(FP)")
+	w("LEAQ %d(R13), R13", 2*eb) // LEAQ leaves the flags
+	w("CMOVQEQ R13, R9")
+	w("CMOVQEQ R15, AX")
+	w("MOVQ AX, s2-32(SP)")
+	stride := []string{"s0-24(SP)", "", "s2-32(SP)"}
+	// entries adds the entries of the position at R10, its tap (i, j) to
+	// the registers of role (2-j, 2-i) for the rotation of x mod 3 = k.
+	entries := func(k int, skipLeft bool, tag string) {
+		w("MOVLQSX (R10), BX")
+		w("MOVLQSX 4(R10), R13")
+		w("SUBQ BX, R13")
+		w("JZ %s_noent%s", name, tag)
+		label("ent%s", tag)
+		w("MOVLQSX (R8)(BX*8), R15")
+		w("VPBROADCASTD 4(R8)(BX*8), Z31")
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				if skipLeft && j == 2 {
+					continue
+				}
+				c := (2 - j + k) % 3
+				for v := 0; v < nv; v++ {
+					w("VFMADD231PS %d(SI)(R15*4), Z31, %s", ((i*3+j)*16*nv+16*v)*4, acc(c, 2-i, v))
+				}
+			}
+		}
+		w("INCQ BX")
+		w("DECQ R13")
+		w("JNZ %s_ent%s", name, tag)
+		label("noent%s", tag)
+	}
+	flush := func(c int, advance bool) {
+		for r := 0; r < 3; r++ {
+			for v := 0; v < nv; v++ {
+				w("VADDPS %d(%s), %s, %s", 64*v, q[r], acc(c, r, v), acc(c, r, v))
+				w("VMOVUPS %s, %d(%s)", acc(c, r, v), 64*v, q[r])
+			}
+			if advance {
+				if r == 1 {
+					w("ADDQ $%d, %s", eb, q[r])
+				} else {
+					w("ADDQ %s, %s", stride[r], q[r])
+				}
+			}
+		}
+	}
+	zero := func(c int) {
+		for r := 0; r < 3; r++ {
+			for v := 0; v < nv; v++ {
+				w("VXORPS %s, %s, %s", acc(c, r, v), acc(c, r, v), acc(c, r, v))
+			}
+		}
+	}
+	// Position 0.
+	for c := 0; c < 3; c++ {
+		zero(c)
+	}
+	entries(0, true, "p")
+	w("ADDQ $4, R10")
+	w("MOVQ wd+48(FP), CX")
+	w("DECQ CX")
+	w("JZ %s_end0", name)
+	label("x1")
+	for _, k := range []int{1, 2, 0} {
+		if k == 0 {
+			label("x0")
+		}
+		if k == 2 {
+			label("x2")
+		}
+		entries(k, false, fmt.Sprint(k))
+		flush(k, true) // role 0 (column x-1) sits in registers k
+		zero(k)
+		w("ADDQ $4, R10")
+		w("DECQ CX")
+		w("JZ %s_end%d", name, k)
+	}
+	w("JMP %s_x1", name)
+	for k := 0; k < 3; k++ {
+		label("end%d", k)
+		flush((1+k)%3, false) // role 1: the row's last column
+		w("JMP %s_next", name)
+	}
+	label("next")
+	w("MOVQ rb-8(SP), AX")
+	w("ADDQ AX, rowp-16(SP)")
+	w("INCQ DX")
+	w("CMPQ DX, h+40(FP)")
+	w("JLT %s_row", name)
 	w("VZEROUPPER")
 	w("RET")
 }
