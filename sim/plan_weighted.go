@@ -40,6 +40,7 @@ type weightedOp struct {
 	gsegs        []int32 // eventGather: item stream (event.Gatherer)
 	gitems       int
 	tapsPerInput float64          // taps an input element reaches on average
+	reach        float64          // the share of input positions that reach an output
 	newEvent     func() eventProp // a propagator with its own work buffers
 
 	// table convolution of spike counts (event.Table), where it fits in
@@ -169,7 +170,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 		op.event = eventScatter
 	}
 	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, dh: dh, dw: dw}
-	op.tapsPerInput = g.tapsPerPosition()
+	op.tapsPerInput, op.reach = g.tapsPerPosition()
 	// weight returns the weight from input channel ch to output channel oc
 	// at tap t (zero across groups).
 	weight := func(ch, oc, t int) float32 {
@@ -302,15 +303,19 @@ func (g convShape) forTaps(y, x int, f func(t, o int)) {
 }
 
 // tapsPerPosition returns how many taps an input position reaches on
-// average.
-func (g convShape) tapsPerPosition() float64 {
-	n := 0
+// average, and the share of positions that reach any.
+func (g convShape) tapsPerPosition() (taps, reach float64) {
+	n, r := 0, 0
 	for y := 0; y < g.h; y++ {
 		for x := 0; x < g.w; x++ {
+			k := n
 			g.forTaps(y, x, func(int, int) { n++ })
+			if n > k {
+				r++
+			}
 		}
 	}
-	return float64(n) / float64(max(1, g.h*g.w))
+	return float64(n) / float64(max(1, g.h*g.w)), float64(r) / float64(max(1, g.h*g.w))
 }
 
 // compileLinear prepares a linear layer as a 1×1 "convolution" of one
@@ -421,6 +426,13 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		op.eventFrameNs = 20 + float64(op.inLen)
 	}
 	switch {
+	case op.posWin && event.HasPositionKernel(op.posGeom.K, op.posGeom.S, ch):
+		// By positions: only those that reach the output are listed; per
+		// listed non-zero input about 1.5 ns and 0.55 ns per vector of
+		// each tap (resnet_fmnist: 16-channel layers by rows ~10 µs a
+		// frame, 1×1 shortcuts at stride 2 ~2.7 µs).
+		op.eventFrameNs = 20 + 0.1*float64(op.inLen)*op.reach
+		op.eventNs = op.reach * (1.5 + 0.55*tapsPerInput/max(op.reach, 1e-9)*float64(ch/16))
 	case op.event == eventGather:
 		runs := (len(op.gsegs) - 2*op.gitems) / 3
 		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
@@ -450,10 +462,11 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		op.eventNs = 5 + perVec*tapsPerInput*vecs
 	}
 	if op.table != nil {
-		// The bitmap, about 0.08 ns per input, and 0.8 ns per 16-float row
+		// The bitmap, about 0.15 ns per input, and 1 ns per 16-float row
 		// added (BenchmarkTable: 0.74 on resnet_fmnist's 3×3 layers, where
-		// the table already spills from L1).
-		op.tableNs = 50 + 0.08*float64(op.inLen) + 0.8*float64(op.table.Lookups()*(ch/16))
+		// the table already spills from L1; inside the engine, with the
+		// input frame in L2, its shortcuts took 2.2-4 µs a frame).
+		op.tableNs = 50 + 0.15*float64(op.inLen) + 1.0*float64(op.table.Lookups()*(ch/16))
 	}
 }
 

@@ -232,13 +232,21 @@ type posKernel = func(out, w *float32, ents, start, list, bases *int32, dummy *f
 
 // posKernels are the AVX-512 position scatters by kernel size, stride and
 // vectors per row, one per class (RY·S+RX); a class without taps is nil.
-// Stride 1 only: at stride 2 (every class its own kernel, resnet_fmnist's
-// strided 3×3 and 1×1 layers) gathering measured 10-25 % faster, the
+// At stride 2 only 1×1 kernels: for 3×3 (every class its own kernel,
+// resnet_fmnist's strided layers) gathering measured 10-25 % faster, the
 // positions' few taps leaving the loop exits to dominate.
 var posKernels = map[[3]int][]posKernel{
 	{3, 1, 1}: {scatterPos3x1AVX512},
 	{5, 1, 1}: {scatterPos5x1AVX512},
 	{3, 1, 2}: {scatterPos3x2AVX512},
+	{1, 1, 1}: {scatterPos1x1AVX512},
+	{1, 1, 2}: {scatterPos1x2AVX512},
+	{1, 1, 4}: {scatterPos1x4AVX512},
+	// A 1×1 kernel at stride 2 (a projection shortcut): only class 0
+	// reaches the output, through one tap, as at stride 1.
+	{1, 2, 1}: {scatterPos1x1AVX512, nil, nil, nil},
+	{1, 2, 2}: {scatterPos1x2AVX512, nil, nil, nil},
+	{1, 2, 4}: {scatterPos1x4AVX512, nil, nil, nil},
 }
 
 func hasPosAsm(k, s, n int) bool {

@@ -6728,6 +6728,178 @@ scatterPos3x2AVX512_done:
 	VZEROUPPER
 	RET
 
+// func scatterPos1x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+TEXT ·scatterPos1x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ ents+16(FP), R8
+	MOVQ start+24(FP), R10
+	MOVQ list+32(FP), R9
+	MOVQ bases+40(FP), DX
+	MOVQ npos+56(FP), CX
+	TESTQ CX, CX
+	JZ scatterPos1x1AVX512_done
+	MOVLQSX (R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+scatterPos1x1AVX512_pos:
+	MOVQ R11, BX
+	MOVLQSX 4(R10), R13
+	SUBQ BX, R13
+	VMULPS 0(SI)(R12*4), Z30, Z0
+	INCQ BX
+	DECQ R13
+	JZ scatterPos1x1AVX512_write
+scatterPos1x1AVX512_ent:
+	MOVLQSX (R8)(BX*8), R15
+	VPBROADCASTD 4(R8)(BX*8), Z31
+	VFMADD231PS 0(SI)(R15*4), Z31, Z0
+	INCQ BX
+	DECQ R13
+	JNZ scatterPos1x1AVX512_ent
+scatterPos1x1AVX512_write:
+	MOVLQSX 4(R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+	MOVLQSX (R9), AX
+	MOVL 4(DX)(AX*8), R15
+	MOVLQSX (DX)(AX*8), AX
+	LEAQ (DI)(AX*4), BX
+	MOVQ dummy+48(FP), AX
+	MOVQ BX, R13
+	LEAQ 0(AX), R14
+	BTL $0, R15
+	CMOVQCS R13, R14
+	VADDPS 0(R14), Z0, Z0
+	VMOVUPS Z0, 0(R14)
+	ADDQ $4, R9
+	ADDQ $4, R10
+	DECQ CX
+	JNZ scatterPos1x1AVX512_pos
+scatterPos1x1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterPos1x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+TEXT ·scatterPos1x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ ents+16(FP), R8
+	MOVQ start+24(FP), R10
+	MOVQ list+32(FP), R9
+	MOVQ bases+40(FP), DX
+	MOVQ npos+56(FP), CX
+	TESTQ CX, CX
+	JZ scatterPos1x2AVX512_done
+	MOVLQSX (R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+scatterPos1x2AVX512_pos:
+	MOVQ R11, BX
+	MOVLQSX 4(R10), R13
+	SUBQ BX, R13
+	VMULPS 0(SI)(R12*4), Z30, Z0
+	VMULPS 64(SI)(R12*4), Z30, Z1
+	INCQ BX
+	DECQ R13
+	JZ scatterPos1x2AVX512_write
+scatterPos1x2AVX512_ent:
+	MOVLQSX (R8)(BX*8), R15
+	VPBROADCASTD 4(R8)(BX*8), Z31
+	VFMADD231PS 0(SI)(R15*4), Z31, Z0
+	VFMADD231PS 64(SI)(R15*4), Z31, Z1
+	INCQ BX
+	DECQ R13
+	JNZ scatterPos1x2AVX512_ent
+scatterPos1x2AVX512_write:
+	MOVLQSX 4(R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+	MOVLQSX (R9), AX
+	MOVL 4(DX)(AX*8), R15
+	MOVLQSX (DX)(AX*8), AX
+	LEAQ (DI)(AX*4), BX
+	MOVQ dummy+48(FP), AX
+	MOVQ BX, R13
+	LEAQ 0(AX), R14
+	BTL $0, R15
+	CMOVQCS R13, R14
+	VADDPS 0(R14), Z0, Z0
+	VMOVUPS Z0, 0(R14)
+	VADDPS 64(R14), Z1, Z1
+	VMOVUPS Z1, 64(R14)
+	ADDQ $4, R9
+	ADDQ $4, R10
+	DECQ CX
+	JNZ scatterPos1x2AVX512_pos
+scatterPos1x2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func scatterPos1x4AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+TEXT ·scatterPos1x4AVX512(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ ents+16(FP), R8
+	MOVQ start+24(FP), R10
+	MOVQ list+32(FP), R9
+	MOVQ bases+40(FP), DX
+	MOVQ npos+56(FP), CX
+	TESTQ CX, CX
+	JZ scatterPos1x4AVX512_done
+	MOVLQSX (R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+scatterPos1x4AVX512_pos:
+	MOVQ R11, BX
+	MOVLQSX 4(R10), R13
+	SUBQ BX, R13
+	VMULPS 0(SI)(R12*4), Z30, Z0
+	VMULPS 64(SI)(R12*4), Z30, Z1
+	VMULPS 128(SI)(R12*4), Z30, Z2
+	VMULPS 192(SI)(R12*4), Z30, Z3
+	INCQ BX
+	DECQ R13
+	JZ scatterPos1x4AVX512_write
+scatterPos1x4AVX512_ent:
+	MOVLQSX (R8)(BX*8), R15
+	VPBROADCASTD 4(R8)(BX*8), Z31
+	VFMADD231PS 0(SI)(R15*4), Z31, Z0
+	VFMADD231PS 64(SI)(R15*4), Z31, Z1
+	VFMADD231PS 128(SI)(R15*4), Z31, Z2
+	VFMADD231PS 192(SI)(R15*4), Z31, Z3
+	INCQ BX
+	DECQ R13
+	JNZ scatterPos1x4AVX512_ent
+scatterPos1x4AVX512_write:
+	MOVLQSX 4(R10), R11
+	MOVLQSX (R8)(R11*8), R12
+	VPBROADCASTD 4(R8)(R11*8), Z30
+	MOVLQSX (R9), AX
+	MOVL 4(DX)(AX*8), R15
+	MOVLQSX (DX)(AX*8), AX
+	LEAQ (DI)(AX*4), BX
+	MOVQ dummy+48(FP), AX
+	MOVQ BX, R13
+	LEAQ 0(AX), R14
+	BTL $0, R15
+	CMOVQCS R13, R14
+	VADDPS 0(R14), Z0, Z0
+	VMOVUPS Z0, 0(R14)
+	VADDPS 64(R14), Z1, Z1
+	VMOVUPS Z1, 64(R14)
+	VADDPS 128(R14), Z2, Z2
+	VMOVUPS Z2, 128(R14)
+	VADDPS 192(R14), Z3, Z3
+	VMOVUPS Z3, 192(R14)
+	ADDQ $4, R9
+	ADDQ $4, R10
+	DECQ CX
+	JNZ scatterPos1x4AVX512_pos
+scatterPos1x4AVX512_done:
+	VZEROUPPER
+	RET
+
 // func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int
 TEXT ·compressListAVX512(SB), NOSPLIT, $0-80
 	MOVQ cs+8(FP), R8

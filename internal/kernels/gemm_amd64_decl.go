@@ -423,6 +423,24 @@ func scatterPos5x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy
 //go:noescape
 func scatterPos3x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
 
+// scatterPos1x1AVX512 is ScatterPositionsGeneric for a 1×1 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 16 floats (AVX-512).
+//
+//go:noescape
+func scatterPos1x1AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+
+// scatterPos1x2AVX512 is ScatterPositionsGeneric for a 1×1 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 32 floats (AVX-512).
+//
+//go:noescape
+func scatterPos1x2AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+
+// scatterPos1x4AVX512 is ScatterPositionsGeneric for a 1×1 kernel at stride 1, class 0
+// (RY·S+RX), and rows of 64 floats (AVX-512).
+//
+//go:noescape
+func scatterPos1x4AVX512(out, w *float32, ents, start, list, bases *int32, dummy *float32, npos, rowBytes, colBytes int)
+
 // compressListAVX512 is CompressListGeneric (AVX-512).
 //
 //go:noescape

@@ -72,6 +72,9 @@ func main() {
 	genScatterPos(&b, 3, 1, 0, 1)
 	genScatterPos(&b, 5, 1, 0, 1)
 	genScatterPos(&b, 3, 1, 0, 2)
+	for _, nv := range []int{1, 2, 4} {
+		genScatterPos(&b, 1, 1, 0, nv)
+	}
 	genCompressList(&b)
 	genScatterRows(&b, 1)
 	genScatterRows(&b, 2)
