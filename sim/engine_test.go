@@ -390,8 +390,8 @@ func TestEventForms(t *testing.T) {
 	}
 	if avx512 {
 		want["window scatter"]["0"] = "window/simd"
-		want["gathered convolutions"]["0"] = "positions/simd"      // 5 → 16 channels, 3×3, stride 1
-		want["gathered convolutions"]["2"] = "gathered/simd+table" // 3×3 at stride 2; spike counts of 16 channels
+		want["gathered convolutions"]["0"] = "rows/simd"       // 5 → 16 channels, 3×3, stride 1, padding 1
+		want["gathered convolutions"]["2"] = "rows/simd+table" // 3×3 at stride 2, padding 1; spike counts of 16 channels
 	}
 	rng := rand.New(rand.NewPCG(21, 21))
 	for _, rn := range randomNets(rng) {

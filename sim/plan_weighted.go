@@ -165,7 +165,8 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	// output whose lengths the branch predictor cannot know, than on
 	// adding. On resnet_fmnist's 16-channel layers at T=64 that took a
 	// layer from 25 to 18 µs a frame; at 32 channels gathering stays ahead.
-	posWin := !general && cs > 1 && kh == kw && sh == sw && event.HasPositionKernel(kh, sh, os)
+	pg := event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
+	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, os))
 	if general || posWin {
 		op.event = eventScatter
 	}
@@ -230,7 +231,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 		op.winK, op.winOW = kh, ow
 		if posWin {
 			op.posWin = true
-			op.posGeom = event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
+			op.posGeom = pg
 			break
 		}
 		if !general && c == 1 && cs == 1 && kh == kw && sh == 1 && sw == 1 && event.HasWindowKernel(kh, os) {
@@ -426,7 +427,7 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		op.eventFrameNs = 20 + float64(op.inLen)
 	}
 	switch {
-	case op.posWin && event.HasPositionKernel(op.posGeom.K, op.posGeom.S, ch):
+	case op.posWin:
 		// By positions: only those that reach the output are listed; per
 		// listed non-zero input about 1.5 ns and 0.55 ns per vector of
 		// each tap (resnet_fmnist: 16-channel layers by rows ~10 µs a

@@ -465,37 +465,39 @@ func TestScatterRowsMatchesGeneric(t *testing.T) { forEachEventImpl(t, scatterRo
 // ScatterRows and the generic one, which adds product by product.
 func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(31, 37))
-	for _, n := range []int{16, 32, 48} {
-		for _, cs := range []int{1, 16, 32} {
-			for _, hw := range [][2]int{{1, 1}, {1, 5}, {4, 1}, {2, 2}, {3, 4}, {5, 6}, {7, 7}, {6, 8}, {28, 28}} {
-				h, wd := hw[0], hw[1]
-				x := make([]float32, h*wd*cs)
-				for i := range x {
-					if rng.IntN(100) < 20 {
-						x[i] = float32(rng.IntN(4)+1) / 4
+	for _, st := range []int{1, 2} {
+		for _, n := range []int{16, 32, 48, 64} {
+			for _, cs := range []int{1, 16, 32} {
+				for _, hw := range [][2]int{{1, 1}, {1, 5}, {4, 1}, {2, 2}, {3, 4}, {5, 6}, {7, 7}, {6, 8}, {28, 28}} {
+					h, wd := hw[0], hw[1]
+					x := make([]float32, h*wd*cs)
+					for i := range x {
+						if rng.IntN(100) < 20 {
+							x[i] = float32(rng.IntN(4)+1) / 4
+						}
 					}
+					w := make([]float32, cs*9*n)
+					for i := range w {
+						w[i] = float32(rng.IntN(129)-64) / 64
+					}
+					chOff := make([]int32, (cs+15)/16*16)
+					for c := 0; c < cs; c++ {
+						chOff[c] = int32(c * 9 * n)
+					}
+					ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*wd+1)
+					CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
+					// Guard rows before and after the frame must stay as they are.
+					g, size := 2*wd*n, ((h-1)/st+1)*((wd-1)/st+1)*n
+					want, got := twinOutputs(g + size + g)
+					dummy := make([]float32, 3*n)
+					ScatterRowsGeneric(want[g:g+size], w, ents, start, dummy, h, wd, st, n)
+					if im.hasRows(st, n) {
+						im.scatterRows(got[g:g+size], w, ents, start, dummy, h, wd, st, n)
+					} else {
+						ScatterRowsGeneric(got[g:g+size], w, ents, start, dummy, h, wd, st, n)
+					}
+					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d %d×%d", st, n, cs, h, wd))
 				}
-				w := make([]float32, cs*9*n)
-				for i := range w {
-					w[i] = float32(rng.IntN(129)-64) / 64
-				}
-				chOff := make([]int32, (cs+15)/16*16)
-				for c := 0; c < cs; c++ {
-					chOff[c] = int32(c * 9 * n)
-				}
-				ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*wd+1)
-				CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
-				// Guard rows before and after the frame must stay as they are.
-				g := 2 * wd * n
-				want, got := twinOutputs(g + h*wd*n + g)
-				dummy := make([]float32, 3*n)
-				ScatterRowsGeneric(want[g:g+h*wd*n], w, ents, start, dummy, h, wd, n)
-				if im.hasRows(n) {
-					im.scatterRows(got[g:g+h*wd*n], w, ents, start, dummy, h, wd, n)
-				} else {
-					ScatterRowsGeneric(got[g:g+h*wd*n], w, ents, start, dummy, h, wd, n)
-				}
-				requireSame(t, got, want, fmt.Sprintf("n=%d cs=%d %d×%d", n, cs, h, wd))
 			}
 		}
 	}

@@ -94,7 +94,7 @@ func eventImpls() []eventFuncs {
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			compressList: CompressListGeneric,
 			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
-			scatterRows: ScatterRowsGeneric, hasRows: func(int) bool { return false },
+			scatterRows: ScatterRowsGeneric, hasRows: func(int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -109,7 +109,7 @@ func eventImpls() []eventFuncs {
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			compressList: compressListAsm,
 			scatterPos:   posAsm, hasPos: hasPosAsm,
-			scatterRows: rowsAsm, hasRows: func(n int) bool { return n == 16 || n == 32 },
+			scatterRows: rowsAsm, hasRows: func(s, n int) bool { return s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64) },
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
@@ -266,14 +266,14 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 }
 
 // rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel).
-func rowsAsm(out, w []float32, ents, start []int32, dummy []float32, h, wd, n int) {
+func rowsAsm(out, w []float32, ents, start []int32, dummy []float32, h, wd, s, n int) {
 	_ = start[h*wd]
-	_ = out[h*wd*n-1]
+	_ = out[((h-1)/s+1)*((wd-1)/s+1)*n-1]
 	_ = dummy[3*n-1]
-	kern := scatterRows3x1AVX512
-	if n == 32 {
-		kern = scatterRows3x2AVX512
-	}
+	kern := map[[2]int]func(out, w *float32, ents, start *int32, dummy *float32, h, wd int){
+		{1, 16}: scatterRows3x1AVX512, {1, 32}: scatterRows3x2AVX512,
+		{2, 16}: scatterRows3s2x1AVX512, {2, 32}: scatterRows3s2x2AVX512, {2, 64}: scatterRows3s2x4AVX512,
+	}[[2]int{s, n}]
 	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], h, wd)
 }
 

@@ -78,6 +78,9 @@ func main() {
 	genCompressList(&b)
 	genScatterRows(&b, 1)
 	genScatterRows(&b, 2)
+	for _, nv := range []int{1, 2, 4} {
+		genScatterRowsS2(&b, nv)
+	}
 	genSpikeBits(&b)
 	for _, groups := range []int{4, 8, 12, 16} {
 		for nv := 1; nv <= 4; nv++ {
@@ -167,8 +170,10 @@ func docOf(name string) string {
 		}
 		nv := num(rest[strings.Index(rest, "x")+1:])
 		return fmt.Sprintf("ScatterPositionsGeneric for a %d×%d kernel at stride %d, class %d\n// (RY·S+RX), and rows of %d floats (%s).", k, k, stride, class, 16*nv, isa)
+	case strings.HasPrefix(name, "scatterRows3s2x"):
+		return fmt.Sprintf("ScatterRowsGeneric at stride 2 for rows of %d floats (%s).", 16*num(name[len("scatterRows3s2x"):]), isa)
 	case strings.HasPrefix(name, "scatterRows"):
-		return fmt.Sprintf("ScatterRowsGeneric for rows of %d floats (%s).", 16*num(name[len("scatterRows3x"):]), isa)
+		return fmt.Sprintf("ScatterRowsGeneric at stride 1 for rows of %d floats (%s).", 16*num(name[len("scatterRows3x"):]), isa)
 	case name == "compressListAVX512":
 		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
@@ -1447,6 +1452,143 @@ func genScatterRows(b *strings.Builder, nv int) {
 	label("next")
 	w("MOVQ rb-8(SP), AX")
 	w("ADDQ AX, rowp-16(SP)")
+	w("INCQ DX")
+	w("CMPQ DX, h+40(FP)")
+	w("JLT %s_row", name)
+	w("VZEROUPPER")
+	w("RET")
+}
+
+// genScatterRowsS2 writes scatterRows3s2x<nv>AVX512: ScatterRowsGeneric at
+// stride 2 for rows of nv vectors. An input row reaches one output row
+// (even rows, tap row 1) or two (odd rows, tap rows 0 and 2); its
+// positions, taken in pairs (2c, 2c+1), reach output columns c and c+1,
+// whose sums stay in registers. After each pair column c is complete and
+// goes to memory, and column c+1's sums move down to take its place. An
+// output row below the last writes to dummy rows; the column right of the
+// last (even widths) is never written.
+func genScatterRowsS2(b *strings.Builder, nv int) {
+	name := fmt.Sprintf("scatterRows3s2x%dAVX512", nv)
+	eb := 64 * nv
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
+	// Registers: column role c (0 current, 1 next), output row r (0 upper
+	// or only, 1 lower), vector v.
+	acc := func(c, r, v int) string { return fmt.Sprintf("Z%d", (c*2+r)*nv+v) }
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy *float32, h, wd int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $24-56\n", name)
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ ents+16(FP), R8")
+	w("MOVQ start+24(FP), R10")
+	w("MOVQ wd+48(FP), AX")
+	w("DECQ AX")
+	w("SHRQ $1, AX")
+	w("INCQ AX")
+	w("IMULQ $%d, AX", eb)
+	w("MOVQ AX, rb-8(SP)") // bytes per output row: ow = (wd-1)/2 + 1 positions
+	w("XORQ DX, DX")       // input row y
+	// entries adds the position at R10, tap (i, j) to registers (c, r).
+	type tap struct{ i, j, c, r int }
+	entries := func(taps []tap, tag string) {
+		w("MOVLQSX (R10), BX")
+		w("MOVLQSX 4(R10), R13")
+		w("SUBQ BX, R13")
+		w("JZ %s_noent%s", name, tag)
+		label("ent%s", tag)
+		w("MOVLQSX (R8)(BX*8), R15")
+		w("VPBROADCASTD 4(R8)(BX*8), Z31")
+		for _, t := range taps {
+			for v := 0; v < nv; v++ {
+				w("VFMADD231PS %d(SI)(R15*4), Z31, %s", ((t.i*3+t.j)*16*nv+16*v)*4, acc(t.c, t.r, v))
+			}
+		}
+		w("INCQ BX")
+		w("DECQ R13")
+		w("JNZ %s_ent%s", name, tag)
+		label("noent%s", tag)
+		w("ADDQ $4, R10")
+	}
+	ptr := []string{"R11", "R12"}
+	flush := func(rows int) {
+		for r := 0; r < rows; r++ {
+			for v := 0; v < nv; v++ {
+				w("VADDPS %d(%s), %s, %s", 64*v, ptr[r], acc(0, r, v), acc(0, r, v))
+				w("VMOVUPS %s, %d(%s)", acc(0, r, v), 64*v, ptr[r])
+			}
+		}
+		w("ADDQ $%d, R11", eb)
+		if rows == 2 {
+			w("ADDQ s1-16(SP), R12")
+		}
+	}
+	shift := func(rows int) { // column c+1 becomes column c
+		for r := 0; r < rows; r++ {
+			for v := 0; v < nv; v++ {
+				w("VMOVAPS %s, %s", acc(1, r, v), acc(0, r, v))
+				w("VXORPS %s, %s, %s", acc(1, r, v), acc(1, r, v), acc(1, r, v))
+			}
+		}
+	}
+	row := func(odd bool) {
+		tag := "e"
+		rows := 1
+		evenTaps := []tap{{1, 1, 0, 0}}
+		oddTaps := []tap{{1, 2, 0, 0}, {1, 0, 1, 0}}
+		if odd {
+			tag, rows = "o", 2
+			evenTaps = []tap{{2, 1, 0, 0}, {0, 1, 0, 1}}
+			oddTaps = []tap{{2, 2, 0, 0}, {2, 0, 1, 0}, {0, 2, 0, 1}, {0, 0, 1, 1}}
+		}
+		for c := 0; c < 2; c++ {
+			for r := 0; r < rows; r++ {
+				for v := 0; v < nv; v++ {
+					w("VXORPS %s, %s, %s", acc(c, r, v), acc(c, r, v), acc(c, r, v))
+				}
+			}
+		}
+		w("MOVQ wd+48(FP), CX")
+		label("pair%s", tag)
+		w("CMPQ CX, $2")
+		w("JLT %s_last%s", name, tag)
+		entries(evenTaps, tag+"0")
+		entries(oddTaps, tag+"1")
+		flush(rows)
+		shift(rows)
+		w("SUBQ $2, CX")
+		w("JMP %s_pair%s", name, tag)
+		label("last%s", tag)
+		w("TESTQ CX, CX")
+		w("JZ %s_done%s", name, tag)
+		entries(evenTaps, tag+"2")
+		flush(rows)
+		label("done%s", tag)
+	}
+	label("row")
+	w("MOVQ DX, AX")
+	w("SHRQ $1, AX")
+	w("IMULQ rb-8(SP), AX")
+	w("ADDQ out+0(FP), AX")
+	w("MOVQ AX, R11") // output row ⌊y/2⌋
+	w("TESTQ $1, DX")
+	w("JNZ %s_odd", name)
+	row(false)
+	w("JMP %s_next", name)
+	label("odd")
+	// Rows (y-1)/2 (R11) and (y+1)/2 (R12), which is past the last output
+	// row when y is the last input row of an even height: dummy, not
+	// advancing.
+	w("MOVQ R11, R12")
+	w("ADDQ rb-8(SP), R12")
+	w("MOVQ $%d, R14", eb)
+	w("XORQ R15, R15")
+	w("MOVQ dummy+32(FP), R13")
+	w("LEAQ 1(DX), BX")
+	w("CMPQ BX, h+40(FP)")
+	w("CMOVQEQ R13, R12")
+	w("CMOVQEQ R15, R14")
+	w("MOVQ R14, s1-16(SP)")
+	row(true)
+	label("next")
 	w("INCQ DX")
 	w("CMPQ DX, h+40(FP)")
 	w("JLT %s_row", name)
