@@ -109,7 +109,9 @@ func eventImpls() []eventFuncs {
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			compressList: compressListAsm,
 			scatterPos:   posAsm, hasPos: hasPosAsm,
-			scatterRows: rowsAsm, hasRows: func(s, n int) bool { return s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64) },
+			scatterRows: rowsAsm, hasRows: func(s, n int) bool {
+				return s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64)
+			},
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
