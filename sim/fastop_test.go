@@ -3,11 +3,12 @@ package sim
 import (
 	"context"
 	"fmt"
-	"github.com/snnkit/snnkit/snn"
+	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
 
@@ -140,4 +141,23 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(8*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+func TestAllFinite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    []float32
+		want bool
+	}{
+		{"empty", nil, true},
+		{"finite", []float32{0, -0, 1, -3e38, 3.4e38, 1e-45, -1e-45}, true},
+		{"NaN", []float32{1, 2, 3, 4, float32(math.NaN())}, false},
+		{"+Inf first", []float32{float32(math.Inf(1)), 1, 2, 3, 4, 5}, false},
+		{"-Inf", []float32{1, 2, 3, float32(math.Inf(-1))}, false},
+		{"largest finite", []float32{math.MaxFloat32, -math.MaxFloat32}, true},
+	} {
+		if got := allFinite(tc.v); got != tc.want {
+			t.Errorf("%s: allFinite = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -21,12 +21,11 @@ type fastState struct {
 
 // fastFrames is the number of frames of one sample that go through the
 // plan at once: 8 (so that per-frame products fill whole 8-row tiles) when
-// a chunk of the largest activation takes at most 256 KiB, fewer for
-// larger ones, so that the chunks a few ops pass along stay in a core's L2
-// cache (resnet_fmnist, 12,544 floats a frame, ran 3-9 % faster in chunks
-// of 5 frames than of 8 on an L2 of 1 MiB).
+// two such buffers fit a core's L2 cache, fewer for larger activations.
+// (Chunks of half that size ran 3-9 % faster on resnet_fmnist with the
+// position kernels of the day, and no faster once the row sweeps came.)
 func (p *fastPlan) fastFrames(steps int) int {
-	return max(1, min(steps, 8, (1<<16)/max(p.maxLen, 1)))
+	return max(1, min(steps, 8, (1<<17)/max(p.maxLen, 1)))
 }
 
 // runFast simulates input [batch, steps, ...] (NCHW frames) with per-sample

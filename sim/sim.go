@@ -346,6 +346,9 @@ func (s *Simulator) Step(frame *tensor.Tensor) (*tensor.Tensor, error) {
 func (s *Simulator) CheckState() error {
 	check := func(stage int, st *snn.State) error {
 		for _, v := range [][]float32{st.V, st.I} {
+			if allFinite(v) {
+				continue
+			}
 			for _, x := range v {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 					return fmt.Errorf("stage %s: a membrane potential or current is %v after %d steps: the input, the weights or the neuron settings overflow float32", s.net.Stages[stage].Name, x, s.t)
@@ -372,6 +375,26 @@ func (s *Simulator) CheckState() error {
 		}
 	}
 	return nil
+}
+
+// allFinite reports whether no element of v is NaN or infinite, from the
+// exponent bits without a branch per element: an all-ones exponent plus
+// one carries into the sign bit. (Checking element by element through
+// math.IsNaN and math.IsInf took 4 % of a resnet_fmnist run.)
+func allFinite(v []float32) bool {
+	var acc uint32
+	for len(v) >= 4 {
+		w := v[:4:4]
+		acc |= math.Float32bits(w[0])&0x7f800000 + 0x00800000
+		acc |= math.Float32bits(w[1])&0x7f800000 + 0x00800000
+		acc |= math.Float32bits(w[2])&0x7f800000 + 0x00800000
+		acc |= math.Float32bits(w[3])&0x7f800000 + 0x00800000
+		v = v[4:]
+	}
+	for _, x := range v {
+		acc |= math.Float32bits(x)&0x7f800000 + 0x00800000
+	}
+	return acc&0x80000000 == 0
 }
 
 // Time returns the number of steps simulated since the last reset.
