@@ -519,6 +519,12 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			ev = op.newEvent()
 			t.events[op] = ev
 		}
+		if bs, ok := ev.(biasSetter); ok {
+			for f := 0; f < n; f++ {
+				invariant(bs.SetBias(y[f*op.outLen:(f+1)*op.outLen], op.wevent, op.biasRow, x[f*op.inLen:(f+1)*op.inLen]))
+			}
+			return
+		}
 		fillRows(y[:n*op.outLen], op.biasRow)
 		for f := 0; f < n; f++ {
 			invariant(ev.Apply(y[f*op.outLen:(f+1)*op.outLen], op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
@@ -578,6 +584,13 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			invariant(tensor.Add(y[r*o:(r+1)*o], op.biasRow))
 		}
 	}
+}
+
+// biasSetter is an event propagator that sets its output frame to the
+// bias plus the frame's contribution itself (event.PositionScatterer),
+// faster than a fill and an Apply.
+type biasSetter interface {
+	SetBias(out, w, bias, x []float32) error
 }
 
 // The forms of a weighted layer's frame.

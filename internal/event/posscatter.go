@@ -28,7 +28,7 @@ type PositionScatterer struct {
 	rows         bool // a 3×3 convolution with one position of padding swept row by row (kernels.ScatterRows)
 
 	ents, start, list []int32
-	dummy             []float32
+	dummy, zero, prev []float32
 }
 
 // PosGeometry is a position scatter's convolution: an H×W input, an OH×OW
@@ -115,14 +115,21 @@ func (s *PositionScatterer) Apply(out, w, x []float32) error {
 		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights, made for %d, %d and %d", len(x), len(out), len(w), npos*s.cs, s.outLen, s.wLen)
 	}
 	if s.start == nil {
-		s.ents = make([]int32, 2*(len(x)+16))
-		s.start = make([]int32, npos+1)
-		s.list = make([]int32, npos)
-		s.dummy = make([]float32, max(1, s.maxTaps)*s.n)
+		s.alloc(len(x))
 	}
 	if s.rows {
+		// Adding to out: a zero bias, then out's own values added back.
+		// (The engine calls SetBias instead, with no frame to add to.)
+		if len(s.zero) == 0 {
+			s.zero = make([]float32, s.n)
+		}
+		if len(s.prev) < s.outLen {
+			s.prev = make([]float32, s.outLen)
+		}
+		copy(s.prev, out[:s.outLen])
 		kernels.CompressPositions(x, s.cs, s.chOff, 0, s.ents, s.start)
-		kernels.ScatterRows(out, w, s.ents, s.start, s.dummy, s.g.H, s.g.W, s.g.S, s.n)
+		kernels.ScatterRows(out, w, s.ents, s.start, s.dummy, s.zero, s.g.H, s.g.W, s.g.S, s.n)
+		kernels.Add(out[:s.outLen], s.prev[:s.outLen])
 		return nil
 	}
 	for c, order := range s.orders {
@@ -135,11 +142,58 @@ func (s *PositionScatterer) Apply(out, w, x []float32) error {
 	return nil
 }
 
+// SetBias sets out (one output frame) to bias, a row of n floats or nil
+// for zeros, in every output position plus the contribution of x: what
+// filling out with the bias and then Apply give, but a convolution that
+// sweeps rows stores each output the first time it reaches it instead of
+// adding to it (no fill, and a third fewer reads).
+func (s *PositionScatterer) SetBias(out, w, bias, x []float32) error {
+	if !s.rows {
+		fillFrame(out[:min(len(out), s.outLen)], bias, s.n)
+		return s.Apply(out, w, x)
+	}
+	npos := s.g.H * s.g.W
+	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.wLen || bias != nil && len(bias) < s.n {
+		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights and %d biases, made for %d, %d, %d and %d", len(x), len(out), len(w), len(bias), npos*s.cs, s.outLen, s.wLen, s.n)
+	}
+	if s.start == nil {
+		s.alloc(len(x))
+	}
+	if bias == nil {
+		if len(s.zero) == 0 {
+			s.zero = make([]float32, s.n)
+		}
+		bias = s.zero
+	}
+	kernels.CompressPositions(x, s.cs, s.chOff, 0, s.ents, s.start)
+	kernels.ScatterRows(out, w, s.ents, s.start, s.dummy, bias, s.g.H, s.g.W, s.g.S, s.n)
+	return nil
+}
+
+// fillFrame sets every row of n floats of out to row (zeros for nil).
+func fillFrame(out, row []float32, n int) {
+	if row == nil {
+		clear(out)
+		return
+	}
+	for o := 0; o+n <= len(out); o += n {
+		copy(out[o:o+n], row)
+	}
+}
+
+func (s *PositionScatterer) alloc(inputs int) {
+	npos := s.g.H * s.g.W
+	s.ents = make([]int32, 2*(inputs+16))
+	s.start = make([]int32, npos+1)
+	s.list = make([]int32, npos)
+	s.dummy = make([]float32, max(1, s.maxTaps)*s.n)
+}
+
 // Clone returns a PositionScatterer sharing the tables with its own work
 // buffers.
 func (s *PositionScatterer) Clone() *PositionScatterer {
 	c := *s
-	c.ents, c.start, c.list, c.dummy = nil, nil, nil, nil
+	c.ents, c.start, c.list, c.dummy, c.zero, c.prev = nil, nil, nil, nil, nil, nil
 	return &c
 }
 

@@ -234,7 +234,7 @@ type eventFuncs struct {
 	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
 	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass)
 	hasPos       func(k, s, n int) bool
-	scatterRows  func(out, w []float32, ents, start []int32, dummy []float32, h, wd, s, n int)
+	scatterRows  func(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int)
 	hasRows      func(s, n int) bool
 	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
@@ -478,16 +478,20 @@ func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy 
 	eventImpl.scatterPos(out, w, ents, start, list, bases, dummy, c)
 }
 
-// ScatterRowsGeneric propagates one frame of a 3×3 convolution at stride
+// ScatterRowsGeneric sets out to one frame of a 3×3 convolution at stride
 // s (1 or 2) with one position of zero padding on every side: h rows of
-// wd input positions, (h-1)/s+1 rows of (wd-1)/s+1 outputs of n floats.
-// Position p's entries are e in [start[p], start[p+1]) of a
-// CompressPositions list in row-major order (weight offset ents[2e], value
-// bits ents[2e+1]), and each adds value × w[offset + (i·3+j)·n:][:n] to
-// output ((y+1-i)/s, (x+1-j)/s) where that divides and lies inside.
-// dummy (3·n floats) is scratch for the SIMD kernels.
-func ScatterRowsGeneric(out, w []float32, ents, start []int32, dummy []float32, h, wd, s, n int) {
+// wd input positions, (h-1)/s+1 rows of (wd-1)/s+1 outputs of n floats,
+// each output bias (n floats) plus its sums. Position p's entries are e in
+// [start[p], start[p+1]) of a CompressPositions list in row-major order
+// (weight offset ents[2e], value bits ents[2e+1]), and each adds value ×
+// w[offset + (i·3+j)·n:][:n] to output ((y+1-i)/s, (x+1-j)/s) where that
+// divides and lies inside. dummy (3·n floats) is scratch for the SIMD
+// kernels.
+func ScatterRowsGeneric(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
+	for o := 0; o < oh*ow; o++ {
+		copy(out[o*n:(o+1)*n], bias)
+	}
 	for p := 0; p < h*wd; p++ {
 		y, x := p/wd, p%wd
 		for e := start[p]; e < start[p+1]; e++ {
@@ -514,19 +518,19 @@ func HasRowsKernel(s, n int) bool { return eventImpl.hasRows(s, n) }
 
 // ScatterRows is ScatterRowsGeneric with SIMD where HasRowsKernel(s, n):
 // the positions of an input row sweep from left to right with the sums of
-// the output columns they reach in registers, and an output column is
-// added to memory once it is complete (at stride 1 three read-modify-
-// writes per position instead of nine); sums may round differently.
-// Offsets are not checked here.
-func ScatterRows(out, w []float32, ents, start []int32, dummy []float32, h, wd, s, n int) {
+// the output columns they reach in registers, and an output column goes
+// to memory once it is complete (at stride 1 three times per position
+// instead of nine read-modify-writes), stored with the bias when the row
+// is new; sums may round differently. Offsets are not checked here.
+func ScatterRows(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
 	if h == 0 || wd == 0 {
 		return
 	}
 	if !eventImpl.hasRows(s, n) {
-		ScatterRowsGeneric(out, w, ents, start, dummy, h, wd, s, n)
+		ScatterRowsGeneric(out, w, ents, start, dummy, bias, h, wd, s, n)
 		return
 	}
-	eventImpl.scatterRows(out, w, ents, start, dummy, h, wd, s, n)
+	eventImpl.scatterRows(out, w, ents, start, dummy, bias, h, wd, s, n)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

@@ -486,15 +486,23 @@ func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 					}
 					ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*wd+1)
 					CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
-					// Guard rows before and after the frame must stay as they are.
+					// Guard rows before and after the frame must stay as they
+					// are; the frame starts as garbage, every output must be set.
 					g, size := 2*wd*n, ((h-1)/st+1)*((wd-1)/st+1)*n
 					want, got := twinOutputs(g + size + g)
+					for i := g; i < g+size; i++ {
+						got[i] = float32(i % 5)
+					}
+					bias := make([]float32, n)
+					for i := range bias {
+						bias[i] = float32(rng.IntN(9)-4) / 8
+					}
 					dummy := make([]float32, 3*n)
-					ScatterRowsGeneric(want[g:g+size], w, ents, start, dummy, h, wd, st, n)
+					ScatterRowsGeneric(want[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
 					if im.hasRows(st, n) {
-						im.scatterRows(got[g:g+size], w, ents, start, dummy, h, wd, st, n)
+						im.scatterRows(got[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
 					} else {
-						ScatterRowsGeneric(got[g:g+size], w, ents, start, dummy, h, wd, st, n)
+						ScatterRowsGeneric(got[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
 					}
 					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d %d×%d", st, n, cs, h, wd))
 				}

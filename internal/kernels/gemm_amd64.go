@@ -267,16 +267,23 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], &dummy[0], len(list), 4*c.OW*c.N, 4*c.N)
 }
 
-// rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel).
-func rowsAsm(out, w []float32, ents, start []int32, dummy []float32, h, wd, s, n int) {
+// rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel): the
+// kernels store the rows they reach first, so only output row 0 is filled
+// with the bias here.
+func rowsAsm(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
+	ow := (wd-1)/s + 1
 	_ = start[h*wd]
-	_ = out[((h-1)/s+1)*((wd-1)/s+1)*n-1]
+	_ = out[((h-1)/s+1)*ow*n-1]
 	_ = dummy[3*n-1]
-	kern := map[[2]int]func(out, w *float32, ents, start *int32, dummy *float32, h, wd int){
+	bias = bias[:n]
+	for o := 0; o < ow; o++ {
+		copy(out[o*n:(o+1)*n], bias)
+	}
+	kern := map[[2]int]func(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int){
 		{1, 16}: scatterRows3x1AVX512, {1, 32}: scatterRows3x2AVX512,
 		{2, 16}: scatterRows3s2x1AVX512, {2, 32}: scatterRows3s2x2AVX512, {2, 64}: scatterRows3s2x4AVX512,
 	}[[2]int{s, n}]
-	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], h, wd)
+	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], &bias[0], h, wd)
 }
 
 // compressListAsm is CompressList with the AVX-512 kernel.

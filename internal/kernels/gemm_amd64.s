@@ -6986,12 +6986,14 @@ compressListAVX512_next:
 	VZEROUPPER
 	RET
 
-// func scatterRows3x1AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
-TEXT ·scatterRows3x1AVX512(SB), NOSPLIT, $40-56
+// func scatterRows3x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+TEXT ·scatterRows3x1AVX512(SB), NOSPLIT, $40-64
 	MOVQ w+8(FP), SI
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z24
 	MOVQ ents+16(FP), R8
 	MOVQ start+24(FP), R10
-	MOVQ wd+48(FP), AX
+	MOVQ wd+56(FP), AX
 	IMULQ $64, AX
 	MOVQ AX, rb-8(SP)
 	MOVQ out+0(FP), BX
@@ -7013,7 +7015,7 @@ scatterRows3x1AVX512_row:
 	MOVQ AX, s0-24(SP)
 	MOVQ R14, AX
 	LEAQ 1(DX), BX
-	CMPQ BX, h+40(FP)
+	CMPQ BX, h+48(FP)
 	LEAQ 128(R13), R13
 	CMOVQEQ R13, R9
 	CMOVQEQ R15, AX
@@ -7045,7 +7047,7 @@ scatterRows3x1AVX512_entp:
 	JNZ scatterRows3x1AVX512_entp
 scatterRows3x1AVX512_noentp:
 	ADDQ $4, R10
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 	DECQ CX
 	JZ scatterRows3x1AVX512_end0
 scatterRows3x1AVX512_x1:
@@ -7075,7 +7077,7 @@ scatterRows3x1AVX512_noent1:
 	VADDPS 0(R12), Z4, Z4
 	VMOVUPS Z4, 0(R12)
 	ADDQ $64, R12
-	VADDPS 0(R9), Z5, Z5
+	VADDPS Z24, Z5, Z5
 	VMOVUPS Z5, 0(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z3, Z3, Z3
@@ -7111,7 +7113,7 @@ scatterRows3x1AVX512_noent2:
 	VADDPS 0(R12), Z7, Z7
 	VMOVUPS Z7, 0(R12)
 	ADDQ $64, R12
-	VADDPS 0(R9), Z8, Z8
+	VADDPS Z24, Z8, Z8
 	VMOVUPS Z8, 0(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z6, Z6, Z6
@@ -7147,7 +7149,7 @@ scatterRows3x1AVX512_noent0:
 	VADDPS 0(R12), Z1, Z1
 	VMOVUPS Z1, 0(R12)
 	ADDQ $64, R12
-	VADDPS 0(R9), Z2, Z2
+	VADDPS Z24, Z2, Z2
 	VMOVUPS Z2, 0(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z0, Z0, Z0
@@ -7162,7 +7164,7 @@ scatterRows3x1AVX512_end0:
 	VMOVUPS Z3, 0(R11)
 	VADDPS 0(R12), Z4, Z4
 	VMOVUPS Z4, 0(R12)
-	VADDPS 0(R9), Z5, Z5
+	VADDPS Z24, Z5, Z5
 	VMOVUPS Z5, 0(R9)
 	JMP scatterRows3x1AVX512_next
 scatterRows3x1AVX512_end1:
@@ -7170,7 +7172,7 @@ scatterRows3x1AVX512_end1:
 	VMOVUPS Z6, 0(R11)
 	VADDPS 0(R12), Z7, Z7
 	VMOVUPS Z7, 0(R12)
-	VADDPS 0(R9), Z8, Z8
+	VADDPS Z24, Z8, Z8
 	VMOVUPS Z8, 0(R9)
 	JMP scatterRows3x1AVX512_next
 scatterRows3x1AVX512_end2:
@@ -7178,24 +7180,27 @@ scatterRows3x1AVX512_end2:
 	VMOVUPS Z0, 0(R11)
 	VADDPS 0(R12), Z1, Z1
 	VMOVUPS Z1, 0(R12)
-	VADDPS 0(R9), Z2, Z2
+	VADDPS Z24, Z2, Z2
 	VMOVUPS Z2, 0(R9)
 	JMP scatterRows3x1AVX512_next
 scatterRows3x1AVX512_next:
 	MOVQ rb-8(SP), AX
 	ADDQ AX, rowp-16(SP)
 	INCQ DX
-	CMPQ DX, h+40(FP)
+	CMPQ DX, h+48(FP)
 	JLT scatterRows3x1AVX512_row
 	VZEROUPPER
 	RET
 
-// func scatterRows3x2AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
-TEXT ·scatterRows3x2AVX512(SB), NOSPLIT, $40-56
+// func scatterRows3x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+TEXT ·scatterRows3x2AVX512(SB), NOSPLIT, $40-64
 	MOVQ w+8(FP), SI
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
 	MOVQ ents+16(FP), R8
 	MOVQ start+24(FP), R10
-	MOVQ wd+48(FP), AX
+	MOVQ wd+56(FP), AX
 	IMULQ $128, AX
 	MOVQ AX, rb-8(SP)
 	MOVQ out+0(FP), BX
@@ -7217,7 +7222,7 @@ scatterRows3x2AVX512_row:
 	MOVQ AX, s0-24(SP)
 	MOVQ R14, AX
 	LEAQ 1(DX), BX
-	CMPQ BX, h+40(FP)
+	CMPQ BX, h+48(FP)
 	LEAQ 256(R13), R13
 	CMOVQEQ R13, R9
 	CMOVQEQ R15, AX
@@ -7264,7 +7269,7 @@ scatterRows3x2AVX512_entp:
 	JNZ scatterRows3x2AVX512_entp
 scatterRows3x2AVX512_noentp:
 	ADDQ $4, R10
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 	DECQ CX
 	JZ scatterRows3x2AVX512_end0
 scatterRows3x2AVX512_x1:
@@ -7307,9 +7312,9 @@ scatterRows3x2AVX512_noent1:
 	VADDPS 64(R12), Z9, Z9
 	VMOVUPS Z9, 64(R12)
 	ADDQ $128, R12
-	VADDPS 0(R9), Z10, Z10
+	VADDPS Z24, Z10, Z10
 	VMOVUPS Z10, 0(R9)
-	VADDPS 64(R9), Z11, Z11
+	VADDPS Z25, Z11, Z11
 	VMOVUPS Z11, 64(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z6, Z6, Z6
@@ -7361,9 +7366,9 @@ scatterRows3x2AVX512_noent2:
 	VADDPS 64(R12), Z15, Z15
 	VMOVUPS Z15, 64(R12)
 	ADDQ $128, R12
-	VADDPS 0(R9), Z16, Z16
+	VADDPS Z24, Z16, Z16
 	VMOVUPS Z16, 0(R9)
-	VADDPS 64(R9), Z17, Z17
+	VADDPS Z25, Z17, Z17
 	VMOVUPS Z17, 64(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z12, Z12, Z12
@@ -7415,9 +7420,9 @@ scatterRows3x2AVX512_noent0:
 	VADDPS 64(R12), Z3, Z3
 	VMOVUPS Z3, 64(R12)
 	ADDQ $128, R12
-	VADDPS 0(R9), Z4, Z4
+	VADDPS Z24, Z4, Z4
 	VMOVUPS Z4, 0(R9)
-	VADDPS 64(R9), Z5, Z5
+	VADDPS Z25, Z5, Z5
 	VMOVUPS Z5, 64(R9)
 	ADDQ s2-32(SP), R9
 	VXORPS Z0, Z0, Z0
@@ -7439,9 +7444,9 @@ scatterRows3x2AVX512_end0:
 	VMOVUPS Z8, 0(R12)
 	VADDPS 64(R12), Z9, Z9
 	VMOVUPS Z9, 64(R12)
-	VADDPS 0(R9), Z10, Z10
+	VADDPS Z24, Z10, Z10
 	VMOVUPS Z10, 0(R9)
-	VADDPS 64(R9), Z11, Z11
+	VADDPS Z25, Z11, Z11
 	VMOVUPS Z11, 64(R9)
 	JMP scatterRows3x2AVX512_next
 scatterRows3x2AVX512_end1:
@@ -7453,9 +7458,9 @@ scatterRows3x2AVX512_end1:
 	VMOVUPS Z14, 0(R12)
 	VADDPS 64(R12), Z15, Z15
 	VMOVUPS Z15, 64(R12)
-	VADDPS 0(R9), Z16, Z16
+	VADDPS Z24, Z16, Z16
 	VMOVUPS Z16, 0(R9)
-	VADDPS 64(R9), Z17, Z17
+	VADDPS Z25, Z17, Z17
 	VMOVUPS Z17, 64(R9)
 	JMP scatterRows3x2AVX512_next
 scatterRows3x2AVX512_end2:
@@ -7467,26 +7472,28 @@ scatterRows3x2AVX512_end2:
 	VMOVUPS Z2, 0(R12)
 	VADDPS 64(R12), Z3, Z3
 	VMOVUPS Z3, 64(R12)
-	VADDPS 0(R9), Z4, Z4
+	VADDPS Z24, Z4, Z4
 	VMOVUPS Z4, 0(R9)
-	VADDPS 64(R9), Z5, Z5
+	VADDPS Z25, Z5, Z5
 	VMOVUPS Z5, 64(R9)
 	JMP scatterRows3x2AVX512_next
 scatterRows3x2AVX512_next:
 	MOVQ rb-8(SP), AX
 	ADDQ AX, rowp-16(SP)
 	INCQ DX
-	CMPQ DX, h+40(FP)
+	CMPQ DX, h+48(FP)
 	JLT scatterRows3x2AVX512_row
 	VZEROUPPER
 	RET
 
-// func scatterRows3s2x1AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
-TEXT ·scatterRows3s2x1AVX512(SB), NOSPLIT, $24-56
+// func scatterRows3s2x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+TEXT ·scatterRows3s2x1AVX512(SB), NOSPLIT, $24-64
 	MOVQ w+8(FP), SI
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z24
 	MOVQ ents+16(FP), R8
 	MOVQ start+24(FP), R10
-	MOVQ wd+48(FP), AX
+	MOVQ wd+56(FP), AX
 	DECQ AX
 	SHRQ $1, AX
 	INCQ AX
@@ -7503,7 +7510,7 @@ scatterRows3s2x1AVX512_row:
 	JNZ scatterRows3s2x1AVX512_odd
 	VXORPS Z0, Z0, Z0
 	VXORPS Z2, Z2, Z2
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x1AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1AVX512_laste
@@ -7569,7 +7576,7 @@ scatterRows3s2x1AVX512_odd:
 	XORQ R15, R15
 	MOVQ dummy+32(FP), R13
 	LEAQ 1(DX), BX
-	CMPQ BX, h+40(FP)
+	CMPQ BX, h+48(FP)
 	CMOVQEQ R13, R12
 	CMOVQEQ R15, R14
 	MOVQ R14, s1-16(SP)
@@ -7577,7 +7584,7 @@ scatterRows3s2x1AVX512_odd:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x1AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1AVX512_lasto
@@ -7613,7 +7620,7 @@ scatterRows3s2x1AVX512_noento1:
 	ADDQ $4, R10
 	VADDPS 0(R11), Z0, Z0
 	VMOVUPS Z0, 0(R11)
-	VADDPS 0(R12), Z1, Z1
+	VADDPS Z24, Z1, Z1
 	VMOVUPS Z1, 0(R12)
 	ADDQ $64, R11
 	ADDQ s1-16(SP), R12
@@ -7642,24 +7649,27 @@ scatterRows3s2x1AVX512_noento2:
 	ADDQ $4, R10
 	VADDPS 0(R11), Z0, Z0
 	VMOVUPS Z0, 0(R11)
-	VADDPS 0(R12), Z1, Z1
+	VADDPS Z24, Z1, Z1
 	VMOVUPS Z1, 0(R12)
 	ADDQ $64, R11
 	ADDQ s1-16(SP), R12
 scatterRows3s2x1AVX512_doneo:
 scatterRows3s2x1AVX512_next:
 	INCQ DX
-	CMPQ DX, h+40(FP)
+	CMPQ DX, h+48(FP)
 	JLT scatterRows3s2x1AVX512_row
 	VZEROUPPER
 	RET
 
-// func scatterRows3s2x2AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
-TEXT ·scatterRows3s2x2AVX512(SB), NOSPLIT, $24-56
+// func scatterRows3s2x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+TEXT ·scatterRows3s2x2AVX512(SB), NOSPLIT, $24-64
 	MOVQ w+8(FP), SI
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
 	MOVQ ents+16(FP), R8
 	MOVQ start+24(FP), R10
-	MOVQ wd+48(FP), AX
+	MOVQ wd+56(FP), AX
 	DECQ AX
 	SHRQ $1, AX
 	INCQ AX
@@ -7678,7 +7688,7 @@ scatterRows3s2x2AVX512_row:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x2AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2AVX512_laste
@@ -7754,7 +7764,7 @@ scatterRows3s2x2AVX512_odd:
 	XORQ R15, R15
 	MOVQ dummy+32(FP), R13
 	LEAQ 1(DX), BX
-	CMPQ BX, h+40(FP)
+	CMPQ BX, h+48(FP)
 	CMOVQEQ R13, R12
 	CMOVQEQ R15, R14
 	MOVQ R14, s1-16(SP)
@@ -7766,7 +7776,7 @@ scatterRows3s2x2AVX512_odd:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x2AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2AVX512_lasto
@@ -7810,9 +7820,9 @@ scatterRows3s2x2AVX512_noento1:
 	VMOVUPS Z0, 0(R11)
 	VADDPS 64(R11), Z1, Z1
 	VMOVUPS Z1, 64(R11)
-	VADDPS 0(R12), Z2, Z2
+	VADDPS Z24, Z2, Z2
 	VMOVUPS Z2, 0(R12)
-	VADDPS 64(R12), Z3, Z3
+	VADDPS Z25, Z3, Z3
 	VMOVUPS Z3, 64(R12)
 	ADDQ $128, R11
 	ADDQ s1-16(SP), R12
@@ -7849,26 +7859,31 @@ scatterRows3s2x2AVX512_noento2:
 	VMOVUPS Z0, 0(R11)
 	VADDPS 64(R11), Z1, Z1
 	VMOVUPS Z1, 64(R11)
-	VADDPS 0(R12), Z2, Z2
+	VADDPS Z24, Z2, Z2
 	VMOVUPS Z2, 0(R12)
-	VADDPS 64(R12), Z3, Z3
+	VADDPS Z25, Z3, Z3
 	VMOVUPS Z3, 64(R12)
 	ADDQ $128, R11
 	ADDQ s1-16(SP), R12
 scatterRows3s2x2AVX512_doneo:
 scatterRows3s2x2AVX512_next:
 	INCQ DX
-	CMPQ DX, h+40(FP)
+	CMPQ DX, h+48(FP)
 	JLT scatterRows3s2x2AVX512_row
 	VZEROUPPER
 	RET
 
-// func scatterRows3s2x4AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
-TEXT ·scatterRows3s2x4AVX512(SB), NOSPLIT, $24-56
+// func scatterRows3s2x4AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+TEXT ·scatterRows3s2x4AVX512(SB), NOSPLIT, $24-64
 	MOVQ w+8(FP), SI
+	MOVQ bias+40(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
+	VMOVUPS 128(AX), Z26
+	VMOVUPS 192(AX), Z27
 	MOVQ ents+16(FP), R8
 	MOVQ start+24(FP), R10
-	MOVQ wd+48(FP), AX
+	MOVQ wd+56(FP), AX
 	DECQ AX
 	SHRQ $1, AX
 	INCQ AX
@@ -7891,7 +7906,7 @@ scatterRows3s2x4AVX512_row:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x4AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4AVX512_laste
@@ -7987,7 +8002,7 @@ scatterRows3s2x4AVX512_odd:
 	XORQ R15, R15
 	MOVQ dummy+32(FP), R13
 	LEAQ 1(DX), BX
-	CMPQ BX, h+40(FP)
+	CMPQ BX, h+48(FP)
 	CMOVQEQ R13, R12
 	CMOVQEQ R15, R14
 	MOVQ R14, s1-16(SP)
@@ -8007,7 +8022,7 @@ scatterRows3s2x4AVX512_odd:
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-	MOVQ wd+48(FP), CX
+	MOVQ wd+56(FP), CX
 scatterRows3s2x4AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4AVX512_lasto
@@ -8067,13 +8082,13 @@ scatterRows3s2x4AVX512_noento1:
 	VMOVUPS Z2, 128(R11)
 	VADDPS 192(R11), Z3, Z3
 	VMOVUPS Z3, 192(R11)
-	VADDPS 0(R12), Z4, Z4
+	VADDPS Z24, Z4, Z4
 	VMOVUPS Z4, 0(R12)
-	VADDPS 64(R12), Z5, Z5
+	VADDPS Z25, Z5, Z5
 	VMOVUPS Z5, 64(R12)
-	VADDPS 128(R12), Z6, Z6
+	VADDPS Z26, Z6, Z6
 	VMOVUPS Z6, 128(R12)
-	VADDPS 192(R12), Z7, Z7
+	VADDPS Z27, Z7, Z7
 	VMOVUPS Z7, 192(R12)
 	ADDQ $256, R11
 	ADDQ s1-16(SP), R12
@@ -8126,20 +8141,20 @@ scatterRows3s2x4AVX512_noento2:
 	VMOVUPS Z2, 128(R11)
 	VADDPS 192(R11), Z3, Z3
 	VMOVUPS Z3, 192(R11)
-	VADDPS 0(R12), Z4, Z4
+	VADDPS Z24, Z4, Z4
 	VMOVUPS Z4, 0(R12)
-	VADDPS 64(R12), Z5, Z5
+	VADDPS Z25, Z5, Z5
 	VMOVUPS Z5, 64(R12)
-	VADDPS 128(R12), Z6, Z6
+	VADDPS Z26, Z6, Z6
 	VMOVUPS Z6, 128(R12)
-	VADDPS 192(R12), Z7, Z7
+	VADDPS Z27, Z7, Z7
 	VMOVUPS Z7, 192(R12)
 	ADDQ $256, R11
 	ADDQ s1-16(SP), R12
 scatterRows3s2x4AVX512_doneo:
 scatterRows3s2x4AVX512_next:
 	INCQ DX
-	CMPQ DX, h+40(FP)
+	CMPQ DX, h+48(FP)
 	JLT scatterRows3s2x4AVX512_row
 	VZEROUPPER
 	RET

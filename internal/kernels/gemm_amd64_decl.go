@@ -449,27 +449,27 @@ func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ent
 // scatterRows3x1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats (AVX-512).
 //
 //go:noescape
-func scatterRows3x1AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
+func scatterRows3x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
 
 // scatterRows3x2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats (AVX-512).
 //
 //go:noescape
-func scatterRows3x2AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
+func scatterRows3x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
 
 // scatterRows3s2x1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x1AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
+func scatterRows3s2x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
 
 // scatterRows3s2x2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x2AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
+func scatterRows3s2x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
 
 // scatterRows3s2x4AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x4AVX512(out, w *float32, ents, start *int32, dummy *float32, h, wd int)
+func scatterRows3s2x4AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
 
 // spikeBitsAVX512 is written by _asm/gen.go.
 //

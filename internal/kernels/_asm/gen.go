@@ -1337,12 +1337,16 @@ func genScatterRows(b *strings.Builder, nv int) {
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
 	acc := func(c, r, v int) string { return fmt.Sprintf("Z%d", (c*3+r)*nv+v) }
 	q := []string{"R11", "R12", "R9"} // write pointers of output rows y-1, y, y+1
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy *float32, h, wd int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $40-56\n", name)
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $40-64\n", name)
 	w("MOVQ w+8(FP), SI")
+	w("MOVQ bias+40(FP), AX")
+	for v := 0; v < nv; v++ {
+		w("VMOVUPS %d(AX), Z%d", 64*v, 24+v)
+	}
 	w("MOVQ ents+16(FP), R8")
 	w("MOVQ start+24(FP), R10")
-	w("MOVQ wd+48(FP), AX")
+	w("MOVQ wd+56(FP), AX")
 	w("IMULQ $%d, AX", eb)
 	w("MOVQ AX, rb-8(SP)") // bytes per output row
 	w("MOVQ out+0(FP), BX")
@@ -1365,7 +1369,7 @@ func genScatterRows(b *strings.Builder, nv int) {
 	w("MOVQ AX, s0-24(SP)")
 	w("MOVQ R14, AX")
 	w("LEAQ 1(DX), BX")
-	w("CMPQ BX, h+40(FP)")
+	w("CMPQ BX, h+48(FP)")
 	w("LEAQ %d(R13), R13", 2*eb) // LEAQ leaves the flags
 	w("CMOVQEQ R13, R9")
 	w("CMOVQEQ R15, AX")
@@ -1397,10 +1401,17 @@ func genScatterRows(b *strings.Builder, nv int) {
 		w("JNZ %s_ent%s", name, tag)
 		label("noent%s", tag)
 	}
+	// Output row y+1 is first reached by input row y: its columns are
+	// stored, bias plus sums, not added to (row 0, which input row 0
+	// reaches as its row y, the caller fills with the bias).
 	flush := func(c int, advance bool) {
 		for r := 0; r < 3; r++ {
 			for v := 0; v < nv; v++ {
-				w("VADDPS %d(%s), %s, %s", 64*v, q[r], acc(c, r, v), acc(c, r, v))
+				if r == 2 {
+					w("VADDPS Z%d, %s, %s", 24+v, acc(c, r, v), acc(c, r, v))
+				} else {
+					w("VADDPS %d(%s), %s, %s", 64*v, q[r], acc(c, r, v), acc(c, r, v))
+				}
 				w("VMOVUPS %s, %d(%s)", acc(c, r, v), 64*v, q[r])
 			}
 			if advance {
@@ -1425,7 +1436,7 @@ func genScatterRows(b *strings.Builder, nv int) {
 	}
 	entries(0, true, "p")
 	w("ADDQ $4, R10")
-	w("MOVQ wd+48(FP), CX")
+	w("MOVQ wd+56(FP), CX")
 	w("DECQ CX")
 	w("JZ %s_end0", name)
 	label("x1")
@@ -1453,7 +1464,7 @@ func genScatterRows(b *strings.Builder, nv int) {
 	w("MOVQ rb-8(SP), AX")
 	w("ADDQ AX, rowp-16(SP)")
 	w("INCQ DX")
-	w("CMPQ DX, h+40(FP)")
+	w("CMPQ DX, h+48(FP)")
 	w("JLT %s_row", name)
 	w("VZEROUPPER")
 	w("RET")
@@ -1475,12 +1486,16 @@ func genScatterRowsS2(b *strings.Builder, nv int) {
 	// Registers: column role c (0 current, 1 next), output row r (0 upper
 	// or only, 1 lower), vector v.
 	acc := func(c, r, v int) string { return fmt.Sprintf("Z%d", (c*2+r)*nv+v) }
-	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy *float32, h, wd int)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $24-56\n", name)
+	fmt.Fprintf(b, "\n// func %s(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $24-64\n", name)
 	w("MOVQ w+8(FP), SI")
+	w("MOVQ bias+40(FP), AX")
+	for v := 0; v < nv; v++ {
+		w("VMOVUPS %d(AX), Z%d", 64*v, 24+v)
+	}
 	w("MOVQ ents+16(FP), R8")
 	w("MOVQ start+24(FP), R10")
-	w("MOVQ wd+48(FP), AX")
+	w("MOVQ wd+56(FP), AX")
 	w("DECQ AX")
 	w("SHRQ $1, AX")
 	w("INCQ AX")
@@ -1509,10 +1524,17 @@ func genScatterRowsS2(b *strings.Builder, nv int) {
 		w("ADDQ $4, R10")
 	}
 	ptr := []string{"R11", "R12"}
+	// An odd input row is the first to reach its lower output row: those
+	// columns are stored, bias plus sums (row 0, which even row 0 reaches
+	// first, the caller fills with the bias).
 	flush := func(rows int) {
 		for r := 0; r < rows; r++ {
 			for v := 0; v < nv; v++ {
-				w("VADDPS %d(%s), %s, %s", 64*v, ptr[r], acc(0, r, v), acc(0, r, v))
+				if r == 1 {
+					w("VADDPS Z%d, %s, %s", 24+v, acc(0, r, v), acc(0, r, v))
+				} else {
+					w("VADDPS %d(%s), %s, %s", 64*v, ptr[r], acc(0, r, v), acc(0, r, v))
+				}
 				w("VMOVUPS %s, %d(%s)", acc(0, r, v), 64*v, ptr[r])
 			}
 		}
@@ -1546,7 +1568,7 @@ func genScatterRowsS2(b *strings.Builder, nv int) {
 				}
 			}
 		}
-		w("MOVQ wd+48(FP), CX")
+		w("MOVQ wd+56(FP), CX")
 		label("pair%s", tag)
 		w("CMPQ CX, $2")
 		w("JLT %s_last%s", name, tag)
@@ -1583,14 +1605,14 @@ func genScatterRowsS2(b *strings.Builder, nv int) {
 	w("XORQ R15, R15")
 	w("MOVQ dummy+32(FP), R13")
 	w("LEAQ 1(DX), BX")
-	w("CMPQ BX, h+40(FP)")
+	w("CMPQ BX, h+48(FP)")
 	w("CMOVQEQ R13, R12")
 	w("CMOVQEQ R15, R14")
 	w("MOVQ R14, s1-16(SP)")
 	row(true)
 	label("next")
 	w("INCQ DX")
-	w("CMPQ DX, h+40(FP)")
+	w("CMPQ DX, h+48(FP)")
 	w("JLT %s_row", name)
 	w("VZEROUPPER")
 	w("RET")
