@@ -199,10 +199,11 @@ func TestPoolScaleFollowsGraphPaths(t *testing.T) {
 	}
 }
 
-// TestSynOpsSameOnEveryEngine counts the synaptic operations of a residual
-// graph, whose strided convolution and projection read the same spikes
-// (the fast engines share one input sum between them), on every engine:
-// the counts are sums of spike counts, so they must agree exactly.
+// TestSynOpsSameOnEveryEngine counts the synaptic operations and firing
+// rates of a residual graph, whose strided convolution and projection read
+// the same spikes (the fast engines share one input sum between them, and
+// count spikes while the neurons step), on every engine: the counts are
+// sums of spike counts, so they must agree exactly.
 func TestSynOpsSameOnEveryEngine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	net, _, err := snn.FromGraph(testnets.ResGraph(rng), snn.DefaultConvertOptions())
@@ -214,28 +215,36 @@ func TestSynOpsSameOnEveryEngine(t *testing.T) {
 		input.Data[i] = rng.Float32() * 2
 	}
 	var want []LayerSynOps
+	var wantRates []LayerRate
 	for _, engine := range []sim.Engine{sim.EngineReference, sim.EngineDense, sim.EngineEvent, sim.EngineAuto} {
 		sm, err := sim.New(net)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sm.SetEngine(engine)
-		s := NewSynOps(net)
+		s, fr := NewSynOps(net), NewFiringRates(net)
 		sm.AddMonitor(s)
+		sm.AddMonitor(fr)
 		if _, err := sm.Run(context.Background(), input); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.Result()
+		gotRates := fr.Result()
 		if want == nil {
-			want = got
-			if len(got) < 5 || got[3].PerSample == 0 {
-				t.Fatalf("synops %+v: too few layers or no spikes to count", got)
+			want, wantRates = got, gotRates
+			if len(got) < 5 || got[3].PerSample == 0 || len(gotRates) < 4 || gotRates[1].Rate == 0 {
+				t.Fatalf("synops %+v, rates %+v: too few layers or no spikes to count", got, gotRates)
 			}
 			continue
 		}
 		for i := range want {
 			if got[i] != want[i] {
 				t.Errorf("%v: layer %s: %+v, reference engine %+v", engine, want[i].Name, got[i], want[i])
+			}
+		}
+		for i := range wantRates {
+			if gotRates[i] != wantRates[i] {
+				t.Errorf("%v: firing rate %+v, reference engine %+v", engine, gotRates[i], wantRates[i])
 			}
 		}
 	}

@@ -198,15 +198,17 @@ func NewFiringRates(net *snn.Network) *FiringRates {
 	return &FiringRates{net: net, sums: map[int]float64{}, counts: map[int]float64{}}
 }
 
-// Observe implements sim.Monitor.
-func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {
-	if !f.net.Stages[stage].Spiking() {
-		return
-	}
-	// A LayoutFree monitor may get padded channels-last frames: the padding
-	// holds zeros, so count the shape, not the buffer.
-	f.sums[stage] += tensor.Sum(out.Data)
-	f.counts[stage] += float64(tensor.Numel(out.Shape))
+// Observe implements sim.Monitor; the simulator hands FiringRates spike
+// counts instead (ObserveSpikes), and frames of no stage.
+func (f *FiringRates) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {}
+
+// SpikeCount implements sim.SpikeCounter: the spiking stages.
+func (f *FiringRates) SpikeCount(stage int) bool { return f.net.Stages[stage].Spiking() }
+
+// ObserveSpikes implements sim.SpikeCounter.
+func (f *FiringRates) ObserveSpikes(stage int, spikes float64, c sim.Chunk) {
+	f.sums[stage] += spikes
+	f.counts[stage] += float64(tensor.Numel(f.net.Stages[stage].Out) * c.Batch * c.Steps)
 }
 
 // LayerRate is the firing rate of one spiking stage.
@@ -216,11 +218,8 @@ type LayerRate struct {
 	Rate    float64 // spikes per neuron per step
 }
 
-// LayoutFree marks the monitor as reducing over all values (sim.LayoutFree).
-func (f *FiringRates) LayoutFree() {}
-
-// Observes implements sim.StageFilter: the spiking stages.
-func (f *FiringRates) Observes(stage int) bool { return f.net.Stages[stage].Spiking() }
+// Observes implements sim.StageFilter: no frames, only spike counts.
+func (f *FiringRates) Observes(stage int) bool { return false }
 
 // Result returns the rate of every spiking stage.
 func (f *FiringRates) Result() []LayerRate {

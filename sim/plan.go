@@ -488,6 +488,7 @@ type fastTask struct {
 	events   map[*weightedOp]eventProp // per-task event propagators (own work buffers)
 	tables   map[*weightedOp]*event.Table
 	sums     []opSum // input sums of the current sample, by op (zeroed per sample)
+	spikes   float64 // the spikes the last population op emitted, when counted
 	sumN     []float32
 	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers

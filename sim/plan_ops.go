@@ -32,8 +32,14 @@ func (op *spikeOp) run(r *opRun, n int) {
 	if trace {
 		t.trace = grow32(t.trace, n*size)
 	}
+	count := len(s.watch) > 0 && len(s.watch[op.index].counters) > 0
+	t.spikes = 0
 	for f := 0; f < n; f++ {
-		op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+		if count {
+			t.spikes += op.neuron.StepCount(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+		} else {
+			op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+		}
 		if trace {
 			copy(t.trace[f*size:(f+1)*size], sub.V)
 		}

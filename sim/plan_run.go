@@ -137,11 +137,14 @@ func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chu
 			invariant(tensor.AddFrames(acc, x[:n*op.inLen]))
 		}
 	}
-	if len(w.free)+len(w.frames) == 0 {
+	if len(w.free)+len(w.frames)+len(w.counters) == 0 {
 		return
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	for _, sc := range w.counters {
+		sc.ObserveSpikes(op.index, t.spikes, c)
+	}
 	if len(w.free) > 0 {
 		a := &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}
 		b := &tensor.Tensor{Shape: append([]int{n}, op.out.shape...), Data: y}

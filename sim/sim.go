@@ -47,6 +47,17 @@ type InputSummer interface {
 	ObserveInputSum(stage int, sum []float32, c Chunk)
 }
 
+// SpikeCounter is implemented by monitors that need only, for some
+// spiking stages, the number of spikes in a chunk's frames (the sum of the
+// stage's output), such as firing-rate counters. The simulator calls
+// ObserveSpikes instead of Observe for the stages SpikeCount reports
+// (asked once per stage, when the monitor is added); the fast engine
+// counts while the neurons step, without another pass over their output.
+type SpikeCounter interface {
+	SpikeCount(stage int) bool
+	ObserveSpikes(stage int, spikes float64, c Chunk)
+}
+
 // LayoutFree is implemented by monitors that only reduce over all values of
 // the frames they receive (such as firing rates), so the fast engine can
 // hand them its channels-last buffers without reordering. Such buffers may
@@ -194,6 +205,10 @@ func (s *Simulator) AddMonitor(m Monitor) {
 			w.summers = append(w.summers, sm)
 			continue
 		}
+		if sc, ok := m.(SpikeCounter); ok && sc.SpikeCount(i) {
+			w.counters = append(w.counters, sc)
+			continue
+		}
 		if f, ok := m.(StageFilter); ok && !f.Observes(i) {
 			continue
 		}
@@ -210,12 +225,13 @@ func (s *Simulator) AddMonitor(m Monitor) {
 // engine stores them (LayoutFree), or its frames in NCHW order.
 type stageWatch struct {
 	summers      []InputSummer
+	counters     []SpikeCounter
 	free, frames []Monitor
 }
 
 // watched reports whether any monitor wants stage i.
 func (w *stageWatch) watched() bool {
-	return len(w.summers)+len(w.free)+len(w.frames) > 0
+	return len(w.summers)+len(w.counters)+len(w.free)+len(w.frames) > 0
 }
 
 // Network returns the simulated network.
@@ -471,6 +487,12 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			}
 		}
 		c := Chunk{Batch: batch, T0: t0, Steps: n}
+		if len(w.counters) > 0 {
+			spikes := tensor.Sum(out.Data)
+			for _, sc := range w.counters {
+				sc.ObserveSpikes(i, spikes, c)
+			}
+		}
 		for _, ms := range [][]Monitor{w.free, w.frames} {
 			for _, m := range ms {
 				m.Observe(i, x, out, c)

@@ -229,6 +229,23 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 	n.fire(v, out)
 }
 
+// StepCount is Step that also returns the sum of out, the spikes emitted
+// (for IAF neurons with MultiSpike and subtract reset counted while they
+// step, without another pass over the output).
+func (n *Neuron) StepCount(st *State, x, out []float32) float64 {
+	if n.TauSyn == 0 && n.Kind == IAF && n.Spike == MultiSpike && n.Reset == ResetSubtract {
+		minV := float32(math.Inf(-1))
+		if n.HasFloor {
+			minV = n.MinVMem
+		}
+		c, err := tensor.IAFCount(st.V, x[:len(st.V)], out[:len(st.V)], n.Threshold, minV)
+		invariant(err)
+		return c
+	}
+	n.Step(st, x, out)
+	return tensor.Sum(out[:len(st.V)])
+}
+
 // fire computes spikes from v, applies the reset and the floor.
 func (n *Neuron) fire(v, out []float32) {
 	th := n.Threshold

@@ -73,6 +73,14 @@ func IAF(v, x, out []float32, theta, minV float32) error {
 	return nil
 }
 
+// IAFCount is IAF that also returns the number of spikes it emitted.
+func IAFCount(v, x, out []float32, theta, minV float32) (float64, error) {
+	if len(x) != len(v) || len(out) != len(v) {
+		return 0, fmt.Errorf("tensor: IAF step of %d neurons with %d inputs and %d outputs", len(v), len(x), len(out))
+	}
+	return kernels.IAFCount(v, x, out, theta, minV), nil
+}
+
 // Sum returns the sum of x (SIMD float32 blocks added in float64).
 func Sum(x []float32) float64 { return kernels.Sum(x) }
 

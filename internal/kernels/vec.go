@@ -179,6 +179,28 @@ func SumGeneric(x []float32) float32 {
 	return r[0]
 }
 
+// IAFCountGeneric is IAFGeneric that returns the number of spikes it
+// emitted (their sum: spike counts are whole numbers, so every order of
+// summation gives the same, up to 2^24 per call and lane).
+func IAFCountGeneric(v, x, out []float32, theta, minV float32) float64 {
+	IAFGeneric(v, x, out, theta, minV)
+	s := 0.0
+	for _, o := range out[:len(v)] {
+		s += float64(o)
+	}
+	return s
+}
+
+// IAFCount is IAFCountGeneric with SIMD where available.
+func IAFCount(v, x, out []float32, theta, minV float32) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	_ = x[len(v)-1]
+	_ = out[len(v)-1]
+	return vecImpl.iafCount(v, x, out, theta, minV)
+}
+
 // IAF is IAFGeneric with SIMD where available; x and out must be as long as v.
 func IAF(v, x, out []float32, theta, minV float32) {
 	if len(v) == 0 {
@@ -266,10 +288,11 @@ type vecFuncs struct {
 	relu         func(dst, src []float32)
 	reluGrad     func(dst, dy, out []float32)
 	iaf          func(v, x, out []float32, theta, minV float32)
+	iafCount     func(v, x, out []float32, theta, minV float32) float64
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

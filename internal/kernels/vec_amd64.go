@@ -51,6 +51,12 @@ func sum2AVX512(dst, a, b *float32, n int)
 //go:noescape
 func addFramesAVX512(acc, x *float32, n, frames int)
 
+// iafCountAVX512 is iafAVX512 that also adds the spikes it emits, per
+// lane of 16, into lanes.
+//
+//go:noescape
+func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
+
 // sumAVX512 is SumGeneric(x[:n]).
 //
 //go:noescape
@@ -186,6 +192,15 @@ func vecAVX512() vecFuncs {
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },
 		iaf:      func(v, x, out []float32, theta, minV float32) { iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV) },
+		iafCount: func(v, x, out []float32, theta, minV float32) float64 {
+			var lanes [16]float32
+			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
+			s := 0.0
+			for _, l := range lanes {
+				s += float64(l)
+			}
+			return s
+		},
 		sum: func(x []float32) float32 {
 			if len(x) == 0 {
 				return 0

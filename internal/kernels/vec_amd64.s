@@ -803,3 +803,57 @@ addf_tframe:
 addf_done:
 	VZEROUPPER
 	RET
+
+// func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
+// v += x; s = trunc(v/theta) where v > 0, else 0; v -= s*theta;
+// v = max(minV, v) (NaN stays NaN; pass -Inf for no floor); out = s.
+TEXT ·iafCountAVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DX
+	MOVQ n+24(FP), BX
+	VBROADCASTSS theta+32(FP), Z4
+	VBROADCASTSS minV+36(FP), Z3
+	VXORPS Z2, Z2, Z2
+	VXORPS Z7, Z7, Z7
+iafc_loop:
+	CMPQ BX, $16
+	JL iafc_tail
+	VMOVUPS (DI), Z0
+	VADDPS (SI), Z0, Z0
+	VCMPPS $14, Z2, Z0, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VADDPS Z1, Z7, Z7
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
+	VMAXPS Z0, Z3, Z0
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DX)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, BX
+	JMP iafc_loop
+iafc_tail:
+	TESTQ BX, BX
+	JZ iafc_done
+	MOVQ BX, CX
+	TAILMASK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z6
+	VADDPS Z6, Z0, Z0
+	VCMPPS $14, Z2, Z0, K1, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VADDPS Z1, Z7, Z7
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
+	VMAXPS Z0, Z3, Z0
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DX)
+iafc_done:
+	MOVQ lanes+40(FP), AX
+	VMOVUPS Z7, (AX)
+	VZEROUPPER
+	RET

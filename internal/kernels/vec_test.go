@@ -73,8 +73,15 @@ func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 				v1, v2 := append([]float32(nil), a...), append([]float32(nil), a...)
 				o1, o2 := make([]float32, n+3), make([]float32, n+3)
 				for rep := 0; rep < 3; rep++ {
-					im.iaf(v1[:n], b, o1, th, minV)
-					IAFGeneric(v2[:n], b, o2, th, minV)
+					if rep == 1 { // the counting kernel, on the same state
+						c1, c2 := im.iafCount(v1[:n], b, o1, th, minV), IAFCountGeneric(v2[:n], b, o2, th, minV)
+						if c1 != c2 && !(c1 != c1 && c2 != c2) {
+							t.Fatalf("iafCount n=%d: %v spikes, want %v", n, c1, c2)
+						}
+					} else {
+						im.iaf(v1[:n], b, o1, th, minV)
+						IAFGeneric(v2[:n], b, o2, th, minV)
+					}
 					same("iaf v", v1, v2)
 					same("iaf out", o1, o2)
 				}
