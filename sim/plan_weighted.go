@@ -170,8 +170,8 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	if general || posWin {
 		op.event = eventScatter
 	}
-	g := convShape{h: h, w: w, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, dh: dh, dw: dw}
-	op.tapsPerInput, op.reach = g.tapsPerPosition()
+	g := event.ConvGeometry{H: h, W: w, OH: oh, OW: ow, KH: kh, KW: kw, SH: sh, SW: sw, PH: ph, PW: pw, DH: dh, DW: dw}
+	op.tapsPerInput, op.reach = g.TapsPerPosition()
 	// weight returns the weight from input channel ch to output channel oc
 	// at tap t (zero across groups).
 	weight := func(ch, oc, t int) float32 {
@@ -253,7 +253,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 				for ch := 0; ch < cs; ch++ {
 					e := (y*w+x)*cs + ch
 					if ch < c {
-						g.forTaps(y, x, func(t, o int) {
+						g.ForTaps(y, x, func(t, o int) {
 							op.taps = append(op.taps, int32(o*os), int32((ch*kh*kw+t)*os))
 						})
 					}
@@ -279,44 +279,6 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	if groups > 1 {
 		op.denseNs = (op.denseNs-100)*float64(groups) + 100
 	}
-}
-
-// convShape is a convolution's geometry, for its event tables.
-type convShape struct{ h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw int }
-
-// forTaps calls f(t, o) for every tap t = i·kw+j through which input
-// position (y, x) reaches an output position o = oy·ow+ox
-// (oy·sh - ph + i·dh = y, ox·sw - pw + j·dw = x).
-func (g convShape) forTaps(y, x int, f func(t, o int)) {
-	for i := 0; i < g.kh; i++ {
-		ty := y + g.ph - i*g.dh
-		if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.oh {
-			continue
-		}
-		for j := 0; j < g.kw; j++ {
-			tx := x + g.pw - j*g.dw
-			if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.ow {
-				continue
-			}
-			f(i*g.kw+j, ty/g.sh*g.ow+tx/g.sw)
-		}
-	}
-}
-
-// tapsPerPosition returns how many taps an input position reaches on
-// average, and the share of positions that reach any.
-func (g convShape) tapsPerPosition() (taps, reach float64) {
-	n, r := 0, 0
-	for y := 0; y < g.h; y++ {
-		for x := 0; x < g.w; x++ {
-			k := n
-			g.forTaps(y, x, func(int, int) { n++ })
-			if n > k {
-				r++
-			}
-		}
-	}
-	return float64(n) / float64(max(1, g.h*g.w)), float64(r) / float64(max(1, g.h*g.w))
 }
 
 // compileLinear prepares a linear layer as a 1×1 "convolution" of one

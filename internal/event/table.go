@@ -14,6 +14,41 @@ type ConvGeometry struct {
 	H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW int
 }
 
+// ForTaps calls f(t, o) for every tap t = i·KW+j through which input
+// position (y, x) reaches an output position o = oy·OW+ox (oy·SH - PH +
+// i·DH = y, ox·SW - PW + j·DW = x).
+func (g ConvGeometry) ForTaps(y, x int, f func(t, o int)) {
+	for i := 0; i < g.KH; i++ {
+		ty := y + g.PH - i*g.DH
+		if ty < 0 || ty%g.SH != 0 || ty/g.SH >= g.OH {
+			continue
+		}
+		for j := 0; j < g.KW; j++ {
+			tx := x + g.PW - j*g.DW
+			if tx < 0 || tx%g.SW != 0 || tx/g.SW >= g.OW {
+				continue
+			}
+			f(i*g.KW+j, ty/g.SH*g.OW+tx/g.SW)
+		}
+	}
+}
+
+// TapsPerPosition returns how many taps an input position reaches on
+// average, and the share of positions that reach any.
+func (g ConvGeometry) TapsPerPosition() (taps, reach float64) {
+	n, r := 0, 0
+	for y := 0; y < g.H; y++ {
+		for x := 0; x < g.W; x++ {
+			k := n
+			g.ForTaps(y, x, func(int, int) { n++ })
+			if n > k {
+				r++
+			}
+		}
+	}
+	return float64(n) / float64(max(1, g.H*g.W)), float64(r) / float64(max(1, g.H*g.W))
+}
+
 // Table propagates one frame of spike counts through a convolution by
 // look-up (kernels.TableConv): the frame becomes a bitmap of its non-zero
 // inputs, and each output position adds, per tap and per 4 input
@@ -88,20 +123,7 @@ func NewTable(g ConvGeometry, cs, cin, n int, weight func(ch, t int, row []float
 	}
 	s.reachAt = make([]int32, g.H*g.W+1)
 	for p := 0; p < g.H*g.W; p++ {
-		y, xx := p/g.W, p%g.W
-		for i := 0; i < g.KH; i++ {
-			ty := y + g.PH - i*g.DH
-			if ty < 0 || ty%g.SH != 0 || ty/g.SH >= g.OH {
-				continue
-			}
-			for j := 0; j < g.KW; j++ {
-				tx := xx + g.PW - j*g.DW
-				if tx < 0 || tx%g.SW != 0 || tx/g.SW >= g.OW {
-					continue
-				}
-				s.reach = append(s.reach, int32((ty/g.SH*g.OW+tx/g.SW)*n), int32(i*g.KW+j))
-			}
-		}
+		g.ForTaps(p/g.W, p%g.W, func(t, o int) { s.reach = append(s.reach, int32(o*n), int32(t)) })
 		s.reachAt[p+1] = int32(len(s.reach) / 2)
 	}
 	// Rows per (tap word, nibble, pattern): pattern p's row is the row of p

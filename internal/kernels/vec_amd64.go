@@ -30,11 +30,6 @@ func reluAVX512(dst, src *float32, n int)
 //go:noescape
 func reluGradAVX512(dst, dy, out *float32, n int)
 
-// iafAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV).
-//
-//go:noescape
-func iafAVX512(v, x, out *float32, n int, theta, minV float32)
-
 // scaleAVX512 is ScaleGeneric(dst[:n], src[:n], f).
 //
 //go:noescape
@@ -51,8 +46,9 @@ func sum2AVX512(dst, a, b *float32, n int)
 //go:noescape
 func addFramesAVX512(acc, x *float32, n, frames int)
 
-// iafCountAVX512 is iafAVX512 that also adds the spikes it emits, per
-// lane of 16, into lanes.
+// iafCountAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV) that
+// also stores the spikes it emits, summed per lane of 16, into lanes (one
+// addition per block: IAF without counting uses it too).
 //
 //go:noescape
 func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
@@ -74,7 +70,8 @@ func pool2x2AVX512(out, r0, r1 *float32, ow, c int, scale float32)
 func countNonzeroAVX512(x *float32, n int, limit int) int
 
 // addAVX2 (reluAVX2, reluGradAVX2, iafAVX2) is the AVX-512 kernel's AVX2
-// version for the first n&^7 elements.
+// version (iafAVX2: of iafCountAVX512, without the count) for the first
+// n&^7 elements.
 //
 //go:noescape
 func addAVX2(dst, src *float32, n int)
@@ -191,7 +188,10 @@ func vecAVX512() vecFuncs {
 		},
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },
-		iaf:      func(v, x, out []float32, theta, minV float32) { iafAVX512(&v[0], &x[0], &out[0], len(v), theta, minV) },
+		iaf: func(v, x, out []float32, theta, minV float32) {
+			var lanes [16]float32
+			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
+		},
 		iafCount: func(v, x, out []float32, theta, minV float32) float64 {
 			var lanes [16]float32
 			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])

@@ -100,55 +100,6 @@ grad_done:
 	VZEROUPPER
 	RET
 
-// func iafAVX512(v, x, out *float32, n int, theta, minV float32)
-// v += x; s = trunc(v/theta) where v > 0, else 0; v -= s*theta;
-// v = max(minV, v) (NaN stays NaN; pass -Inf for no floor); out = s.
-TEXT ·iafAVX512(SB), NOSPLIT, $0-40
-	MOVQ v+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ out+16(FP), DX
-	MOVQ n+24(FP), BX
-	VBROADCASTSS theta+32(FP), Z4
-	VBROADCASTSS minV+36(FP), Z3
-	VXORPS Z2, Z2, Z2
-iaf_loop:
-	CMPQ BX, $16
-	JL iaf_tail
-	VMOVUPS (DI), Z0
-	VADDPS (SI), Z0, Z0
-	VCMPPS $14, Z2, Z0, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, (DX)
-	ADDQ $64, DI
-	ADDQ $64, SI
-	ADDQ $64, DX
-	SUBQ $16, BX
-	JMP iaf_loop
-iaf_tail:
-	TESTQ BX, BX
-	JZ iaf_done
-	MOVQ BX, CX
-	TAILMASK
-	VMOVUPS.Z (DI), K1, Z0
-	VMOVUPS.Z (SI), K1, Z6
-	VADDPS Z6, Z0, Z0
-	VCMPPS $14, Z2, Z0, K1, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
-	VMOVUPS Z0, K1, (DI)
-	VMOVUPS Z1, K1, (DX)
-iaf_done:
-	VZEROUPPER
-	RET
-
 // func sumAVX512(x *float32, n int) float32
 // The sum of x[:n] in 64 lanes (4 registers of 16) added pairwise at the end.
 TEXT ·sumAVX512(SB), NOSPLIT, $0-20
@@ -805,6 +756,7 @@ addf_done:
 	RET
 
 // func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
+// (lanes: the spikes emitted, summed per lane of 16)
 // v += x; s = trunc(v/theta) where v > 0, else 0; v -= s*theta;
 // v = max(minV, v) (NaN stays NaN; pass -Inf for no floor); out = s.
 TEXT ·iafCountAVX512(SB), NOSPLIT, $0-48

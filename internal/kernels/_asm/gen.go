@@ -617,36 +617,7 @@ func genCompressPos(b *strings.Builder) {
 	w("MOVQ R8, BX")
 	w("MOVQ R9, R13")
 	w("MOVQ SI, R14")
-	chunk := func() {
-		w("VCOMPRESSPS Z0, K1, Z1")
-		w("VPADDD (R13), Z5, Z2")
-		w("VPCOMPRESSD Z2, K1, Z3")
-		w("VMOVDQA32 Z29, Z7")
-		w("VPERMI2D Z1, Z3, Z7")
-		w("VMOVDQA32 Z30, Z8")
-		w("VPERMI2D Z1, Z3, Z8")
-		w("VMOVDQU32 Z7, (DI)(AX*8)")
-		w("VMOVDQU32 Z8, 64(DI)(AX*8)")
-		w("KMOVW K1, DX")
-		w("POPCNTL DX, DX")
-		w("ADDQ DX, AX")
-	}
-	fmt.Fprintf(b, "%s_chunk:\n", name)
-	w("CMPQ BX, $16")
-	w("JLT %s_tail", name)
-	w("VMOVUPS (R14), Z0")
-	w("VCMPPS $4, Z31, Z0, K1")
-	chunk()
-	w("ADDQ $64, R14")
-	w("ADDQ $64, R13")
-	w("SUBQ $16, BX")
-	w("JMP %s_chunk", name)
-	fmt.Fprintf(b, "%s_tail:\n", name)
-	w("TESTQ BX, BX")
-	w("JZ %s_next", name)
-	w("VMOVUPS.Z (R14), K2, Z0")
-	w("VCMPPS $4, Z31, Z0, K2, K1")
-	chunk()
+	genCompressParts(b, name, "VPADDD (R13), Z5, Z2")
 	fmt.Fprintf(b, "%s_next:\n", name)
 	w("VPADDD Z6, Z5, Z5")
 	w("LEAQ (SI)(R8*4), SI")
@@ -890,36 +861,7 @@ func genCompressList(b *strings.Builder) {
 	w("LEAQ (SI)(R14*4), R14")
 	w("MOVQ R8, BX")
 	w("MOVQ R9, R13")
-	chunk := func() {
-		w("VCOMPRESSPS Z0, K1, Z1")
-		w("VMOVDQU32 (R13), Z2")
-		w("VPCOMPRESSD Z2, K1, Z3")
-		w("VMOVDQA32 Z29, Z7")
-		w("VPERMI2D Z1, Z3, Z7")
-		w("VMOVDQA32 Z30, Z8")
-		w("VPERMI2D Z1, Z3, Z8")
-		w("VMOVDQU32 Z7, (DI)(AX*8)")
-		w("VMOVDQU32 Z8, 64(DI)(AX*8)")
-		w("KMOVW K1, DX")
-		w("POPCNTL DX, DX")
-		w("ADDQ DX, AX")
-	}
-	fmt.Fprintf(b, "%s_chunk:\n", name)
-	w("CMPQ BX, $16")
-	w("JLT %s_tail", name)
-	w("VMOVUPS (R14), Z0")
-	w("VCMPPS $4, Z31, Z0, K1")
-	chunk()
-	w("ADDQ $64, R14")
-	w("ADDQ $64, R13")
-	w("SUBQ $16, BX")
-	w("JMP %s_chunk", name)
-	fmt.Fprintf(b, "%s_tail:\n", name)
-	w("TESTQ BX, BX")
-	w("JZ %s_next", name)
-	w("VMOVUPS.Z (R14), K2, Z0")
-	w("VCMPPS $4, Z31, Z0, K2, K1")
-	chunk()
+	genCompressParts(b, name, "VMOVDQU32 (R13), Z2")
 	fmt.Fprintf(b, "%s_next:\n", name)
 	w("MOVL (R11), DX")
 	w("CMPL AX, DX")
@@ -1325,8 +1267,9 @@ func genTableConv(b *strings.Builder, groups, nv int) {
 // outputs its positions reach are three columns (x-1, x, x+1) of three
 // rows (y-1, y, y+1), whose sums stay in 9·nv registers. Once position x
 // is added, column x-1 is complete for this input row and goes to memory,
-// one read-modify-write per output row, and its registers start column
-// x+2: the three column roles rotate over the registers, so the loop is
+// one read-modify-write per output row (row y+1, which no input row
+// reached before, a store of bias plus sums), and its registers start
+// column x+2: the three column roles rotate over the registers, so the loop is
 // unrolled by three. Output rows outside (above the first, below the last)
 // write to dummy rows; position 0 skips its taps left of the output, and
 // the taps right of it land in the column that is never written.
@@ -1616,4 +1559,44 @@ func genScatterRowsS2(b *strings.Builder, nv int) {
 	w("JLT %s_row", name)
 	w("VZEROUPPER")
 	w("RET")
+}
+
+// genCompressParts writes the loop over a position's channels that
+// genCompressPos and genCompressList share, 16 at a time and the rest
+// under the mask K2: compare with zero, compress the non-zero values and
+// their weight offsets (offsets: the instruction that loads them into Z2)
+// in registers, interleave them into pairs and store 32 words whole, and
+// count them into AX. It falls through to name_next.
+func genCompressParts(b *strings.Builder, name, offsets string) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	chunk := func() {
+		w("VCOMPRESSPS Z0, K1, Z1")
+		w(offsets)
+		w("VPCOMPRESSD Z2, K1, Z3")
+		w("VMOVDQA32 Z29, Z7")
+		w("VPERMI2D Z1, Z3, Z7")
+		w("VMOVDQA32 Z30, Z8")
+		w("VPERMI2D Z1, Z3, Z8")
+		w("VMOVDQU32 Z7, (DI)(AX*8)")
+		w("VMOVDQU32 Z8, 64(DI)(AX*8)")
+		w("KMOVW K1, DX")
+		w("POPCNTL DX, DX")
+		w("ADDQ DX, AX")
+	}
+	fmt.Fprintf(b, "%s_chunk:\n", name)
+	w("CMPQ BX, $16")
+	w("JLT %s_tail", name)
+	w("VMOVUPS (R14), Z0")
+	w("VCMPPS $4, Z31, Z0, K1")
+	chunk()
+	w("ADDQ $64, R14")
+	w("ADDQ $64, R13")
+	w("SUBQ $16, BX")
+	w("JMP %s_chunk", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	w("TESTQ BX, BX")
+	w("JZ %s_next", name)
+	w("VMOVUPS.Z (R14), K2, Z0")
+	w("VCMPPS $4, Z31, Z0, K2, K1")
+	chunk()
 }
