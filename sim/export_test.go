@@ -54,3 +54,15 @@ func UseTables(s *Simulator) bool {
 	}
 	return false
 }
+
+// FusedJoins reports how many populations of s's plan may step the
+// residual Add that feeds them (fuseJoins).
+func FusedJoins(s *Simulator) int {
+	n := 0
+	for _, p := range s.fast.ops {
+		if sp, ok := p.(*spikeOp); ok && sp.fused != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -240,3 +240,66 @@ func TestSpikingMaxPoolPadding(t *testing.T) {
 		t.Fatalf("output %v, want the input %v", y.Data, in.Data)
 	}
 }
+
+// TestFusedJoinMatchesUnfused runs a normalised residual graph, whose
+// identity shortcut gets a Scale before its Add, on the event engine with
+// the Add watched (each op on its own) and unwatched (the population steps
+// a + f·b itself): the spikes must be the same bit for bit, the Scale's
+// rounding included.
+func TestFusedJoinMatchesUnfused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	g := testnets.ResGraph(rng)
+	x := tensor.New(20, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	ng, _, err := snn.NormalizeGraph(context.Background(), g, samples{x}, 99.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, _, err := snn.FromGraph(ng, snn.DefaultConvertOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := tensor.New(4, 30, 1, 8, 8)
+	for i := range in.Data {
+		in.Data[i] = rng.Float32() * 2
+	}
+	var outs [2]*tensor.Tensor
+	for k, watched := range []bool{true, false} {
+		sm, err := New(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm.SetEngine(EngineEvent)
+		scaled := 0
+		for _, op := range sm.fast.ops {
+			if sp, ok := op.(*spikeOp); ok && sp.fused != nil && sp.fused.scale >= 0 && sp.fused.factor != 1 {
+				scaled++
+				if watched {
+					sm.AddMonitor(stageWatcher{sp.fused.add})
+				}
+			}
+		}
+		if scaled != 1 {
+			t.Fatalf("%d populations step a scaled Add, want 1", scaled)
+		}
+		if outs[k], err = sm.Run(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tensor.Sum(outs[0].Data) == 0 {
+		t.Fatal("no output spikes: the comparison would prove little")
+	}
+	for i := range outs[0].Data {
+		if outs[0].Data[i] != outs[1].Data[i] {
+			t.Fatalf("output %d: %v stepped op by op, %v by the population", i, outs[0].Data[i], outs[1].Data[i])
+		}
+	}
+}
+
+// stageWatcher is a monitor of one stage that does nothing.
+type stageWatcher struct{ stage int }
+
+func (w stageWatcher) Observe(int, *tensor.Tensor, *tensor.Tensor, Chunk) {}
+func (w stageWatcher) Observes(stage int) bool                            { return stage == w.stage }

@@ -166,6 +166,12 @@ type opBase struct {
 	// population, or a spiking max-pool or a view of one), which a
 	// table convolution takes.
 	spikes bool
+
+	// liveSrcs are further ops whose outputs this op may read (a
+	// population that steps a residual Add's inputs itself), kept alive by
+	// the slot assignment, in the slots liveSlot.
+	liveSrcs []int
+	liveSlot []int
 }
 
 func (o *opBase) base() *opBase { return o }
@@ -183,6 +189,8 @@ type opRun struct {
 	b  int // the image's index in the batch
 	c  Chunk
 	mu *sync.Mutex
+
+	fused bool // the population running steps its residual Add (fuseJoins)
 }
 
 // x returns the op's first input, n frames.
@@ -262,6 +270,7 @@ func compileFast(net *snn.Network) (*fastPlan, error) {
 		p.ops = append(p.ops, op)
 	}
 	p.out = p.ops[len(p.ops)-1].base().out
+	p.fuseJoins()
 	p.assignSlots()
 	for _, op := range p.ops {
 		if w, ok := op.(*weightedOp); ok {
@@ -299,6 +308,54 @@ func (p *fastPlan) spikeCounts(j int) bool {
 		}
 	}
 	return false
+}
+
+// fuseJoins lets a population step the residual Add that feeds it: the
+// Add of two inputs stored as its output is, read by nothing else, right
+// before the population, and at most one of them the output of a Scale
+// read by nothing else. The population then adds a + f·b into its
+// potentials in one pass (snn.Neuron.StepSum2), rounding as the Scale and
+// the Add would, and neither of them runs, unless a monitor watches them
+// or wants the population's input (fusedRun decides, per run).
+func (p *fastPlan) fuseJoins() {
+	readers := make([]int, len(p.ops))
+	for _, op := range p.ops {
+		for _, j := range op.base().srcs {
+			if j >= 0 {
+				readers[j]++
+			}
+		}
+	}
+	for i, op := range p.ops {
+		sp, ok := op.(*spikeOp)
+		if !ok || i == 0 || !sp.neuron.StepsSum2() || len(sp.srcs) != 1 || sp.srcs[0] != i-1 || i-1 == len(p.ops)-1 {
+			continue
+		}
+		add, ok := p.ops[i-1].(*addOp)
+		if !ok || len(add.srcs) != 2 || !add.direct[1] || readers[i-1] != 1 {
+			continue
+		}
+		f := &fusedJoin{add: i - 1, scale: -1, factor: 1, srcs: [2]int{add.srcs[0], add.srcs[1]}}
+		for k, j := range add.srcs {
+			sc, ok := p.ops[max(j, 0)].(*scaleOp)
+			if j < 0 || !ok || readers[j] != 1 || f.scale >= 0 {
+				continue
+			}
+			// b is the scaled input: a + f·b equals f·b + a exactly.
+			f.scale, f.factor = j, sc.factor
+			f.srcs = [2]int{add.srcs[1-k], sc.srcs[0]}
+		}
+		sp.fused = f
+		sp.liveSrcs = f.srcs[:]
+	}
+}
+
+// fusedJoin is a population's residual Add (and Scale) stepped by the
+// population itself (fuseJoins): its input is srcs[0] + factor·srcs[1].
+type fusedJoin struct {
+	add, scale int // op indices (scale -1: none)
+	factor     float32
+	srcs       [2]int
 }
 
 // compileStage makes the step of one stage, whose inputs b describes.
@@ -404,6 +461,9 @@ func (p *fastPlan) assignSlots() {
 		for _, j := range op.base().srcs {
 			last[rootOf(j)] = i
 		}
+		for _, j := range op.base().liveSrcs {
+			last[rootOf(j)] = i
+		}
 	}
 	last[rootOf(n-1)] = n // the output lives to the end
 	slotOf := make([]int, n+1)
@@ -411,9 +471,12 @@ func (p *fastPlan) assignSlots() {
 	p.slots = 1 // slot 0 holds the input
 	for i, op := range p.ops {
 		o := op.base()
-		o.inSlot = o.inSlot[:0]
+		o.inSlot, o.liveSlot = o.inSlot[:0], o.liveSlot[:0]
 		for _, j := range o.srcs {
 			o.inSlot = append(o.inSlot, slotOf[rootOf(j)])
+		}
+		for _, j := range o.liveSrcs {
+			o.liveSlot = append(o.liveSlot, slotOf[rootOf(j)])
 		}
 		if r := rootOf(i); r != i+1 {
 			o.slot = slotOf[r]
@@ -424,7 +487,7 @@ func (p *fastPlan) assignSlots() {
 			p.slots++
 		}
 		slotOf[i+1] = o.slot
-		for _, j := range o.srcs {
+		for _, j := range append(o.srcs[:len(o.srcs):len(o.srcs)], o.liveSrcs...) {
 			if r := rootOf(j); last[r] == i {
 				free = append(free, slotOf[r])
 				last[r] = -1 // read twice by this op: free once
@@ -489,6 +552,8 @@ type fastTask struct {
 	tables   map[*weightedOp]*event.Table
 	sums     []opSum // input sums of the current sample, by op (zeroed per sample)
 	spikes   float64 // the spikes the last population op emitted, when counted
+	skip     []bool  // per op, this chunk: stepped by the population it feeds
+	fuse     []bool  // per op, this chunk: a population stepping its Add
 	sumN     []float32
 	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers

@@ -14,6 +14,7 @@ import (
 type spikeOp struct {
 	opBase
 	neuron *snn.Neuron
+	fused  *fusedJoin // the Add (and Scale) it steps itself, or nil
 }
 
 func (*spikeOp) stateful() {}
@@ -34,7 +35,16 @@ func (op *spikeOp) run(r *opRun, n int) {
 	}
 	count := len(s.watch) > 0 && len(s.watch[op.index].counters) > 0
 	t.spikes = 0
-	for f := 0; f < n; f++ {
+	if r.fused {
+		a, b := t.bufs[op.liveSlot[0]][:n*size], t.bufs[op.liveSlot[1]][:n*size]
+		for f := 0; f < n; f++ {
+			t.spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, y[f*size:(f+1)*size])
+			if trace {
+				copy(t.trace[f*size:(f+1)*size], sub.V)
+			}
+		}
+	}
+	for f := 0; f < n && !r.fused; f++ {
 		if count {
 			t.spikes += op.neuron.StepCount(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
 		} else {

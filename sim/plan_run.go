@@ -92,9 +92,27 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 	}
 	constant := t.constant[:len(p.ops)+1] // constant[j+1]: op j's output (0: the input)
 	constant[0] = n > 1 && sameFrames(t.bufs[0][:n*p.inLen], n)
+	if len(t.skip) < len(p.ops) {
+		t.skip, t.fuse = make([]bool, len(p.ops)), make([]bool, len(p.ops))
+	}
+	skip, fuse := t.skip[:len(p.ops)], t.fuse[:len(p.ops)]
+	clear(skip)
+	clear(fuse)
+	for i, op := range p.ops {
+		if sp, ok := op.(*spikeOp); ok && sp.fused != nil && s.fusionOn(sp) {
+			fuse[i], skip[sp.fused.add] = true, true
+			if sp.fused.scale >= 0 {
+				skip[sp.fused.scale] = true
+			}
+		}
+	}
 	for i, op := range p.ops {
 		o := op.base()
 		constant[i+1] = false
+		if skip[i] {
+			continue // stepped by the population it feeds
+		}
+		r.fused = fuse[i]
 		if _, keeps := op.(stateful); n > 1 && !keeps {
 			all := true
 			for _, j := range o.srcs {
@@ -123,6 +141,18 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 		}
 	}
 	return t.bufs[p.outSlot][:n*p.out.n]
+}
+
+// fusionOn reports whether population sp steps its residual Add (and
+// Scale) itself in this run: no monitor watches them, nor wants more of
+// the population than its spike counts.
+func (s *Simulator) fusionOn(sp *spikeOp) bool {
+	if len(s.watch) == 0 {
+		return true
+	}
+	f, w := sp.fused, &s.watch[sp.index]
+	return !s.watch[f.add].watched() && (f.scale < 0 || !s.watch[f.scale].watched()) &&
+		len(w.summers)+len(w.free)+len(w.frames) == 0
 }
 
 // notify hands one op's frames to the monitors that want them: input sums

@@ -229,11 +229,34 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 	n.fire(v, out)
 }
 
+// StepsSum2 reports whether StepSum2 takes this neuron: IAF with
+// MultiSpike, subtract reset and no synaptic current.
+func (n *Neuron) StepsSum2() bool {
+	return n.TauSyn == 0 && n.Kind == IAF && n.Spike == MultiSpike && n.Reset == ResetSubtract
+}
+
+// StepSum2 is StepCount with input a + f·b (the product rounded to float32
+// before the sum): a population fed by a residual Add, one input of which
+// a Scale multiplies, in one pass. The neuron must be one StepsSum2 takes.
+func (n *Neuron) StepSum2(st *State, a, b []float32, f float32, out []float32) float64 {
+	if !n.StepsSum2() {
+		panic("snn: StepSum2 of a neuron it does not take")
+	}
+	minV := float32(math.Inf(-1))
+	if n.HasFloor {
+		minV = n.MinVMem
+	}
+	size := len(st.V)
+	c, err := tensor.IAFSum2Count(st.V, a[:size], b[:size], out[:size], n.Threshold, minV, f)
+	invariant(err)
+	return c
+}
+
 // StepCount is Step that also returns the sum of out, the spikes emitted
 // (for IAF neurons with MultiSpike and subtract reset counted while they
 // step, without another pass over the output).
 func (n *Neuron) StepCount(st *State, x, out []float32) float64 {
-	if n.TauSyn == 0 && n.Kind == IAF && n.Spike == MultiSpike && n.Reset == ResetSubtract {
+	if n.StepsSum2() {
 		minV := float32(math.Inf(-1))
 		if n.HasFloor {
 			minV = n.MinVMem

@@ -81,6 +81,15 @@ func IAFCount(v, x, out []float32, theta, minV float32) (float64, error) {
 	return kernels.IAFCount(v, x, out, theta, minV), nil
 }
 
+// IAFSum2Count is IAFCount with input a[i] + f·b[i] (the product rounded
+// before the sum, as a Scale and then an Add).
+func IAFSum2Count(v, a, b, out []float32, theta, minV, f float32) (float64, error) {
+	if len(a) != len(v) || len(b) != len(v) || len(out) != len(v) {
+		return 0, fmt.Errorf("tensor: IAF step of %d neurons with inputs of %d and %d and %d outputs", len(v), len(a), len(b), len(out))
+	}
+	return kernels.IAFSum2Count(v, a, b, out, theta, minV, f), nil
+}
+
 // Sum returns the sum of x (SIMD float32 blocks added in float64).
 func Sum(x []float32) float64 { return kernels.Sum(x) }
 

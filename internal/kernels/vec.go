@@ -133,18 +133,21 @@ func IAFGeneric(v, x, out []float32, theta, minV float32) {
 	x = x[:len(v)]
 	out = out[:len(v)]
 	for j := range v {
-		vj := v[j] + x[j]
-		var s float32
-		if vj > 0 {
-			s = float32(math.Trunc(float64(vj / theta)))
-			vj -= float32(s * theta)
-		}
-		if vj < minV {
-			vj = minV
-		}
-		v[j] = vj
-		out[j] = s
+		v[j], out[j] = iafStep(v[j]+x[j], theta, minV)
 	}
+}
+
+// iafStep is one neuron's spike, reset and floor of IAFGeneric for the
+// potential vj after its input.
+func iafStep(vj, theta, minV float32) (v, s float32) {
+	if vj > 0 {
+		s = float32(math.Trunc(float64(vj / theta)))
+		vj -= float32(s * theta)
+	}
+	if vj < minV {
+		vj = minV
+	}
+	return vj, s
 }
 
 // SumGeneric returns the sum of x in the order the AVX-512 kernel uses:
@@ -189,6 +192,29 @@ func IAFCountGeneric(v, x, out []float32, theta, minV float32) float64 {
 		s += float64(o)
 	}
 	return s
+}
+
+// IAFSum2CountGeneric is IAFCountGeneric with input a[i] + f·b[i], the
+// product rounded to float32 before the sum (a Scale and then an Add): a
+// population fed by a residual join in one pass.
+func IAFSum2CountGeneric(v, a, b, out []float32, theta, minV, f float32) float64 {
+	a, b, out = a[:len(v)], b[:len(v)], out[:len(v)]
+	n := 0.0
+	for j := range v {
+		t := float32(f * b[j]) // no fused multiply-add: the Scale rounds
+		v[j], out[j] = iafStep(v[j]+(a[j]+t), theta, minV)
+		n += float64(out[j])
+	}
+	return n
+}
+
+// IAFSum2Count is IAFSum2CountGeneric with SIMD where available.
+func IAFSum2Count(v, a, b, out []float32, theta, minV, f float32) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	_, _, _ = a[len(v)-1], b[len(v)-1], out[len(v)-1]
+	return vecImpl.iafSum2(v, a, b, out, theta, minV, f)
 }
 
 // IAFCount is IAFCountGeneric with SIMD where available.
@@ -289,10 +315,11 @@ type vecFuncs struct {
 	reluGrad     func(dst, dy, out []float32)
 	iaf          func(v, x, out []float32, theta, minV float32)
 	iafCount     func(v, x, out []float32, theta, minV float32) float64
+	iafSum2      func(v, a, b, out []float32, theta, minV, f float32) float64
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, iafSum2: IAFSum2CountGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

@@ -53,6 +53,11 @@ func addFramesAVX512(acc, x *float32, n, frames int)
 //go:noescape
 func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
 
+// iafSum2CountAVX512 is iafCountAVX512 with input a + f·b: IAFSum2CountGeneric.
+//
+//go:noescape
+func iafSum2CountAVX512(v, a, b, out *float32, n int, theta, minV, f float32, lanes *float32)
+
 // sumAVX512 is SumGeneric(x[:n]).
 //
 //go:noescape
@@ -191,6 +196,15 @@ func vecAVX512() vecFuncs {
 		iaf: func(v, x, out []float32, theta, minV float32) {
 			var lanes [16]float32
 			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
+		},
+		iafSum2: func(v, a, b, out []float32, theta, minV, f float32) float64 {
+			var lanes [16]float32
+			iafSum2CountAVX512(&v[0], &a[0], &b[0], &out[0], len(v), theta, minV, f, &lanes[0])
+			s := 0.0
+			for _, l := range lanes {
+				s += float64(l)
+			}
+			return s
 		},
 		iafCount: func(v, x, out []float32, theta, minV float32) float64 {
 			var lanes [16]float32

@@ -809,3 +809,65 @@ iafc_done:
 	VMOVUPS Z7, (AX)
 	VZEROUPPER
 	RET
+
+// func iafSum2CountAVX512(v, a, b, out *float32, n int, theta, minV, f float32, lanes *float32)
+// iafCountAVX512 with input x = a + f·b (rounded after the product and
+// after the sum, as a Scale and an Add give it).
+TEXT ·iafSum2CountAVX512(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ out+24(FP), DX
+	MOVQ n+32(FP), BX
+	VBROADCASTSS theta+40(FP), Z4
+	VBROADCASTSS minV+44(FP), Z3
+	VBROADCASTSS f+48(FP), Z8
+	VXORPS Z2, Z2, Z2
+	VXORPS Z7, Z7, Z7
+iafs_loop:
+	CMPQ BX, $16
+	JL iafs_tail
+	VMULPS (R8), Z8, Z6
+	VADDPS (SI), Z6, Z6
+	VMOVUPS (DI), Z0
+	VADDPS Z6, Z0, Z0
+	VCMPPS $14, Z2, Z0, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VADDPS Z1, Z7, Z7
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
+	VMAXPS Z0, Z3, Z0
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DX)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DX
+	SUBQ $16, BX
+	JMP iafs_loop
+iafs_tail:
+	TESTQ BX, BX
+	JZ iafs_done
+	MOVQ BX, CX
+	TAILMASK
+	VMOVUPS.Z (R8), K1, Z6
+	VMULPS Z6, Z8, Z6
+	VMOVUPS.Z (SI), K1, Z9
+	VADDPS Z9, Z6, Z6
+	VMOVUPS.Z (DI), K1, Z0
+	VADDPS Z6, Z0, Z0
+	VCMPPS $14, Z2, Z0, K1, K2
+	VDIVPS Z4, Z0, Z5
+	VRNDSCALEPS.Z $11, Z5, K2, Z1
+	VADDPS Z1, Z7, Z7
+	VMULPS Z4, Z1, Z5
+	VSUBPS Z5, Z0, Z0
+	VMAXPS Z0, Z3, Z0
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DX)
+iafs_done:
+	MOVQ lanes+56(FP), AX
+	VMOVUPS Z7, (AX)
+	VZEROUPPER
+	RET
