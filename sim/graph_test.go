@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/snnkit/snnkit/graph"
 	goldenset "github.com/snnkit/snnkit/internal/golden"
 	"github.com/snnkit/snnkit/internal/testnets"
 	"github.com/snnkit/snnkit/nn"
@@ -66,13 +67,12 @@ func TestFromGraphGolden(t *testing.T) {
 	}
 }
 
-// TestFromGraphResidual converts the residual graph and checks the report,
-// the stages' wiring, and that a long constant current reproduces the
-// ANN's prediction (rates approximate activations).
-func TestFromGraphResidual(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	g := testnets.ResGraph(rng)
+// normalizedResGraph is testnets.ResGraph normalised at the 99.9th
+// percentile on 20 random images, which it returns too.
+func normalizedResGraph(t *testing.T, rng *rand.Rand) (*graph.Graph, *tensor.Tensor) {
+	t.Helper()
 	x := tensor.New(20, 1, 8, 8)
+	g := testnets.ResGraph(rng)
 	for i := range x.Data {
 		x.Data[i] = rng.Float32()
 	}
@@ -80,6 +80,15 @@ func TestFromGraphResidual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ng, x
+}
+
+// TestFromGraphResidual converts the residual graph and checks the report,
+// the stages' wiring, and that a long constant current reproduces the
+// ANN's prediction (rates approximate activations).
+func TestFromGraphResidual(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	ng, x := normalizedResGraph(t, rng)
 	opts := snn.DefaultConvertOptions()
 	opts.Neuron.VInit = 0.5
 	net, report, err := snn.FromGraph(ng, opts)
@@ -248,15 +257,7 @@ func TestSpikingMaxPoolPadding(t *testing.T) {
 // rounding included.
 func TestFusedJoinMatchesUnfused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	g := testnets.ResGraph(rng)
-	x := tensor.New(20, 1, 8, 8)
-	for i := range x.Data {
-		x.Data[i] = rng.Float32()
-	}
-	ng, _, err := snn.NormalizeGraph(context.Background(), g, samples{x}, 99.9)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ng, _ := normalizedResGraph(t, rng)
 	net, _, err := snn.FromGraph(ng, snn.DefaultConvertOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -328,7 +328,7 @@ func (p *fastPlan) fuseJoins() {
 	}
 	for i, op := range p.ops {
 		sp, ok := op.(*spikeOp)
-		if !ok || i == 0 || !sp.neuron.StepsSum2() || len(sp.srcs) != 1 || sp.srcs[0] != i-1 || i-1 == len(p.ops)-1 {
+		if !ok || i == 0 || !sp.neuron.StepsSum2() || len(sp.srcs) != 1 || sp.srcs[0] != i-1 {
 			continue
 		}
 		add, ok := p.ops[i-1].(*addOp)
@@ -337,8 +337,11 @@ func (p *fastPlan) fuseJoins() {
 		}
 		f := &fusedJoin{add: i - 1, scale: -1, factor: 1, srcs: [2]int{add.srcs[0], add.srcs[1]}}
 		for k, j := range add.srcs {
-			sc, ok := p.ops[max(j, 0)].(*scaleOp)
-			if j < 0 || !ok || readers[j] != 1 || f.scale >= 0 {
+			if j < 0 || readers[j] != 1 || f.scale >= 0 {
+				continue
+			}
+			sc, ok := p.ops[j].(*scaleOp)
+			if !ok {
 				continue
 			}
 			// b is the scaled input: a + f·b equals f·b + a exactly.

@@ -34,21 +34,20 @@ func (op *spikeOp) run(r *opRun, n int) {
 		t.trace = grow32(t.trace, n*size)
 	}
 	count := len(s.watch) > 0 && len(s.watch[op.index].counters) > 0
-	t.spikes = 0
+	var a, b []float32 // a fused join's inputs (fuseJoins)
 	if r.fused {
-		a, b := t.bufs[op.liveSlot[0]][:n*size], t.bufs[op.liveSlot[1]][:n*size]
-		for f := 0; f < n; f++ {
-			t.spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, y[f*size:(f+1)*size])
-			if trace {
-				copy(t.trace[f*size:(f+1)*size], sub.V)
-			}
-		}
+		a, b = t.bufs[op.liveSlot[0]][:n*size], t.bufs[op.liveSlot[1]][:n*size]
 	}
-	for f := 0; f < n && !r.fused; f++ {
-		if count {
-			t.spikes += op.neuron.StepCount(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
-		} else {
-			op.neuron.Step(&sub, x[f*size:(f+1)*size], y[f*size:(f+1)*size])
+	t.spikes = 0
+	for f := 0; f < n; f++ {
+		yf := y[f*size : (f+1)*size]
+		switch {
+		case r.fused:
+			t.spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, yf)
+		case count:
+			t.spikes += op.neuron.StepCount(&sub, x[f*size:(f+1)*size], yf)
+		default:
+			op.neuron.Step(&sub, x[f*size:(f+1)*size], yf)
 		}
 		if trace {
 			copy(t.trace[f*size:(f+1)*size], sub.V)

@@ -159,12 +159,14 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	}
 	general := groups > 1 || dh != 1 || dw != 1
 	op.event = eventForm(cs, os, h*w*cs)
-	// Outputs of one vector (16 channels) from a stride-1 square kernel go
-	// position by position (all of a position's channels summed per tap in
-	// registers): gathering them spends more on walking its runs, three per
-	// output whose lengths the branch predictor cannot know, than on
-	// adding. On resnet_fmnist's 16-channel layers at T=64 that took a
-	// layer from 25 to 18 µs a frame; at 32 channels gathering stays ahead.
+	// Square kernels with a position kernel (event.PositionScatterer: row
+	// sweeps for 3×3 with padding 1 at strides 1 and 2, positions for the
+	// others it has) go by positions, all of a position's channels summed
+	// per tap in registers: gathering spends more on walking its runs,
+	// three per output whose lengths the branch predictor cannot know.
+	// On resnet_fmnist the row sweeps took the 16-channel layers to 9-10
+	// µs a frame (23 by positions with the border event by event); the
+	// rest gathers.
 	pg := event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
 	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, os))
 	if general || posWin {
@@ -395,7 +397,7 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		// each tap (resnet_fmnist: 16-channel layers by rows ~10 µs a
 		// frame, 1×1 shortcuts at stride 2 ~2.7 µs).
 		op.eventFrameNs = 20 + 0.1*float64(op.inLen)*op.reach
-		op.eventNs = op.reach * (1.5 + 0.55*tapsPerInput/max(op.reach, 1e-9)*float64(ch/16))
+		op.eventNs = 1.5*op.reach + 0.55*tapsPerInput*float64(ch/16)
 	case op.event == eventGather:
 		runs := (len(op.gsegs) - 2*op.gitems) / 3
 		op.eventFrameNs += 2.5*float64(op.gitems) + 1.2*float64(runs)
@@ -419,7 +421,7 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 		case ch%16 != 0:
 			perVec, vecs = 4.4, vecs+1
 		}
-		if op.winBase != nil || op.posWin {
+		if op.winBase != nil {
 			perVec /= 2 // weights in registers (BenchmarkConv1Op)
 		}
 		op.eventNs = 5 + perVec*tapsPerInput*vecs

@@ -194,11 +194,7 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 	switch n.Kind {
 	case IAF:
 		if n.Spike == MultiSpike && n.Reset == ResetSubtract {
-			minV := float32(math.Inf(-1))
-			if n.HasFloor {
-				minV = n.MinVMem
-			}
-			invariant(tensor.IAF(v, x, out, n.Threshold, minV))
+			invariant(tensor.IAF(v, x, out, n.Threshold, n.floorV()))
 			return
 		}
 		for j := range v {
@@ -229,8 +225,18 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 	n.fire(v, out)
 }
 
-// StepsSum2 reports whether StepSum2 takes this neuron: IAF with
-// MultiSpike, subtract reset and no synaptic current.
+// floorV is the lower bound of the potential the IAF kernels take: the
+// floor, or -Inf for none.
+func (n *Neuron) floorV() float32 {
+	if n.HasFloor {
+		return n.MinVMem
+	}
+	return float32(math.Inf(-1))
+}
+
+// StepsSum2 reports whether StepSum2 takes this neuron (and StepCount
+// counts while it steps): IAF with MultiSpike, subtract reset and no
+// synaptic current.
 func (n *Neuron) StepsSum2() bool {
 	return n.TauSyn == 0 && n.Kind == IAF && n.Spike == MultiSpike && n.Reset == ResetSubtract
 }
@@ -242,12 +248,8 @@ func (n *Neuron) StepSum2(st *State, a, b []float32, f float32, out []float32) f
 	if !n.StepsSum2() {
 		panic("snn: StepSum2 of a neuron it does not take")
 	}
-	minV := float32(math.Inf(-1))
-	if n.HasFloor {
-		minV = n.MinVMem
-	}
 	size := len(st.V)
-	c, err := tensor.IAFSum2Count(st.V, a[:size], b[:size], out[:size], n.Threshold, minV, f)
+	c, err := tensor.IAFSum2Count(st.V, a[:size], b[:size], out[:size], n.Threshold, n.floorV(), f)
 	invariant(err)
 	return c
 }
@@ -257,11 +259,7 @@ func (n *Neuron) StepSum2(st *State, a, b []float32, f float32, out []float32) f
 // step, without another pass over the output).
 func (n *Neuron) StepCount(st *State, x, out []float32) float64 {
 	if n.StepsSum2() {
-		minV := float32(math.Inf(-1))
-		if n.HasFloor {
-			minV = n.MinVMem
-		}
-		c, err := tensor.IAFCount(st.V, x[:len(st.V)], out[:len(st.V)], n.Threshold, minV)
+		c, err := tensor.IAFCount(st.V, x[:len(st.V)], out[:len(st.V)], n.Threshold, n.floorV())
 		invariant(err)
 		return c
 	}

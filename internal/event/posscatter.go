@@ -110,35 +110,19 @@ func (s *PositionScatterer) class(c int) kernels.PosClass {
 // frame) to out (one output frame). It is not safe for concurrent use;
 // give each goroutine its own copy (Clone).
 func (s *PositionScatterer) Apply(out, w, x []float32) error {
-	npos := s.g.H * s.g.W
-	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.wLen {
-		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights, made for %d, %d and %d", len(x), len(out), len(w), npos*s.cs, s.outLen, s.wLen)
+	if err := s.check(out, w, nil, x); err != nil {
+		return err
 	}
-	if s.start == nil {
-		s.alloc(len(x))
-	}
-	if s.rows {
-		// Adding to out: a zero bias, then out's own values added back.
-		// (The engine calls SetBias instead, with no frame to add to.)
-		if len(s.zero) == 0 {
-			s.zero = make([]float32, s.n)
-		}
-		if len(s.prev) < s.outLen {
-			s.prev = make([]float32, s.outLen)
-		}
-		copy(s.prev, out[:s.outLen])
-		kernels.CompressPositions(x, s.cs, s.chOff, 0, s.ents, s.start)
-		kernels.ScatterRows(out, w, s.ents, s.start, s.dummy, s.zero, s.g.H, s.g.W, s.g.S, s.n)
-		kernels.Add(out[:s.outLen], s.prev[:s.outLen])
+	if !s.rows {
+		s.scatter(out, w, x)
 		return nil
 	}
-	for c, order := range s.orders {
-		if len(order) == 0 {
-			continue
-		}
-		m := kernels.CompressList(x, s.cs, s.chOff, order, s.ents, s.list, s.start)
-		kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.dummy, s.class(c))
-	}
+	// A row sweep stores the outputs it reaches first: add what out held
+	// back afterwards. (The engine calls SetBias, with nothing to keep.)
+	s.prev = grow(s.prev, s.outLen)
+	copy(s.prev, out[:s.outLen])
+	s.sweep(out, w, nil, x)
+	kernels.Add(out[:s.outLen], s.prev)
 	return nil
 }
 
@@ -148,26 +132,61 @@ func (s *PositionScatterer) Apply(out, w, x []float32) error {
 // sweeps rows stores each output the first time it reaches it instead of
 // adding to it (no fill, and a third fewer reads).
 func (s *PositionScatterer) SetBias(out, w, bias, x []float32) error {
-	if !s.rows {
-		fillFrame(out[:min(len(out), s.outLen)], bias, s.n)
-		return s.Apply(out, w, x)
+	if err := s.check(out, w, bias, x); err != nil {
+		return err
 	}
+	if !s.rows {
+		fillFrame(out[:s.outLen], bias, s.n)
+		s.scatter(out, w, x)
+		return nil
+	}
+	s.sweep(out, w, bias, x)
+	return nil
+}
+
+// check checks a frame's sizes and makes the work buffers on first use.
+func (s *PositionScatterer) check(out, w, bias, x []float32) error {
 	npos := s.g.H * s.g.W
 	if len(x) != npos*s.cs || len(out) < s.outLen || len(w) < s.wLen || bias != nil && len(bias) < s.n {
 		return fmt.Errorf("event: position scatter of %d inputs into %d outputs with %d weights and %d biases, made for %d, %d, %d and %d", len(x), len(out), len(w), len(bias), npos*s.cs, s.outLen, s.wLen, s.n)
 	}
 	if s.start == nil {
-		s.alloc(len(x))
+		s.ents = make([]int32, 2*(len(x)+16))
+		s.start = make([]int32, npos+1)
+		s.list = make([]int32, npos)
+		s.dummy = make([]float32, max(1, s.maxTaps)*s.n)
+		s.zero = make([]float32, s.n)
 	}
-	if bias == nil {
-		if len(s.zero) == 0 {
-			s.zero = make([]float32, s.n)
+	return nil
+}
+
+// scatter adds x's contribution to out class by class (sizes checked).
+func (s *PositionScatterer) scatter(out, w, x []float32) {
+	for c, order := range s.orders {
+		if len(order) == 0 {
+			continue
 		}
+		m := kernels.CompressList(x, s.cs, s.chOff, order, s.ents, s.list, s.start)
+		kernels.ScatterPositions(out, w, s.ents, s.start, s.list[:m], s.bases, s.dummy, s.class(c))
+	}
+}
+
+// sweep sets out to bias (nil: zeros) plus x's contribution, row by row
+// (sizes checked).
+func (s *PositionScatterer) sweep(out, w, bias, x []float32) {
+	if bias == nil {
 		bias = s.zero
 	}
 	kernels.CompressPositions(x, s.cs, s.chOff, 0, s.ents, s.start)
 	kernels.ScatterRows(out, w, s.ents, s.start, s.dummy, bias, s.g.H, s.g.W, s.g.S, s.n)
-	return nil
+}
+
+// grow returns b with room for n floats, reusing it when it has.
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }
 
 // fillFrame sets every row of n floats of out to row (zeros for nil).
@@ -179,14 +198,6 @@ func fillFrame(out, row []float32, n int) {
 	for o := 0; o+n <= len(out); o += n {
 		copy(out[o:o+n], row)
 	}
-}
-
-func (s *PositionScatterer) alloc(inputs int) {
-	npos := s.g.H * s.g.W
-	s.ents = make([]int32, 2*(inputs+16))
-	s.start = make([]int32, npos+1)
-	s.list = make([]int32, npos)
-	s.dummy = make([]float32, max(1, s.maxTaps)*s.n)
 }
 
 // Clone returns a PositionScatterer sharing the tables with its own work

@@ -54,10 +54,9 @@ func (g ConvGeometry) TapsPerPosition() (taps, reach float64) {
 // inputs, and each output position adds, per tap and per 4 input
 // channels, the precomputed sum of the weight rows of the channels that
 // spiked. Its cost does not depend on how many inputs spiked, so it pays
-// where event lists are long or cost more to walk than their length (a
-// strided convolution, whose input positions mostly reach no output, or a
-// 1×1 one). Inputs other than 0 and 1 are exact too: the table adds their
-// weights once, and the rest, (x-1)·w, goes event by event.
+// where the event lists are long: at high spike rates (the engine's cost
+// model decides). Inputs other than 0 and 1 are exact too: the table adds
+// their weights once, and the rest, (x-1)·w, goes event by event.
 type Table struct {
 	g              ConvGeometry
 	cs, cin, nb, n int // input channel stride and channels, bitmap bytes per position, output row floats

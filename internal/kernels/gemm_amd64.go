@@ -279,10 +279,17 @@ func rowsAsm(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd
 	for o := 0; o < ow; o++ {
 		copy(out[o*n:(o+1)*n], bias)
 	}
-	kern := map[[2]int]func(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int){
-		{1, 16}: scatterRows3x1AVX512, {1, 32}: scatterRows3x2AVX512,
-		{2, 16}: scatterRows3s2x1AVX512, {2, 32}: scatterRows3s2x2AVX512, {2, 64}: scatterRows3s2x4AVX512,
-	}[[2]int{s, n}]
+	kern := scatterRows3x1AVX512
+	switch {
+	case s == 1 && n == 32:
+		kern = scatterRows3x2AVX512
+	case s == 2 && n == 16:
+		kern = scatterRows3s2x1AVX512
+	case s == 2 && n == 32:
+		kern = scatterRows3s2x2AVX512
+	case s == 2:
+		kern = scatterRows3s2x4AVX512
+	}
 	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], &bias[0], h, wd)
 }
 

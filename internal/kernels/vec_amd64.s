@@ -12,6 +12,28 @@
 	DECL AX \
 	KMOVW AX, K1
 
+// IAFFIRE takes the potentials after their input in Z0 (theta in Z4, the
+// floor in Z3, zeros in Z2): spikes s = trunc(v/theta) where v > 0 into Z1
+// (and added to the per-lane counts in Z7), v - s·theta floored in Z0.
+// IAFFIRE_TAIL is the same for the lanes of K1.
+#define IAFFIRE \
+	VCMPPS $14, Z2, Z0, K2 \
+	VDIVPS Z4, Z0, Z5 \
+	VRNDSCALEPS.Z $11, Z5, K2, Z1 \
+	VADDPS Z1, Z7, Z7 \
+	VMULPS Z4, Z1, Z5 \
+	VSUBPS Z5, Z0, Z0 \
+	VMAXPS Z0, Z3, Z0
+
+#define IAFFIRE_TAIL \
+	VCMPPS $14, Z2, Z0, K1, K2 \
+	VDIVPS Z4, Z0, Z5 \
+	VRNDSCALEPS.Z $11, Z5, K2, Z1 \
+	VADDPS Z1, Z7, Z7 \
+	VMULPS Z4, Z1, Z5 \
+	VSUBPS Z5, Z0, Z0 \
+	VMAXPS Z0, Z3, Z0
+
 // func addAVX512(dst, src *float32, n int)
 TEXT ·addAVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -773,13 +795,7 @@ iafc_loop:
 	JL iafc_tail
 	VMOVUPS (DI), Z0
 	VADDPS (SI), Z0, Z0
-	VCMPPS $14, Z2, Z0, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VADDPS Z1, Z7, Z7
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
+	IAFFIRE
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, (DX)
 	ADDQ $64, DI
@@ -795,13 +811,7 @@ iafc_tail:
 	VMOVUPS.Z (DI), K1, Z0
 	VMOVUPS.Z (SI), K1, Z6
 	VADDPS Z6, Z0, Z0
-	VCMPPS $14, Z2, Z0, K1, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VADDPS Z1, Z7, Z7
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
+	IAFFIRE_TAIL
 	VMOVUPS Z0, K1, (DI)
 	VMOVUPS Z1, K1, (DX)
 iafc_done:
@@ -831,13 +841,7 @@ iafs_loop:
 	VADDPS (SI), Z6, Z6
 	VMOVUPS (DI), Z0
 	VADDPS Z6, Z0, Z0
-	VCMPPS $14, Z2, Z0, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VADDPS Z1, Z7, Z7
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
+	IAFFIRE
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, (DX)
 	ADDQ $64, DI
@@ -857,13 +861,7 @@ iafs_tail:
 	VADDPS Z9, Z6, Z6
 	VMOVUPS.Z (DI), K1, Z0
 	VADDPS Z6, Z0, Z0
-	VCMPPS $14, Z2, Z0, K1, K2
-	VDIVPS Z4, Z0, Z5
-	VRNDSCALEPS.Z $11, Z5, K2, Z1
-	VADDPS Z1, Z7, Z7
-	VMULPS Z4, Z1, Z5
-	VSUBPS Z5, Z0, Z0
-	VMAXPS Z0, Z3, Z0
+	IAFFIRE_TAIL
 	VMOVUPS Z0, K1, (DI)
 	VMOVUPS Z1, K1, (DX)
 iafs_done:

@@ -591,13 +591,7 @@ func genCompressPos(b *strings.Builder) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, "\n// func %s(x *float32, npos, cs int, chOff *int32, posStride int, ents *int32, start *int32, pairIdx *int32)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
-	w("MOVQ cs+16(FP), R8")
-	w("MOVQ R8, CX")
-	w("ANDQ $15, CX")
-	w("MOVL $1, AX")
-	w("SHLL CX, AX")
-	w("DECL AX")
-	w("KMOVW AX, K2")
+	genChannelMask(w, "cs+16(FP)")
 	w("MOVQ x+0(FP), SI")
 	w("MOVQ npos+8(FP), CX")
 	w("MOVQ chOff+24(FP), R9")
@@ -833,13 +827,7 @@ func genCompressList(b *strings.Builder) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, "\n// func %s(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
-	w("MOVQ cs+8(FP), R8")
-	w("MOVQ R8, CX")
-	w("ANDQ $15, CX")
-	w("MOVL $1, AX")
-	w("SHLL CX, AX")
-	w("DECL AX")
-	w("KMOVW AX, K2")
+	genChannelMask(w, "cs+8(FP)")
 	w("MOVQ x+0(FP), SI")
 	w("MOVQ chOff+16(FP), R9")
 	w("MOVQ order+24(FP), R12")
@@ -1599,4 +1587,16 @@ func genCompressParts(b *strings.Builder, name, offsets string) {
 	w("VMOVUPS.Z (R14), K2, Z0")
 	w("VCMPPS $4, Z31, Z0, K2, K1")
 	chunk()
+}
+
+// genChannelMask loads the channel count cs (the frame argument arg) into
+// R8 and sets K2 to the mask of its last cs%16 channels.
+func genChannelMask(w func(string, ...any), arg string) {
+	w("MOVQ %s, R8", arg)
+	w("MOVQ R8, CX")
+	w("ANDQ $15, CX")
+	w("MOVL $1, AX")
+	w("SHLL CX, AX")
+	w("DECL AX")
+	w("KMOVW AX, K2")
 }

@@ -1,0 +1,93 @@
+package event
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPositionScatterer checks Apply (adding to a frame) and SetBias
+// (setting it) against the definition for row sweeps at strides 1 and 2 and
+// for position classes (5×5, 1×1 at stride 2, 3×3 without padding), on
+// spike counts of 1 and 2 and dyadic weights, so every order of summation
+// gives the same sums.
+func TestPositionScatterer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 34))
+	for _, tc := range []struct {
+		g          PosGeometry
+		cs, cin, n int
+	}{
+		{PosGeometry{H: 9, W: 7, OH: 9, OW: 7, K: 3, S: 1, PH: 1, PW: 1}, 16, 13, 16},
+		{PosGeometry{H: 10, W: 7, OH: 5, OW: 4, K: 3, S: 2, PH: 1, PW: 1}, 16, 16, 32},
+		{PosGeometry{H: 8, W: 8, OH: 8, OW: 8, K: 5, S: 1, PH: 2, PW: 2}, 16, 16, 16},
+		{PosGeometry{H: 8, W: 6, OH: 4, OW: 3, K: 1, S: 2}, 32, 32, 32},
+		{PosGeometry{H: 7, W: 6, OH: 5, OW: 4, K: 3, S: 1}, 16, 9, 16},
+	} {
+		g := tc.g
+		t.Run(fmt.Sprintf("%+v rows %v", g, SweepsRows(g, tc.n)), func(t *testing.T) {
+			kk := g.K * g.K
+			wt := make([]float32, tc.cin*kk*tc.n)
+			rows := make([][]float32, tc.cin*kk)
+			for i := range rows {
+				rows[i] = wt[i*tc.n : (i+1)*tc.n]
+				for k := range rows[i] {
+					rows[i][k] = float32(rng.IntN(129)-64) / 32
+				}
+			}
+			ps, err := NewPositionScatterer(g, tc.cs, tc.cin, tc.n, g.OH*g.OW*tc.n, len(wt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = ps.Clone()
+			cg := ConvGeometry{H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.K, KW: g.K, SH: g.S, SW: g.S, PH: g.PH, PW: g.PW, DH: 1, DW: 1}
+			for frame := 0; frame < 3; frame++ { // work buffers are reused
+				x := make([]float32, g.H*g.W*tc.cs)
+				for p := 0; p < g.H*g.W; p++ {
+					for c := 0; c < tc.cin; c++ {
+						if rng.IntN(5) == 0 {
+							x[p*tc.cs+c] = float32(1 + rng.IntN(2))
+						}
+					}
+				}
+				bias := make([]float32, tc.n)
+				for k := range bias {
+					bias[k] = float32(rng.IntN(9)-4) / 8
+				}
+				size := g.OH * g.OW * tc.n
+				start := make([]float32, size)
+				for i := range start {
+					start[i] = float32(rng.IntN(9)) / 4
+				}
+				// Apply adds to what out holds.
+				want, got := append([]float32(nil), start...), append([]float32(nil), start...)
+				directConv(cg, tc.cs, tc.cin, tc.n, rows, x, want)
+				if err := ps.Apply(got, wt, x); err != nil {
+					t.Fatal(err)
+				}
+				requireEqual(t, "Apply", got, want)
+				// SetBias overwrites it.
+				for o := 0; o < g.OH*g.OW; o++ {
+					copy(want[o*tc.n:(o+1)*tc.n], bias)
+				}
+				directConv(cg, tc.cs, tc.cin, tc.n, rows, x, want)
+				copy(got, start)
+				if err := ps.SetBias(got, wt, bias, x); err != nil {
+					t.Fatal(err)
+				}
+				requireEqual(t, "SetBias", got, want)
+			}
+			if err := ps.Apply(make([]float32, g.OH*g.OW*tc.n-1), wt, make([]float32, g.H*g.W*tc.cs)); err == nil {
+				t.Fatal("a short output frame was accepted")
+			}
+		})
+	}
+}
+
+func requireEqual(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: out[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
