@@ -19,7 +19,7 @@ func EventForms(s *Simulator) map[string]string {
 		switch {
 		case op.event == eventGather:
 			form, simd = "gathered", event.HasGatherKernel(ch)
-		case op.posWin && event.SweepsRows(op.posGeom, ch):
+		case op.posWin && event.SweepsRows(op.posGeom, op.in.shape[0], ch):
 			form, simd = "rows", true
 		case op.posWin:
 			form, simd = "positions", event.HasPositionKernel(op.posGeom.K, op.posGeom.S, ch)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/snnkit/snnkit/internal/event"
+	"github.com/snnkit/snnkit/internal/kernels"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -168,7 +169,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	// µs a frame (23 by positions with the border event by event); the
 	// rest gathers.
 	pg := event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
-	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, os))
+	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, c, os))
 	if general || posWin {
 		op.event = eventScatter
 	}
@@ -489,7 +490,7 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			}
 			return
 		}
-		fillRows(y[:n*op.outLen], op.biasRow)
+		kernels.FillRows(y[:n*op.outLen], op.biasRow)
 		for f := 0; f < n; f++ {
 			invariant(ev.Apply(y[f*op.outLen:(f+1)*op.outLen], op.wevent, x[f*op.inLen:(f+1)*op.inLen]))
 		}
@@ -503,7 +504,7 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			tb = op.table.Clone()
 			t.tables[op] = tb
 		}
-		fillRows(y[:n*op.outLen], op.biasRow)
+		kernels.FillRows(y[:n*op.outLen], op.biasRow)
 		for f := 0; f < n; f++ {
 			invariant(tb.Apply(y[f*op.outLen:(f+1)*op.outLen], x[f*op.inLen:(f+1)*op.inLen]))
 		}
@@ -563,16 +564,3 @@ const (
 	formEvent
 	formTable
 )
-
-// fillRows sets y to copies of row (zeros without one), by doubling
-// copies: a few large moves instead of one per output position.
-func fillRows(y, row []float32) {
-	if row == nil {
-		clear(y)
-		return
-	}
-	k := copy(y, row)
-	for k < len(y) {
-		k += copy(y[k:], y[:k])
-	}
-}

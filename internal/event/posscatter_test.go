@@ -24,7 +24,7 @@ func TestPositionScatterer(t *testing.T) {
 		{PosGeometry{H: 7, W: 6, OH: 5, OW: 4, K: 3, S: 1}, 16, 9, 16},
 	} {
 		g := tc.g
-		t.Run(fmt.Sprintf("%+v rows %v", g, SweepsRows(g, tc.n)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%+v rows %v", g, SweepsRows(g, tc.cin, tc.n)), func(t *testing.T) {
 			kk := g.K * g.K
 			wt := make([]float32, tc.cin*kk*tc.n)
 			rows := make([][]float32, tc.cin*kk)
@@ -89,5 +89,50 @@ func requireEqual(t *testing.T, what string, got, want []float32) {
 		if got[i] != want[i] {
 			t.Fatalf("%s: out[%d] = %v, want %v", what, i, got[i], want[i])
 		}
+	}
+}
+
+// BenchmarkPositionScatterer measures SetBias on resnet_fmnist's geometries
+// with 10 % of the inputs spiking once: row sweeps at strides 1 and 2 and
+// the 1×1 shortcuts at stride 2 by position classes.
+func BenchmarkPositionScatterer(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		g     PosGeometry
+		cs, n int
+	}{
+		{"rows-s1-16", PosGeometry{H: 28, W: 28, OH: 28, OW: 28, K: 3, S: 1, PH: 1, PW: 1}, 16, 16},
+		{"rows-s2-16to32", PosGeometry{H: 28, W: 28, OH: 14, OW: 14, K: 3, S: 2, PH: 1, PW: 1}, 16, 32},
+		{"rows-s1-32", PosGeometry{H: 14, W: 14, OH: 14, OW: 14, K: 3, S: 1, PH: 1, PW: 1}, 32, 32},
+		{"rows-s2-32to64", PosGeometry{H: 14, W: 14, OH: 7, OW: 7, K: 3, S: 2, PH: 1, PW: 1}, 32, 64},
+		{"short-s2-16to32", PosGeometry{H: 28, W: 28, OH: 14, OW: 14, K: 1, S: 2}, 16, 32},
+		{"short-s2-32to64", PosGeometry{H: 14, W: 14, OH: 7, OW: 7, K: 1, S: 2}, 32, 64},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			g := tc.g
+			rng := rand.New(rand.NewPCG(1, 2))
+			wt := make([]float32, tc.cs*g.K*g.K*tc.n)
+			for i := range wt {
+				wt[i] = float32(rng.IntN(129)-64) / 64
+			}
+			out := make([]float32, g.OH*g.OW*tc.n)
+			ps, err := NewPositionScatterer(g, tc.cs, tc.cs, tc.n, len(out), len(wt))
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, g.H*g.W*tc.cs)
+			for i := range x {
+				if rng.IntN(10) == 0 {
+					x[i] = 1
+				}
+			}
+			bias := make([]float32, tc.n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := ps.SetBias(out, wt, bias, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

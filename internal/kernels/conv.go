@@ -234,8 +234,8 @@ type eventFuncs struct {
 	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
 	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass)
 	hasPos       func(k, s, n int) bool
-	scatterRows  func(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int)
-	hasRows      func(s, n int) bool
+	scatterRows  func(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int)
+	hasRows      func(s, n, cin int) bool
 	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
 	hasTable     func(groups, n int) bool
@@ -249,7 +249,7 @@ var eventGeneric = eventFuncs{
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 	compressList: CompressListGeneric,
 	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
-	scatterRows: ScatterRowsGeneric, hasRows: func(int, int) bool { return false },
+	scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }
@@ -479,30 +479,32 @@ func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy 
 }
 
 // ScatterRowsGeneric sets out to one frame of a 3×3 convolution at stride
-// s (1 or 2) with one position of zero padding on every side: h rows of
-// wd input positions, (h-1)/s+1 rows of (wd-1)/s+1 outputs of n floats,
-// each output bias (n floats) plus its sums. Position p's entries are e in
-// [start[p], start[p+1]) of a CompressPositions list in row-major order
-// (weight offset ents[2e], value bits ents[2e+1]), and each adds value ×
-// w[offset + (i·3+j)·n:][:n] to output ((y+1-i)/s, (x+1-j)/s) where that
-// divides and lies inside. dummy (3·n floats) is scratch for the SIMD
-// kernels.
-func ScatterRowsGeneric(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
+// s (1 or 2) with one position of zero padding on every side of the input
+// frame x: h rows of wd positions of cs floats, the first cin of them its
+// channels (the rest, padding, are ignored). The output is (h-1)/s+1 rows
+// of (wd-1)/s+1 positions of n floats, each bias (n floats) plus its sums:
+// every non-zero x at position (y, x), channel c, in that order (positions
+// row-major, channels ascending), adds value × w[(c·9 + i·3+j)·n:][:n] to
+// output ((y+1-i)/s, (x+1-j)/s) where that divides and lies inside. dummy
+// (3·n floats) is scratch for the SIMD kernels.
+func ScatterRowsGeneric(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
 	for o := 0; o < oh*ow; o++ {
 		copy(out[o*n:(o+1)*n], bias)
 	}
 	for p := 0; p < h*wd; p++ {
-		y, x := p/wd, p%wd
-		for e := start[p]; e < start[p+1]; e++ {
-			off, v := int(ents[2*e]), math.Float32frombits(uint32(ents[2*e+1]))
+		y, xp := p/wd, p%wd
+		for c, v := range x[p*cs:][:cin] {
+			if v == 0 {
+				continue
+			}
 			for i := 0; i < 3; i++ {
 				for j := 0; j < 3; j++ {
-					ty, tx := y+1-i, x+1-j
+					ty, tx := y+1-i, xp+1-j
 					if ty < 0 || tx < 0 || ty%s != 0 || tx%s != 0 || ty/s >= oh || tx/s >= ow {
 						continue
 					}
-					o, wr := out[(ty/s*ow+tx/s)*n:][:n], w[off+(i*3+j)*n:][:n]
+					o, wr := out[(ty/s*ow+tx/s)*n:][:n], w[(c*9+i*3+j)*n:][:n]
 					for k := range o {
 						o[k] += v * wr[k]
 					}
@@ -513,24 +515,25 @@ func ScatterRowsGeneric(out, w []float32, ents, start []int32, dummy, bias []flo
 }
 
 // HasRowsKernel reports whether ScatterRows has a SIMD version at stride
-// s for rows of n floats.
-func HasRowsKernel(s, n int) bool { return eventImpl.hasRows(s, n) }
+// s for rows of n floats and inputs of cin channels.
+func HasRowsKernel(s, n, cin int) bool { return eventImpl.hasRows(s, n, cin) }
 
-// ScatterRows is ScatterRowsGeneric with SIMD where HasRowsKernel(s, n):
-// the positions of an input row sweep from left to right with the sums of
-// the output columns they reach in registers, and an output column goes
-// to memory once it is complete (at stride 1 three times per position
-// instead of nine read-modify-writes), stored with the bias when the row
-// is new; sums may round differently. Offsets are not checked here.
-func ScatterRows(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
+// ScatterRows is ScatterRowsGeneric with SIMD where HasRowsKernel(s, n,
+// cin): the positions of an input row sweep from left to right with the
+// sums of the output columns they reach in registers, each position's
+// non-zero channels found by a compare of its vectors with zero; an output
+// column goes to memory once it is complete (at stride 1 three times per
+// position instead of nine read-modify-writes), stored with the bias when
+// the row is new. Sums may round differently. Sizes are not checked here.
+func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
 	if h == 0 || wd == 0 {
 		return
 	}
-	if !eventImpl.hasRows(s, n) {
-		ScatterRowsGeneric(out, w, ents, start, dummy, bias, h, wd, s, n)
+	if !eventImpl.hasRows(s, n, cin) {
+		ScatterRowsGeneric(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
 		return
 	}
-	eventImpl.scatterRows(out, w, ents, start, dummy, bias, h, wd, s, n)
+	eventImpl.scatterRows(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

@@ -461,31 +461,30 @@ func TestScatterRowsMatchesGeneric(t *testing.T) { forEachEventImpl(t, scatterRo
 
 // scatterRowsMatchesGeneric runs random dyadic frames of "same" 3×3
 // convolutions of every small shape (one row, one column, widths around
-// the kernel's unrolling by three) through each implementation's
+// the kernel's unrolling by three) and of inputs of 1 to 40 channels, some
+// with padding channels holding garbage, through each implementation's
 // ScatterRows and the generic one, which adds product by product.
 func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 	rng := rand.New(rand.NewPCG(31, 37))
 	for _, st := range []int{1, 2} {
 		for _, n := range []int{16, 32, 48, 64} {
-			for _, cs := range []int{1, 16, 32} {
+			for _, ch := range [][2]int{{1, 1}, {16, 16}, {16, 13}, {20, 17}, {32, 32}, {32, 30}, {40, 33}} {
+				cs, cin := ch[0], ch[1]
 				for _, hw := range [][2]int{{1, 1}, {1, 5}, {4, 1}, {2, 2}, {3, 4}, {5, 6}, {7, 7}, {6, 8}, {28, 28}} {
 					h, wd := hw[0], hw[1]
 					x := make([]float32, h*wd*cs)
 					for i := range x {
-						if rng.IntN(100) < 20 {
+						switch {
+						case i%cs >= cin:
+							x[i] = float32(rng.IntN(5)) // padding: must be ignored
+						case rng.IntN(100) < 20:
 							x[i] = float32(rng.IntN(4)+1) / 4
 						}
 					}
-					w := make([]float32, cs*9*n)
+					w := make([]float32, cin*9*n)
 					for i := range w {
 						w[i] = float32(rng.IntN(129)-64) / 64
 					}
-					chOff := make([]int32, (cs+15)/16*16)
-					for c := 0; c < cs; c++ {
-						chOff[c] = int32(c * 9 * n)
-					}
-					ents, start := make([]int32, 2*(len(x)+16)), make([]int32, h*wd+1)
-					CompressPositionsGeneric(x, cs, chOff, 0, ents, start)
 					// Guard rows before and after the frame must stay as they
 					// are; the frame starts as garbage, every output must be set.
 					g, size := 2*wd*n, ((h-1)/st+1)*((wd-1)/st+1)*n
@@ -498,13 +497,13 @@ func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 						bias[i] = float32(rng.IntN(9)-4) / 8
 					}
 					dummy := make([]float32, 3*n)
-					ScatterRowsGeneric(want[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
-					if im.hasRows(st, n) {
-						im.scatterRows(got[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
+					ScatterRowsGeneric(want[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
+					if im.hasRows(st, n, cin) {
+						im.scatterRows(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
 					} else {
-						ScatterRowsGeneric(got[g:g+size], w, ents, start, dummy, bias, h, wd, st, n)
+						ScatterRowsGeneric(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
 					}
-					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d %d×%d", st, n, cs, h, wd))
+					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d", st, n, cs, cin, h, wd))
 				}
 			}
 		}

@@ -94,7 +94,7 @@ func eventImpls() []eventFuncs {
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			compressList: CompressListGeneric,
 			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
-			scatterRows: ScatterRowsGeneric, hasRows: func(int, int) bool { return false },
+			scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -109,9 +109,7 @@ func eventImpls() []eventFuncs {
 			window: windowAsm, hasWindow: func(k, n int) bool { return (k == 3 || k == 5) && n%4 == 0 },
 			compressList: compressListAsm,
 			scatterPos:   posAsm, hasPos: hasPosAsm,
-			scatterRows: rowsAsm, hasRows: func(s, n int) bool {
-				return s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64)
-			},
+			scatterRows: rowsAsm, hasRows: hasRowsAsm,
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
@@ -270,27 +268,49 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 // rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel): the
 // kernels store the rows they reach first, so only output row 0 is filled
 // with the bias here.
-func rowsAsm(out, w []float32, ents, start []int32, dummy, bias []float32, h, wd, s, n int) {
+func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
 	ow := (wd-1)/s + 1
-	_ = start[h*wd]
+	_ = x[h*wd*cs-1]
+	_ = w[cin*9*n-1]
 	_ = out[((h-1)/s+1)*ow*n-1]
 	_ = dummy[3*n-1]
 	bias = bias[:n]
 	for o := 0; o < ow; o++ {
 		copy(out[o*n:(o+1)*n], bias)
 	}
-	kern := scatterRows3x1AVX512
-	switch {
-	case s == 1 && n == 32:
-		kern = scatterRows3x2AVX512
-	case s == 2 && n == 16:
-		kern = scatterRows3s2x1AVX512
-	case s == 2 && n == 32:
-		kern = scatterRows3s2x2AVX512
-	case s == 2:
-		kern = scatterRows3s2x4AVX512
+	// The real channels of a position's first and second vector.
+	masks := 1<<min(cin, 16) - 1 | (1<<max(cin-16, 0)-1)<<16
+	var kern func(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+	switch c2 := cin > 16; {
+	case s == 1 && n == 16 && !c2:
+		kern = scatterRows3x1c1AVX512
+	case s == 1 && n == 16:
+		kern = scatterRows3x1c2AVX512
+	case s == 1 && !c2:
+		kern = scatterRows3x2c1AVX512
+	case s == 1:
+		kern = scatterRows3x2c2AVX512
+	case n == 16 && !c2:
+		kern = scatterRows3s2x1c1AVX512
+	case n == 16:
+		kern = scatterRows3s2x1c2AVX512
+	case n == 32 && !c2:
+		kern = scatterRows3s2x2c1AVX512
+	case n == 32:
+		kern = scatterRows3s2x2c2AVX512
+	case !c2:
+		kern = scatterRows3s2x4c1AVX512
+	default:
+		kern = scatterRows3s2x4c2AVX512
 	}
-	kern(&out[0], &w[0], &ents[0], &start[0], &dummy[0], &bias[0], h, wd)
+	kern(&out[0], &w[0], &x[0], 4*cs, masks, &dummy[0], &bias[0], h, wd)
+}
+
+// hasRowsAsm reports whether rowsAsm has a kernel: 3×3 at stride 1 into
+// rows of 16 or 32 floats or at stride 2 into 16, 32 or 64, from inputs of
+// up to 32 channels.
+func hasRowsAsm(s, n, cin int) bool {
+	return cpu.X86.HasBMI1 && cin >= 1 && cin <= 32 && (s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64))
 }
 
 // compressListAsm is CompressList with the AVX-512 kernel.

@@ -446,30 +446,65 @@ func scatterPos1x4AVX512(out, w *float32, ents, start, list, bases *int32, dummy
 //go:noescape
 func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int
 
-// scatterRows3x1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats (AVX-512).
+// scatterRows3x1c1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 16 channels (AVX-512).
 //
 //go:noescape
-func scatterRows3x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+func scatterRows3x1c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3x2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats (AVX-512).
+// scatterRows3x2c1AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 16 channels (AVX-512).
 //
 //go:noescape
-func scatterRows3x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+func scatterRows3x2c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats (AVX-512).
+// scatterRows3s2x1c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 16 channels (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x1AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+func scatterRows3s2x1c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats (AVX-512).
+// scatterRows3s2x2c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 16 channels (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x2AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+func scatterRows3s2x2c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x4AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats (AVX-512).
+// scatterRows3s2x4c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 16 channels (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x4AVX512(out, w *float32, ents, start *int32, dummy, bias *float32, h, wd int)
+func scatterRows3s2x4c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x1c2AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 32 channels (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 32 channels (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 32 channels (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 32 channels (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 32 channels (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
 // spikeBitsAVX512 is written by _asm/gen.go.
 //
