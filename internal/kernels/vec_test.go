@@ -137,3 +137,18 @@ func BenchmarkReluGrad(b *testing.B) {
 		ReluGrad(dst, dy, out)
 	}
 }
+
+// BenchmarkIAFCount steps resnet_fmnist's largest population (16×28×28
+// neurons) with about 10 % of them spiking, its data in L1 and L2.
+func BenchmarkIAFCount(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 16 * 28 * 28
+	v, x, out := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = rng.Float32() * 0.2
+	}
+	b.SetBytes(4 * 4 * n)
+	for i := 0; i < b.N; i++ {
+		IAFCount(v, x, out, 1, -1)
+	}
+}
