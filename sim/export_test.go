@@ -21,6 +21,8 @@ func EventForms(s *Simulator) map[string]string {
 			form, simd = "gathered", event.HasGatherKernel(ch)
 		case op.posWin && event.SweepsRows(op.posGeom, op.in.shape[0], ch):
 			form, simd = "rows", true
+		case op.posWin && event.Pointwise(op.posGeom, op.in.shape[0], ch):
+			form, simd = "pointwise", true
 		case op.posWin:
 			form, simd = "positions", event.HasPositionKernel(op.posGeom.K, op.posGeom.S, ch)
 		case op.winBase != nil:

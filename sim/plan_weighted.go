@@ -169,7 +169,7 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 	// µs a frame (23 by positions with the border event by event); the
 	// rest gathers.
 	pg := event.PosGeometry{H: h, W: w, OH: oh, OW: ow, K: kh, S: sh, PH: ph, PW: pw}
-	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, c, os))
+	posWin := !general && cs > 1 && kh == kw && sh == sw && (event.HasPositionKernel(kh, sh, os) || event.SweepsRows(pg, c, os) || event.Pointwise(pg, c, os))
 	if general || posWin {
 		op.event = eventScatter
 	}

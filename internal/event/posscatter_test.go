@@ -7,10 +7,10 @@ import (
 )
 
 // TestPositionScatterer checks Apply (adding to a frame) and SetBias
-// (setting it) against the definition for row sweeps at strides 1 and 2 and
-// for position classes (5×5, 1×1 at stride 2, 3×3 without padding), on
-// spike counts of 1 and 2 and dyadic weights, so every order of summation
-// gives the same sums.
+// (setting it) against the definition for row sweeps at strides 1 and 2,
+// pointwise 1×1 convolutions at strides 1 to 3 and position classes (5×5,
+// 1×1 from 40 channels, 3×3 without padding), on spike counts of 1 and 2
+// and dyadic weights, so every order of summation gives the same sums.
 func TestPositionScatterer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 34))
 	for _, tc := range []struct {
@@ -21,10 +21,14 @@ func TestPositionScatterer(t *testing.T) {
 		{PosGeometry{H: 10, W: 7, OH: 5, OW: 4, K: 3, S: 2, PH: 1, PW: 1}, 16, 16, 32},
 		{PosGeometry{H: 8, W: 8, OH: 8, OW: 8, K: 5, S: 1, PH: 2, PW: 2}, 16, 16, 16},
 		{PosGeometry{H: 8, W: 6, OH: 4, OW: 3, K: 1, S: 2}, 32, 32, 32},
+		{PosGeometry{H: 7, W: 5, OH: 7, OW: 5, K: 1, S: 1}, 16, 11, 64},
+		{PosGeometry{H: 9, W: 7, OH: 3, OW: 3, K: 1, S: 3}, 48, 40, 16},
+		{PosGeometry{H: 9, W: 7, OH: 3, OW: 3, K: 1, S: 3}, 16, 16, 32},
+		{PosGeometry{H: 8, W: 6, OH: 4, OW: 3, K: 1, S: 2}, 32, 20, 16},
 		{PosGeometry{H: 7, W: 6, OH: 5, OW: 4, K: 3, S: 1}, 16, 9, 16},
 	} {
 		g := tc.g
-		t.Run(fmt.Sprintf("%+v rows %v", g, SweepsRows(g, tc.cin, tc.n)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%+v rows %v pointwise %v", g, SweepsRows(g, tc.cin, tc.n), Pointwise(g, tc.cin, tc.n)), func(t *testing.T) {
 			kk := g.K * g.K
 			wt := make([]float32, tc.cin*kk*tc.n)
 			rows := make([][]float32, tc.cin*kk)

@@ -236,6 +236,8 @@ type eventFuncs struct {
 	hasPos       func(k, s, n int) bool
 	scatterRows  func(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int)
 	hasRows      func(s, n, cin int) bool
+	pointwise    func(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int)
+	hasPointwise func(n, cin int) bool
 	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
 	hasTable     func(groups, n int) bool
@@ -250,6 +252,7 @@ var eventGeneric = eventFuncs{
 	compressList: CompressListGeneric,
 	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
 	scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
+	pointwise: PointwiseGeneric, hasPointwise: func(int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }
@@ -534,6 +537,49 @@ func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd,
 		return
 	}
 	eventImpl.scatterRows(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
+}
+
+// PointwiseGeneric sets out to one frame of a 1×1 convolution at stride s
+// without padding of the frame x: h rows of wd positions of cs floats, the
+// first cin of them its channels (the rest, padding, are ignored). The
+// output is (h-1)/s+1 rows of (wd-1)/s+1 positions of n floats, each bias
+// (n floats) plus, for every non-zero channel c of input position (s·Y,
+// s·X) in ascending order, value × w[c·n:][:n].
+func PointwiseGeneric(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
+	oh, ow := (h-1)/s+1, (wd-1)/s+1
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			o := out[(oy*ow+ox)*n:][:n]
+			copy(o, bias[:n])
+			for c, v := range x[(s*oy*wd+s*ox)*cs:][:cin] {
+				if v == 0 {
+					continue
+				}
+				for k, wk := range w[c*n:][:n] {
+					o[k] += v * wk
+				}
+			}
+		}
+	}
+}
+
+// HasPointwiseKernel reports whether Pointwise has a SIMD version for rows
+// of n floats and inputs of cin channels.
+func HasPointwiseKernel(n, cin int) bool { return eventImpl.hasPointwise(n, cin) }
+
+// Pointwise is PointwiseGeneric with SIMD where HasPointwiseKernel(n,
+// cin): each output is stored once, its sums kept in registers (fused
+// multiply-adds, so they may round differently). Sizes are not checked
+// here.
+func Pointwise(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
+	if h == 0 || wd == 0 {
+		return
+	}
+	if !eventImpl.hasPointwise(n, cin) {
+		PointwiseGeneric(out, w, x, cs, cin, bias, h, wd, s, n)
+		return
+	}
+	eventImpl.pointwise(out, w, x, cs, cin, bias, h, wd, s, n)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

@@ -509,3 +509,52 @@ func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 		}
 	}
 }
+
+func TestPointwiseMatchesGeneric(t *testing.T) { forEachEventImpl(t, pointwiseMatchesGeneric) }
+
+// pointwiseMatchesGeneric runs random dyadic frames of 1×1 convolutions
+// at strides 1 to 3, into rows of 16 to 64 floats, from inputs of 1 to 40
+// channels (padding channels holding garbage), through each
+// implementation's Pointwise and the generic one.
+func pointwiseMatchesGeneric(t *testing.T, im eventFuncs) {
+	rng := rand.New(rand.NewPCG(41, 43))
+	for _, st := range []int{1, 2, 3} {
+		for _, n := range []int{16, 32, 48, 64} {
+			for _, ch := range [][2]int{{1, 1}, {16, 16}, {16, 13}, {20, 17}, {32, 32}, {32, 30}, {40, 33}} {
+				cs, cin := ch[0], ch[1]
+				for _, hw := range [][2]int{{1, 1}, {1, 5}, {4, 1}, {3, 4}, {7, 7}, {28, 28}} {
+					h, wd := hw[0], hw[1]
+					x := make([]float32, h*wd*cs)
+					for i := range x {
+						switch {
+						case i%cs >= cin:
+							x[i] = float32(rng.IntN(5)) // padding: must be ignored
+						case rng.IntN(100) < 20:
+							x[i] = float32(rng.IntN(4)+1) / 4
+						}
+					}
+					w := make([]float32, cin*n)
+					for i := range w {
+						w[i] = float32(rng.IntN(129)-64) / 64
+					}
+					g, size := 2*n, ((h-1)/st+1)*((wd-1)/st+1)*n
+					want, got := twinOutputs(g + size + g)
+					for i := g; i < g+size; i++ {
+						got[i] = float32(i % 5)
+					}
+					bias := make([]float32, n)
+					for i := range bias {
+						bias[i] = float32(rng.IntN(9)-4) / 8
+					}
+					PointwiseGeneric(want[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
+					if im.hasPointwise(n, cin) {
+						im.pointwise(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
+					} else {
+						PointwiseGeneric(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
+					}
+					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d", st, n, cs, cin, h, wd))
+				}
+			}
+		}
+	}
+}

@@ -95,6 +95,7 @@ func eventImpls() []eventFuncs {
 			compressList: CompressListGeneric,
 			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
 			scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
+			pointwise: PointwiseGeneric, hasPointwise: func(int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -110,6 +111,7 @@ func eventImpls() []eventFuncs {
 			compressList: compressListAsm,
 			scatterPos:   posAsm, hasPos: hasPosAsm,
 			scatterRows: rowsAsm, hasRows: hasRowsAsm,
+			pointwise: pointwiseAsm, hasPointwise: hasPointwiseAsm,
 			spikeBits: spikeBitsAsm,
 			table:     tableAsm, hasTable: func(groups, n int) bool {
 				return cpu.X86.HasBMI2 && groups%4 == 0 && groups >= 4 && groups <= 16 && n%16 == 0 && n >= 16 && n <= 64
@@ -278,8 +280,6 @@ func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, 
 	for o := 0; o < ow; o++ {
 		copy(out[o*n:(o+1)*n], bias)
 	}
-	// The real channels of a position's first and second vector.
-	masks := 1<<min(cin, 16) - 1 | (1<<max(cin-16, 0)-1)<<16
 	var kern func(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 	switch c2 := cin > 16; {
 	case s == 1 && n == 16 && !c2:
@@ -303,7 +303,7 @@ func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, 
 	default:
 		kern = scatterRows3s2x4c2AVX512
 	}
-	kern(&out[0], &w[0], &x[0], 4*cs, masks, &dummy[0], &bias[0], h, wd)
+	kern(&out[0], &w[0], &x[0], 4*cs, channelMasks(cin), &dummy[0], &bias[0], h, wd)
 }
 
 // hasRowsAsm reports whether rowsAsm has a kernel: 3×3 at stride 1 into
@@ -311,6 +311,44 @@ func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, 
 // up to 32 channels.
 func hasRowsAsm(s, n, cin int) bool {
 	return cpu.X86.HasBMI1 && cin >= 1 && cin <= 32 && (s == 1 && (n == 16 || n == 32) || s == 2 && (n == 16 || n == 32 || n == 64))
+}
+
+// pointwiseAsm is Pointwise with the AVX-512 kernels (HasPointwiseKernel).
+func pointwiseAsm(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
+	oh, ow := (h-1)/s+1, (wd-1)/s+1
+	_ = x[h*wd*cs-1]
+	_ = w[cin*n-1]
+	_ = out[oh*ow*n-1]
+	_ = bias[n-1]
+	var kern func(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+	switch c2 := cin > 16; {
+	case n == 16 && !c2:
+		kern = pointwise1c1AVX512
+	case n == 16:
+		kern = pointwise1c2AVX512
+	case n == 32 && !c2:
+		kern = pointwise2c1AVX512
+	case n == 32:
+		kern = pointwise2c2AVX512
+	case !c2:
+		kern = pointwise4c1AVX512
+	default:
+		kern = pointwise4c2AVX512
+	}
+	kern(&out[0], &w[0], &x[0], 4*s*cs, 4*s*wd*cs, channelMasks(cin), &bias[0], oh, ow)
+}
+
+// hasPointwiseAsm reports whether pointwiseAsm has a kernel: rows of 16,
+// 32 or 64 floats from inputs of up to 32 channels.
+func hasPointwiseAsm(n, cin int) bool {
+	return cpu.X86.HasBMI1 && cin >= 1 && cin <= 32 && (n == 16 || n == 32 || n == 64)
+}
+
+// channelMasks returns the masks of the real channels among a position's
+// first and second vector (bits 0-15 and 16-31) for the kernels that find
+// a position's non-zero channels themselves.
+func channelMasks(cin int) int {
+	return 1<<min(cin, 16) - 1 | (1<<max(cin-16, 0)-1)<<16
 }
 
 // compressListAsm is CompressList with the AVX-512 kernel.

@@ -9476,6 +9476,302 @@ scatterRows3s2x4c2AVX512_next:
 	VZEROUPPER
 	RET
 
+// func pointwise1c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise1c1AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise1c1AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise1c1AVX512_pos:
+	VMOVAPS Z24, Z0
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	TESTL BX, BX
+	JZ pointwise1c1AVX512_store
+pointwise1c1AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $64, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	JNZ pointwise1c1AVX512_ent
+pointwise1c1AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise1c1AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise1c1AVX512_row
+	VZEROUPPER
+	RET
+
+// func pointwise2c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise2c1AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise2c1AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise2c1AVX512_pos:
+	VMOVAPS Z24, Z0
+	VMOVAPS Z25, Z1
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	TESTL BX, BX
+	JZ pointwise2c1AVX512_store
+pointwise2c1AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $128, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	VFMADD231PS 64(SI)(R15*1), Z31, Z1
+	JNZ pointwise2c1AVX512_ent
+pointwise2c1AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise2c1AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise2c1AVX512_row
+	VZEROUPPER
+	RET
+
+// func pointwise4c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise4c1AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
+	VMOVUPS 128(AX), Z26
+	VMOVUPS 192(AX), Z27
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise4c1AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise4c1AVX512_pos:
+	VMOVAPS Z24, Z0
+	VMOVAPS Z25, Z1
+	VMOVAPS Z26, Z2
+	VMOVAPS Z27, Z3
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	TESTL BX, BX
+	JZ pointwise4c1AVX512_store
+pointwise4c1AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $256, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	VFMADD231PS 64(SI)(R15*1), Z31, Z1
+	VFMADD231PS 128(SI)(R15*1), Z31, Z2
+	VFMADD231PS 192(SI)(R15*1), Z31, Z3
+	JNZ pointwise4c1AVX512_ent
+pointwise4c1AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise4c1AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise4c1AVX512_row
+	VZEROUPPER
+	RET
+
+// func pointwise1c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise1c2AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise1c2AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise1c2AVX512_pos:
+	VMOVAPS Z24, Z0
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K4, AX
+	SHLL $16, AX
+	ORL AX, BX
+	TESTL BX, BX
+	JZ pointwise1c2AVX512_store
+pointwise1c2AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $64, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	JNZ pointwise1c2AVX512_ent
+pointwise1c2AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise1c2AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise1c2AVX512_row
+	VZEROUPPER
+	RET
+
+// func pointwise2c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise2c2AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise2c2AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise2c2AVX512_pos:
+	VMOVAPS Z24, Z0
+	VMOVAPS Z25, Z1
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K4, AX
+	SHLL $16, AX
+	ORL AX, BX
+	TESTL BX, BX
+	JZ pointwise2c2AVX512_store
+pointwise2c2AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $128, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	VFMADD231PS 64(SI)(R15*1), Z31, Z1
+	JNZ pointwise2c2AVX512_ent
+pointwise2c2AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise2c2AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise2c2AVX512_row
+	VZEROUPPER
+	RET
+
+// func pointwise4c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+TEXT ·pointwise4c2AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ xStride+24(FP), R10
+	MOVQ rowStride+32(FP), R11
+	MOVQ masks+40(FP), AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	MOVQ bias+48(FP), AX
+	VMOVUPS 0(AX), Z24
+	VMOVUPS 64(AX), Z25
+	VMOVUPS 128(AX), Z26
+	VMOVUPS 192(AX), Z27
+	VXORPS Z30, Z30, Z30
+	MOVQ oh+56(FP), DX
+pointwise4c2AVX512_row:
+	MOVQ R8, R9
+	MOVQ ow+64(FP), CX
+pointwise4c2AVX512_pos:
+	VMOVAPS Z24, Z0
+	VMOVAPS Z25, Z1
+	VMOVAPS Z26, Z2
+	VMOVAPS Z27, Z3
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, BX
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K4, AX
+	SHLL $16, AX
+	ORL AX, BX
+	TESTL BX, BX
+	JZ pointwise4c2AVX512_store
+pointwise4c2AVX512_ent:
+	TZCNTL BX, R13
+	IMUL3Q $256, R13, R15
+	VBROADCASTSS (R9)(R13*4), Z31
+	BLSRL BX, BX
+	VFMADD231PS 0(SI)(R15*1), Z31, Z0
+	VFMADD231PS 64(SI)(R15*1), Z31, Z1
+	VFMADD231PS 128(SI)(R15*1), Z31, Z2
+	VFMADD231PS 192(SI)(R15*1), Z31, Z3
+	JNZ pointwise4c2AVX512_ent
+pointwise4c2AVX512_store:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ R10, R9
+	DECQ CX
+	JNZ pointwise4c2AVX512_pos
+	ADDQ R11, R8
+	DECQ DX
+	JNZ pointwise4c2AVX512_row
+	VZEROUPPER
+	RET
+
 // func spikeBitsAVX512(x *float32, bits *byte, rows, chunks, rowStride int, others, iota *int32) int
 TEXT ·spikeBitsAVX512(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI

@@ -506,6 +506,42 @@ func scatterRows3s2x2c2AVX512(out, w, x *float32, xStride, masks int, dummy, bia
 //go:noescape
 func scatterRows3s2x4c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
+// pointwise1c1AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise1c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c1AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise2c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c1AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise4c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise1c2AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise1c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c2AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise2c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c2AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
+// channels (AVX-512).
+//
+//go:noescape
+func pointwise4c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
 // spikeBitsAVX512 is written by _asm/gen.go.
 //
 //go:noescape

@@ -83,6 +83,11 @@ func main() {
 			genScatterRowsS2(&b, nv, csv)
 		}
 	}
+	for csv := 1; csv <= 2; csv++ {
+		for _, nv := range []int{1, 2, 4} {
+			genPointwise(&b, nv, csv)
+		}
+	}
 	genSpikeBits(&b)
 	for _, groups := range []int{4, 8, 12, 16} {
 		for nv := 1; nv <= 4; nv++ {
@@ -179,6 +184,9 @@ func docOf(name string) string {
 		}
 		csv := num(rest[strings.Index(rest, "c")+1:])
 		return fmt.Sprintf("ScatterRowsGeneric at stride %d for rows of %d floats and inputs\n// of up to %d channels (%s).", stride, 16*num(rest), 16*csv, isa)
+	case strings.HasPrefix(name, "pointwise"):
+		rest := name[len("pointwise"):]
+		return fmt.Sprintf("PointwiseGeneric for rows of %d floats and inputs of up to %d\n// channels (%s).", 16*num(rest), 16*num(rest[strings.Index(rest, "c")+1:]), isa)
 	case name == "compressListAVX512":
 		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
@@ -1440,6 +1448,75 @@ func genRowsEntries(b *strings.Builder, name, tag string, csv, nv int, fmas func
 	fmas()
 	w("JNZ %s_ent%s", name, tag)
 	label("noent%s", tag)
+}
+
+// genPointwise writes pointwise<nv>c<csv>AVX512: PointwiseGeneric into
+// rows of nv vectors from inputs of up to 16·csv channels. Every output
+// position starts from the bias in registers, adds the weight rows of its
+// input position's non-zero channels (found as in the row sweeps) and is
+// stored once: no fill, no read of the output, no list.
+func genPointwise(b *strings.Builder, nv, csv int) {
+	name := fmt.Sprintf("pointwise%dc%dAVX512", nv, csv)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
+	fmt.Fprintf(b, "\n// func %s(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	w("MOVQ out+0(FP), DI")
+	w("MOVQ w+8(FP), SI")
+	w("MOVQ x+16(FP), R8")
+	w("MOVQ xStride+24(FP), R10")
+	w("MOVQ rowStride+32(FP), R11")
+	w("MOVQ masks+40(FP), AX")
+	w("KMOVW AX, K2")
+	if csv > 1 {
+		w("SHRQ $16, AX")
+		w("KMOVW AX, K3")
+	}
+	w("MOVQ bias+48(FP), AX")
+	for v := 0; v < nv; v++ {
+		w("VMOVUPS %d(AX), Z%d", 64*v, 24+v)
+	}
+	w("VXORPS Z30, Z30, Z30")
+	w("MOVQ oh+56(FP), DX")
+	label("row")
+	w("MOVQ R8, R9")
+	w("MOVQ ow+64(FP), CX")
+	label("pos")
+	for v := 0; v < nv; v++ {
+		w("VMOVAPS Z%d, Z%d", 24+v, v)
+	}
+	w("VCMPPS $4, (R9), Z30, K2, K1")
+	w("KMOVW K1, BX")
+	if csv > 1 {
+		w("VCMPPS $4, 64(R9), Z30, K3, K4")
+		w("KMOVW K4, AX")
+		w("SHLL $16, AX")
+		w("ORL AX, BX")
+	}
+	w("TESTL BX, BX")
+	w("JZ %s_store", name)
+	label("ent")
+	w("TZCNTL BX, R13")
+	w("IMUL3Q $%d, R13, R15", 64*nv)
+	w("VBROADCASTSS (R9)(R13*4), Z31")
+	w("BLSRL BX, BX") // sets ZF for the loop's end; nothing after it touches the flags
+	for v := 0; v < nv; v++ {
+		w("VFMADD231PS %d(SI)(R15*1), Z31, Z%d", 64*v, v)
+	}
+	w("JNZ %s_ent", name)
+	label("store")
+	for v := 0; v < nv; v++ {
+		w("VMOVUPS Z%d, %d(DI)", v, 64*v)
+	}
+	w("ADDQ $%d, DI", 64*nv)
+	w("ADDQ R10, R9")
+	w("DECQ CX")
+	w("JNZ %s_pos", name)
+	w("ADDQ R11, R8")
+	w("DECQ DX")
+	w("JNZ %s_row", name)
+	w("VZEROUPPER")
+	w("RET")
 }
 
 // genScatterRowsS2 writes scatterRows3s2x<nv>AVX512: ScatterRowsGeneric at
