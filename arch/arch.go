@@ -29,6 +29,7 @@
 //	GlobalAvgPool2d, Identity
 //	Normalize    num_features (its mean and std are tensors of the model file)
 //	Scale        factor
+//	QCFS         levels, lambda (4), num_features (0: one λ for the layer, C: one per channel)
 //
 // kernel_size, stride and padding are a number or a pair [h, w].
 package arch
@@ -110,6 +111,9 @@ type Layer struct {
 	Groups     int   `json:"groups,omitempty"`
 	Dilation   Pair  `json:"dilation,omitzero"`
 	PaddingEnd *Pair `json:"padding_end,omitempty"` // bottom and right, when they differ from padding (top and left)
+
+	Levels int      `json:"levels,omitempty"` // QCFS: quantisation levels L
+	Lambda *float64 `json:"lambda,omitempty"` // QCFS: λ's initial value (the trained one is the model's tensor)
 }
 
 // convConfig is the Conv2d layer's nn configuration.
@@ -145,6 +149,7 @@ var fields = map[string][]string{
 	"Identity":        {},
 	"Normalize":       {"num_features"},
 	"Scale":           {"factor"},
+	"QCFS":            {"levels", "lambda", "num_features"},
 }
 
 // Types lists the layer types a Spec may use.
@@ -368,6 +373,16 @@ func (l *Layer) check() error {
 		if l.Factor == nil || math.IsNaN(*l.Factor) || math.IsInf(*l.Factor, 0) || math.Abs(*l.Factor) > 3.4e38 {
 			return fmt.Errorf("factor must be a finite number")
 		}
+	case "QCFS":
+		if err := pos("levels", l.Levels); err != nil {
+			return err
+		}
+		if l.NumFeatures < 0 || l.NumFeatures > MaxDim {
+			return fmt.Errorf("num_features %d outside [0, %d]", l.NumFeatures, MaxDim)
+		}
+		if l.Lambda != nil && !(*l.Lambda > 0 && *l.Lambda <= 3.4e38) {
+			return fmt.Errorf("lambda %v must be a positive finite number", *l.Lambda)
+		}
 	case "ReLU", "Flatten", "GlobalAvgPool2d", "Identity":
 	default:
 		return fmt.Errorf("unknown layer type %q", l.Type)
@@ -402,9 +417,18 @@ func (l Layer) withDefaults() Layer {
 		if l.P == nil {
 			l.P = &p
 		}
+	case "QCFS":
+		if l.Lambda == nil {
+			lam := DefaultQCFSLambda
+			l.Lambda = &lam
+		}
 	}
 	return l
 }
+
+// DefaultQCFSLambda is a QCFS layer's initial λ when the architecture sets
+// none.
+const DefaultQCFSLambda = 4.0
 
 func (l *Layer) stride(def Pair) Pair {
 	if l.Stride == (Pair{}) {
@@ -446,6 +470,8 @@ func (l *Layer) paramCount() int {
 		return 4 * l.NumFeatures
 	case "Normalize":
 		return 2 * l.NumFeatures
+	case "QCFS":
+		return max(l.NumFeatures, 1)
 	}
 	return 0
 }
@@ -518,6 +544,8 @@ func (l Layer) TensorShapes() []TensorShape {
 		add("running_mean", l.NumFeatures)
 		add("running_var", l.NumFeatures)
 		add("num_batches_tracked")
+	case "QCFS":
+		add("lambda", max(l.NumFeatures, 1))
 	}
 	return out
 }
@@ -578,6 +606,12 @@ func (l *Layer) build(rng *rand.Rand) (nn.Layer, error) {
 		return nn.NewNormalize(mean, std)
 	case "Scale":
 		return nn.NewScale(float32(*l.Factor)), nil
+	case "QCFS":
+		lam := DefaultQCFSLambda
+		if l.Lambda != nil {
+			lam = *l.Lambda
+		}
+		return nn.NewQCFS(l.Levels, float32(lam), l.NumFeatures), nil
 	case "Dropout":
 		p := 0.5
 		if l.P != nil {
@@ -654,6 +688,12 @@ func Describe(layer nn.Layer) (Layer, error) {
 	case *nn.Scale:
 		f := float64(v.Factor)
 		l = Layer{Type: "Scale", Factor: &f}
+	case *nn.QCFS:
+		lam := float64(v.Lambda.Value.Data[0])
+		l = Layer{Type: "QCFS", Levels: v.Levels, Lambda: &lam}
+		if v.PerChannel() {
+			l.NumFeatures = v.Lambda.Value.Shape[0]
+		}
 	default:
 		return Layer{}, fmt.Errorf("%T has no architecture description", layer)
 	}

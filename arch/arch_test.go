@@ -1,8 +1,10 @@
 package arch
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,6 +75,10 @@ func TestParseErrors(t *testing.T) {
 		{"zero pool stride", head + `{"type":"AvgPool2d","kernel_size":2,"stride":[2,0]}]}`, "stride [2 0] must be at least 1"},
 		{"key case top", `{"format":"snnkit.arch/v1","Input":[1],"layers":[{"type":"ReLU"}]}`, `unknown field "Input"`},
 		{"key case layer", head + `{"type":"Conv2d","In_channels":1,"out_channels":2,"kernel_size":3}]}`, `unknown field "In_channels"`},
+		{"qcfs no levels", head + `{"type":"QCFS"}]}`, "levels 0"},
+		{"qcfs lambda", head + `{"type":"QCFS","levels":4,"lambda":-1}]}`, "lambda -1"},
+		{"qcfs channels", head + `{"type":"QCFS","levels":4,"num_features":3}]}`, "3 channels"},
+		{"qcfs field", head + `{"type":"QCFS","levels":4,"p":0.5}]}`, `unknown field "p"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,6 +103,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(Tutorial))
 	f.Add([]byte(`{"format":"snnkit.arch/v1","input":[2,9,9],"layers":[{"type":"Conv2d","in_channels":2,"out_channels":3,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0]},{"type":"BatchNorm2d","num_features":3},{"type":"MaxPool2d","kernel_size":2},{"type":"Dropout","p":0.1},{"type":"Flatten"},{"type":"Linear","in_features":36,"out_features":4}]}`))
 	f.Add([]byte(`{"format":"snnkit.arch/v1","input":[1],"layers":[{"type":"Linear","in_features":1,"out_features":65536}]}`))
+	f.Add([]byte(`{"format":"snnkit.arch/v1","input":[2,4,4],"layers":[{"type":"QCFS","levels":4,"lambda":2,"num_features":2},{"type":"QCFS","levels":8}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b)
 		if err != nil {
@@ -130,7 +137,8 @@ func FuzzParse(f *testing.F) {
 // TestStateShapes checks that the state_dict listed from the spec alone is
 // the one the built network has, name for name and shape for shape.
 func TestStateShapes(t *testing.T) {
-	for _, js := range []string{Tutorial, `{"format":"snnkit.arch/v1","input":[2,9,9],"layers":[{"type":"Conv2d","in_channels":2,"out_channels":3,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0],"bias":false},{"type":"BatchNorm2d","num_features":3},{"type":"MaxPool2d","kernel_size":2},{"type":"Dropout","p":0.1},{"type":"Flatten"},{"type":"Linear","in_features":24,"out_features":4}]}`} {
+	for _, js := range []string{Tutorial, `{"format":"snnkit.arch/v1","input":[2,9,9],"layers":[{"type":"Conv2d","in_channels":2,"out_channels":3,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0],"bias":false},{"type":"BatchNorm2d","num_features":3},{"type":"MaxPool2d","kernel_size":2},{"type":"Dropout","p":0.1},{"type":"Flatten"},{"type":"Linear","in_features":24,"out_features":4}]}`,
+		`{"format":"snnkit.arch/v1","input":[2,4,4],"layers":[{"type":"QCFS","levels":4,"lambda":2,"num_features":2},{"type":"QCFS","levels":8}]}`} {
 		s, err := Parse([]byte(js))
 		if err != nil {
 			t.Fatal(err)
@@ -168,5 +176,30 @@ func TestActivationLimit(t *testing.T) {
 	wide := `{"format":"snnkit.arch/v1","input":[1,8192,8192],"layers":[{"type":"Conv2d","in_channels":1,"out_channels":64,"kernel_size":1}]}`
 	if _, err := Parse([]byte(wide)); err == nil {
 		t.Fatal("huge activation accepted")
+	}
+}
+
+// TestQCFSDescribe checks that a QCFS layer's description builds it again
+// with its settings, and defaults λ to DefaultQCFSLambda.
+func TestQCFSDescribe(t *testing.T) {
+	for _, js := range []string{`{"type":"QCFS","levels":4,"lambda":2.5,"num_features":3}`, `{"type":"QCFS","levels":8}`} {
+		var l Layer
+		if err := json.Unmarshal([]byte(js), &l); err != nil {
+			t.Fatal(err)
+		}
+		built, err := l.Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Describe(built)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := l.withDefaults(); !reflect.DeepEqual(d, want) {
+			t.Fatalf("%s described as %+v, want %+v", js, d, want)
+		}
+		if q := built.(*nn.QCFS); float64(q.Lambda.Value.Data[0]) != *d.Lambda || (l.Lambda == nil && *d.Lambda != DefaultQCFSLambda) {
+			t.Fatalf("%s: λ %v", js, q.Lambda.Value.Data)
+		}
 	}
 }

@@ -33,7 +33,33 @@ const Tutorial = `{
   ]
 }`
 
-var presets = map[string]string{"tutorial": Tutorial}
+// TutorialBN is the tutorial network with biases and a BatchNorm2d after
+// each convolution: the ANN of the low-latency recipe (trained with QCFS
+// activations, --activation qcfs:L).
+const TutorialBN = `{
+  "format": "snnkit.arch/v1",
+  "input": [1, 28, 28],
+  "layers": [
+    {"type": "Conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 5, "stride": 1, "bias": true},
+    {"type": "BatchNorm2d", "num_features": 20},
+    {"type": "ReLU"},
+    {"type": "AvgPool2d", "kernel_size": 2},
+    {"type": "Conv2d", "in_channels": 20, "out_channels": 32, "kernel_size": 5, "stride": 1, "bias": true},
+    {"type": "BatchNorm2d", "num_features": 32},
+    {"type": "ReLU"},
+    {"type": "AvgPool2d", "kernel_size": 2},
+    {"type": "Conv2d", "in_channels": 32, "out_channels": 128, "kernel_size": 3, "stride": 1, "bias": true},
+    {"type": "BatchNorm2d", "num_features": 128},
+    {"type": "ReLU"},
+    {"type": "AvgPool2d", "kernel_size": 2},
+    {"type": "Flatten"},
+    {"type": "Linear", "in_features": 128, "out_features": 500, "bias": true},
+    {"type": "ReLU"},
+    {"type": "Linear", "in_features": 500, "out_features": 10, "bias": true}
+  ]
+}`
+
+var presets = map[string]string{"tutorial": Tutorial, "tutorial-bn": TutorialBN}
 
 // Presets lists the names accepted by Lookup besides file names.
 func Presets() []string {

@@ -40,6 +40,10 @@ func CloneLayer(l Layer) (Layer, error) {
 		return NewNormalize(v.Mean.Value.Data, v.Std.Value.Data)
 	case *Scale:
 		return NewScale(v.Factor), nil
+	case *QCFS:
+		c := &QCFS{Levels: v.Levels, Lambda: newParam("lambda", v.Lambda.Value.Shape...)}
+		copy(c.Lambda.Value.Data, v.Lambda.Value.Data)
+		return c, nil
 	}
 	return nil, fmt.Errorf("clone: %v is not a layer of package nn", l)
 }

@@ -51,6 +51,7 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 	}
 	relus := 0
 	done := false
+	amps := map[string]bool{}
 	for _, n := range g.Nodes {
 		op := fmt.Sprint(n.Op())
 		if done {
@@ -83,6 +84,18 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 			case *nn.ReLU:
 				nr := opts.Neuron
 				add(Stage{Neuron: &nr}, "converted", "ReLU -> "+nr.Kind.String())
+				relus++
+			case *nn.QCFS:
+				nr, err := qcfsNeuron(l, opts)
+				if err != nil {
+					return nil, nil, fmt.Errorf("convert: node %s: %w", n.Name, err)
+				}
+				add(Stage{Neuron: &nr}, "converted", fmt.Sprintf("%v -> %v", l, &nr))
+				// Its spikes carry λ: a Scale its readers read instead.
+				amp := amplitudeName(n.Name)
+				index[amp] = len(net.Stages)
+				net.Stages = append(net.Stages, Stage{Name: amp, Layer: nn.NewScale(nr.Threshold), Inputs: []string{n.Name}, In: n.Shape, Out: n.Shape})
+				alias[n.Name], amps[amp] = amp, true
 				relus++
 			case *nn.Dropout, *nn.Identity:
 				alias[n.Name] = ins[0]
@@ -131,16 +144,27 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 		}
 		if n.Name == out {
 			done = true
-			if alias[n.Name] != n.Name {
+			if alias[n.Name] != n.Name && !amps[alias[n.Name]] {
 				return nil, nil, fmt.Errorf("convert: the output node %s is dropped by the conversion", n.Name)
 			}
 		}
 	}
 	if relus == 0 {
-		return nil, nil, fmt.Errorf("convert: the graph has no ReLU to convert into spiking neurons")
+		return nil, nil, fmt.Errorf("convert: the graph has no ReLU or QCFS to convert into spiking neurons")
+	}
+	folded, err := foldAmplitudes(net, amps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("convert: %w", err)
+	}
+	for _, amp := range sortedKeys(amps) {
+		if into, ok := folded[amp]; ok {
+			report = append(report, NodeReport{amp, "Scale", "folded", "spike amplitude λ, into the weights of " + into})
+		} else {
+			report = append(report, NodeReport{amp, "Scale", "added", "spike amplitude λ"})
+		}
 	}
 	last := &net.Stages[len(net.Stages)-1]
-	if last.Name != out {
+	if last.Name != out && last.Name != amplitudeName(out) {
 		return nil, nil, fmt.Errorf("convert: the output node %s is not the last stage", out)
 	}
 	if opts.AddSpikingOutput && !last.Spiking() {

@@ -110,19 +110,29 @@ type ConvertOptions struct {
 	// FoldBatchNorm folds an evaluation-mode BatchNorm2d into the Conv2d
 	// right before it; otherwise it stays a stage of its own.
 	FoldBatchNorm bool
+	// QCFSNeuron is the population that replaces every QCFS activation,
+	// its threshold set to the layer's λ; the spikes then carry λ (a
+	// Scale after the population, folded into the weights of the layer it
+	// feeds where it can be). The zero value means DefaultQCFSNeuron.
+	QCFSNeuron Neuron
 }
 
 // DefaultConvertOptions are from_model's defaults as the tutorial uses it:
 // IAF with threshold 1, MultiSpike, subtract reset, min_v_mem -1, bias
 // rescaling 1, and an added spiking output.
 func DefaultConvertOptions() ConvertOptions {
-	return ConvertOptions{Neuron: DefaultIAF(), BiasRescaling: 1, AddSpikingOutput: true}
+	return ConvertOptions{Neuron: DefaultIAF(), BiasRescaling: 1, AddSpikingOutput: true, QCFSNeuron: DefaultQCFSNeuron()}
 }
 
 // Validate checks the options.
 func (o *ConvertOptions) Validate() error {
 	if err := o.Neuron.Validate(); err != nil {
 		return err
+	}
+	if q := o.QCFSNeuron; q != (Neuron{}) {
+		if err := q.Validate(); err != nil {
+			return fmt.Errorf("QCFS neuron: %w", err)
+		}
 	}
 	if o.Neuron.Kind == ExpLeak {
 		return fmt.Errorf("ReLUs convert to spiking neurons; ExpLeak does not spike")
@@ -150,6 +160,7 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 	net := &Network{Input: append([]int(nil), input...), Options: opts}
 	shape := input
 	relus := 0
+	amps := map[string]bool{}
 	for i, l := range seq.Layers {
 		name := fmt.Sprint(i)
 		out, err := l.OutShape(shape)
@@ -160,6 +171,15 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 		case *nn.ReLU:
 			n := opts.Neuron
 			net.Stages = append(net.Stages, Stage{Name: name, Neuron: &n, In: shape, Out: out})
+			relus++
+		case *nn.QCFS:
+			n, err := qcfsNeuron(v, opts)
+			if err != nil {
+				return nil, fmt.Errorf("convert: layer %d: %w", i, err)
+			}
+			net.Stages = append(net.Stages, Stage{Name: name, Neuron: &n, In: shape, Out: out},
+				Stage{Name: amplitudeName(name), Layer: nn.NewScale(n.Threshold), In: out, Out: out})
+			amps[amplitudeName(name)] = true
 			relus++
 		case *nn.Dropout:
 			// identity in evaluation
@@ -195,7 +215,10 @@ func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, 
 		shape = out
 	}
 	if relus == 0 {
-		return nil, fmt.Errorf("convert: the model has no ReLU to convert into spiking neurons")
+		return nil, fmt.Errorf("convert: the model has no ReLU or QCFS to convert into spiking neurons")
+	}
+	if _, err := foldAmplitudes(net, amps); err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
 	}
 	if opts.AddSpikingOutput && !net.Stages[len(net.Stages)-1].Spiking() {
 		n := opts.Neuron

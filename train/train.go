@@ -39,6 +39,9 @@ type Config struct {
 	// the rate it had when Fit started (restored when Fit returns); nil
 	// keeps it constant.
 	Schedule optim.Schedule
+	// Augment, when set, changes every training batch before its forward
+	// pass, with random draws seeded by Seed.
+	Augment Augment
 }
 
 // Progress reports the state of a running Fit.
@@ -76,6 +79,7 @@ func Fit(ctx context.Context, model nn.Trainable, opt optim.Optimizer, data Data
 		return nil, fmt.Errorf("train: batch size %d must be at least 1", cfg.BatchSize)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed5eed))
+	augRNG := rand.New(rand.NewPCG(cfg.Seed, 0xa46e))
 	sched := cfg.Schedule
 	if sched == nil {
 		sched = optim.Constant{}
@@ -99,6 +103,11 @@ func Fit(ctx context.Context, model nn.Trainable, opt optim.Optimizer, data Data
 			}
 			hi := min(lo+cfg.BatchSize, n)
 			labels = data.Batch(perm[lo:hi], &x, labels)
+			if cfg.Augment != nil {
+				if err := cfg.Augment.Apply(&x, augRNG); err != nil {
+					return nil, err
+				}
+			}
 			opt.SetLR(sched.Rate(base, step, perEpoch*cfg.Epochs, perEpoch))
 			step++
 			model.ZeroGrad()

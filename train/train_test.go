@@ -12,6 +12,7 @@ import (
 	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/optim"
+	"github.com/snnkit/snnkit/tensor"
 )
 
 func loadMNIST(t testing.TB) (train, test *mnist.Dataset) {
@@ -152,5 +153,61 @@ func TestFitGraph(t *testing.T) {
 	}
 	if !(res.EpochLoss[1] < res.EpochLoss[0]) || res.EpochLoss[1] > 2 {
 		t.Fatalf("epoch losses %v", res.EpochLoss)
+	}
+}
+
+// TestShift checks random shifts against their definition on a batch of
+// two 2-channel images, and that ParseAugment reads and refuses what it
+// should.
+func TestShift(t *testing.T) {
+	const b, c, h, w = 3, 2, 4, 5
+	x := tensor.New(b, c, h, w)
+	for i := range x.Data {
+		x.Data[i] = float32(i + 1)
+	}
+	orig := append([]float32(nil), x.Data...)
+	s := &Shift{Max: 2}
+	rng := rand.New(rand.NewPCG(3, 4))
+	if err := s.Apply(x, rng); err != nil {
+		t.Fatal(err)
+	}
+	rng = rand.New(rand.NewPCG(3, 4)) // the same draws
+	moved := false
+	for i := 0; i < b; i++ {
+		dy, dx := rng.IntN(5)-2, rng.IntN(5)-2
+		moved = moved || dy != 0 || dx != 0
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < h; y++ {
+				for xx := 0; xx < w; xx++ {
+					want := float32(0)
+					if sy, sx := y-dy, xx-dx; sy >= 0 && sy < h && sx >= 0 && sx < w {
+						want = orig[((i*c+ch)*h+sy)*w+sx]
+					}
+					if got := x.Data[((i*c+ch)*h+y)*w+xx]; got != want {
+						t.Fatalf("image %d shifted by (%d, %d): [%d,%d,%d] = %v, want %v", i, dy, dx, ch, y, xx, got, want)
+					}
+				}
+			}
+		}
+	}
+	if !moved {
+		t.Fatal("no image moved: the test checks nothing")
+	}
+	if err := s.Apply(tensor.New(2, 3), rng); err == nil {
+		t.Fatal("a batch of vectors accepted")
+	}
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{{"", ""}, {"none", ""}, {"shift:2", "shift:2"}, {"shift:0", "shift:0"}} {
+		a, err := ParseAugment(tc.in)
+		if err != nil || (a == nil) != (tc.want == "") || a != nil && a.String() != tc.want {
+			t.Errorf("ParseAugment(%q) = %v, %v", tc.in, a, err)
+		}
+	}
+	for _, bad := range []string{"shift", "shift:-1", "shift:x", "flip", "shift:99999"} {
+		if _, err := ParseAugment(bad); err == nil {
+			t.Errorf("ParseAugment(%q) accepted", bad)
+		}
 	}
 }

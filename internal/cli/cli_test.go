@@ -146,3 +146,49 @@ func TestEvalPyTorchStateDict(t *testing.T) {
 		t.Fatalf("%d/%d correct, want 9748/10000 (97.48 %%)", r.Correct, r.TestSamples)
 	}
 }
+
+// TestQCFSTrainAndRun trains tutorial-bn with QCFS activations (a few
+// images, one epoch) with shifts and a cosine schedule, then runs it with
+// the whole command of the low-latency recipe: the model's QCFS layers set
+// the conversion (threshold λ, v_init 0.5, SingleSpike, no floor) and the
+// membrane readout; --threshold is refused for them.
+func TestQCFSTrainAndRun(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "q.safetensors")
+	out, errs, code := run("train", "--arch", "tutorial-bn", "--activation", "qcfs:4", "--augment", "shift:2", "--schedule", "cosine",
+		"--limit", "1000", "--test-limit", "200", "--epochs", "1", "--seed", "0", "-o", model, "--json", "-q")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	var tr map[string]any
+	if err := json.Unmarshal([]byte(out), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr["activation"] != "qcfs:4" || tr["augment"] != "shift:2" || tr["schedule"] != "cosine" {
+		t.Fatalf("train JSON %v", tr)
+	}
+	out, errs, code = run("run", "-m", model, "--encoding", "current", "--timesteps", "4", "--samples", "50", "--json", "-q")
+	if code != 0 {
+		t.Fatalf("run exit %d: %s", code, errs)
+	}
+	var rr struct {
+		Accuracy   float64 `json:"accuracy"`
+		Conversion []struct {
+			Node, Op, Action, Detail string
+		} `json:"conversion"`
+		Network string `json:"network"`
+	}
+	if err := json.Unmarshal([]byte(out), &rr); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rr.Accuracy <= 0.1 {
+		t.Errorf("accuracy %v", rr.Accuracy)
+	}
+	if !strings.Contains(out, "SingleSpike") || strings.Contains(out, "spike_output") {
+		t.Errorf("the conversion of a QCFS model is not the QCFS neuron with the membrane readout: %s", out)
+	}
+	if _, errs, code := run("run", "-m", model, "--threshold", "2", "--samples", "10", "-q"); code == 0 || !strings.Contains(errs, "trained λ") {
+		t.Errorf("--threshold on a QCFS model: exit %d, %s", code, errs)
+	}
+}

@@ -119,6 +119,13 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"bench", "snn", "-m", model, "--engines", ""}, "--engines \"\": name at least one"},
 		{[]string{"bench", "snn", "-m", model, "--timesteps", "1000001"}, "--timesteps 1000001: at most 1000000"},
 		{[]string{"bench", "snn", "-m", model, "--samples", "0"}, "--samples 0"},
+		{[]string{"train", "--activation", "qcfs:0"}, "--activation: activation \"qcfs:0\""},
+		{[]string{"train", "--activation", "qcfs:4:-2"}, "--activation: activation \"qcfs:4:-2\""},
+		{[]string{"train", "--activation", "gelu"}, "want relu, qcfs:L"},
+		{[]string{"train", "--augment", "shift:-1"}, "--augment: augmentation \"shift:-1\""},
+		{[]string{"train", "--augment", "rotate:5"}, "want none or shift:N"},
+		{[]string{"run", "-m", model, "--readout", "logits"}, "--readout \"logits\": want spikes or membrane"},
+		{[]string{"run", "-m", model, "--readout", "membrane", "--spiking-output=true"}, "--readout membrane contradicts --spiking-output=true"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -33,9 +33,12 @@ type convFlags struct {
 	foldBN        bool
 	vInit         float64
 	inputNorm     string
+	readout       string
+
+	spikingOutputSet bool // --spiking-output was given (set by loadForSimulation before options)
 }
 
-var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm"}
+var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout"}
 
 func (c *convFlags) register(f *pflag.FlagSet) {
 	f.Float64Var(&c.threshold, "threshold", 1, "spike threshold of the IAF neurons")
@@ -49,6 +52,37 @@ func (c *convFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&c.foldBN, "fold-batchnorm", false, "fold BatchNorm2d into the preceding Conv2d")
 	f.Float64Var(&c.vInit, "v-init", 0, "initial membrane potential as a fraction of the threshold (0: sinabs' zero state; 0.5 centres the rounding)")
 	f.StringVar(&c.inputNorm, "input-norm", "", "input normalisation (x-mean)/std of an ONNX model, applied to the input current: MEAN,STD or m1,m2,m3/s1,s2,s3")
+	f.StringVar(&c.readout, "readout", "", "output layer: spikes (a spiking output, sinabs' add_spiking_output) or membrane (integrated without spiking, the prediction the argmax of its potential); default spikes, membrane for a model with QCFS activations")
+}
+
+// forQCFS adjusts the options for a model with QCFS activations, whose
+// defaults differ: their populations are snn.DefaultQCFSNeuron with
+// threshold λ (v_init 0.5, SingleSpike, subtract reset, no floor) and the
+// readout is the membrane. The flags given on the command line override
+// those defaults; --threshold does not apply (λ is the threshold).
+func (c *convFlags) forQCFS(cmd *cobra.Command, o *snn.ConvertOptions) error {
+	changed := cmd.Flags().Changed
+	if changed("threshold") {
+		return fmt.Errorf("--threshold: a QCFS layer's threshold is its trained λ")
+	}
+	q := snn.DefaultQCFSNeuron()
+	if changed("v-init") {
+		q.VInit = o.Neuron.VInit
+	}
+	if changed("spike") {
+		q.Spike, q.MaxSpikes = o.Neuron.Spike, o.Neuron.MaxSpikes
+	}
+	if changed("reset") {
+		q.Reset = o.Neuron.Reset
+	}
+	if changed("min-v-mem") {
+		q.HasFloor, q.MinVMem = o.Neuron.HasFloor, o.Neuron.MinVMem
+	}
+	o.QCFSNeuron = q
+	if c.readout == "" && !changed("spiking-output") {
+		o.AddSpikingOutput = false
+	}
+	return nil
 }
 
 // anySet reports whether a conversion flag was given on the command line.
@@ -101,6 +135,16 @@ func (c *convFlags) options() (snn.ConvertOptions, error) {
 	}
 	o.BiasRescaling = float32(c.biasRescaling)
 	o.AddSpikingOutput = c.spikingOutput
+	switch c.readout {
+	case "":
+	case "spikes", "membrane":
+		if c.spikingOutputSet && c.spikingOutput != (c.readout == "spikes") {
+			return o, fmt.Errorf("--readout %s contradicts --spiking-output=%v", c.readout, c.spikingOutput)
+		}
+		o.AddSpikingOutput = c.readout == "spikes"
+	default:
+		return o, fmt.Errorf("--readout %q: want spikes or membrane", c.readout)
+	}
 	o.FoldBatchNorm = c.foldBN
 	if !(c.vInit >= 0 && c.vInit <= 1) {
 		return o, fmt.Errorf("--v-init %v: must be a fraction of the threshold in [0, 1]", c.vInit)
@@ -156,6 +200,7 @@ type loaded struct {
 
 // loadForSimulation opens an ANN (converted with the flags) or an SNN file.
 func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *convFlags) (*loaded, error) {
+	c.spikingOutputSet = cmd.Flags().Changed("spiking-output")
 	opts, err := c.options()
 	if err != nil {
 		return nil, err
@@ -236,6 +281,17 @@ func writeReport(w io.Writer, l *loaded) {
 // convertGraph normalises (with --normalize, per spiking population) and
 // converts an ANN graph.
 func (e *env) convertGraph(cmd *cobra.Command, path string, g *graph.Graph, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
+	var layers []nn.Layer
+	for _, n := range g.Nodes {
+		if n.Layer != nil {
+			layers = append(layers, n.Layer)
+		}
+	}
+	if snn.HasQCFS(layers) {
+		if err := c.forQCFS(cmd, &opts); err != nil {
+			return nil, err
+		}
+	}
 	src := g
 	l := &loaded{ann: g, normalized: c.inputNorm != ""}
 	if p, _ := c.percentile(); p > 0 {
@@ -256,6 +312,11 @@ func (e *env) convertGraph(cmd *cobra.Command, path string, g *graph.Graph, opts
 
 // convertANN normalises (with --normalize) and converts an ANN chain.
 func (e *env) convertANN(cmd *cobra.Command, path string, ann *nn.Sequential, input []int, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
+	if snn.HasQCFS(ann.Layers) {
+		if err := c.forQCFS(cmd, &opts); err != nil {
+			return nil, err
+		}
+	}
 	src := ann
 	var norms []snn.Normalization
 	if p, _ := c.percentile(); p > 0 {

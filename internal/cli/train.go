@@ -27,6 +27,8 @@ type trainOptions struct {
 	momentum    float64
 	weightDecay float64
 	schedule    string
+	activation  string
+	augment     string
 	seed        uint64
 	limit       int
 	testLimit   int
@@ -39,6 +41,8 @@ type TrainReport struct {
 	Arch                  string    `json:"arch"`
 	Optimizer             string    `json:"optimizer"`
 	Schedule              string    `json:"schedule"`
+	Activation            string    `json:"activation"`
+	Augment               string    `json:"augment"`
 	Epochs                int       `json:"epochs"`
 	BatchSize             int       `json:"batch_size"`
 	Seed                  uint64    `json:"seed"`
@@ -84,6 +88,8 @@ resnet-small takes Adam at 3e-3 with a one-cycle schedule.`,
 	f.Float64Var(&o.momentum, "momentum", 0, "SGD momentum")
 	f.Float64Var(&o.weightDecay, "weight-decay", 0, "L2 weight decay")
 	f.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, onecycle or step:N:G")
+	f.StringVar(&o.activation, "activation", "relu", "activation replacing every ReLU: relu, or qcfs:L[:LAMBDA] (QCFS of L levels, trainable λ starting at LAMBDA, 4 by default)")
+	f.StringVar(&o.augment, "augment", "none", "training augmentation: none, or shift:N (random shifts of up to N pixels each way)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for initialisation and shuffling")
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all 10000)")
@@ -118,6 +124,12 @@ func (o *trainOptions) check() error {
 	if _, err := optim.ParseSchedule(o.schedule); err != nil {
 		return fmt.Errorf("--schedule: %w", err)
 	}
+	if _, err := arch.ParseActivation(o.activation); err != nil {
+		return fmt.Errorf("--activation: %w", err)
+	}
+	if _, err := train.ParseAugment(o.augment); err != nil {
+		return fmt.Errorf("--augment: %w", err)
+	}
 	return nil
 }
 
@@ -129,10 +141,13 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 	if err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)
 	}
+	act, _ := arch.ParseActivation(o.activation)
 	input := []int(nil)
 	if spec != nil {
+		spec = spec.WithActivation(act)
 		input = spec.Input
 	} else {
+		gspec = gspec.WithActivation(act)
 		input = gspec.Input
 	}
 	trainSet, testSet, err := e.loadData()
@@ -169,10 +184,11 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		return nil, err
 	}
 	out := e.info(o.json)
-	fmt.Fprintf(out, "training %s on %d %s images for %d epochs (batch %d, %v, %s schedule)\n", o.arch, trainSet.N, e.dataset, o.epochs, o.batch, opt, o.schedule)
+	fmt.Fprintf(out, "training %s on %d %s images for %d epochs (batch %d, %v, %s schedule, activation %s, augmentation %s)\n", o.arch, trainSet.N, e.dataset, o.epochs, o.batch, opt, o.schedule, o.activation, o.augment)
 	bar := progress.New(e.stderr, int64(trainSet.N*o.epochs), "train", "img", e.quiet)
 	sched, _ := optim.ParseSchedule(o.schedule)
-	res, err := train.Fit(ctx, net, opt, trainSet, train.Config{Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed, Schedule: sched,
+	aug, _ := train.ParseAugment(o.augment)
+	res, err := train.Fit(ctx, net, opt, trainSet, train.Config{Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed, Schedule: sched, Augment: aug,
 		Progress: func(p train.Progress) {
 			bar.Update(int64(p.Done), fmt.Sprintf("epoch %d/%d loss %.4f", p.Epoch, p.Epochs, p.Loss))
 		}})
@@ -189,7 +205,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		return nil, err
 	}
 	fmt.Fprintf(out, "test accuracy %.2f%% (%d/%d), loss %.4f\n", 100*ev.Accuracy, ev.Correct, ev.Samples, ev.Loss)
-	rep := &TrainReport{Arch: o.arch, Optimizer: opt.String(), Schedule: o.schedule, Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed,
+	rep := &TrainReport{Arch: o.arch, Optimizer: opt.String(), Schedule: o.schedule, Activation: o.activation, Augment: o.augment, Epochs: o.epochs, BatchSize: o.batch, Seed: o.seed,
 		TrainSamples: trainSet.N, TestSamples: testSet.N, TrainSeconds: res.Seconds, SecondsPerEpoch: res.Seconds / float64(o.epochs),
 		TrainSamplesPerSecond: res.SamplesPerSecond, EpochLoss: res.EpochLoss, EpochTrainAccuracy: res.EpochAccuracy,
 		TestAccuracy: ev.Accuracy, TestLoss: ev.Loss, Output: o.output}
@@ -200,6 +216,8 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			"snnkit.train.seed":          strconv.FormatUint(o.seed, 10),
 			"snnkit.train.optimizer":     opt.String(),
 			"snnkit.train.schedule":      o.schedule,
+			"snnkit.train.activation":    o.activation,
+			"snnkit.train.augment":       o.augment,
 			"snnkit.train.samples":       strconv.Itoa(trainSet.N),
 			"snnkit.train.test_accuracy": strconv.FormatFloat(ev.Accuracy, 'f', 6, 64),
 		}

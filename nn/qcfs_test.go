@@ -1,0 +1,105 @@
+package nn
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// TestQCFSMatchesPyTorch runs the cases of testdata/qcfs_torch.json
+// (scripts/qcfs_reference.py: PyTorch's autograd through the authors'
+// formulation, one λ per layer and one per channel) forward and backward:
+// outputs and input gradients bit for bit, λ's gradient (a sum PyTorch
+// reduces in its own order) to 1e-5.
+func TestQCFSMatchesPyTorch(t *testing.T) {
+	b, err := os.ReadFile("testdata/qcfs_torch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Cases []struct {
+			Levels                int
+			Lambda                []float64
+			Shape                 []int
+			X, Dy, Y, Dx, Dlambda []float64
+		}
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	f32 := func(v []float64) []float32 {
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out
+	}
+	for _, c := range ref.Cases {
+		channels := 0
+		if len(c.Lambda) > 1 {
+			channels = len(c.Lambda)
+		}
+		q := NewQCFS(c.Levels, 1, channels)
+		copy(q.Lambda.Value.Data, f32(c.Lambda))
+		x, err := tensor.FromSlice(f32(c.X), c.Shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := q.Forward(x, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range f32(c.Y) {
+			if y.Data[i] != want {
+				t.Fatalf("%s: y[%d] = %v for x %v, PyTorch %v", q, i, y.Data[i], x.Data[i], want)
+			}
+		}
+		dy, err := tensor.FromSlice(f32(c.Dy), c.Shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dx, err := q.Backward(dy, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range f32(c.Dx) {
+			if dx.Data[i] != want {
+				t.Fatalf("%s: dx[%d] = %v for x %v, PyTorch %v", q, i, dx.Data[i], x.Data[i], want)
+			}
+		}
+		for k, want := range c.Dlambda {
+			if got := float64(q.Lambda.Grad.Data[k]); math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s: dλ[%d] = %v, PyTorch %v", q, k, got, want)
+			}
+		}
+	}
+}
+
+// TestQCFSErrors checks the settings and inputs QCFS refuses.
+func TestQCFSErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		q      *QCFS
+		shape  []int
+		lambda float32
+	}{
+		{"no levels", NewQCFS(0, 4, 0), []int{2, 3}, 4},
+		{"lambda 0", NewQCFS(4, 0, 0), []int{2, 3}, 0},
+		{"lambda NaN", NewQCFS(4, 1, 0), []int{2, 3}, float32(math.NaN())},
+		{"lambda negative", NewQCFS(4, 1, 3), []int{2, 3, 2}, -1},
+		{"channels", NewQCFS(4, 4, 3), []int{2, 4, 2}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Lambda.Value.Data[0] = tc.lambda
+			if _, err := tc.q.Forward(tensor.New(tc.shape...), true); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	if _, err := NewQCFS(4, 4, 0).Backward(tensor.New(2, 3), true); err == nil {
+		t.Fatal("Backward before Forward accepted")
+	}
+}
