@@ -32,6 +32,7 @@ type QCFS struct {
 	Lambda *Param // [1], or [C] for one per channel
 
 	in, out, dx tensor.Tensor
+	clampIn     []float32 // training: floor(x/λ·L + 1/2)/L per element, for Backward
 	lamGrad     []float64 // per task and λ, summed in task order
 }
 
@@ -91,21 +92,19 @@ func (q *QCFS) geometry(x *tensor.Tensor) (lams, inner int, err error) {
 	return q.Lambda.Value.Shape[0], tensor.Numel(x.Shape[2:]), nil
 }
 
-// quantise is h for one element, rounding as PyTorch does; it also returns
-// the clamp's input, whose range decides where gradients pass.
-func (q *QCFS) quantise(x, lam float32) (y, c float32) {
-	l := float32(q.Levels)
-	u := x / lam
-	u = u * l
-	u = u + 0.5
-	c = float32(math.Floor(float64(u))) / l
-	k := c
-	if k < 0 {
-		k = 0
-	} else if k > 1 {
-		k = 1
+// floor32 is math.Floor for a float32 without the call: a conversion to
+// int32 and back where that is exact (|u| < 2^23; beyond, u is whole
+// already, and NaN stays NaN). u is never -0 here (x/λ·L + 1/2 rounds
+// -1/2 + 1/2 to +0), the one input where it would differ.
+func floor32(u float32) float32 {
+	if !(u > -1<<23 && u < 1<<23) {
+		return u
 	}
-	return k * lam, c
+	f := float32(int32(u))
+	if f > u {
+		f--
+	}
+	return f
 }
 
 // Forward computes h(x).
@@ -120,15 +119,57 @@ func (q *QCFS) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if train {
 		q.in.Resize(x.Shape...)
 		copy(q.in.Data, x.Data)
+		if cap(q.clampIn) < len(x.Data) {
+			q.clampIn = make([]float32, len(x.Data))
+		}
+		q.clampIn = q.clampIn[:len(x.Data)]
 	}
 	q.out.Resize(x.Shape...)
 	lam := q.Lambda.Value.Data
-	forElems(len(x.Data), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			q.out.Data[i], _ = q.quantise(x.Data[i], lam[i/inner%lams])
+	// Runs of inner elements share a λ: no division per element to find it.
+	q.runs(len(x.Data), inner, lams, func(lo, hi, k int) {
+		out, in, lk, l := q.out.Data[lo:hi], x.Data[lo:hi], lam[k], float32(q.Levels)
+		var c []float32
+		if train {
+			c = q.clampIn[lo:hi]
+		}
+		// h, rounded step by step as PyTorch does, and the clamp's input,
+		// which decides where gradients pass (written out here: a call per
+		// element cost as much as the arithmetic).
+		for i, v := range in {
+			u := v / lk
+			u = u * l
+			u = u + 0.5
+			ci := floor32(u) / l
+			kk := ci
+			if kk < 0 {
+				kk = 0
+			} else if kk > 1 {
+				kk = 1
+			}
+			out[i] = kk * lk
+			if c != nil {
+				c[i] = ci
+			}
 		}
 	})
 	return &q.out, nil
+}
+
+// runs calls fn on [lo, hi) pieces of n elements, each within one run of
+// inner elements sharing λ k, in parallel. A single λ splits n evenly.
+func (q *QCFS) runs(n, inner, lams int, fn func(lo, hi, k int)) {
+	if lams == 1 {
+		forElems(n, func(lo, hi int) { fn(lo, hi, 0) })
+		return
+	}
+	rows := n / inner
+	per := max(1, elemChunk/max(inner, 1))
+	parallel.Chunks(rows, per, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			fn(r*inner, (r+1)*inner, r%lams)
+		}
+	})
 }
 
 // Backward passes the gradient through the floor unchanged and adds λ's
@@ -138,7 +179,7 @@ func (q *QCFS) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 	if err := checkGrad(dy, &q.out, q.String()); err != nil {
 		return nil, err
 	}
-	if !tensor.SameShape(q.in.Shape, dy.Shape) {
+	if !tensor.SameShape(q.in.Shape, dy.Shape) || len(q.clampIn) != len(dy.Data) {
 		return nil, fmt.Errorf("%s: Backward needs a Forward in training mode", q)
 	}
 	lams, inner, err := q.geometry(&q.in)
@@ -155,23 +196,41 @@ func (q *QCFS) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 	lam, l := q.Lambda.Value.Data, float32(q.Levels)
 	parallel.Run(tasks, func(t int) {
 		g := q.lamGrad[t*lams : (t+1)*lams]
-		for i := t * imageGroup * per; i < min((t+1)*imageGroup, batch)*per; i++ {
-			k := i / inner % lams
-			_, c := q.quantise(q.in.Data[i], lam[k])
-			// PyTorch's chain, in its order: ·λ, clamp, /L, floor (straight
-			// through), +1/2, ·L, /λ.
-			d := dy.Data[i] * lam[k]
-			if !(c >= 0 && c <= 1) {
-				d = 0
-			}
-			d = d / l * l / lam[k]
+		lo, hi := t*imageGroup*per, min((t+1)*imageGroup, batch)*per
+		for r := lo; r < hi; {
+			k := r / inner % lams
+			end := min(hi, (r/inner+1)*inner)
+			lk := lam[k]
+			inv := 1 / float64(lk)
+			var sums [4]float64 // four chains of additions, not one
+			cs, dys, xs := q.clampIn[r:end], dy.Data[r:end], q.in.Data[r:end]
+			var dxs []float32
 			if needDX {
-				q.dx.Data[i] = d
+				dxs = q.dx.Data[r:end]
 			}
-			// λ appears twice: as the factor (gradient: the clamp's output)
-			// and in x/λ (−x/λ² times the gradient reaching x/λ, which is
-			// λ times d).
-			g[k] += float64(dy.Data[i])*float64(min(max(c, 0), 1)) - float64(d)*float64(q.in.Data[i])/float64(lam[k])
+			for i, c := range cs {
+				// PyTorch's chain, in its order: ·λ, clamp, /L, floor
+				// (straight through), +1/2, ·L, /λ.
+				d, kk := dys[i]*lk, c
+				switch {
+				case c < 0:
+					d, kk = 0, 0
+				case c > 1:
+					d, kk = 0, 1
+				case c != c: // NaN
+					d = 0
+				}
+				d = d / l * l / lk
+				if dxs != nil {
+					dxs[i] = d
+				}
+				// λ appears twice: as the factor (gradient: the clamp's
+				// output) and in x/λ (−x/λ² times the gradient reaching
+				// x/λ, which is λ times d).
+				sums[i&3] += float64(dys[i])*float64(kk) - float64(d)*float64(xs[i])*inv
+			}
+			g[k] += (sums[0] + sums[1]) + (sums[2] + sums[3])
+			r = end
 		}
 	})
 	for t := 0; t < tasks; t++ {

@@ -103,3 +103,37 @@ func TestQCFSErrors(t *testing.T) {
 		t.Fatal("Backward before Forward accepted")
 	}
 }
+
+// TestFloor32 checks floor32 against math.Floor around whole numbers, at
+// the edge of its fast range and on the special values.
+func TestFloor32(t *testing.T) {
+	for _, u := range []float32{0, 0.5, -0.5, 1, -1, 1.5, -1.5, 2.9999998, -2.9999998, 1 << 22, -(1 << 22) - 0.5, 1<<23 - 1, -(1 << 23), 1 << 23, 1 << 30, -(1 << 30),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1e-30, -1e-30} {
+		if got, want := floor32(u), float32(math.Floor(float64(u))); got != want {
+			t.Errorf("floor32(%v) = %v, want %v", u, got, want)
+		}
+	}
+	if nan := floor32(float32(math.NaN())); nan == nan {
+		t.Error("floor32(NaN) is not NaN")
+	}
+}
+
+// BenchmarkQCFS runs the first QCFS layer of tutorial-bn (a batch of 128
+// images of 20×24×24 activations) forward and backward.
+func BenchmarkQCFS(b *testing.B) {
+	q := NewQCFS(4, 4, 0)
+	x, dy := tensor.New(128, 20, 24, 24), tensor.New(128, 20, 24, 24)
+	for i := range x.Data {
+		x.Data[i] = float32(i%97)/16 - 1
+		dy.Data[i] = float32(i%13) / 13
+	}
+	b.SetBytes(int64(4 * len(x.Data)))
+	for i := 0; i < b.N; i++ {
+		if _, err := q.Forward(x, true); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := q.Backward(dy, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
