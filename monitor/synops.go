@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"fmt"
+
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/sim"
 	"github.com/snnkit/snnkit/snn"
@@ -234,4 +236,36 @@ func (f *FiringRates) Result() []LayerRate {
 		out = append(out, LayerRate{Name: st.Name, Neurons: tensor.Numel(st.Out), Rate: r})
 	}
 	return out
+}
+
+// Merge adds the counts of o, a counter of the same network that watched
+// other samples (one per simulator of a parallel run), into s.
+func (s *SynOps) Merge(o *SynOps) error {
+	if o.net != s.net {
+		return fmt.Errorf("synops: merging the counts of another network")
+	}
+	for k := range s.sums {
+		for j, v := range o.sums[k] {
+			s.sums[k][j] += v
+		}
+	}
+	for k, n := range o.samples {
+		s.samples[k] += n
+	}
+	return nil
+}
+
+// Merge adds the counts of o, a monitor of the same network that watched
+// other samples, into f.
+func (f *FiringRates) Merge(o *FiringRates) error {
+	if o.net != f.net {
+		return fmt.Errorf("firing rates: merging the counts of another network")
+	}
+	for i, v := range o.sums {
+		f.sums[i] += v
+	}
+	for i, v := range o.counts {
+		f.counts[i] += v
+	}
+	return nil
 }

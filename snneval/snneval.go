@@ -41,6 +41,29 @@ type Config struct {
 	// ChunkValues bounds the input values simulated at once (default
 	// MaxChunkValues); results do not depend on it.
 	ChunkValues int
+	// EarlyExit, when set, stops each sample once its prediction is
+	// confident; Steps is then the upper bound.
+	EarlyExit *EarlyExit
+}
+
+// EarlyExit stops a sample's simulation once the softmax of its mean
+// readout per step so far gives the top class a probability of at least
+// Confidence for Patience consecutive steps. Latency and synaptic
+// operations become per sample.
+type EarlyExit struct {
+	Confidence float64 // in (0, 1]
+	Patience   int     // >= 1
+}
+
+// Validate checks the settings.
+func (e *EarlyExit) Validate() error {
+	if !(e.Confidence > 0 && e.Confidence <= 1) {
+		return fmt.Errorf("early exit: confidence %v outside (0, 1]", e.Confidence)
+	}
+	if e.Patience < 1 || e.Patience > MaxSteps {
+		return fmt.Errorf("early exit: patience %d outside [1, %d]", e.Patience, MaxSteps)
+	}
+	return nil
 }
 
 // Result is the outcome of Run.
@@ -56,6 +79,13 @@ type Result struct {
 	SynOps           []monitor.LayerSynOps
 	SynOpsTotal      float64 // per sample
 	FiringRates      []monitor.LayerRate
+	// With early exit: the steps each sample ran, and their mean, median
+	// and maximum. (AccuracyByT[t-1] is then the accuracy had no sample
+	// run more than t steps.)
+	ExitSteps   []int
+	MeanSteps   float64
+	MedianSteps float64
+	MaxSteps    int
 }
 
 // MaxSteps is the largest T Run accepts. Memory does not grow with T (time
@@ -89,6 +119,9 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	}
 	out := net.OutputShape()
 	classes := tensor.Numel(out)
+	if cfg.EarlyExit != nil {
+		return runEarlyExit(ctx, net, data, cfg, classes)
+	}
 	sm, err := sim.New(net)
 	if err != nil {
 		return nil, err
@@ -183,8 +216,14 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 // the time steps at (each <= Steps), synaptic operations per layer next to
 // the ANN's multiply-accumulates, firing rates per layer and the speed.
 func (res *Result) WriteTables(w io.Writer, at []int, annAccuracy float64) {
-	fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAccuracy)
-	fmt.Fprintf(w, "%-14s %12s\n", "time steps", "SNN accuracy")
+	if res.ExitSteps != nil {
+		fmt.Fprintf(w, "SNN accuracy at exit: %.2f%% (%d/%d), ANN %.2f%%; steps run: mean %.2f, median %g, max %d of %d\n",
+			100*res.Accuracy, res.Correct, res.Samples, 100*annAccuracy, res.MeanSteps, res.MedianSteps, res.MaxSteps, res.Steps)
+		fmt.Fprintf(w, "%-14s %12s\n", "at most T", "SNN accuracy")
+	} else {
+		fmt.Fprintf(w, "SNN accuracy at T=%d: %.2f%% (%d/%d), ANN %.2f%%\n", res.Steps, 100*res.Accuracy, res.Correct, res.Samples, 100*annAccuracy)
+		fmt.Fprintf(w, "%-14s %12s\n", "time steps", "SNN accuracy")
+	}
 	for _, t := range at {
 		if t >= 1 && t <= res.Steps {
 			fmt.Fprintf(w, "%-14d %11.2f%%\n", t, 100*res.AccuracyByT[t-1])

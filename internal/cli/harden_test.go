@@ -126,6 +126,10 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"train", "--augment", "rotate:5"}, "want none or shift:N"},
 		{[]string{"run", "-m", model, "--readout", "logits"}, "--readout \"logits\": want spikes or membrane"},
 		{[]string{"run", "-m", model, "--readout", "membrane", "--spiking-output=true"}, "--readout membrane contradicts --spiking-output=true"},
+		{[]string{"run", "-m", model, "--early-exit", "1.5"}, "--early-exit \"1.5\": early exit: confidence 1.5 outside (0, 1]"},
+		{[]string{"run", "-m", model, "--early-exit", "0.9:0"}, "patience 0 outside"},
+		{[]string{"run", "-m", model, "--early-exit", "x"}, "want CONF[:PATIENCE]"},
+		{[]string{"run", "-m", model, "--early-exit", "0.9:two"}, "PATIENCE a whole number"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

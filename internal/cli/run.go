@@ -32,6 +32,7 @@ type runOptions struct {
 	batch       int
 	at          string
 	engine      string
+	earlyExit   string
 	json        bool
 	conv        convFlags
 }
@@ -59,6 +60,12 @@ type RunReport struct {
 	// percentile measured at each spiking population with --normalize.
 	Conversion    []snn.NodeReport         `json:"conversion,omitempty"`
 	Normalization []snn.GraphNormalization `json:"normalization,omitempty"`
+	// With --early-exit: the setting, and the steps the images ran (mean,
+	// median, maximum); accuracy and synops_per_sample are then at exit.
+	EarlyExit       string  `json:"early_exit,omitempty"`
+	MeanTimesteps   float64 `json:"mean_timesteps,omitempty"`
+	MedianTimesteps float64 `json:"median_timesteps,omitempty"`
+	MaxTimesteps    int     `json:"max_timesteps,omitempty"`
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -90,10 +97,33 @@ spiking network written by snnkit convert.`,
 	f.IntVar(&o.batch, "batch", 64, "images simulated together")
 	f.StringVar(&o.at, "at", "5,10,20,50,100", "time steps at which to print the accuracy")
 	f.StringVar(&o.engine, "engine", "auto", "simulation engine: auto, dense, event or reference")
+	f.StringVar(&o.earlyExit, "early-exit", "", "stop each image once the softmax of its mean readout per step gives the top class at least CONF for PATIENCE steps in a row (1 by default): CONF[:PATIENCE]; --timesteps is then the upper bound")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
 	o.conv.register(f)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// parseEarlyExit reads --early-exit CONF[:PATIENCE] (nil for "").
+func parseEarlyExit(s string) (*snneval.EarlyExit, error) {
+	if s == "" {
+		return nil, nil
+	}
+	conf, pat, hasPat := strings.Cut(s, ":")
+	ee := &snneval.EarlyExit{Patience: 1}
+	var err error
+	if ee.Confidence, err = strconv.ParseFloat(conf, 64); err != nil {
+		return nil, fmt.Errorf("--early-exit %q: want CONF[:PATIENCE], CONF in (0, 1]", s)
+	}
+	if hasPat {
+		if ee.Patience, err = strconv.Atoi(pat); err != nil {
+			return nil, fmt.Errorf("--early-exit %q: want CONF[:PATIENCE], PATIENCE a whole number of steps", s)
+		}
+	}
+	if err := ee.Validate(); err != nil {
+		return nil, fmt.Errorf("--early-exit %q: %w", s, err)
+	}
+	return ee, nil
 }
 
 func parseSteps(s string, max int) ([]int, error) {
@@ -138,6 +168,10 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--engine: %w", err)
 	}
+	ee, err := parseEarlyExit(o.earlyExit)
+	if err != nil {
+		return nil, err
+	}
 	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
 	if err != nil {
 		return nil, err
@@ -162,7 +196,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
 	fmt.Fprintf(out, "simulating %d images for %d steps, %s input, %s engine\n", test.N, o.timesteps, enc, engine)
 	bar := progress.New(e.stderr, int64(test.N), "simulate", "img", e.quiet)
-	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc, Engine: engine,
+	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc, Engine: engine, EarlyExit: ee,
 		Progress: func(done, total int) { bar.Update(int64(done), "") }})
 	bar.Finish()
 	if err != nil {
@@ -179,6 +213,9 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	}
 	for _, r := range res.FiringRates {
 		rep.FiringRates[r.Name] = r.Rate
+	}
+	if ee != nil {
+		rep.EarlyExit, rep.MeanTimesteps, rep.MedianTimesteps, rep.MaxTimesteps = o.earlyExit, res.MeanSteps, res.MedianSteps, res.MaxSteps
 	}
 	res.WriteTables(out, at, ev.Accuracy)
 	rep.PeakRSSBytes = perf.PeakRSS()
