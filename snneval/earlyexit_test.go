@@ -94,3 +94,30 @@ func TestEarlyExit(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateEnergy checks the energy of a two-layer network on analog
+// input: the first Linear does multiply-accumulates (its ANN count), the
+// second accumulates the spikes it is sent; on spike input both
+// accumulate.
+func TestEstimateEnergy(t *testing.T) {
+	opts := snn.DefaultConvertOptions()
+	net, err := snn.FromModel(nn.NewSequential(nn.NewLinear(nn.LinearConfig{In: 4, Out: 6, Bias: true}, rng()), nn.NewReLU(), nn.NewLinear(nn.LinearConfig{In: 6, Out: 3}, rng())), []int{4}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := AnalogStages(net); !a["0"] || !a["1"] || a["2"] || a["spike_output"] {
+		t.Fatalf("analog stages %v, want 0 and the population it feeds", a)
+	}
+	data := tiny{images: [][]float32{{1, 0.5, 0.25, 1}, {0.5, 1, 1, 0}}, labels: []int{0, 1}}
+	res, err := Run(context.Background(), net, data, Config{Steps: 10, Encoder: encode.Current{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := EstimateEnergy(net, res, true, 1, 10)
+	if len(res.SynOps) != 2 || e.AnalogMACs != 24 || e.SpikeSynOps != res.SynOps[1].PerSample || e.SNN != e.SpikeSynOps+240 || e.ANN != (24+18)*10 {
+		t.Fatalf("energy %+v from synops %+v", e, res.SynOps)
+	}
+	if e := EstimateEnergy(net, res, false, 1, 10); e.AnalogMACs != 0 || e.SpikeSynOps != res.SynOpsTotal {
+		t.Fatalf("spike input: energy %+v", e)
+	}
+}

@@ -244,5 +244,9 @@ func (res *Result) WriteTables(w io.Writer, at []int, annAccuracy float64) {
 	for _, r := range res.FiringRates {
 		fmt.Fprintf(w, "%-14s %10d %22.4f\n", r.Name, r.Neurons, r.Rate)
 	}
+	if res.ExitSteps != nil {
+		fmt.Fprintf(w, "simulated %d images × up to %d steps (mean %.2f) in %.2f s: %.1f images/s\n", res.Samples, res.Steps, res.MeanSteps, res.Seconds, res.SamplesPerSecond)
+		return
+	}
 	fmt.Fprintf(w, "simulated %d images × %d steps in %.2f s: %.1f images/s\n", res.Samples, res.Steps, res.Seconds, res.SamplesPerSecond)
 }

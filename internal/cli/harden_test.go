@@ -129,6 +129,8 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"run", "-m", model, "--early-exit", "1.5"}, "--early-exit \"1.5\": early exit: confidence 1.5 outside (0, 1]"},
 		{[]string{"run", "-m", model, "--early-exit", "0.9:0"}, "patience 0 outside"},
 		{[]string{"run", "-m", model, "--early-exit", "x"}, "want CONF[:PATIENCE]"},
+		{[]string{"run", "-m", model, "--energy-ac", "-1"}, "--energy-ac -1: want an energy in pJ"},
+		{[]string{"run", "-m", model, "--energy-mac", "NaN"}, "--energy-mac NaN"},
 		{[]string{"run", "-m", model, "--early-exit", "0.9:two"}, "PATIENCE a whole number"},
 	}
 	for _, c := range cases {

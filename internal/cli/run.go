@@ -33,6 +33,8 @@ type runOptions struct {
 	at          string
 	engine      string
 	earlyExit   string
+	energyAC    float64
+	energyMAC   float64
 	json        bool
 	conv        convFlags
 }
@@ -66,6 +68,11 @@ type RunReport struct {
 	MeanTimesteps   float64 `json:"mean_timesteps,omitempty"`
 	MedianTimesteps float64 `json:"median_timesteps,omitempty"`
 	MaxTimesteps    int     `json:"max_timesteps,omitempty"`
+	// EnergyPerSample estimates joules per image (--energy-ac,
+	// --energy-mac): the SNN's accumulates of spikes plus the
+	// multiply-accumulates of layers on the analog input, against the
+	// ANN's multiply-accumulates.
+	EnergyPerSample snneval.Energy `json:"energy_per_sample"`
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -97,6 +104,8 @@ spiking network written by snnkit convert.`,
 	f.IntVar(&o.batch, "batch", 64, "images simulated together")
 	f.StringVar(&o.at, "at", "5,10,20,50,100", "time steps at which to print the accuracy")
 	f.StringVar(&o.engine, "engine", "auto", "simulation engine: auto, dense, event or reference")
+	f.Float64Var(&o.energyAC, "energy-ac", snneval.DefaultEnergyAC*1e12, "energy of an accumulate (a spike's synaptic operation), pJ")
+	f.Float64Var(&o.energyMAC, "energy-mac", snneval.DefaultEnergyMAC*1e12, "energy of a multiply-accumulate (the ANN's, and an SNN layer's on analog input), pJ")
 	f.StringVar(&o.earlyExit, "early-exit", "", "stop each image once the softmax of its mean readout per step gives the top class at least CONF for PATIENCE steps in a row (1 by default): CONF[:PATIENCE]; --timesteps is then the upper bound")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
 	o.conv.register(f)
@@ -172,6 +181,14 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"--energy-ac", o.energyAC}, {"--energy-mac", o.energyMAC}} {
+		if !(f.v >= 0 && f.v < 1e12) {
+			return nil, fmt.Errorf("%s %v: want an energy in pJ, 0 or more", f.name, f.v)
+		}
+	}
 	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
 	if err != nil {
 		return nil, err
@@ -217,7 +234,12 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	if ee != nil {
 		rep.EarlyExit, rep.MeanTimesteps, rep.MedianTimesteps, rep.MaxTimesteps = o.earlyExit, res.MeanSteps, res.MedianSteps, res.MaxSteps
 	}
+	_, analog := enc.(encode.Current)
+	rep.EnergyPerSample = snneval.EstimateEnergy(l.net, res, analog, o.energyAC*1e-12, o.energyMAC*1e-12)
 	res.WriteTables(out, at, ev.Accuracy)
+	en := rep.EnergyPerSample
+	fmt.Fprintf(out, "energy per image: SNN %.3g J (%.4g M spike synops × %g pJ + %.4g M analog MACs × %g pJ), ANN %.3g J: %.2f× the ANN's\n",
+		en.SNN, en.SpikeSynOps/1e6, o.energyAC, float64(en.AnalogMACs)/1e6, o.energyMAC, en.ANN, en.SNN/max(en.ANN, 1e-300))
 	rep.PeakRSSBytes = perf.PeakRSS()
 	fmt.Fprintf(out, "peak memory: %.0f MiB\n", float64(rep.PeakRSSBytes)/(1<<20))
 	if o.json {
