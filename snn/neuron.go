@@ -197,6 +197,11 @@ func (n *Neuron) Step(st *State, x, out []float32) {
 			invariant(tensor.IAF(v, x, out, n.Threshold, n.floorV()))
 			return
 		}
+		if n.Spike == SingleSpike && n.Reset == ResetSubtract {
+			_, err := tensor.IAFSingleCount(v, x, out, n.Threshold, n.floorV())
+			invariant(err)
+			return
+		}
 		for j := range v {
 			v[j] += x[j]
 		}
@@ -260,6 +265,11 @@ func (n *Neuron) StepSum2(st *State, a, b []float32, f float32, out []float32) f
 func (n *Neuron) StepCount(st *State, x, out []float32) float64 {
 	if n.StepsSum2() {
 		c, err := tensor.IAFCount(st.V, x[:len(st.V)], out[:len(st.V)], n.Threshold, n.floorV())
+		invariant(err)
+		return c
+	}
+	if n.Kind == IAF && n.TauSyn == 0 && n.Spike == SingleSpike && n.Reset == ResetSubtract {
+		c, err := tensor.IAFSingleCount(st.V, x[:len(st.V)], out[:len(st.V)], n.Threshold, n.floorV())
 		invariant(err)
 		return c
 	}

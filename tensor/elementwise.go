@@ -81,6 +81,17 @@ func IAFCount(v, x, out []float32, theta, minV float32) (float64, error) {
 	return kernels.IAFCount(v, x, out, theta, minV), nil
 }
 
+// IAFSingleCount advances integrate-and-fire neurons with SingleSpike and
+// subtract reset by one step (SIMD where available): v += x; s = 1 where
+// v >= theta, else 0; v -= s·theta; v = max(v, minV) (pass -Inf for no
+// floor); out = s. It returns the number of spikes.
+func IAFSingleCount(v, x, out []float32, theta, minV float32) (float64, error) {
+	if len(x) != len(v) || len(out) != len(v) {
+		return 0, fmt.Errorf("tensor: IAF step of %d neurons with %d inputs and %d outputs", len(v), len(x), len(out))
+	}
+	return kernels.IAFSingleCount(v, x, out, theta, minV), nil
+}
+
 // IAFSum2Count is IAFCount with input a[i] + f·b[i] (the product rounded
 // before the sum, as a Scale and then an Add).
 func IAFSum2Count(v, a, b, out []float32, theta, minV, f float32) (float64, error) {

@@ -57,8 +57,8 @@ func (c *convFlags) register(f *pflag.FlagSet) {
 
 // forQCFS adjusts the options for a model with QCFS activations, whose
 // defaults differ: their populations are snn.DefaultQCFSNeuron with
-// threshold λ (v_init 0.5, SingleSpike, subtract reset, no floor) and the
-// readout is the membrane. The flags given on the command line override
+// threshold λ (v_init 0.5, SingleSpike, subtract reset, no floor), the
+// readout is the membrane, and BatchNorm2d folds. The flags given on the command line override
 // those defaults; --threshold does not apply (λ is the threshold).
 func (c *convFlags) forQCFS(cmd *cobra.Command, o *snn.ConvertOptions) error {
 	changed := cmd.Flags().Changed
@@ -81,6 +81,11 @@ func (c *convFlags) forQCFS(cmd *cobra.Command, o *snn.ConvertOptions) error {
 	o.QCFSNeuron = q
 	if c.readout == "" && !changed("spiking-output") {
 		o.AddSpikingOutput = false
+	}
+	if !changed("fold-batchnorm") {
+		// A trained network's BatchNorm folds into its convolutions: no
+		// pass per frame (a graph's are folded anyway).
+		o.FoldBatchNorm = true
 	}
 	return nil
 }

@@ -194,6 +194,38 @@ func IAFCountGeneric(v, x, out []float32, theta, minV float32) float64 {
 	return s
 }
 
+// IAFSingleCountGeneric advances integrate-and-fire neurons with
+// SingleSpike and subtract reset by one step and returns the spikes: v +=
+// x; s = 1 where v >= theta, else 0 (NaN: 0); v -= s·theta; v = max(v,
+// minV) (NaN stays NaN; -Inf means no floor); out = s.
+func IAFSingleCountGeneric(v, x, out []float32, theta, minV float32) float64 {
+	x, out = x[:len(v)], out[:len(v)]
+	n := 0.0
+	for j := range v {
+		vj, s := v[j]+x[j], float32(0)
+		if vj >= theta {
+			s = 1
+			vj -= theta
+			n++
+		}
+		if vj < minV {
+			vj = minV
+		}
+		v[j], out[j] = vj, s
+	}
+	return n
+}
+
+// IAFSingleCount is IAFSingleCountGeneric with SIMD where available.
+func IAFSingleCount(v, x, out []float32, theta, minV float32) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	_ = x[len(v)-1]
+	_ = out[len(v)-1]
+	return vecImpl.iafSingle(v, x, out, theta, minV)
+}
+
 // IAFSum2CountGeneric is IAFCountGeneric with input a[i] + f·b[i], the
 // product rounded to float32 before the sum (a Scale and then an Add): a
 // population fed by a residual join in one pass.
@@ -316,10 +348,11 @@ type vecFuncs struct {
 	iaf          func(v, x, out []float32, theta, minV float32)
 	iafCount     func(v, x, out []float32, theta, minV float32) float64
 	iafSum2      func(v, a, b, out []float32, theta, minV, f float32) float64
+	iafSingle    func(v, x, out []float32, theta, minV float32) float64
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, iafSum2: IAFSum2CountGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, iafSum2: IAFSum2CountGeneric, iafSingle: IAFSingleCountGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

@@ -53,6 +53,12 @@ func addFramesAVX512(acc, x *float32, n, frames int)
 //go:noescape
 func iafCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
 
+// iafSingleCountAVX512 is IAFSingleCountGeneric(v[:n], x[:n], out[:n],
+// theta, minV), the spikes summed per lane of 16 into lanes.
+//
+//go:noescape
+func iafSingleCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
+
 // iafSum2CountAVX512 is iafCountAVX512 with input a + f·b: IAFSum2CountGeneric.
 //
 //go:noescape
@@ -209,6 +215,15 @@ func vecAVX512() vecFuncs {
 		iafCount: func(v, x, out []float32, theta, minV float32) float64 {
 			var lanes [16]float32
 			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
+			s := 0.0
+			for _, l := range lanes {
+				s += float64(l)
+			}
+			return s
+		},
+		iafSingle: func(v, x, out []float32, theta, minV float32) float64 {
+			var lanes [16]float32
+			iafSingleCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
 			s := 0.0
 			for _, l := range lanes {
 				s += float64(l)

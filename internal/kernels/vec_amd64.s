@@ -34,6 +34,24 @@
 	VSUBPS Z5, Z0, Z0 \
 	VMAXPS Z0, Z3, Z0
 
+// IAFSINGLE takes the potentials after their input in Z0 (theta in Z4, the
+// floor in Z3, ones in Z8): a spike (1, into Z1, added to the per-lane
+// counts in Z7) where v >= theta, and theta off those v; v floored.
+// IAFSINGLE_TAIL is the same for the lanes of K1.
+#define IAFSINGLE \
+	VCMPPS $13, Z4, Z0, K2 \
+	VMOVAPS.Z Z8, K2, Z1 \
+	VADDPS Z1, Z7, Z7 \
+	VSUBPS Z4, Z0, K2, Z0 \
+	VMAXPS Z0, Z3, Z0
+
+#define IAFSINGLE_TAIL \
+	VCMPPS $13, Z4, Z0, K1, K2 \
+	VMOVAPS.Z Z8, K2, Z1 \
+	VADDPS Z1, Z7, Z7 \
+	VSUBPS Z4, Z0, K2, Z0 \
+	VMAXPS Z0, Z3, Z0
+
 // func addAVX512(dst, src *float32, n int)
 TEXT ·addAVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -866,6 +884,49 @@ iafs_tail:
 	VMOVUPS Z1, K1, (DX)
 iafs_done:
 	MOVQ lanes+56(FP), AX
+	VMOVUPS Z7, (AX)
+	VZEROUPPER
+	RET
+
+// func iafSingleCountAVX512(v, x, out *float32, n int, theta, minV float32, lanes *float32)
+// v += x; s = 1 where v >= theta, else 0; v -= s*theta; v = max(minV, v);
+// out = s (lanes: the spikes emitted, summed per lane of 16).
+TEXT ·iafSingleCountAVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DX
+	MOVQ n+24(FP), BX
+	VBROADCASTSS theta+32(FP), Z4
+	VBROADCASTSS minV+36(FP), Z3
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z8
+	VXORPS Z7, Z7, Z7
+iafsc_loop:
+	CMPQ BX, $16
+	JL iafsc_tail
+	VMOVUPS (DI), Z0
+	VADDPS (SI), Z0, Z0
+	IAFSINGLE
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DX)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, BX
+	JMP iafsc_loop
+iafsc_tail:
+	TESTQ BX, BX
+	JZ iafsc_done
+	MOVQ BX, CX
+	TAILMASK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z6
+	VADDPS Z6, Z0, Z0
+	IAFSINGLE_TAIL
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DX)
+iafsc_done:
+	MOVQ lanes+40(FP), AX
 	VMOVUPS Z7, (AX)
 	VZEROUPPER
 	RET

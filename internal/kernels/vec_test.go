@@ -72,11 +72,16 @@ func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 			for _, minV := range []float32{-1, float32(math.Inf(-1)), 0} {
 				v1, v2 := append([]float32(nil), a...), append([]float32(nil), a...)
 				o1, o2 := make([]float32, n+3), make([]float32, n+3)
-				for rep := 0; rep < 3; rep++ {
+				for rep := 0; rep < 5; rep++ {
 					if rep == 2 { // the two-input kernel: x = b + 0.375·c
 						c1, c2 := im.iafSum2(v1[:n], b, c, o1, th, minV, 0.375), IAFSum2CountGeneric(v2[:n], b, c, o2, th, minV, 0.375)
 						if c1 != c2 && !(c1 != c1 && c2 != c2) {
 							t.Fatalf("iafSum2 n=%d: %v spikes, want %v", n, c1, c2)
+						}
+					} else if rep == 3 { // SingleSpike, on the same state
+						c1, c2 := im.iafSingle(v1[:n], b, o1, th, minV), IAFSingleCountGeneric(v2[:n], b, o2, th, minV)
+						if c1 != c2 {
+							t.Fatalf("iafSingle n=%d: %v spikes, want %v", n, c1, c2)
 						}
 					} else if rep == 1 { // the counting kernel, on the same state
 						c1, c2 := im.iafCount(v1[:n], b, o1, th, minV), IAFCountGeneric(v2[:n], b, o2, th, minV)
