@@ -322,19 +322,45 @@ func NormalizeGraph(ctx context.Context, g *graph.Graph, samples Samples, percen
 	if !(percentile > 0 && percentile <= 100) {
 		return nil, nil, fmt.Errorf("normalize: percentile %v outside (0, 100]", percentile)
 	}
-	if samples.Len() < 1 {
-		return nil, nil, fmt.Errorf("normalize: no samples")
-	}
-	c, err := g.Clone()
+	var done []GraphNormalization
+	c, err := ScaleGraph(ctx, g, samples, func(relu string, visit Visit) (float64, error) {
+		v, err := percentileOf(visit, percentile)
+		if err != nil {
+			return 0, err
+		}
+		if !(v > 0) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("the %v-th percentile of %s's output is %v; cannot scale by its inverse", percentile, relu, v)
+		}
+		done = append(done, GraphNormalization{ReLU: relu, Percentile: v})
+		return v, nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("normalize: %w", err)
 	}
-	if err := foldGraphBatchNorms(c); err != nil {
-		return nil, nil, fmt.Errorf("normalize: %w", err)
+	return c, done, nil
+}
+
+// Visit streams the values of one node's output over a sample set, batch
+// by batch, to each (which must not keep the slice).
+type Visit func(each func([]float32)) error
+
+// ScaleGraph is NormalizeGraph with each ReLU's scale chosen by pick from
+// its outputs on the original (BatchNorm-folded) network, in node order:
+// the rescaled copy divides every ReLU's activation by its scale exactly
+// (see NormalizeGraph). Threshold searches other than a percentile (the
+// calibration package's) go through it.
+func ScaleGraph(ctx context.Context, g *graph.Graph, samples Samples, pick func(relu string, visit Visit) (float64, error)) (*graph.Graph, error) {
+	if samples.Len() < 1 {
+		return nil, fmt.Errorf("no samples")
 	}
-	// Percentiles of every ReLU, on the original (folded) network.
+	c, err := g.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if err := foldGraphBatchNorms(c); err != nil {
+		return nil, err
+	}
 	p := map[string]float64{}
-	var done []GraphNormalization
 	var x tensor.Tensor
 	for _, n := range c.Nodes {
 		if _, ok := n.Layer.(*nn.ReLU); !ok {
@@ -354,23 +380,22 @@ func NormalizeGraph(ctx context.Context, g *graph.Graph, samples Samples, percen
 			}
 			return nil
 		}
-		v, err := percentileOf(visit, percentile)
+		v, err := pick(name, visit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("normalize: %w", err)
+			return nil, err
 		}
 		if !(v > 0) || math.IsInf(v, 0) {
-			return nil, nil, fmt.Errorf("normalize: the %v-th percentile of %s's output is %v; cannot scale by its inverse", percentile, name, v)
+			return nil, fmt.Errorf("the scale %v of %s is not a positive number", v, name)
 		}
 		p[name] = v
-		done = append(done, GraphNormalization{ReLU: name, Percentile: v})
 	}
-	if len(done) == 0 {
-		return nil, nil, fmt.Errorf("normalize: the model has no ReLU")
+	if len(p) == 0 {
+		return nil, fmt.Errorf("the model has no ReLU")
 	}
 	if err := rescaleGraph(c, p); err != nil {
-		return nil, nil, fmt.Errorf("normalize: %w", err)
+		return nil, err
 	}
-	return c, done, nil
+	return c, nil
 }
 
 // scalePreserving reports whether a layer maps an activation divided by λ

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snnkit/snnkit/calibrate"
 	"github.com/snnkit/snnkit/encode"
 	"github.com/snnkit/snnkit/internal/atomicfile"
 	"github.com/snnkit/snnkit/internal/progress"
@@ -73,6 +74,9 @@ type RunReport struct {
 	// multiply-accumulates of layers on the analog input, against the
 	// ANN's multiply-accumulates.
 	EnergyPerSample snneval.Energy `json:"energy_per_sample"`
+	// Calibration: with --calibrate, the threshold and bias correction of
+	// every population.
+	Calibration []calibrate.Population `json:"calibration,omitempty"`
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -189,6 +193,10 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 			return nil, fmt.Errorf("%s %v: want an energy in pJ, 0 or more", f.name, f.v)
 		}
 	}
+	if _, isCurrent := enc.(encode.Current); o.conv.calibrate > 0 && !isCurrent {
+		return nil, fmt.Errorf("--calibrate: calibrates for the image as a current; add --encoding current")
+	}
+	o.conv.steps = o.timesteps
 	l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
 	if err != nil {
 		return nil, err
@@ -222,7 +230,7 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 	rep := &RunReport{Model: o.model, Network: l.net.String(), Encoding: enc.String(), Engine: engine.String(), Seed: o.seed, Samples: res.Samples, Timesteps: o.timesteps,
 		ANNAccuracy: ev.Accuracy, Accuracy: res.Accuracy, AccuracyByT: res.AccuracyByT, Seconds: res.Seconds, SamplesPerSecond: res.SamplesPerSecond,
 		SynOpsPerSample: map[string]float64{"total": res.SynOpsTotal}, ANNMACsPerSample: map[string]int64{}, FiringRates: map[string]float64{},
-		Conversion: l.report, Normalization: l.graphNorms}
+		Conversion: l.report, Normalization: l.graphNorms, Calibration: l.calibration}
 	for _, s := range res.SynOps {
 		rep.SynOpsPerSample[s.Name] = s.PerSample
 		rep.ANNMACsPerSample[s.Name] = s.ANNMACs

@@ -4,18 +4,21 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/snnkit/snnkit/calibrate"
 	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/modelio"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/onnx"
 	"github.com/snnkit/snnkit/safetensors"
+	"github.com/snnkit/snnkit/sim"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
 )
@@ -34,11 +37,14 @@ type convFlags struct {
 	vInit         float64
 	inputNorm     string
 	readout       string
+	calibrate     int
+	calibSeed     uint64
 
 	spikingOutputSet bool // --spiking-output was given (set by loadForSimulation before options)
+	steps            int  // the T calibration aims at: run's --timesteps, convert's
 }
 
-var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout"}
+var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout", "calibrate", "calibrate-seed"}
 
 func (c *convFlags) register(f *pflag.FlagSet) {
 	f.Float64Var(&c.threshold, "threshold", 1, "spike threshold of the IAF neurons")
@@ -52,8 +58,75 @@ func (c *convFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&c.foldBN, "fold-batchnorm", false, "fold BatchNorm2d into the preceding Conv2d")
 	f.Float64Var(&c.vInit, "v-init", 0, "initial membrane potential as a fraction of the threshold (0: sinabs' zero state; 0.5 centres the rounding)")
 	f.StringVar(&c.inputNorm, "input-norm", "", "input normalisation (x-mean)/std of an ONNX model, applied to the input current: MEAN,STD or m1,m2,m3/s1,s2,s3")
+	f.IntVar(&c.calibrate, "calibrate", 0, "calibrate a ReLU network for --timesteps on N training images (threshold search and bias correction, Li et al. 2021; e.g. 1024): its populations fire once a step at most, start at half the threshold, no floor, membrane readout")
+	f.Uint64Var(&c.calibSeed, "calibrate-seed", 0, "seed of the choice of --calibrate's training images")
 	f.StringVar(&c.readout, "readout", "", "output layer: spikes (a spiking output, sinabs' add_spiking_output) or membrane (integrated without spiking, the prediction the argmax of its potential); default spikes, membrane for a model with QCFS activations")
 }
+
+// forCalibration adjusts the options for --calibrate: calibrate.Neuron
+// (threshold 1 on the rescaled network, SingleSpike, subtract reset, no
+// floor, v_init 0.5) and the membrane readout, the flags given overriding
+// them.
+func (c *convFlags) forCalibration(cmd *cobra.Command, o *snn.ConvertOptions) error {
+	changed := cmd.Flags().Changed
+	switch {
+	case c.calibrate > 1<<20:
+		return fmt.Errorf("--calibrate %d: at most %d images", c.calibrate, 1<<20)
+	case changed("normalize"):
+		return fmt.Errorf("--calibrate: replaces --normalize (it chooses the thresholds itself)")
+	case changed("threshold"):
+		return fmt.Errorf("--calibrate: chooses the thresholds itself; --threshold does not apply")
+	}
+	q := calibrate.Neuron()
+	if changed("v-init") {
+		q.VInit = o.Neuron.VInit
+	}
+	if changed("spike") {
+		q.Spike, q.MaxSpikes = o.Neuron.Spike, o.Neuron.MaxSpikes
+	}
+	if changed("reset") {
+		q.Reset = o.Neuron.Reset
+	}
+	if changed("min-v-mem") {
+		q.HasFloor, q.MinVMem = o.Neuron.HasFloor, o.Neuron.MinVMem
+	}
+	o.Neuron = q
+	if c.readout == "" && !changed("spiking-output") {
+		o.AddSpikingOutput = false
+	}
+	return o.Validate()
+}
+
+// calibrateGraph converts g by calibration for c.steps steps on
+// c.calibrate training images chosen with c.calibSeed.
+func (e *env) calibrateGraph(cmd *cobra.Command, path string, g *graph.Graph, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
+	if err := c.forCalibration(cmd, &opts); err != nil {
+		return nil, err
+	}
+	if c.steps < 1 {
+		return nil, fmt.Errorf("--calibrate: needs --timesteps, the T to calibrate for")
+	}
+	trainSet, _, err := e.loadData()
+	if err != nil {
+		return nil, fmt.Errorf("--calibrate needs training images: %w", err)
+	}
+	idx := rand.New(rand.NewPCG(c.calibSeed, 0xca1b)).Perm(trainSet.N)[:min(c.calibrate, trainSet.N)]
+	net, report, pops, err := calibrate.Graph(cmd.Context(), g, opts, calibrate.Config{Steps: c.steps, Samples: indexSamples{trainSet, idx}, Engine: sim.EngineAuto})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &loaded{net: net, ann: g, normalized: c.inputNorm != "", report: report, calibration: pops}, nil
+}
+
+// indexSamples serves the images idx of a data set.
+type indexSamples struct {
+	d   *mnist.Dataset
+	idx []int
+}
+
+func (s indexSamples) Len() int { return len(s.idx) }
+
+func (s indexSamples) Batch(lo, hi int, x *tensor.Tensor) { s.d.Batch(s.idx[lo:hi], x, nil) }
 
 // forQCFS adjusts the options for a model with QCFS activations, whose
 // defaults differ: their populations are snn.DefaultQCFSNeuron with
@@ -201,6 +274,8 @@ type loaded struct {
 	norms      []snn.Normalization
 	graphNorms []snn.GraphNormalization
 	report     []snn.NodeReport
+	// calibration: what --calibrate did at every population.
+	calibration []calibrate.Population
 }
 
 // loadForSimulation opens an ANN (converted with the flags) or an SNN file.
@@ -281,6 +356,13 @@ func writeReport(w io.Writer, l *loaded) {
 	for _, n := range l.graphNorms {
 		fmt.Fprintf(w, "normalised %s by its percentile %.4g\n", n.ReLU, n.Percentile)
 	}
+	for _, p := range l.calibration {
+		fmt.Fprintf(w, "calibrated %s: threshold %.4g (clip-floor error %.3g)", p.ReLU, p.Threshold, p.MSE)
+		if p.Corrected != "" {
+			fmt.Fprintf(w, ", bias of %s corrected by %.3g on average", p.Corrected, p.MeanShift)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // convertGraph normalises (with --normalize, per spiking population) and
@@ -293,9 +375,15 @@ func (e *env) convertGraph(cmd *cobra.Command, path string, g *graph.Graph, opts
 		}
 	}
 	if snn.HasQCFS(layers) {
+		if c.calibrate > 0 {
+			return nil, fmt.Errorf("--calibrate: %s holds QCFS activations, which convert exactly as trained; calibration is for ReLU networks", path)
+		}
 		if err := c.forQCFS(cmd, &opts); err != nil {
 			return nil, err
 		}
+	}
+	if c.calibrate > 0 {
+		return e.calibrateGraph(cmd, path, g, opts, c)
 	}
 	src := g
 	l := &loaded{ann: g, normalized: c.inputNorm != ""}
@@ -318,9 +406,24 @@ func (e *env) convertGraph(cmd *cobra.Command, path string, g *graph.Graph, opts
 // convertANN normalises (with --normalize) and converts an ANN chain.
 func (e *env) convertANN(cmd *cobra.Command, path string, ann *nn.Sequential, input []int, opts snn.ConvertOptions, c *convFlags) (*loaded, error) {
 	if snn.HasQCFS(ann.Layers) {
+		if c.calibrate > 0 {
+			return nil, fmt.Errorf("--calibrate: %s holds QCFS activations, which convert exactly as trained; calibration is for ReLU networks", path)
+		}
 		if err := c.forQCFS(cmd, &opts); err != nil {
 			return nil, err
 		}
+	}
+	if c.calibrate > 0 {
+		g, err := graph.FromSequential(ann, input)
+		if err != nil {
+			return nil, err
+		}
+		l, err := e.calibrateGraph(cmd, path, g, opts, c)
+		if err != nil {
+			return nil, err
+		}
+		l.ann = ann
+		return l, nil
 	}
 	src := ann
 	var norms []snn.Normalization
@@ -384,6 +487,7 @@ structure and neuron settings.`,
 	f.StringVarP(&o.model, "model", "m", "", "ANN model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
 	f.StringVarP(&o.output, "output", "o", "", "where to write the spiking network")
+	f.IntVar(&o.conv.steps, "timesteps", 0, "with --calibrate: the time steps T the network will run")
 	markInput(f, "model", "arch")
 	markOutput(f, "output")
 	o.conv.register(f)

@@ -1,0 +1,343 @@
+// Package calibrate converts a ReLU network into a spiking network that is
+// accurate at a given, small number of time steps, with no retraining: SNN
+// calibration after Li et al. ("A free lunch from ANN: towards efficient,
+// accurate spiking neural networks calibration", ICML 2021).
+//
+// Two steps, on a few hundred to a few thousand training images:
+//
+//  1. Thresholds. Each spiking population's threshold θ is searched to
+//     minimise the mean squared error between the ReLU's activations a and
+//     what a population starting at θ/2 and firing at most once a step
+//     gives over T steps of a constant input, θ/T · min(floor(a·T/θ + 1/2),
+//     T). The network is rescaled so that every threshold is 1, exactly
+//     (snn.ScaleGraph).
+//  2. Bias correction. Population by population, in order, the simulated
+//     spike rate of every channel is compared with the ANN's activation
+//     (scaled and clipped to [0, 1]) on the same images, and the mean
+//     difference is added to the bias of the layer that feeds it, so that
+//     each layer corrects what the ones before it left.
+//
+// Calibration data is training data: never the images the result is
+// measured on.
+package calibrate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/graph"
+	"github.com/snnkit/snnkit/internal/parallel"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/sim"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Config holds a calibration's settings.
+type Config struct {
+	Steps   int        // T, the number of time steps the network will run
+	Samples snn.Samples // calibration images (training data)
+	Engine  sim.Engine // the engine that simulates them
+	// SkipBiasCorrection stops after the threshold search.
+	SkipBiasCorrection bool
+}
+
+// Population is what calibration did at one spiking population.
+type Population struct {
+	ReLU      string  `json:"relu"`
+	Threshold float64 `json:"threshold"` // θ in the ANN's units
+	// MSE is the clip-floor error at θ, per activation (zeros included).
+	MSE float64 `json:"mse"`
+	// Corrected names the layer whose bias took the correction ("" when
+	// none could: no weighted layer right before the population).
+	Corrected string `json:"corrected,omitempty"`
+	// MeanShift is the mean absolute bias correction over channels.
+	MeanShift float64 `json:"mean_shift"`
+}
+
+// Neuron is the population calibration converts every ReLU to: threshold
+// 1 (the network is rescaled to it), one spike a step at most, subtract
+// reset, no floor, the membrane starting at half the threshold.
+func Neuron() snn.Neuron {
+	n := snn.DefaultQCFSNeuron()
+	n.Threshold = 1
+	return n
+}
+
+// Graph calibrates g for cfg.Steps steps and converts it with opts (whose
+// Neuron should be Neuron(), or one close to it: the threshold search
+// assumes its rounding and clip). g is not modified.
+func Graph(ctx context.Context, g *graph.Graph, opts snn.ConvertOptions, cfg Config) (*snn.Network, []snn.NodeReport, []Population, error) {
+	if cfg.Steps < 1 {
+		return nil, nil, nil, fmt.Errorf("calibrate: %d time steps", cfg.Steps)
+	}
+	if cfg.Samples == nil || cfg.Samples.Len() < 1 {
+		return nil, nil, nil, fmt.Errorf("calibrate: no calibration images")
+	}
+	var pops []Population
+	scaled, err := snn.ScaleGraph(ctx, g, cfg.Samples, func(relu string, visit snn.Visit) (float64, error) {
+		th, mse, err := searchThreshold(visit, cfg.Steps)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", relu, err)
+		}
+		pops = append(pops, Population{ReLU: relu, Threshold: th, MSE: mse})
+		return th, nil
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
+	}
+	net, report, err := snn.FromGraph(scaled, opts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
+	}
+	if !cfg.SkipBiasCorrection {
+		if err := correctBiases(ctx, scaled, net, pops, cfg); err != nil {
+			return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
+		}
+	}
+	return net, report, pops, nil
+}
+
+// maxSearchValues bounds the activations a threshold search weighs: beyond
+// it, every k-th positive one (a fixed stride, so the result is the same
+// run after run).
+const maxSearchValues = 1 << 21
+
+// thresholdCandidates is the resolution of the search: θ = max·k/K.
+const thresholdCandidates = 400
+
+// searchThreshold returns the θ in (0, max] minimising the clip-floor
+// error of the visited activations at T steps, and that error per value.
+func searchThreshold(visit snn.Visit, steps int) (float64, float64, error) {
+	var top float64
+	total, pos := 0, 0
+	if err := visit(func(v []float32) {
+		total += len(v)
+		for _, a := range v {
+			if a > 0 {
+				pos++
+				top = max(top, float64(a))
+			}
+		}
+	}); err != nil {
+		return 0, 0, err
+	}
+	if pos == 0 || math.IsInf(top, 0) || math.IsNaN(top) {
+		return 0, 0, fmt.Errorf("its activations are never positive and finite on the calibration images (%d values)", total)
+	}
+	stride := (pos + maxSearchValues - 1) / maxSearchValues
+	vals := make([]float64, 0, min(pos, maxSearchValues))
+	k := 0
+	if err := visit(func(v []float32) {
+		for _, a := range v {
+			if a > 0 {
+				if k%stride == 0 {
+					vals = append(vals, float64(a))
+				}
+				k++
+			}
+		}
+	}); err != nil {
+		return 0, 0, err
+	}
+	errs := make([]float64, thresholdCandidates)
+	t := float64(steps)
+	parallel.Run(thresholdCandidates, func(c int) {
+		th := top * float64(c+1) / thresholdCandidates
+		var e float64
+		for _, a := range vals {
+			q := th / t * min(math.Floor(a*t/th+0.5), t)
+			e += (a - q) * (a - q)
+		}
+		errs[c] = e
+	})
+	best := 0
+	for c, e := range errs {
+		if e < errs[best] {
+			best = c
+		}
+	}
+	// Zeros err by nothing; the subsample stands for stride values each.
+	return top * float64(best+1) / thresholdCandidates, errs[best] * float64(stride) / float64(total), nil
+}
+
+// channelMeans accumulates, per channel of a stage's output [C, ...] (a
+// flat [F] has F channels of one value), the sum of its values over every
+// frame it is handed.
+type channelMeans struct {
+	stage    int
+	channels int
+	inner    int
+	sum      []float64
+	frames   float64
+	mu       sync.Mutex
+}
+
+func newChannelMeans(stage int, shape []int) *channelMeans {
+	c := &channelMeans{stage: stage, channels: shape[0], inner: tensor.Numel(shape[1:])}
+	c.sum = make([]float64, c.channels)
+	return c
+}
+
+func (m *channelMeans) add(data []float32) {
+	per := m.channels * m.inner
+	for f := 0; f+per <= len(data); f += per {
+		for ch := 0; ch < m.channels; ch++ {
+			var s float64
+			for _, v := range data[f+ch*m.inner : f+(ch+1)*m.inner] {
+				s += float64(v)
+			}
+			m.sum[ch] += s
+		}
+		m.frames++
+	}
+}
+
+func (m *channelMeans) means() []float64 {
+	out := make([]float64, m.channels)
+	for ch, s := range m.sum {
+		out[ch] = s / (m.frames * float64(m.inner))
+	}
+	return out
+}
+
+// Observe implements sim.Monitor for the one stage it watches.
+func (m *channelMeans) Observe(stage int, in, out *tensor.Tensor, c sim.Chunk) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.add(out.Data)
+}
+
+// Observes implements sim.StageFilter.
+func (m *channelMeans) Observes(stage int) bool { return stage == m.stage }
+
+// correctBiases runs the bias correction on net, converted from the
+// rescaled graph scaled (whose ReLU outputs, clipped to [0, 1], are what
+// each population's rates should be).
+func correctBiases(ctx context.Context, scaled *graph.Graph, net *snn.Network, pops []Population, cfg Config) error {
+	index := map[string]int{}
+	for i, st := range net.Stages {
+		index[st.Name] = i
+	}
+	src, err := net.Sources()
+	if err != nil {
+		return err
+	}
+	// The ANN's mean clipped activation per channel at every ReLU.
+	want := map[string]*channelMeans{}
+	for _, p := range pops {
+		st, ok := index[p.ReLU]
+		if !ok {
+			return fmt.Errorf("population %s is not in the network", p.ReLU)
+		}
+		want[p.ReLU] = newChannelMeans(st, net.Stages[st].Out)
+	}
+	var x tensor.Tensor
+	clip := make([]float32, 0)
+	for lo := 0; lo < cfg.Samples.Len(); lo += snn.NormalizeBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cfg.Samples.Batch(lo, min(lo+snn.NormalizeBatch, cfg.Samples.Len()), &x)
+		if _, err := scaled.Forward(&x, false); err != nil {
+			return err
+		}
+		for name, m := range want {
+			out := scaled.NodeOutput(name).Data
+			clip = append(clip[:0], out...)
+			for i, v := range clip {
+				clip[i] = min(max(v, 0), 1)
+			}
+			m.add(clip)
+		}
+	}
+	in := tensor.New(0)
+	for k := range pops {
+		p := &pops[k]
+		st := index[p.ReLU]
+		// The layer whose bias takes the correction: the Conv2d or Linear
+		// feeding the population, or an Add's first input.
+		feed := src[st][0]
+		if feed >= 0 && net.Stages[feed].Join != nil {
+			feed = src[feed][0]
+		}
+		if feed < 0 {
+			continue
+		}
+		bias := biasOf(net.Stages[feed].Layer)
+		if bias == nil {
+			continue
+		}
+		got := newChannelMeans(st, net.Stages[st].Out)
+		if err := simulate(ctx, net, got, in, cfg); err != nil {
+			return err
+		}
+		w, g := want[p.ReLU].means(), got.means()
+		if len(bias) != len(w) {
+			continue // a layer that does not map one bias to one channel
+		}
+		var shift float64
+		for ch := range bias {
+			d := w[ch] - g[ch]
+			bias[ch] += float32(d)
+			shift += math.Abs(d)
+		}
+		p.Corrected, p.MeanShift = net.Stages[feed].Name, shift/float64(len(bias))
+	}
+	return nil
+}
+
+// biasOf returns the bias of a Conv2d or Linear, giving it one of zeros if
+// it has none.
+func biasOf(l nn.Layer) []float32 {
+	switch v := l.(type) {
+	case *nn.Conv2d:
+		if v.Bias == nil {
+			v.Config.Bias = true
+			v.Bias = &nn.Param{Name: "bias", Value: tensor.New(v.Config.Out), Grad: tensor.New(v.Config.Out)}
+		}
+		return v.Bias.Value.Data
+	case *nn.Linear:
+		if v.Bias == nil {
+			v.Config.Bias = true
+			v.Bias = &nn.Param{Name: "bias", Value: tensor.New(v.Config.Out), Grad: tensor.New(v.Config.Out)}
+		}
+		return v.Bias.Value.Data
+	}
+	return nil
+}
+
+// simulate runs net on the calibration images, each a constant current for
+// cfg.Steps steps, handing the watched stage's frames to m.
+func simulate(ctx context.Context, net *snn.Network, m *channelMeans, in *tensor.Tensor, cfg Config) error {
+	sm, err := sim.New(net)
+	if err != nil {
+		return err
+	}
+	sm.SetEngine(cfg.Engine)
+	sm.SetTrustedInput(true)
+	sm.AddMonitor(m)
+	var x tensor.Tensor
+	frame := tensor.Numel(net.Input)
+	const batch = 64
+	for lo := 0; lo < cfg.Samples.Len(); lo += batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+batch, cfg.Samples.Len())
+		cfg.Samples.Batch(lo, hi, &x)
+		in.Resize(append([]int{hi - lo, cfg.Steps}, net.Input...)...)
+		for b := 0; b < hi-lo; b++ {
+			s := encode.Current{}.Start(x.Data[b*frame:(b+1)*frame], lo+b)
+			s.Next(in.Data[b*cfg.Steps*frame:(b+1)*cfg.Steps*frame], cfg.Steps)
+		}
+		sm.Reset()
+		if _, err := sm.Run(ctx, in); err != nil {
+			return err
+		}
+	}
+	return sm.CheckState()
+}
