@@ -38,9 +38,9 @@ import (
 
 // Config holds a calibration's settings.
 type Config struct {
-	Steps   int        // T, the number of time steps the network will run
+	Steps   int         // T, the number of time steps the network will run
 	Samples snn.Samples // calibration images (training data)
-	Engine  sim.Engine // the engine that simulates them
+	Engine  sim.Engine  // the engine that simulates them
 	// SkipBiasCorrection stops after the threshold search.
 	SkipBiasCorrection bool
 }
