@@ -41,8 +41,42 @@ type Config struct {
 	Steps   int         // T, the number of time steps the network will run
 	Samples snn.Samples // calibration images (training data)
 	Engine  sim.Engine  // the engine that simulates them
-	// SkipBiasCorrection stops after the threshold search.
+	// SkipBiasCorrection stops after the threshold search (and the
+	// initial-potential search).
 	SkipBiasCorrection bool
+	// SearchVInit chooses the membrane's initial potential, one fraction of
+	// the threshold for every population, among VInitCandidates: the one
+	// that classifies the most calibration images right when Samples has
+	// labels (Labeled), ties going to the mean readout per step closest to
+	// the ANN's output (the only criterion without labels); before the
+	// bias correction, which then works at that potential.
+	SearchVInit bool
+}
+
+// Labeled is implemented by calibration samples that know their classes.
+type Labeled interface {
+	Label(i int) int
+}
+
+// VInitCandidates are the initial potentials (fractions of the threshold)
+// Config.SearchVInit tries. 0.5 centres the rounding; on resnet_fmnist at
+// T=16 starting higher paid (90.55 % at 0.65 against 90.0 % at 0.5 on 2000
+// test images, calibrated on 1024 training images).
+var VInitCandidates = []float32{0.4, 0.5, 0.6, 0.7}
+
+// Result is what a calibration chose beyond each population's threshold
+// and bias.
+type Result struct {
+	Populations []Population `json:"populations"`
+	// VInit is the initial potential, a fraction of the threshold, of
+	// every population; VInitError, per candidate tried (in
+	// VInitCandidates order), the mean squared difference between the
+	// network's mean readout and the ANN's output that chose it.
+	VInit      float32   `json:"v_init"`
+	VInitError []float64 `json:"v_init_error,omitempty"`
+	// VInitAccuracy is, per candidate, the accuracy on the calibration
+	// images (with labels).
+	VInitAccuracy []float64 `json:"v_init_accuracy,omitempty"`
 }
 
 // Population is what calibration did at one spiking population.
@@ -70,7 +104,7 @@ func Neuron() snn.Neuron {
 // Graph calibrates g for cfg.Steps steps and converts it with opts (whose
 // Neuron should be Neuron(), or one close to it: the threshold search
 // assumes its rounding and clip). g is not modified.
-func Graph(ctx context.Context, g *graph.Graph, opts snn.ConvertOptions, cfg Config) (*snn.Network, []snn.NodeReport, []Population, error) {
+func Graph(ctx context.Context, g *graph.Graph, opts snn.ConvertOptions, cfg Config) (*snn.Network, []snn.NodeReport, *Result, error) {
 	if cfg.Steps < 1 {
 		return nil, nil, nil, fmt.Errorf("calibrate: %d time steps", cfg.Steps)
 	}
@@ -93,12 +127,121 @@ func Graph(ctx context.Context, g *graph.Graph, opts snn.ConvertOptions, cfg Con
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
 	}
+	res := &Result{Populations: pops, VInit: opts.Neuron.VInit}
+	if cfg.SearchVInit {
+		if err := searchVInit(ctx, scaled, net, res, cfg); err != nil {
+			return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
+		}
+		return net, report, res, nil
+	}
 	if !cfg.SkipBiasCorrection {
 		if err := correctBiases(ctx, scaled, net, pops, cfg); err != nil {
 			return nil, nil, nil, fmt.Errorf("calibrate: %w", err)
 		}
 	}
-	return net, report, pops, nil
+	return net, report, res, nil
+}
+
+// biases returns the biases of net's weighted stages (giving those without
+// one a bias of zeros, which changes nothing), by stage.
+func biases(net *snn.Network) map[int][]float32 {
+	b := map[int][]float32{}
+	for i := range net.Stages {
+		if v := biasOf(net.Stages[i].Layer); v != nil {
+			b[i] = v
+		}
+	}
+	return b
+}
+
+// searchVInit sets every population's initial potential to the candidate
+// whose mean readout per step is closest (mean squared difference) to the
+// output of scaled, the ANN net was converted from, on the calibration
+// images.
+func searchVInit(ctx context.Context, scaled *graph.Graph, net *snn.Network, res *Result, cfg Config) error {
+	var want []float32
+	var x tensor.Tensor
+	for lo := 0; lo < cfg.Samples.Len(); lo += snn.NormalizeBatch {
+		cfg.Samples.Batch(lo, min(lo+snn.NormalizeBatch, cfg.Samples.Len()), &x)
+		out, err := scaled.Forward(&x, false)
+		if err != nil {
+			return err
+		}
+		want = append(want, out.Data...)
+	}
+	live := biases(net)
+	orig := map[int][]float32{}
+	for i, b := range live {
+		orig[i] = append([]float32(nil), b...)
+	}
+	var bestBias map[int][]float32
+	var bestPops []Population
+	best := -1
+	for k, v := range VInitCandidates {
+		for i, b := range orig {
+			copy(live[i], b)
+		}
+		for i := range net.Stages {
+			if n := net.Stages[i].Neuron; n != nil {
+				n.VInit = v
+			}
+		}
+		pops := append([]Population(nil), res.Populations...)
+		if !cfg.SkipBiasCorrection {
+			// Each candidate with its own bias correction: the potential
+			// that is best once corrected is not the best uncorrected
+			// (resnet_fmnist at T=16: 0.65 classified 81.9 % of the
+			// calibration images uncorrected, 0.5 90.1 %).
+			if err := correctBiases(ctx, scaled, net, pops, cfg); err != nil {
+				return err
+			}
+		}
+		var e float64
+		right := 0
+		classes := tensor.Numel(net.OutputShape())
+		labeled, hasLabels := cfg.Samples.(Labeled)
+		err := simulateOutputs(ctx, net, cfg, func(sample int, mean []float64) {
+			top := 0
+			for c, m := range mean {
+				d := m - float64(want[sample*classes+c])
+				e += d * d
+				if m > mean[top] {
+					top = c
+				}
+			}
+			if hasLabels && top == labeled.Label(sample) {
+				right++
+			}
+		})
+		if err != nil {
+			return err
+		}
+		res.VInitError = append(res.VInitError, e/float64(cfg.Samples.Len()))
+		if hasLabels {
+			res.VInitAccuracy = append(res.VInitAccuracy, float64(right)/float64(cfg.Samples.Len()))
+		}
+		better := best < 0 || res.VInitError[k] < res.VInitError[best]
+		if hasLabels && best >= 0 && res.VInitAccuracy[k] != res.VInitAccuracy[best] {
+			better = res.VInitAccuracy[k] > res.VInitAccuracy[best]
+		}
+		if better {
+			best, bestPops = k, pops
+			bestBias = map[int][]float32{}
+			for i, b := range live {
+				bestBias[i] = append([]float32(nil), b...)
+			}
+		}
+	}
+	res.VInit, res.Populations = VInitCandidates[best], bestPops
+	for i, b := range bestBias {
+		copy(live[i], b)
+	}
+	for i := range net.Stages {
+		if n := net.Stages[i].Neuron; n != nil {
+			n.VInit = res.VInit
+		}
+	}
+	return nil
 }
 
 // maxSearchValues bounds the activations a threshold search weighs: beyond
@@ -246,10 +389,15 @@ func correctBiases(ctx context.Context, scaled *graph.Graph, net *snn.Network, p
 			return err
 		}
 		for name, m := range want {
+			// What a population can give a constant input over T steps,
+			// starting at β = v_init: floor(a·T + β)/T, clipped to [0, 1]
+			// (measured: 90.0 % on resnet_fmnist at T=16 against 89.8 %
+			// with the unrounded clip).
+			t, beta := float64(cfg.Steps), float64(net.Stages[m.stage].Neuron.VInit)
 			out := scaled.NodeOutput(name).Data
 			clip = append(clip[:0], out...)
 			for i, v := range clip {
-				clip[i] = min(max(v, 0), 1)
+				clip[i] = float32(min(max(math.Floor(float64(v)*t+beta), 0), t) / t)
 			}
 			m.add(clip)
 		}
@@ -313,13 +461,30 @@ func biasOf(l nn.Layer) []float32 {
 // simulate runs net on the calibration images, each a constant current for
 // cfg.Steps steps, handing the watched stage's frames to m.
 func simulate(ctx context.Context, net *snn.Network, m *channelMeans, in *tensor.Tensor, cfg Config) error {
+	return run(ctx, net, m, in, cfg, nil)
+}
+
+// simulateOutputs runs net on the calibration images and hands each
+// sample's mean output per step to each.
+func simulateOutputs(ctx context.Context, net *snn.Network, cfg Config, each func(sample int, mean []float64)) error {
+	return run(ctx, net, nil, tensor.New(0), cfg, each)
+}
+
+// run simulates the calibration images (a constant current each for
+// cfg.Steps steps), handing a watched stage to m (if any) and each sample's
+// mean output per step to each (if set).
+func run(ctx context.Context, net *snn.Network, m *channelMeans, in *tensor.Tensor, cfg Config, each func(sample int, mean []float64)) error {
 	sm, err := sim.New(net)
 	if err != nil {
 		return err
 	}
 	sm.SetEngine(cfg.Engine)
 	sm.SetTrustedInput(true)
-	sm.AddMonitor(m)
+	if m != nil {
+		sm.AddMonitor(m)
+	}
+	classes := tensor.Numel(net.OutputShape())
+	mean := make([]float64, classes)
 	var x tensor.Tensor
 	frame := tensor.Numel(net.Input)
 	const batch = 64
@@ -335,8 +500,23 @@ func simulate(ctx context.Context, net *snn.Network, m *channelMeans, in *tensor
 			s.Next(in.Data[b*cfg.Steps*frame:(b+1)*cfg.Steps*frame], cfg.Steps)
 		}
 		sm.Reset()
-		if _, err := sm.Run(ctx, in); err != nil {
+		out, err := sm.Run(ctx, in)
+		if err != nil {
 			return err
+		}
+		if each != nil {
+			for b := 0; b < hi-lo; b++ {
+				clear(mean)
+				for t := 0; t < cfg.Steps; t++ {
+					for c, v := range out.Data[(b*cfg.Steps+t)*classes : (b*cfg.Steps+t+1)*classes] {
+						mean[c] += float64(v)
+					}
+				}
+				for c := range mean {
+					mean[c] /= float64(cfg.Steps)
+				}
+				each(lo+b, mean)
+			}
 		}
 	}
 	return sm.CheckState()

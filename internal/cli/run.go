@@ -76,7 +76,7 @@ type RunReport struct {
 	EnergyPerSample snneval.Energy `json:"energy_per_sample"`
 	// Calibration: with --calibrate, the threshold and bias correction of
 	// every population.
-	Calibration []calibrate.Population `json:"calibration,omitempty"`
+	Calibration *calibrate.Result `json:"calibration,omitempty"`
 }
 
 func newRunCmd(e *env) *cobra.Command {

@@ -111,11 +111,12 @@ func (e *env) calibrateGraph(cmd *cobra.Command, path string, g *graph.Graph, op
 		return nil, fmt.Errorf("--calibrate needs training images: %w", err)
 	}
 	idx := rand.New(rand.NewPCG(c.calibSeed, 0xca1b)).Perm(trainSet.N)[:min(c.calibrate, trainSet.N)]
-	net, report, pops, err := calibrate.Graph(cmd.Context(), g, opts, calibrate.Config{Steps: c.steps, Samples: indexSamples{trainSet, idx}, Engine: sim.EngineAuto})
+	net, report, res, err := calibrate.Graph(cmd.Context(), g, opts, calibrate.Config{Steps: c.steps, Samples: indexSamples{trainSet, idx}, Engine: sim.EngineAuto,
+		SearchVInit: !cmd.Flags().Changed("v-init")})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &loaded{net: net, ann: g, normalized: c.inputNorm != "", report: report, calibration: pops}, nil
+	return &loaded{net: net, ann: g, normalized: c.inputNorm != "", report: report, calibration: res}, nil
 }
 
 // indexSamples serves the images idx of a data set.
@@ -127,6 +128,9 @@ type indexSamples struct {
 func (s indexSamples) Len() int { return len(s.idx) }
 
 func (s indexSamples) Batch(lo, hi int, x *tensor.Tensor) { s.d.Batch(s.idx[lo:hi], x, nil) }
+
+// Label implements calibrate.Labeled.
+func (s indexSamples) Label(i int) int { return int(s.d.Labels[s.idx[i]]) }
 
 // forQCFS adjusts the options for a model with QCFS activations, whose
 // defaults differ: their populations are snn.DefaultQCFSNeuron with
@@ -274,8 +278,8 @@ type loaded struct {
 	norms      []snn.Normalization
 	graphNorms []snn.GraphNormalization
 	report     []snn.NodeReport
-	// calibration: what --calibrate did at every population.
-	calibration []calibrate.Population
+	// calibration: what --calibrate did.
+	calibration *calibrate.Result
 }
 
 // loadForSimulation opens an ANN (converted with the flags) or an SNN file.
@@ -356,12 +360,15 @@ func writeReport(w io.Writer, l *loaded) {
 	for _, n := range l.graphNorms {
 		fmt.Fprintf(w, "normalised %s by its percentile %.4g\n", n.ReLU, n.Percentile)
 	}
-	for _, p := range l.calibration {
-		fmt.Fprintf(w, "calibrated %s: threshold %.4g (clip-floor error %.3g)", p.ReLU, p.Threshold, p.MSE)
-		if p.Corrected != "" {
-			fmt.Fprintf(w, ", bias of %s corrected by %.3g on average", p.Corrected, p.MeanShift)
+	if c := l.calibration; c != nil {
+		for _, p := range c.Populations {
+			fmt.Fprintf(w, "calibrated %s: threshold %.4g (clip-floor error %.3g)", p.ReLU, p.Threshold, p.MSE)
+			if p.Corrected != "" {
+				fmt.Fprintf(w, ", bias of %s corrected by %.3g on average", p.Corrected, p.MeanShift)
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "calibrated initial potential: %g of the threshold\n", c.VInit)
 	}
 }
 
