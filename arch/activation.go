@@ -8,7 +8,7 @@ import (
 
 // ParseActivation reads a choice of activation: "relu" (nil: keep the
 // architecture's), or "qcfs:L" / "qcfs:L:LAMBDA" for a QCFS layer of L
-// levels with one λ per layer, initially LAMBDA (DefaultQCFSLambda).
+// levels with one λ per layer, initially LAMBDA (DefaultQCFSLambda, 2).
 func ParseActivation(s string) (*Layer, error) {
 	if s == "" || s == "relu" {
 		return nil, nil

@@ -249,5 +249,5 @@ func (q *QCFS) String() string {
 	if q.PerChannel() {
 		return fmt.Sprintf("QCFS(levels=%d, channels=%d)", q.Levels, q.Lambda.Value.Shape[0])
 	}
-	return fmt.Sprintf("QCFS(levels=%d)", q.Levels)
+	return fmt.Sprintf("QCFS(levels=%d, lambda=%.4g)", q.Levels, q.Lambda.Value.Data[0])
 }

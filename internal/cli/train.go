@@ -88,7 +88,7 @@ resnet-small takes Adam at 3e-3 with a one-cycle schedule.`,
 	f.Float64Var(&o.momentum, "momentum", 0, "SGD momentum")
 	f.Float64Var(&o.weightDecay, "weight-decay", 0, "L2 weight decay")
 	f.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, onecycle or step:N:G")
-	f.StringVar(&o.activation, "activation", "relu", "activation replacing every ReLU: relu, or qcfs:L[:LAMBDA] (QCFS of L levels, trainable λ starting at LAMBDA, 4 by default)")
+	f.StringVar(&o.activation, "activation", "relu", "activation replacing every ReLU: relu, or qcfs:L[:LAMBDA] (QCFS of L levels, trainable λ starting at LAMBDA, 2 by default)")
 	f.StringVar(&o.augment, "augment", "none", "training augmentation: none, or shift:N (random shifts of up to N pixels each way)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for initialisation and shuffling")
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
