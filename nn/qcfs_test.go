@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -136,4 +137,14 @@ func BenchmarkQCFS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A QCFS activation of 4 levels and λ = 2 rounds x/λ to quarters, clipped
+// to [0, 1], times λ.
+func ExampleQCFS() {
+	q := NewQCFS(4, 2, 0)
+	x, _ := tensor.FromSlice([]float32{-1, 0.2, 0.3, 1.1, 1.9, 5}, 1, 6)
+	y, _ := q.Forward(x, false)
+	fmt.Println(y.Data)
+	// Output: [0 0 0.5 1 2 2]
 }
