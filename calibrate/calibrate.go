@@ -3,7 +3,7 @@
 // calibration after Li et al. ("A free lunch from ANN: towards efficient,
 // accurate spiking neural networks calibration", ICML 2021).
 //
-// Two steps, on a few hundred to a few thousand training images:
+// On a few hundred to a few thousand training images:
 //
 //  1. Thresholds. Each spiking population's threshold θ is searched to
 //     minimise the mean squared error between the ReLU's activations a and
@@ -16,6 +16,9 @@
 //     (scaled and clipped to [0, 1]) on the same images, and the mean
 //     difference is added to the bias of the layer that feeds it, so that
 //     each layer corrects what the ones before it left.
+//  3. Optionally (Config.SearchVInit), the initial potential of every
+//     population: each of VInitCandidates with its own bias correction,
+//     the one whose readout is closest to the ANN's kept.
 //
 // Calibration data is training data: never the images the result is
 // measured on.
@@ -155,10 +158,12 @@ func biases(net *snn.Network) map[int][]float32 {
 	return b
 }
 
-// searchVInit sets every population's initial potential to the candidate
-// whose mean readout per step is closest (mean squared difference) to the
-// output of scaled, the ANN net was converted from, on the calibration
-// images.
+// searchVInit tries every candidate initial potential on all of net's
+// populations, each with its own bias correction (unless skipped), and
+// keeps the one whose mean readout per step is closest (mean squared
+// difference) to the output of scaled, the ANN net was converted from, on
+// the calibration images: its potential, its biases and its populations'
+// record.
 func searchVInit(ctx context.Context, scaled *graph.Graph, net *snn.Network, res *Result, cfg Config) error {
 	var want []float32
 	var x tensor.Tensor
