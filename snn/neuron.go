@@ -340,6 +340,11 @@ func (n *Neuron) String() string {
 	if n.Kind == LIF && n.NormInput {
 		parts = append(parts, "norm_input=True")
 	}
+	if n.VInit != 0 {
+		// Not a sinabs argument: the membrane's start, a fraction of the
+		// threshold (sinabs' networks start at 0 and print without it).
+		parts = append(parts, "v_init="+pyFloat(n.VInit)+"θ")
+	}
 	return n.Kind.String() + "(" + strings.Join(parts, ", ") + ")"
 }
 
