@@ -30,6 +30,11 @@ import (
 type QCFS struct {
 	Levels int
 	Lambda *Param // [1], or [C] for one per channel
+	// Penalty, when set, adds Penalty·Σh(x)/B to the loss of a batch of B
+	// (an L1 penalty on the activations: the gradient Penalty/B reaches
+	// every output), the way to train for fewer spikes (synaptic
+	// operations) after conversion.
+	Penalty float32
 
 	in, out, dx tensor.Tensor
 	clampIn     []float32 // training: floor(x/λ·L + 1/2)/L per element, for Backward
@@ -194,6 +199,7 @@ func (q *QCFS) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 	tasks := (batch + imageGroup - 1) / imageGroup
 	q.lamGrad = append(q.lamGrad[:0], make([]float64, tasks*lams)...)
 	lam, l := q.Lambda.Value.Data, float32(q.Levels)
+	pen := q.Penalty / float32(max(batch, 1))
 	parallel.Run(tasks, func(t int) {
 		g := q.lamGrad[t*lams : (t+1)*lams]
 		lo, hi := t*imageGroup*per, min((t+1)*imageGroup, batch)*per
@@ -211,7 +217,8 @@ func (q *QCFS) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 			for i, c := range cs {
 				// PyTorch's chain, in its order: ·λ, clamp, /L, floor
 				// (straight through), +1/2, ·L, /λ.
-				d, kk := dys[i]*lk, c
+				dyi := dys[i] + pen
+				d, kk := dyi*lk, c
 				switch {
 				case c < 0:
 					d, kk = 0, 0
@@ -227,7 +234,7 @@ func (q *QCFS) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) 
 				// λ appears twice: as the factor (gradient: the clamp's
 				// output) and in x/λ (−x/λ² times the gradient reaching
 				// x/λ, which is λ times d).
-				sums[i&3] += float64(dys[i])*float64(kk) - float64(d)*float64(xs[i])*inv
+				sums[i&3] += float64(dyi)*float64(kk) - float64(d)*float64(xs[i])*inv
 			}
 			g[k] += (sums[0] + sums[1]) + (sums[2] + sums[3])
 			r = end

@@ -148,3 +148,35 @@ func ExampleQCFS() {
 	fmt.Println(y.Data)
 	// Output: [0 0 0.5 1 2 2]
 }
+
+// TestQCFSPenalty checks that a penalty P adds P/B to the gradient that
+// reaches every output: the same input and λ gradients as without it and
+// dy + P/B.
+func TestQCFSPenalty(t *testing.T) {
+	x, dy := tensor.New(3, 2, 4), tensor.New(3, 2, 4)
+	for i := range x.Data {
+		x.Data[i] = float32(i%11)/4 - 0.5
+		dy.Data[i] = float32(i%5)/8 - 0.25
+	}
+	run := func(penalty float32, shift float32) ([]float32, float32) {
+		q := NewQCFS(4, 2, 0)
+		q.Penalty = penalty
+		if _, err := q.Forward(x, true); err != nil {
+			t.Fatal(err)
+		}
+		d := tensor.New(dy.Shape...)
+		for i, v := range dy.Data {
+			d.Data[i] = v + shift
+		}
+		dx, err := q.Backward(d, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), dx.Data...), q.Lambda.Grad.Data[0]
+	}
+	dx1, dl1 := run(0.75, 0)
+	dx2, dl2 := run(0, 0.25) // 0.75 over a batch of 3
+	if fmt.Sprint(dx1) != fmt.Sprint(dx2) || math.Abs(float64(dl1-dl2)) > 1e-6 {
+		t.Fatalf("penalty: dx %v, dλ %v; shifted gradient: dx %v, dλ %v", dx1, dl1, dx2, dl2)
+	}
+}

@@ -124,6 +124,8 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"train", "--activation", "gelu"}, "want relu, qcfs:L"},
 		{[]string{"train", "--augment", "shift:-1"}, "--augment: augmentation \"shift:-1\""},
 		{[]string{"train", "--augment", "rotate:5"}, "want none or shift:N"},
+		{[]string{"train", "--synops-penalty", "-1"}, "--synops-penalty -1"},
+		{[]string{"train", "--synops-penalty", "1e-8", "--limit", "100", "--epochs", "1"}, "has no QCFS activation"},
 		{[]string{"run", "-m", model, "--readout", "logits"}, "--readout \"logits\": want spikes or membrane"},
 		{[]string{"run", "-m", model, "--readout", "membrane", "--spiking-output=true"}, "--readout membrane contradicts --spiking-output=true"},
 		{[]string{"run", "-m", model, "--early-exit", "1.5"}, "--early-exit \"1.5\": early exit: confidence 1.5 outside (0, 1]"},

@@ -29,6 +29,7 @@ type trainOptions struct {
 	schedule    string
 	activation  string
 	augment     string
+	penalty     float64
 	seed        uint64
 	limit       int
 	testLimit   int
@@ -89,6 +90,7 @@ resnet-small takes Adam at 3e-3 with a one-cycle schedule.`,
 	f.Float64Var(&o.weightDecay, "weight-decay", 0, "L2 weight decay")
 	f.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, onecycle or step:N:G")
 	f.StringVar(&o.activation, "activation", "relu", "activation replacing every ReLU: relu, or qcfs:L[:LAMBDA] (QCFS of L levels, trainable λ starting at LAMBDA, 2 by default)")
+	f.Float64Var(&o.penalty, "synops-penalty", 0, "with QCFS activations: add A × (the synaptic operations a spike of each layer costs / its initial λ) × its activations to the loss, for fewer spikes after conversion (a chain architecture)")
 	f.StringVar(&o.augment, "augment", "none", "training augmentation: none, or shift:N (random shifts of up to N pixels each way)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for initialisation and shuffling")
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
@@ -130,7 +132,38 @@ func (o *trainOptions) check() error {
 	if _, err := train.ParseAugment(o.augment); err != nil {
 		return fmt.Errorf("--augment: %w", err)
 	}
+	if !(o.penalty >= 0 && o.penalty < 1e6) {
+		return fmt.Errorf("--synops-penalty %v: want a number >= 0", o.penalty)
+	}
 	return nil
+}
+
+// setSynopsPenalty gives every QCFS layer of seq the penalty a times the
+// synaptic operations one of its outputs' spikes costs (the fan-out of the
+// Conv2d or Linear it feeds, through pooling and flatten) over its λ.
+func setSynopsPenalty(seq *nn.Sequential, a float64) int {
+	set := 0
+	for i, l := range seq.Layers {
+		q, ok := l.(*nn.QCFS)
+		if !ok {
+			continue
+		}
+		fan := 0.0
+		for _, next := range seq.Layers[i+1:] {
+			if c, ok := next.(*nn.Conv2d); ok {
+				cfg := c.Config.Norm()
+				fan = float64(cfg.Out*cfg.KernelHW[0]*cfg.KernelHW[1]) / float64(cfg.StrideHW[0]*cfg.StrideHW[1])
+				break
+			}
+			if lin, ok := next.(*nn.Linear); ok {
+				fan = float64(lin.Config.Out)
+				break
+			}
+		}
+		q.Penalty = float32(a * fan / float64(q.Lambda.Value.Data[0]))
+		set++
+	}
+	return set
 }
 
 func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error) {
@@ -167,7 +200,13 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			return nil, err
 		}
 		net, save = seq, func(p string, meta map[string]string) error { return modelio.Save(p, spec, seq, meta) }
+		if o.penalty > 0 && setSynopsPenalty(seq, o.penalty) == 0 {
+			return nil, fmt.Errorf("--synops-penalty: %s has no QCFS activation (add --activation qcfs:L)", o.arch)
+		}
 	} else {
+		if o.penalty > 0 {
+			return nil, fmt.Errorf("--synops-penalty: applies to chain architectures (%s is a graph)", o.arch)
+		}
 		g, err := gspec.Build(rng)
 		if err != nil {
 			return nil, err
@@ -211,15 +250,16 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 		TestAccuracy: ev.Accuracy, TestLoss: ev.Loss, Output: o.output}
 	if o.output != "" {
 		meta := map[string]string{
-			"snnkit.train.epochs":        strconv.Itoa(o.epochs),
-			"snnkit.train.batch":         strconv.Itoa(o.batch),
-			"snnkit.train.seed":          strconv.FormatUint(o.seed, 10),
-			"snnkit.train.optimizer":     opt.String(),
-			"snnkit.train.schedule":      o.schedule,
-			"snnkit.train.activation":    o.activation,
-			"snnkit.train.augment":       o.augment,
-			"snnkit.train.samples":       strconv.Itoa(trainSet.N),
-			"snnkit.train.test_accuracy": strconv.FormatFloat(ev.Accuracy, 'f', 6, 64),
+			"snnkit.train.epochs":         strconv.Itoa(o.epochs),
+			"snnkit.train.batch":          strconv.Itoa(o.batch),
+			"snnkit.train.seed":           strconv.FormatUint(o.seed, 10),
+			"snnkit.train.optimizer":      opt.String(),
+			"snnkit.train.schedule":       o.schedule,
+			"snnkit.train.activation":     o.activation,
+			"snnkit.train.augment":        o.augment,
+			"snnkit.train.synops_penalty": strconv.FormatFloat(o.penalty, 'g', -1, 64),
+			"snnkit.train.samples":        strconv.Itoa(trainSet.N),
+			"snnkit.train.test_accuracy":  strconv.FormatFloat(ev.Accuracy, 'f', 6, 64),
 		}
 		if err := save(o.output, meta); err != nil {
 			return nil, fmt.Errorf("-o/--output: %w", err)
