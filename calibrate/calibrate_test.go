@@ -14,16 +14,6 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// samples serves the images of x (N×C×H×W).
-type samples struct{ x *tensor.Tensor }
-
-func (s samples) Len() int { return s.x.Shape[0] }
-func (s samples) Batch(lo, hi int, x *tensor.Tensor) {
-	size := len(s.x.Data) / s.x.Shape[0]
-	x.Resize(append([]int{hi - lo}, s.x.Shape[1:]...)...)
-	copy(x.Data, s.x.Data[lo*size:hi*size])
-}
-
 func images(rng *rand.Rand, n int) *tensor.Tensor {
 	x := tensor.New(n, 1, 8, 8)
 	for i := range x.Data {
@@ -113,7 +103,7 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 		}
 		return e / (64 * 3)
 	}
-	norm, pct, err := snn.NormalizeGraph(ctx, g, samples{calib}, 99.9)
+	norm, pct, err := snn.NormalizeGraph(ctx, g, snn.TensorSamples(calib), 99.9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +114,7 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 	base := errOf(pnet, sim.EngineAuto, pct[len(pct)-1].Percentile)
 	var prev []float64
 	for _, skip := range []bool{true, false} {
-		net, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: samples{calib}, Engine: sim.EngineAuto, SkipBiasCorrection: skip})
+		net, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: snn.TensorSamples(calib), Engine: sim.EngineAuto, SkipBiasCorrection: skip})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +140,7 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 	}
 	// The initial-potential search, without labels: the candidate whose
 	// readout is closest to the ANN's on the calibration images.
-	_, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: samples{calib}, Engine: sim.EngineAuto, SearchVInit: true})
+	_, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: snn.TensorSamples(calib), Engine: sim.EngineAuto, SearchVInit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,16 +12,6 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// images serves a tensor of calibration images [N, C, H, W].
-type images struct{ x *tensor.Tensor }
-
-func (s images) Len() int { return s.x.Shape[0] }
-func (s images) Batch(lo, hi int, x *tensor.Tensor) {
-	size := len(s.x.Data) / s.x.Shape[0]
-	x.Resize(append([]int{hi - lo}, s.x.Shape[1:]...)...)
-	copy(x.Data, s.x.Data[lo*size:hi*size])
-}
-
 // Calibrate a small residual ReLU network for 8 time steps on 256 images
 // (training images in real use), then simulate it as a constant current.
 func ExampleGraph() {
@@ -34,7 +24,7 @@ func ExampleGraph() {
 	opts := snn.DefaultConvertOptions()
 	opts.Neuron, opts.AddSpikingOutput = calibrate.Neuron(), false // the membrane readout
 	net, _, res, err := calibrate.Graph(context.Background(), g, opts,
-		calibrate.Config{Steps: 8, Samples: images{x}, Engine: sim.EngineAuto, SearchVInit: true})
+		calibrate.Config{Steps: 8, Samples: snn.TensorSamples(x), Engine: sim.EngineAuto, SearchVInit: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -140,7 +140,7 @@ func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 	if c.T0 == 0 {
 		s.samples[k] += c.Batch
 	}
-	acc := s.sums[k][:len(sum)] // hoisted: indexing s.sums[k] per element cost 3× the adds
+	acc := s.sums[k][:len(sum)] // once, not s.sums[k] per element
 	for j, v := range sum {
 		acc[j] += float64(v)
 	}

@@ -17,16 +17,6 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// samples serves the images of x (N×C×H×W) to snn.NormalizeGraph.
-type samples struct{ x *tensor.Tensor }
-
-func (s samples) Len() int { return s.x.Shape[0] }
-func (s samples) Batch(lo, hi int, x *tensor.Tensor) {
-	size := len(s.x.Data) / s.x.Shape[0]
-	x.Resize(append([]int{hi - lo}, s.x.Shape[1:]...)...)
-	copy(x.Data, s.x.Data[lo*size:hi*size])
-}
-
 // TestFromGraphGolden converts PyTorch's ONNX export of the golden network
 // (testdata/onnx/tutorial_mnist.onnx holds the golden weights) with
 // snn.FromGraph and requires sinabs' spikes, every layer, every engine.
@@ -76,7 +66,7 @@ func normalizedResGraph(t *testing.T, rng *rand.Rand) (*graph.Graph, *tensor.Ten
 	for i := range x.Data {
 		x.Data[i] = rng.Float32()
 	}
-	ng, _, err := snn.NormalizeGraph(context.Background(), g, samples{x}, 99.9)
+	ng, _, err := snn.NormalizeGraph(context.Background(), g, snn.TensorSamples(x), 99.9)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,10 @@ type Samples interface {
 // tensorSamples serves the rows of a tensor [N, ...].
 type tensorSamples struct{ t *tensor.Tensor }
 
+// TensorSamples serves the rows of t [N, ...] as Samples (images held in
+// memory, for NormalizeGraph, ScaleGraph or a calibration).
+func TensorSamples(t *tensor.Tensor) Samples { return tensorSamples{t} }
+
 func (s tensorSamples) Len() int { return s.t.Shape[0] }
 
 func (s tensorSamples) Batch(lo, hi int, x *tensor.Tensor) {

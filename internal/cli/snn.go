@@ -77,24 +77,32 @@ func (c *convFlags) forCalibration(cmd *cobra.Command, o *snn.ConvertOptions) er
 	case changed("threshold"):
 		return fmt.Errorf("--calibrate: chooses the thresholds itself; --threshold does not apply")
 	}
-	q := calibrate.Neuron()
+	o.Neuron = c.neuronDefaults(cmd, calibrate.Neuron(), o)
+	return o.Validate()
+}
+
+// neuronDefaults returns def with the neuron settings given on the command
+// line (parsed into o.Neuron) in place of its own, and sets the membrane
+// readout unless one was asked for: what --calibrate and a QCFS model
+// change in the defaults.
+func (c *convFlags) neuronDefaults(cmd *cobra.Command, def snn.Neuron, o *snn.ConvertOptions) snn.Neuron {
+	changed := cmd.Flags().Changed
 	if changed("v-init") {
-		q.VInit = o.Neuron.VInit
+		def.VInit = o.Neuron.VInit
 	}
 	if changed("spike") {
-		q.Spike, q.MaxSpikes = o.Neuron.Spike, o.Neuron.MaxSpikes
+		def.Spike, def.MaxSpikes = o.Neuron.Spike, o.Neuron.MaxSpikes
 	}
 	if changed("reset") {
-		q.Reset = o.Neuron.Reset
+		def.Reset = o.Neuron.Reset
 	}
 	if changed("min-v-mem") {
-		q.HasFloor, q.MinVMem = o.Neuron.HasFloor, o.Neuron.MinVMem
+		def.HasFloor, def.MinVMem = o.Neuron.HasFloor, o.Neuron.MinVMem
 	}
-	o.Neuron = q
 	if c.readout == "" && !changed("spiking-output") {
 		o.AddSpikingOutput = false
 	}
-	return o.Validate()
+	return def
 }
 
 // calibrateGraph converts g by calibration for c.steps steps on
@@ -142,23 +150,7 @@ func (c *convFlags) forQCFS(cmd *cobra.Command, o *snn.ConvertOptions) error {
 	if changed("threshold") {
 		return fmt.Errorf("--threshold: a QCFS layer's threshold is its trained λ")
 	}
-	q := snn.DefaultQCFSNeuron()
-	if changed("v-init") {
-		q.VInit = o.Neuron.VInit
-	}
-	if changed("spike") {
-		q.Spike, q.MaxSpikes = o.Neuron.Spike, o.Neuron.MaxSpikes
-	}
-	if changed("reset") {
-		q.Reset = o.Neuron.Reset
-	}
-	if changed("min-v-mem") {
-		q.HasFloor, q.MinVMem = o.Neuron.HasFloor, o.Neuron.MinVMem
-	}
-	o.QCFSNeuron = q
-	if c.readout == "" && !changed("spiking-output") {
-		o.AddSpikingOutput = false
-	}
+	o.QCFSNeuron = c.neuronDefaults(cmd, snn.DefaultQCFSNeuron(), o)
 	if !changed("fold-batchnorm") {
 		// A trained network's BatchNorm folds into its convolutions: no
 		// pass per frame (a graph's are folded anyway).

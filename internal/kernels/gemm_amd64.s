@@ -9485,9 +9485,9 @@ TEXT ·pointwise1c1AVX512(SB), NOSPLIT, $0-72
 	MOVQ rowStride+32(FP), R11
 	MOVQ masks+40(FP), AX
 	KMOVW AX, K2
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise1c1AVX512_row:
 	MOVQ R8, R9
@@ -9497,7 +9497,7 @@ pointwise1c1AVX512_pos:
 	VCMPPS $4, (R9), Z30, K2, K1
 	KMOVW K1, BX
 	TESTL BX, BX
-	JZ pointwise1c1AVX512_store
+	JZ pointwise1c1AVX512_noent
 pointwise1c1AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $64, R13, R15
@@ -9505,7 +9505,7 @@ pointwise1c1AVX512_ent:
 	BLSRL BX, BX
 	VFMADD231PS 0(SI)(R15*1), Z31, Z0
 	JNZ pointwise1c1AVX512_ent
-pointwise1c1AVX512_store:
+pointwise1c1AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	ADDQ $64, DI
 	ADDQ R10, R9
@@ -9526,10 +9526,10 @@ TEXT ·pointwise2c1AVX512(SB), NOSPLIT, $0-72
 	MOVQ rowStride+32(FP), R11
 	MOVQ masks+40(FP), AX
 	KMOVW AX, K2
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
 	VMOVUPS 64(AX), Z25
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise2c1AVX512_row:
 	MOVQ R8, R9
@@ -9540,7 +9540,7 @@ pointwise2c1AVX512_pos:
 	VCMPPS $4, (R9), Z30, K2, K1
 	KMOVW K1, BX
 	TESTL BX, BX
-	JZ pointwise2c1AVX512_store
+	JZ pointwise2c1AVX512_noent
 pointwise2c1AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $128, R13, R15
@@ -9549,7 +9549,7 @@ pointwise2c1AVX512_ent:
 	VFMADD231PS 0(SI)(R15*1), Z31, Z0
 	VFMADD231PS 64(SI)(R15*1), Z31, Z1
 	JNZ pointwise2c1AVX512_ent
-pointwise2c1AVX512_store:
+pointwise2c1AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	VMOVUPS Z1, 64(DI)
 	ADDQ $128, DI
@@ -9571,12 +9571,12 @@ TEXT ·pointwise4c1AVX512(SB), NOSPLIT, $0-72
 	MOVQ rowStride+32(FP), R11
 	MOVQ masks+40(FP), AX
 	KMOVW AX, K2
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
 	VMOVUPS 64(AX), Z25
 	VMOVUPS 128(AX), Z26
 	VMOVUPS 192(AX), Z27
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise4c1AVX512_row:
 	MOVQ R8, R9
@@ -9589,7 +9589,7 @@ pointwise4c1AVX512_pos:
 	VCMPPS $4, (R9), Z30, K2, K1
 	KMOVW K1, BX
 	TESTL BX, BX
-	JZ pointwise4c1AVX512_store
+	JZ pointwise4c1AVX512_noent
 pointwise4c1AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $256, R13, R15
@@ -9600,7 +9600,7 @@ pointwise4c1AVX512_ent:
 	VFMADD231PS 128(SI)(R15*1), Z31, Z2
 	VFMADD231PS 192(SI)(R15*1), Z31, Z3
 	JNZ pointwise4c1AVX512_ent
-pointwise4c1AVX512_store:
+pointwise4c1AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -9626,9 +9626,9 @@ TEXT ·pointwise1c2AVX512(SB), NOSPLIT, $0-72
 	KMOVW AX, K2
 	SHRQ $16, AX
 	KMOVW AX, K3
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise1c2AVX512_row:
 	MOVQ R8, R9
@@ -9642,7 +9642,7 @@ pointwise1c2AVX512_pos:
 	SHLL $16, AX
 	ORL AX, BX
 	TESTL BX, BX
-	JZ pointwise1c2AVX512_store
+	JZ pointwise1c2AVX512_noent
 pointwise1c2AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $64, R13, R15
@@ -9650,7 +9650,7 @@ pointwise1c2AVX512_ent:
 	BLSRL BX, BX
 	VFMADD231PS 0(SI)(R15*1), Z31, Z0
 	JNZ pointwise1c2AVX512_ent
-pointwise1c2AVX512_store:
+pointwise1c2AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	ADDQ $64, DI
 	ADDQ R10, R9
@@ -9673,10 +9673,10 @@ TEXT ·pointwise2c2AVX512(SB), NOSPLIT, $0-72
 	KMOVW AX, K2
 	SHRQ $16, AX
 	KMOVW AX, K3
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
 	VMOVUPS 64(AX), Z25
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise2c2AVX512_row:
 	MOVQ R8, R9
@@ -9691,7 +9691,7 @@ pointwise2c2AVX512_pos:
 	SHLL $16, AX
 	ORL AX, BX
 	TESTL BX, BX
-	JZ pointwise2c2AVX512_store
+	JZ pointwise2c2AVX512_noent
 pointwise2c2AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $128, R13, R15
@@ -9700,7 +9700,7 @@ pointwise2c2AVX512_ent:
 	VFMADD231PS 0(SI)(R15*1), Z31, Z0
 	VFMADD231PS 64(SI)(R15*1), Z31, Z1
 	JNZ pointwise2c2AVX512_ent
-pointwise2c2AVX512_store:
+pointwise2c2AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	VMOVUPS Z1, 64(DI)
 	ADDQ $128, DI
@@ -9724,12 +9724,12 @@ TEXT ·pointwise4c2AVX512(SB), NOSPLIT, $0-72
 	KMOVW AX, K2
 	SHRQ $16, AX
 	KMOVW AX, K3
+	VXORPS Z30, Z30, Z30
 	MOVQ bias+48(FP), AX
 	VMOVUPS 0(AX), Z24
 	VMOVUPS 64(AX), Z25
 	VMOVUPS 128(AX), Z26
 	VMOVUPS 192(AX), Z27
-	VXORPS Z30, Z30, Z30
 	MOVQ oh+56(FP), DX
 pointwise4c2AVX512_row:
 	MOVQ R8, R9
@@ -9746,7 +9746,7 @@ pointwise4c2AVX512_pos:
 	SHLL $16, AX
 	ORL AX, BX
 	TESTL BX, BX
-	JZ pointwise4c2AVX512_store
+	JZ pointwise4c2AVX512_noent
 pointwise4c2AVX512_ent:
 	TZCNTL BX, R13
 	IMUL3Q $256, R13, R15
@@ -9757,7 +9757,7 @@ pointwise4c2AVX512_ent:
 	VFMADD231PS 128(SI)(R15*1), Z31, Z2
 	VFMADD231PS 192(SI)(R15*1), Z31, Z3
 	JNZ pointwise4c2AVX512_ent
-pointwise4c2AVX512_store:
+pointwise4c2AVX512_noent:
 	VMOVUPS Z0, 0(DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)

@@ -206,29 +206,17 @@ func vecAVX512() vecFuncs {
 		iafSum2: func(v, a, b, out []float32, theta, minV, f float32) float64 {
 			var lanes [16]float32
 			iafSum2CountAVX512(&v[0], &a[0], &b[0], &out[0], len(v), theta, minV, f, &lanes[0])
-			s := 0.0
-			for _, l := range lanes {
-				s += float64(l)
-			}
-			return s
+			return laneSum(&lanes)
 		},
 		iafCount: func(v, x, out []float32, theta, minV float32) float64 {
 			var lanes [16]float32
 			iafCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
-			s := 0.0
-			for _, l := range lanes {
-				s += float64(l)
-			}
-			return s
+			return laneSum(&lanes)
 		},
 		iafSingle: func(v, x, out []float32, theta, minV float32) float64 {
 			var lanes [16]float32
 			iafSingleCountAVX512(&v[0], &x[0], &out[0], len(v), theta, minV, &lanes[0])
-			s := 0.0
-			for _, l := range lanes {
-				s += float64(l)
-			}
-			return s
+			return laneSum(&lanes)
 		},
 		sum: func(x []float32) float32 {
 			if len(x) == 0 {
@@ -237,4 +225,13 @@ func vecAVX512() vecFuncs {
 			return sumAVX512(&x[0], len(x))
 		},
 	}
+}
+
+// laneSum adds the per-lane spike counts a counting IAF kernel returns.
+func laneSum(lanes *[16]float32) float64 {
+	s := 0.0
+	for _, l := range lanes {
+		s += float64(l)
+	}
+	return s
 }
