@@ -10,7 +10,6 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
-	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -332,19 +331,7 @@ func AccuracyByT(acc []float64, ann float64) (*Figure, error) {
 	// A log time axis shows both the first steps, where accuracy climbs,
 	// and the long plateau.
 	p.X.Scale = plot.LogScale{}
-	var xt []plot.Tick
-	for _, d := range []float64{1, 2, 5} {
-		for m := 1.0; m <= float64(len(acc)); m *= 10 {
-			if v := d * m; v <= float64(len(acc)) {
-				xt = append(xt, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
-			}
-		}
-	}
-	sort.Slice(xt, func(i, j int) bool { return xt[i].Value < xt[j].Value })
-	if last := float64(len(acc)); len(xt) == 0 || xt[len(xt)-1].Value != last {
-		xt = append(xt, plot.Tick{Value: last, Label: strconv.Itoa(len(acc))})
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(xt)
+	p.X.Tick.Marker = plot.ConstantTicks(timeTicks(len(acc)))
 	p.X.Label.Text = "time step t, log scale (prediction from spikes in steps 1..t)"
 	return fromPlot(p, 7*vg.Inch, 4.5*vg.Inch), nil
 }

@@ -39,11 +39,16 @@ func sampleFigures(t *testing.T) map[string]*Figure {
 		return f
 	}
 	return map[string]*Figure{
-		"input_raster":  must(InputRaster(img, 28, 28, "Input spikes of test image 10, summed over 100 steps")),
-		"output_spikes": must(OutputSpikes(out, steps, 10, 7, 7)),
-		"accuracy":      must(AccuracyByT(acc, 0.975)),
-		"firing_rates":  must(FiringRates([]string{"1", "4", "7", "11", "spike_output"}, []float64{0.19, 0.88, 0.8, 0.65, 1.26})),
-		"synops":        must(SynOps([]string{"0", "3", "6", "10", "12"}, []float64{5.1e6, 1.16e8, 5.6e7, 2.1e7, 3.3e5}, []float64{288000, 1024000, 147456, 64000, 5000}, 100)),
+		"input_raster":     must(InputRaster(img, 28, 28, "Input spikes of test image 10, summed over 100 steps")),
+		"output_spikes":    must(OutputSpikes(out, steps, 10, 7, 7)),
+		"accuracy":         must(AccuracyByT(acc, 0.975)),
+		"firing_rates":     must(FiringRates([]string{"1", "4", "7", "11", "spike_output"}, []float64{0.19, 0.88, 0.8, 0.65, 1.26})),
+		"accuracy_compare": must(AccuracyCompare([]AccuracyCurve{{Name: "classic", Accuracy: acc, ANN: 0.975}, {Name: "low latency", Accuracy: []float64{0.8, 0.97, 0.985, 0.99, 0.992, 0.994, 0.995, 0.995}, ANN: 0.995}})),
+		"pareto": must(Pareto([]ParetoCurve{
+			{Name: "classic", Steps: []int{5, 10, 20, 50, 100}, Ops: []float64{9.8e6, 2e7, 3.9e7, 9.8e7, 1.96e8}, Accuracy: []float64{0.9607, 0.97, 0.972, 0.973, 0.9734}, ANNOps: 1.53e6, ANN: 0.9738},
+			{Name: "low latency", Steps: []int{1, 2, 4, 8}, Ops: []float64{0.8e6, 1.4e6, 2.6e6, 4.9e6}, Accuracy: []float64{0.9, 0.98, 0.9952, 0.9956}, ANNOps: 1.53e6, ANN: 0.9947},
+		})),
+		"synops": must(SynOps([]string{"0", "3", "6", "10", "12"}, []float64{5.1e6, 1.16e8, 5.6e7, 2.1e7, 3.3e5}, []float64{288000, 1024000, 147456, 64000, 5000}, 100)),
 	}
 }
 
@@ -78,8 +83,23 @@ func TestFiguresEncode(t *testing.T) {
 	if _, err := (&Figure{}).Encode("gif"); err == nil {
 		t.Error("unknown format accepted")
 	}
-	if _, err := InputRaster(make([]float32, 5), 2, 2, ""); err == nil {
-		t.Error("wrong raster size accepted")
+	for name, bad := range map[string]func() (*Figure, error){
+		"raster size": func() (*Figure, error) { return InputRaster(make([]float32, 5), 2, 2, "") },
+		"no curves":   func() (*Figure, error) { return Pareto(nil) },
+		"empty curve": func() (*Figure, error) { return AccuracyCompare([]AccuracyCurve{{Name: "x"}}) },
+		"lengths": func() (*Figure, error) {
+			return Pareto([]ParetoCurve{{Name: "x", Steps: []int{1, 2}, Ops: []float64{1}, Accuracy: []float64{1, 1}, ANNOps: 1}})
+		},
+		"zero operations": func() (*Figure, error) {
+			return Pareto([]ParetoCurve{{Name: "x", Steps: []int{1}, Ops: []float64{0}, Accuracy: []float64{1}, ANNOps: 1}})
+		},
+		"no ANN operation": func() (*Figure, error) {
+			return Pareto([]ParetoCurve{{Name: "x", Steps: []int{1}, Ops: []float64{1}, Accuracy: []float64{1}}})
+		},
+	} {
+		if _, err := bad(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
 }
 

@@ -138,34 +138,6 @@ func (o *trainOptions) check() error {
 	return nil
 }
 
-// setSynopsPenalty gives every QCFS layer of seq the penalty a times the
-// synaptic operations one of its outputs' spikes costs (the fan-out of the
-// Conv2d or Linear it feeds, through pooling and flatten) over its λ.
-func setSynopsPenalty(seq *nn.Sequential, a float64) int {
-	set := 0
-	for i, l := range seq.Layers {
-		q, ok := l.(*nn.QCFS)
-		if !ok {
-			continue
-		}
-		fan := 0.0
-		for _, next := range seq.Layers[i+1:] {
-			if c, ok := next.(*nn.Conv2d); ok {
-				cfg := c.Config.Norm()
-				fan = float64(cfg.Out*cfg.KernelHW[0]*cfg.KernelHW[1]) / float64(cfg.StrideHW[0]*cfg.StrideHW[1])
-				break
-			}
-			if lin, ok := next.(*nn.Linear); ok {
-				fan = float64(lin.Config.Out)
-				break
-			}
-		}
-		q.Penalty = float32(a * fan / float64(q.Lambda.Value.Data[0]))
-		set++
-	}
-	return set
-}
-
 func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -200,7 +172,7 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			return nil, err
 		}
 		net, save = seq, func(p string, meta map[string]string) error { return modelio.Save(p, spec, seq, meta) }
-		if o.penalty > 0 && setSynopsPenalty(seq, o.penalty) == 0 {
+		if o.penalty > 0 && train.SetSynopsPenalty(seq, o.penalty) == 0 {
 			return nil, fmt.Errorf("--synops-penalty: %s has no QCFS activation (add --activation qcfs:L)", o.arch)
 		}
 	} else {
