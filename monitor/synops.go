@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/sim"
@@ -24,6 +26,9 @@ type SynOps struct {
 	sums    [][]float64 // per weighted stage: input summed over samples and time, per position
 	index   map[int]int
 	samples map[int]int // samples seen per weighted stage (at t0 == 0)
+	// byEnd holds, per weighted stage, the synaptic operations (before
+	// scale) of the chunks that ended at each step: what ResultAt sums.
+	byEnd []map[int]float64
 }
 
 // NewSynOps prepares a counter for net.
@@ -51,6 +56,7 @@ func NewSynOps(net *snn.Network) *SynOps {
 		s.fanout = append(s.fanout, fan)
 		s.scale = append(s.scale, poolScale(net, srcs, i))
 		s.sums = append(s.sums, make([]float64, len(fan)))
+		s.byEnd = append(s.byEnd, map[int]float64{})
 	}
 	return s
 }
@@ -141,9 +147,13 @@ func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 		s.samples[k] += c.Batch
 	}
 	acc := s.sums[k][:len(sum)] // once, not s.sums[k] per element
+	fan := s.fanout[k][:len(sum)]
+	ops := 0.0
 	for j, v := range sum {
 		acc[j] += float64(v)
+		ops += float64(v) * float64(fan[j])
 	}
+	s.byEnd[k][c.T0+c.Steps] += ops
 }
 
 // LayerSynOps is the count of one weighted stage.
@@ -164,6 +174,34 @@ func (s *SynOps) Result() ([]LayerSynOps, float64) {
 		var ops float64
 		for j, v := range s.sums[k] {
 			ops += v * float64(s.fanout[k][j])
+		}
+		ops *= s.scale[k]
+		per := 0.0
+		if n := s.samples[k]; n > 0 {
+			per = ops / float64(n)
+		}
+		out = append(out, LayerSynOps{Name: st.Name, Layer: st.Layer.String(), PerSample: per, Total: ops, ANNMACs: MACs(st.Layer, st.In, st.Out)})
+		total += per
+	}
+	return out, total
+}
+
+// ResultAt is Result over the first t steps of every sample: the chunks
+// that ended by step t. It is exact when t is a chunk boundary of the run
+// (snneval.Config.Checkpoints cuts chunks there), and counts the chunks
+// that ended before t otherwise.
+func (s *SynOps) ResultAt(t int) ([]LayerSynOps, float64) {
+	var out []LayerSynOps
+	var total float64
+	for k, i := range s.layers {
+		st := s.net.Stages[i]
+		var ops float64
+		// In step order: a map's order would change the sum's rounding
+		// from run to run.
+		for _, end := range slices.Sorted(maps.Keys(s.byEnd[k])) {
+			if end <= t {
+				ops += s.byEnd[k][end]
+			}
 		}
 		ops *= s.scale[k]
 		per := 0.0
@@ -251,6 +289,11 @@ func (s *SynOps) Merge(o *SynOps) error {
 	}
 	for k, n := range o.samples {
 		s.samples[k] += n
+	}
+	for k, m := range o.byEnd {
+		for end, v := range m {
+			s.byEnd[k][end] += v
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package snneval
 
 import (
+	"github.com/snnkit/snnkit/monitor"
 	"github.com/snnkit/snnkit/snn"
 )
 
@@ -32,13 +33,18 @@ type Energy struct {
 // multiply-accumulates, counted once per image; their synaptic operations
 // are not spikes'.
 func EstimateEnergy(net *snn.Network, res *Result, analog bool, eAC, eMAC float64) Energy {
+	return estimateEnergy(net, res.SynOps, analog, eAC, eMAC)
+}
+
+// estimateEnergy is EstimateEnergy from the counts of each weighted stage.
+func estimateEnergy(net *snn.Network, layers []monitor.LayerSynOps, analog bool, eAC, eMAC float64) Energy {
 	var e Energy
 	fed := map[string]bool{}
 	if analog {
 		fed = AnalogStages(net)
 	}
 	var annMACs int64
-	for _, s := range res.SynOps {
+	for _, s := range layers {
 		annMACs += s.ANNMACs
 		if fed[s.Name] {
 			e.AnalogMACs += s.ANNMACs

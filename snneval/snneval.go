@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/snnkit/snnkit/sim"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/snnkit/snnkit/encode"
@@ -44,6 +45,22 @@ type Config struct {
 	// EarlyExit, when set, stops each sample once its prediction is
 	// confident; Steps is then the upper bound.
 	EarlyExit *EarlyExit
+	// Checkpoints are time steps (in [1, Steps]) at which the run also
+	// reports what the steps so far cost (Result.Checkpoints): time is cut
+	// into chunks there, so each count is what a run of that many steps
+	// spends (exactly for spikes; a layer reading an analog input sums it
+	// in float32 per chunk, so its count agrees to float32 rounding). Not
+	// with EarlyExit.
+	Checkpoints []int
+}
+
+// Checkpoint is a run's state after its first Steps steps: what a run of
+// that T would have reported.
+type Checkpoint struct {
+	Steps       int
+	Accuracy    float64
+	SynOps      []monitor.LayerSynOps
+	SynOpsTotal float64 // per sample
 }
 
 // EarlyExit stops a sample's simulation once the softmax of its mean
@@ -79,6 +96,7 @@ type Result struct {
 	SynOps           []monitor.LayerSynOps
 	SynOpsTotal      float64 // per sample
 	FiringRates      []monitor.LayerRate
+	Checkpoints      []Checkpoint // at Config.Checkpoints, in ascending order
 	// With early exit: the steps each sample ran, and their mean, median
 	// and maximum. (AccuracyByT[t-1] is then the accuracy had no sample
 	// run more than t steps.)
@@ -119,7 +137,17 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	}
 	out := net.OutputShape()
 	classes := tensor.Numel(out)
+	checks := slices.Sorted(slices.Values(cfg.Checkpoints))
+	checks = slices.Compact(checks)
+	for _, t := range checks {
+		if t < 1 || t > cfg.Steps {
+			return nil, fmt.Errorf("snneval: checkpoint %d outside the run's steps [1, %d]", t, cfg.Steps)
+		}
+	}
 	if cfg.EarlyExit != nil {
+		if len(checks) > 0 {
+			return nil, fmt.Errorf("snneval: checkpoints need every sample to run every step; early exit stops them")
+		}
 		return runEarlyExit(ctx, net, data, cfg, classes)
 	}
 	sm, err := sim.New(net)
@@ -164,11 +192,18 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 		parallel.Run(b, func(j int) { streams[j] = cfg.Encoder.Start(data.Image(lo+j), lo+j) })
 		clear(counts)
 		sm.Reset()
-		for t0 := 0; t0 < cfg.Steps; t0 += tc {
+		next := 0 // the first checkpoint after t0
+		for t0, steps := 0, 0; t0 < cfg.Steps; t0 += steps {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			steps := min(tc, cfg.Steps-t0)
+			steps = min(tc, cfg.Steps-t0)
+			for next < len(checks) && checks[next] <= t0 {
+				next++
+			}
+			if next < len(checks) {
+				steps = min(steps, checks[next]-t0)
+			}
 			input.Resize(append([]int{b, steps}, in...)...)
 			parallel.Run(b, func(j int) { streams[j].Next(input.Data[j*steps*frame:(j+1)*steps*frame], steps) })
 			spikes, err := sm.Run(ctx, input)
@@ -209,6 +244,11 @@ func Run(ctx context.Context, net *snn.Network, data Dataset, cfg Config) (*Resu
 	res.Accuracy = res.AccuracyByT[cfg.Steps-1]
 	res.SynOps, res.SynOpsTotal = synops.Result()
 	res.FiringRates = rates.Result()
+	for _, t := range checks {
+		c := Checkpoint{Steps: t, Accuracy: res.AccuracyByT[t-1]}
+		c.SynOps, c.SynOpsTotal = synops.ResultAt(t)
+		res.Checkpoints = append(res.Checkpoints, c)
+	}
 	return res, nil
 }
 
