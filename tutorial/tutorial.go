@@ -54,8 +54,18 @@ type Config struct {
 	DataDir    string     // MNIST folder ("" locates it)
 	Dataset    string     // data set: "mnist" (""), "fashion-mnist" or a folder (package data)
 	Quiet      bool       // no progress bars
-	Stdout     io.Writer
-	Stderr     io.Writer
+	// Recipe is RecipeClassic ("", the seed's tutorial) or
+	// RecipeLowLatency (the classic recipe and a QCFS network side by
+	// side).
+	Recipe        string
+	QCFSEpochs    int     // low-latency recipe: training epochs (15)
+	QCFSLevels    int     // low-latency recipe: QCFS levels L (4)
+	QCFSTimesteps int     // low-latency recipe: time steps per image (8)
+	SynopsPenalty float64 // low-latency recipe: train.SetSynopsPenalty's factor (3e-8; negative: none)
+	EnergyAC      float64 // joules per accumulate (snneval.DefaultEnergyAC; negative: 0)
+	EnergyMAC     float64 // joules per multiply-accumulate (snneval.DefaultEnergyMAC; negative: 0)
+	Stdout        io.Writer
+	Stderr        io.Writer
 	// Progress, when set, is called after every training and simulation
 	// batch with the stage ("train" or "simulate") and the samples done.
 	Progress func(stage string, done, total int)
@@ -63,7 +73,9 @@ type Config struct {
 
 // Defaults returns the tutorial's settings, but on the full test set.
 func Defaults() Config {
-	return Config{OutDir: "snnkit-tutorial", Epochs: 2, Batch: 128, LR: 1e-3, Timesteps: 100, Encoding: "bernoulli", SimBatch: 64, Sample: 10}
+	return Config{OutDir: "snnkit-tutorial", Epochs: 2, Batch: 128, LR: 1e-3, Timesteps: 100, Encoding: "bernoulli", SimBatch: 64, Sample: 10,
+		Recipe: RecipeClassic, QCFSEpochs: 15, QCFSLevels: 4, QCFSTimesteps: 8, SynopsPenalty: 3e-8,
+		EnergyAC: snneval.DefaultEnergyAC, EnergyMAC: snneval.DefaultEnergyMAC}
 }
 
 func (c *Config) fill() {
@@ -89,6 +101,29 @@ func (c *Config) fill() {
 	if c.SimBatch == 0 {
 		c.SimBatch = d.SimBatch
 	}
+	if c.Recipe == "" {
+		c.Recipe = d.Recipe
+	}
+	if c.QCFSEpochs == 0 {
+		c.QCFSEpochs = d.QCFSEpochs
+	}
+	if c.QCFSLevels == 0 {
+		c.QCFSLevels = d.QCFSLevels
+	}
+	if c.QCFSTimesteps == 0 {
+		c.QCFSTimesteps = d.QCFSTimesteps
+	}
+	if c.SynopsPenalty == 0 {
+		c.SynopsPenalty = d.SynopsPenalty
+	}
+	if c.EnergyAC == 0 {
+		c.EnergyAC = d.EnergyAC
+	}
+	if c.EnergyMAC == 0 {
+		c.EnergyMAC = d.EnergyMAC
+	}
+	// Zero means the default above; a negative energy is the user's zero.
+	c.EnergyAC, c.EnergyMAC = max(c.EnergyAC, 0), max(c.EnergyMAC, 0)
 	if c.Stdout == nil {
 		c.Stdout = io.Discard
 	}
@@ -104,6 +139,11 @@ type Result struct {
 	SamplePred  int
 	Files       []string
 	Seconds     float64
+	// Classic is the classic recipe's result (ANNAccuracy, Train, Network
+	// and SNN above), with its points against T and its energy.
+	Classic *Recipe
+	// LowLatency is the low-latency recipe's, with RecipeLowLatency.
+	LowLatency *Recipe
 }
 
 // AccuracySteps are the time steps of the printed accuracy table.
@@ -194,12 +234,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	fmt.Fprintf(out, "Simulating %d test images for %d time steps with %s input\n", testSet.N, cfg.Timesteps, enc)
 	bar = progress.New(cfg.Stderr, int64(testSet.N), "simulate", "img", cfg.Quiet)
 	res.SNN, err = snneval.Run(ctx, net, testSet, snneval.Config{Steps: cfg.Timesteps, Batch: cfg.SimBatch, Encoder: enc, Engine: cfg.Engine,
-		Progress: func(done, total int) { bar.Update(int64(done), ""); notify("simulate")(done, total) }})
+		Checkpoints: checkpoints(AccuracySteps, cfg.Timesteps),
+		Progress:    func(done, total int) { bar.Update(int64(done), ""); notify("simulate")(done, total) }})
 	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
 	res.SNN.WriteTables(out, AccuracySteps, res.ANNAccuracy)
+	res.Classic = &Recipe{Name: RecipeClassic, ANNAccuracy: res.ANNAccuracy, Train: res.Train, Network: net, Encoding: enc, SNN: res.SNN}
+	_, analog := enc.(encode.Current)
+	res.Classic.finish(cfg, analog)
+	res.Classic.writeEnergy(out, cfg)
+	if cfg.Recipe == RecipeLowLatency {
+		var more []outFile
+		if res.LowLatency, more, err = runLowLatency(ctx, cfg, trainSet, testSet, notify); err != nil {
+			return nil, err
+		}
+		files = append(files, more...)
+		writeComparison(out, res)
+	}
 
 	// 4. Look at one sample: its input raster and output spikes.
 	figs, err := sampleFigures(ctx, net, testSet, enc, cfg, res)
@@ -293,6 +346,18 @@ func (c *Config) validate() error {
 		return fmt.Errorf("tutorial: Sample %d must be >= 0", c.Sample)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return fmt.Errorf("tutorial: LR %v must be a positive number", c.LR)
+	case c.Recipe != RecipeClassic && c.Recipe != RecipeLowLatency:
+		return fmt.Errorf("tutorial: Recipe %q: want %q or %q", c.Recipe, RecipeClassic, RecipeLowLatency)
+	case c.QCFSEpochs < 1:
+		return fmt.Errorf("tutorial: QCFSEpochs %d must be at least 1", c.QCFSEpochs)
+	case c.QCFSLevels < 1 || c.QCFSLevels > arch.MaxDim:
+		return fmt.Errorf("tutorial: QCFSLevels %d must be in [1, %d]", c.QCFSLevels, arch.MaxDim)
+	case c.QCFSTimesteps < 1 || c.QCFSTimesteps > snneval.MaxSteps:
+		return fmt.Errorf("tutorial: QCFSTimesteps %d must be in [1, %d]", c.QCFSTimesteps, snneval.MaxSteps)
+	case math.IsNaN(c.SynopsPenalty) || c.SynopsPenalty > 1e6:
+		return fmt.Errorf("tutorial: SynopsPenalty %v must be a number below 1e6", c.SynopsPenalty)
+	case !(c.EnergyAC < 1) || !(c.EnergyMAC < 1):
+		return fmt.Errorf("tutorial: EnergyAC %v and EnergyMAC %v must be energies in joules", c.EnergyAC, c.EnergyMAC)
 	}
 	return nil
 }
@@ -385,11 +450,38 @@ func summaryFigures(res *Result, steps int) ([]namedFigure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []namedFigure{
+	figs := []namedFigure{
 		{"accuracy", "Accuracy against time", fmt.Sprintf("SNN test accuracy when predicting from the output spikes of steps 1..t, on %d images; dashed: the ANN.", res.SNN.Samples), af},
-		{"firing_rates", "Firing rates", "Mean spikes per neuron per time step of each spiking layer (named by the index of the ReLU it replaced). Above 1 is possible with MultiSpike.", ff},
+		{"firing_rates", "Firing rates", "Mean spikes per neuron per time step of each spiking layer (named by the index of the ReLU it replaced): the activation sparsity of each layer. Above 1 is possible with MultiSpike.", ff},
 		{"synops", "Synaptic operations", "Synaptic operations per image over the whole simulation, counted as sinabs' SNNAnalyzer does, next to one ANN pass's multiply-accumulates.", sf},
-	}, nil
+	}
+	recipes := []*Recipe{res.Classic}
+	if res.LowLatency != nil {
+		recipes = append(recipes, res.LowLatency)
+		var curves []figures.AccuracyCurve
+		for _, r := range recipes {
+			curves = append(curves, figures.AccuracyCurve{Name: r.Name, Accuracy: r.SNN.AccuracyByT, ANN: r.ANNAccuracy})
+		}
+		cf, err := figures.AccuracyCompare(curves)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, namedFigure{"accuracy_compare", "Both recipes against time", fmt.Sprintf("Test accuracy of the classic recipe (%s input) and the low-latency recipe (the image as a current) after each time step; dashed: each recipe's ANN.", res.Classic.Encoding), cf})
+	}
+	var curves []figures.ParetoCurve
+	for _, r := range recipes {
+		c := figures.ParetoCurve{Name: r.Name, ANNOps: float64(r.ANNMACs), ANN: r.ANNAccuracy}
+		for _, p := range r.Points {
+			c.Steps, c.Ops, c.Accuracy = append(c.Steps, p.Steps), append(c.Ops, p.SynOps), append(c.Accuracy, p.Accuracy)
+		}
+		curves = append(curves, c)
+	}
+	pf, err := figures.Pareto(curves)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, namedFigure{"pareto", "Accuracy against synaptic operations", "Each point is the spiking network simulated for T steps: its test accuracy against the synaptic operations it spent per image (those of a layer reading an analog input included); the triangle is its ANN, at one pass's multiply-accumulates. Up and to the left is better.", pf})
+	return figs, nil
 }
 
 func buildPage(res *Result, cfg Config, enc encode.Encoder, figs []report.Figure) *report.Page {
@@ -426,7 +518,43 @@ func buildPage(res *Result, cfg Config, enc encode.Encoder, figs []report.Figure
 	for _, r := range s.FiringRates {
 		rates.Rows = append(rates.Rows, report.Row{r.Name, fmt.Sprint(r.Neurons), fmt.Sprintf("%.4f", r.Rate)})
 	}
-	p.Tables = []report.Table{acc, syn, rates}
+	en := res.Classic.Energy
+	energy := report.Table{Title: "Energy per image", Header: report.Row{"", "operations", "energy"},
+		Rows: []report.Row{
+			{fmt.Sprintf("SNN, spike synops × %g pJ", cfg.EnergyAC*1e12), fmt.Sprintf("%.4g", en.SpikeSynOps), fmt.Sprintf("%.3g J", en.SpikeSynOps*cfg.EnergyAC)},
+			{fmt.Sprintf("SNN, MACs on the analog input × %g pJ", cfg.EnergyMAC*1e12), fmt.Sprint(en.AnalogMACs), fmt.Sprintf("%.3g J", float64(en.AnalogMACs)*cfg.EnergyMAC)},
+			{"SNN total", "", fmt.Sprintf("%.3g J", en.SNN)},
+			{fmt.Sprintf("ANN, MACs × %g pJ", cfg.EnergyMAC*1e12), fmt.Sprint(res.Classic.ANNMACs), fmt.Sprintf("%.3g J", en.ANN)},
+			{"SNN / ANN", "", fmt.Sprintf("%.2f×", en.SNN/max(en.ANN, 1e-300))},
+		}}
+	p.Tables = []report.Table{acc, syn, rates, energy}
+	if ll := res.LowLatency; ll != nil {
+		p.Title = "snnkit: two recipes from an ANN to an SNN on " + dataTitle(cfg.Dataset)
+		p.Summary = append(p.Summary, fmt.Sprintf("The low-latency recipe trained the tutorial CNN with biases, BatchNorm and QCFS activations of %d levels for %d epochs (%.1f s) to %.2f%%; converted, with the image as a current, it classifies %.2f%% at T=%d, spending %.4g M synaptic operations per image: %.2f× the ANN's energy, against %.2f× for the classic recipe at T=%d.",
+			cfg.QCFSLevels, cfg.QCFSEpochs, ll.Train.Seconds, 100*ll.ANNAccuracy, 100*ll.SNN.Accuracy, ll.SNN.Steps, ll.SNN.SynOpsTotal/1e6, ll.Energy.SNN/max(ll.Energy.ANN, 1e-300), en.SNN/max(en.ANN, 1e-300), s.Steps))
+		p.Network += "\n\nLow-latency recipe:\n" + ll.Network.String()
+		side := report.Table{Title: "The two recipes side by side", Header: comparisonHeader, Rows: comparisonRows(res)}
+		both := report.Table{Title: "Accuracy of both recipes against time step", Header: report.Row{"time steps", RecipeClassic, RecipeLowLatency}, Rows: accuracyRows(res)}
+		llSyn := report.Table{Title: "Low-latency recipe: synaptic operations per image", Header: report.Row{"layer", "SNN synops", "ANN MACs", "ratio"}}
+		for _, l := range ll.SNN.SynOps {
+			llSyn.Rows = append(llSyn.Rows, report.Row{l.Name + ": " + l.Layer, fmt.Sprintf("%.4g", l.PerSample), fmt.Sprint(l.ANNMACs), fmt.Sprintf("%.2f", l.PerSample/float64(max(l.ANNMACs, 1)))})
+		}
+		llRates := report.Table{Title: "Low-latency recipe: firing rates", Header: report.Row{"spiking layer", "neurons", "spikes per neuron per step"}}
+		for _, r := range ll.SNN.FiringRates {
+			llRates.Rows = append(llRates.Rows, report.Row{r.Name, fmt.Sprint(r.Neurons), fmt.Sprintf("%.4f", r.Rate)})
+		}
+		p.Tables = append([]report.Table{side, both}, append(p.Tables, llSyn, llRates)...)
+	}
+	pareto := report.Table{Title: "Accuracy and cost against T", Header: report.Row{"recipe", "T", "SNN accuracy", "synops/image", "SNN J/image", "SNN/ANN energy"}}
+	for _, r := range []*Recipe{res.Classic, res.LowLatency} {
+		if r == nil {
+			continue
+		}
+		for _, pt := range r.Points {
+			pareto.Rows = append(pareto.Rows, report.Row{r.Name, fmt.Sprint(pt.Steps), fmt.Sprintf("%.2f%%", 100*pt.Accuracy), fmt.Sprintf("%.4g", pt.SynOps), fmt.Sprintf("%.3g", pt.Energy.SNN), fmt.Sprintf("%.2f×", pt.Energy.SNN/max(pt.Energy.ANN, 1e-300))})
+		}
+	}
+	p.Tables = append(p.Tables, pareto)
 	return p
 }
 
@@ -448,6 +576,30 @@ type Summary struct {
 	Sample                map[string]int        `json:"sample"`
 	Seconds               float64               `json:"seconds"`
 	Layers                []monitor.LayerSynOps `json:"layers"`
+	EnergyPerSample       snneval.Energy        `json:"energy_per_sample"`
+	// Points are the accuracy, synops and energy per image after each
+	// tabulated T (the Pareto curve).
+	Points     []snneval.Point `json:"points"`
+	LowLatency *RecipeSummary  `json:"low_latency,omitempty"`
+}
+
+// RecipeSummary is the low-latency recipe's part of summary.json.
+type RecipeSummary struct {
+	Epochs           int                   `json:"epochs"`
+	Levels           int                   `json:"levels"`
+	SynopsPenalty    float64               `json:"synops_penalty"`
+	TrainSeconds     float64               `json:"train_seconds"`
+	ANNAccuracy      float64               `json:"ann_accuracy"`
+	Accuracy         float64               `json:"accuracy"`
+	AccuracyByT      []float64             `json:"accuracy_by_t"`
+	Timesteps        int                   `json:"timesteps"`
+	Encoding         string                `json:"encoding"`
+	SamplesPerSecond float64               `json:"samples_per_second"`
+	SynOpsPerSample  float64               `json:"synops_per_sample"`
+	EnergyPerSample  snneval.Energy        `json:"energy_per_sample"`
+	Points           []snneval.Point       `json:"points"`
+	Layers           []monitor.LayerSynOps `json:"layers"`
+	FiringRates      map[string]float64    `json:"firing_rates"`
 }
 
 func writeSummary(path string, res *Result, cfg Config, enc encode.Encoder) error {
@@ -455,7 +607,17 @@ func writeSummary(path string, res *Result, cfg Config, enc encode.Encoder) erro
 	sum := Summary{Epochs: cfg.Epochs, TrainSeconds: res.Train.Seconds, TrainSamplesPerSecond: res.Train.SamplesPerSecond, ANNAccuracy: res.ANNAccuracy,
 		Accuracy: s.Accuracy, AccuracyByT: s.AccuracyByT, Samples: s.Samples, Timesteps: s.Steps, Encoding: enc.String(), SimSeconds: s.Seconds,
 		SamplesPerSecond: s.SamplesPerSecond, SynOpsPerSample: map[string]float64{"total": s.SynOpsTotal}, FiringRates: map[string]float64{},
-		Sample: map[string]int{"index": cfg.Sample, "label": res.SampleLabel, "predicted": res.SamplePred}, Seconds: res.Seconds, Layers: s.SynOps}
+		Sample: map[string]int{"index": cfg.Sample, "label": res.SampleLabel, "predicted": res.SamplePred}, Seconds: res.Seconds, Layers: s.SynOps,
+		EnergyPerSample: res.Classic.Energy, Points: res.Classic.Points}
+	if ll := res.LowLatency; ll != nil {
+		penalty := max(cfg.SynopsPenalty, 0)
+		sum.LowLatency = &RecipeSummary{Epochs: cfg.QCFSEpochs, Levels: cfg.QCFSLevels, SynopsPenalty: penalty, TrainSeconds: ll.Train.Seconds, ANNAccuracy: ll.ANNAccuracy,
+			Accuracy: ll.SNN.Accuracy, AccuracyByT: ll.SNN.AccuracyByT, Timesteps: ll.SNN.Steps, Encoding: ll.Encoding.String(), SamplesPerSecond: ll.SNN.SamplesPerSecond,
+			SynOpsPerSample: ll.SNN.SynOpsTotal, EnergyPerSample: ll.Energy, Points: ll.Points, Layers: ll.SNN.SynOps, FiringRates: map[string]float64{}}
+		for _, r := range ll.SNN.FiringRates {
+			sum.LowLatency.FiringRates[r.Name] = r.Rate
+		}
+	}
 	for _, l := range s.SynOps {
 		sum.SynOpsPerSample[l.Name] = l.PerSample
 	}

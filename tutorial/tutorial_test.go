@@ -3,7 +3,9 @@ package tutorial
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,13 +49,20 @@ func TestSmallTutorial(t *testing.T) {
 		}
 		pos += i
 	}
-	for _, name := range []string{"ann.safetensors", "snn.safetensors", "input_raster.png", "input_raster.svg", "output_spikes.png", "accuracy.svg", "firing_rates.png", "synops.png", "report.html", "summary.json"} {
+	for _, name := range []string{"ann.safetensors", "snn.safetensors", "input_raster.png", "input_raster.svg", "output_spikes.png", "accuracy.svg", "firing_rates.png", "synops.png", "pareto.png", "pareto.svg", "report.html", "summary.json"} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s missing or empty", name)
 		}
 	}
 	if res.SNN.Samples != 96 || len(res.SNN.AccuracyByT) != 12 || res.SampleLabel != 0 {
 		t.Errorf("result %+v", res.SNN)
+	}
+	// The Pareto points: the tabulated steps up to T, and T.
+	if pts := res.Classic.Points; len(pts) != 3 || pts[0].Steps != 5 || pts[1].Steps != 10 || pts[2].Steps != 12 || pts[2].Accuracy != res.SNN.Accuracy {
+		t.Errorf("points %+v", pts)
+	}
+	if e := res.Classic.Energy; e.AnalogMACs != 0 || e.SNN != e.SpikeSynOps*0.9e-12 || e.ANN != float64(res.Classic.ANNMACs)*4.6e-12 {
+		t.Errorf("energy %+v of a rate-coded run", e)
 	}
 	if bin, err := exec.LookPath("chromium"); err == nil {
 		cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -63,8 +72,8 @@ func TestSmallTutorial(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(dom), `data-images-loaded="5"`) {
-			t.Errorf("report did not load its 5 figures in chromium")
+		if !strings.Contains(string(dom), `data-images-loaded="6"`) {
+			t.Errorf("report did not load its 6 figures in chromium")
 		}
 	}
 }
@@ -135,6 +144,11 @@ func TestBadConfig(t *testing.T) {
 		{func(c *Config) { c.Sample = -3 }, "Sample -3"},
 		{func(c *Config) { c.LR = -1 }, "LR -1"},
 		{func(c *Config) { c.Encoding = "morse" }, "Encoding"},
+		{func(c *Config) { c.Recipe = "fast" }, `Recipe "fast"`},
+		{func(c *Config) { c.QCFSEpochs = -2 }, "QCFSEpochs -2"},
+		{func(c *Config) { c.QCFSLevels = 1 << 20 }, "QCFSLevels 1048576"},
+		{func(c *Config) { c.QCFSTimesteps = -1 }, "QCFSTimesteps -1"},
+		{func(c *Config) { c.EnergyAC = math.Inf(1) }, "EnergyAC +Inf"},
 		{func(c *Config) { c.Dataset = rgb }, "the tutorial network takes images of [1, 28, 28], the data set " + rgb + " holds [3, 4, 4]"},
 	}
 	for _, tc := range cases {
@@ -162,7 +176,65 @@ func TestOneStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.SNN.AccuracyByT) != 1 || len(res.Files) != 14 {
+	if len(res.SNN.AccuracyByT) != 1 || len(res.Files) != 16 {
 		t.Fatalf("accuracy by t %v, files %v", res.SNN.AccuracyByT, res.Files)
+	}
+}
+
+// TestLowLatencyTutorial runs both recipes on a small subset: the QCFS
+// network is trained, converted and simulated with the image as a current,
+// both recipes are printed side by side, and the report and summary.json
+// hold the low-latency recipe's accuracy, points and energy.
+func TestLowLatencyTutorial(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	c := small(dir, &out)
+	c.Recipe, c.QCFSEpochs, c.QCFSTimesteps = RecipeLowLatency, 1, 4
+	res, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	pos := 0
+	for _, w := range []string{"SNN accuracy at T=12", "energy per image at T=12", "Low-latency recipe", "QCFS ANN accuracy", "with the image as a constant current", "SNN accuracy at T=4", "energy per image at T=4", "side by side", "low-latency ", "SNN accuracy against time step", "Files in"} {
+		i := strings.Index(text[pos:], w)
+		if i < 0 {
+			t.Fatalf("output lacks %q after position %d:\n%s", w, pos, text)
+		}
+		pos += i
+	}
+	ll := res.LowLatency
+	if ll == nil || ll.SNN.Steps != 4 || len(ll.Points) != 4 || ll.Points[3].Accuracy != ll.SNN.Accuracy {
+		t.Fatalf("low-latency result %+v", ll)
+	}
+	// The first layer reads the current: its MACs count once per image.
+	if ll.Energy.AnalogMACs != 288000 || !(ll.Energy.SNN > 0) || ll.ANNAccuracy < 0.2 {
+		t.Errorf("low-latency energy %+v, ANN accuracy %v", ll.Energy, ll.ANNAccuracy)
+	}
+	for _, name := range []string{"qcfs_ann.safetensors", "qcfs_snn.safetensors", "accuracy_compare.png", "accuracy_compare.svg", "pareto.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing or empty", name)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.LowLatency == nil || sum.LowLatency.Accuracy != ll.SNN.Accuracy || len(sum.LowLatency.Points) != 4 || sum.LowLatency.EnergyPerSample != ll.Energy || sum.LowLatency.Encoding != "current" || len(sum.Points) != 3 {
+		t.Errorf("summary.json: %s", b)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"The two recipes side by side", "Accuracy against synaptic operations", "Both recipes against time", "Energy per image", "Accuracy and cost against T", `data-figures="7"`} {
+		if !strings.Contains(string(page), w) {
+			t.Errorf("report.html lacks %q", w)
+		}
 	}
 }
