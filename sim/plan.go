@@ -191,6 +191,9 @@ type opRun struct {
 	mu *sync.Mutex
 
 	fused bool // the population running steps its residual Add (fuseJoins)
+	// oneFrame: the op's input holds one frame that stands for all n (a
+	// constant output not copied, plan.soleSpike).
+	oneFrame bool
 }
 
 // x returns the op's first input, n frames.
@@ -221,6 +224,10 @@ type fastPlan struct {
 	outSlot int
 	mu      sync.Mutex
 	tasks   []*fastTask // idle work buffers, kept across runs (at most one per worker in use)
+	// soleSpike[i] is the population that is the only reader of op i's
+	// output (-1: none, or other readers): a constant output it reads
+	// need not be copied to every frame.
+	soleSpike []int
 }
 
 // errNoFast marks networks the fast engine does not run (they run on the
@@ -276,6 +283,24 @@ func compileFast(net *snn.Network) (*fastPlan, error) {
 		if w, ok := op.(*weightedOp); ok {
 			if err := w.propagators(); err != nil {
 				return nil, fmt.Errorf("fast engine: stage %s: %w", net.Stages[w.index].Name, err)
+			}
+		}
+	}
+	readers := make([][]int, len(p.ops))
+	for j, op := range p.ops {
+		o := op.base()
+		for _, k := range append(append([]int(nil), o.srcs...), o.liveSrcs...) {
+			if k >= 0 && !slices.Contains(readers[k], j) {
+				readers[k] = append(readers[k], j)
+			}
+		}
+	}
+	p.soleSpike = make([]int, len(p.ops))
+	for i := range p.ops {
+		p.soleSpike[i] = -1
+		if len(readers[i]) == 1 && i != len(p.ops)-1 {
+			if sp, ok := p.ops[readers[i][0]].(*spikeOp); ok && sp.fused == nil {
+				p.soleSpike[i] = readers[i][0]
 			}
 		}
 	}
@@ -557,6 +582,7 @@ type fastTask struct {
 	spikes   float64 // the spikes the last population op emitted, when counted
 	skip     []bool  // per op, this chunk: stepped by the population it feeds
 	fuse     []bool  // per op, this chunk: a population stepping its Add
+	oneFrame []bool  // per op, this chunk: its input is one frame standing for all (plan.soleSpike)
 	sumN     []float32
 	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers

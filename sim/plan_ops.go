@@ -39,15 +39,20 @@ func (op *spikeOp) run(r *opRun, n int) {
 		a, b = t.bufs[op.liveSlot[0]][:n*size], t.bufs[op.liveSlot[1]][:n*size]
 	}
 	t.spikes = 0
+	stride := size // of the input frames: 0 when one stands for all
+	if r.oneFrame {
+		stride = 0
+	}
 	for f := 0; f < n; f++ {
 		yf := y[f*size : (f+1)*size]
+		xf := x[f*stride : f*stride+size]
 		switch {
 		case r.fused:
 			t.spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, yf)
 		case count:
-			t.spikes += op.neuron.StepCount(&sub, x[f*size:(f+1)*size], yf)
+			t.spikes += op.neuron.StepCount(&sub, xf, yf)
 		default:
-			op.neuron.Step(&sub, x[f*size:(f+1)*size], yf)
+			op.neuron.Step(&sub, xf, yf)
 		}
 		if trace {
 			copy(t.trace[f*size:(f+1)*size], sub.V)

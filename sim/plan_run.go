@@ -95,9 +95,13 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 	if len(t.skip) < len(p.ops) {
 		t.skip, t.fuse = make([]bool, len(p.ops)), make([]bool, len(p.ops))
 	}
-	skip, fuse := t.skip[:len(p.ops)], t.fuse[:len(p.ops)]
+	if len(t.oneFrame) < len(p.ops) {
+		t.oneFrame = make([]bool, len(p.ops))
+	}
+	skip, fuse, oneFrame := t.skip[:len(p.ops)], t.fuse[:len(p.ops)], t.oneFrame[:len(p.ops)]
 	clear(skip)
 	clear(fuse)
+	clear(oneFrame)
 	for i, op := range p.ops {
 		if sp, ok := op.(*spikeOp); ok && sp.fused != nil && s.fusionOn(sp) {
 			fuse[i], skip[sp.fused.add] = true, true
@@ -113,6 +117,7 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 			continue // stepped by the population it feeds
 		}
 		r.fused = fuse[i]
+		r.oneFrame = oneFrame[i]
 		if _, keeps := op.(stateful); n > 1 && !keeps {
 			all := true
 			for _, j := range o.srcs {
@@ -128,6 +133,12 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 				w.runCached(r)
 			} else {
 				op.run(r, 1)
+			}
+			if j := p.soleSpike[i]; j >= 0 && !fuse[j] && !s.framesWatched(i) && !s.framesWatched(j) {
+				// Its only reader, a population, steps on the one
+				// frame n times: no copies to write and read back.
+				oneFrame[j] = true
+				break
 			}
 			y := r.y(o, n)
 			for f := 1; f < n; f++ {
@@ -268,6 +279,16 @@ func toNCHW(l *layout, src, dst []float32, n int) {
 			d[i] = s[e]
 		}
 	}
+}
+
+// framesWatched reports whether a monitor reads op i's input or output
+// frames (or sums them): then they must all be there.
+func (s *Simulator) framesWatched(i int) bool {
+	if len(s.watch) == 0 {
+		return false
+	}
+	w := &s.watch[i]
+	return len(w.summers)+len(w.free)+len(w.frames) > 0
 }
 
 // runCached computes one frame of a weighted op whose input is constant,
