@@ -64,6 +64,7 @@ func walk(g *Group, visit func(d *Dataset) error) error {
 // it is there.
 func fixtures(t *testing.T) []string {
 	files, _ := filepath.Glob("testdata/*.nir")
+	files = append(files, "../nir/testdata/cnn_sinabs_dyadic.nir") // a chunked, compressed one
 	shared, _ := filepath.Glob("../../shared/interop/nir/*.nir")
 	if len(shared) == 0 {
 		t.Log("../shared/interop/nir absent: checking testdata's files only")
@@ -139,7 +140,7 @@ func TestAgainstH5py(t *testing.T) {
 // chunks (node 1's parameters: 16×16×16 in chunks of 8×16×16), scalars and
 // the variable-length strings of the edge list.
 func TestStructure(t *testing.T) {
-	f, err := Open("testdata/cnn_sinabs_dyadic.nir")
+	f, err := Open("../nir/testdata/cnn_sinabs_dyadic.nir")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +253,8 @@ func walkDepth(g *Group, depth int, visit func(d *Dataset) error) error {
 // it: every reading either succeeds or fails with an error, never a panic,
 // and a truncated file never reads in full.
 func TestCorrupt(t *testing.T) {
-	for _, name := range []string{"lif_norse.nir", "cnn_sinabs_dyadic.nir"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+	for _, name := range []string{"testdata/lif_norse.nir", "../nir/testdata/cnn_sinabs_dyadic.nir"} {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,462 @@
+package nir
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/snnkit/snnkit/arch"
+	"github.com/snnkit/snnkit/nn"
+	"github.com/snnkit/snnkit/snn"
+	"github.com/snnkit/snnkit/tensor"
+)
+
+// Network builds the spiking network that sinabs' from_nir builds from
+// g, as snnkit stages named by the NIR nodes (so a simulation's outputs
+// are named by node):
+//
+//   - IF: IAF with threshold v_threshold, MultiSpike, subtract reset, and
+//     a floor at -v_threshold (sinabs' IAFSqueeze(spike_threshold=
+//     v_threshold, min_v_mem=-v_threshold)); r and v_reset are not read.
+//   - LIF: LIF with τ_mem = tau time steps, threshold v_threshold,
+//     MultiSpike (sinabs' LIF default), subtract reset, no floor,
+//     norm_input off (sinabs' LIFSqueeze(tau_mem=tau, norm_input=False,
+//     min_v_mem=None)); r is not read, v_leak must be 0.
+//   - LI: ExpLeak with τ = tau steps, norm_input off; v_leak 0 and r 1.
+//   - Affine and Linear: Linear with and without bias; Conv2d: Conv2d
+//     (stride, padding, dilation, groups, bias); SumPool2d: SumPool2d of
+//     kernel_size and stride, its padding not read (sinabs' SumPool2d takes
+//     none); AvgPool2d: AvgPool2d (which sinabs cannot import); Flatten of
+//     the whole sample; Scale of one factor; Input and Output: the
+//     network's input and output.
+//
+// Nodes run in the edges' topological order (ties by name); a node fed by
+// several sums them (an Add). A population has one threshold and one τ:
+// neuron parameters that differ between neurons are an error naming the
+// node, as are cycles, shapes that disagree (naming both nodes) and node
+// types sinabs does not read.
+func (g *Graph) Network() (*snn.Network, error) {
+	order, preds, err := g.topoOrder()
+	if err != nil {
+		return nil, err
+	}
+	var input, output string
+	for _, name := range order {
+		switch g.Nodes[name].Type {
+		case "Input":
+			if input != "" {
+				return nil, fmt.Errorf("nir: nodes %s and %s are both Input nodes; one input is read", input, name)
+			}
+			input = name
+		case "Output":
+			if output != "" {
+				return nil, fmt.Errorf("nir: nodes %s and %s are both Output nodes; one output is read", output, name)
+			}
+			output = name
+		}
+	}
+	if input == "" || output == "" {
+		return nil, fmt.Errorf("nir: the graph needs an Input and an Output node")
+	}
+	in := g.Nodes[input]
+	shape, err := in.ints("shape", -1)
+	if err != nil {
+		return nil, fmt.Errorf("nir: %w", err)
+	}
+	if len(shape) == 0 || arch.CheckActivation(shape) != nil {
+		return nil, fmt.Errorf("nir: node %s (Input): shape %v", input, shape)
+	}
+	for _, d := range shape {
+		if d < 1 {
+			return nil, fmt.Errorf("nir: node %s (Input): shape %v", input, shape)
+		}
+	}
+	net := &snn.Network{Input: shape}
+	shapes := map[string][]int{input: shape}
+	stageOf := map[string]string{input: snn.Input} // node → the stage that holds its output
+	params := 0
+	for _, name := range order {
+		n := g.Nodes[name]
+		if name == input {
+			continue
+		}
+		ps := preds[name]
+		if len(ps) == 0 {
+			return nil, fmt.Errorf("nir: node %s (%s) has no input", name, n.Type)
+		}
+		// Several inputs are summed first.
+		src := stageOf[ps[0]]
+		cur := shapes[ps[0]]
+		if len(ps) > 1 {
+			var ins []string
+			var inShapes [][]int
+			for _, p := range ps {
+				if !slices.Equal(shapes[p], cur) {
+					return nil, fmt.Errorf("nir: node %s (%s) sums its inputs %s %v and %s %v, which differ in shape", name, n.Type, ps[0], cur, p, shapes[p])
+				}
+				ins = append(ins, stageOf[p])
+				inShapes = append(inShapes, shapes[p])
+			}
+			sum := name + ".sum"
+			add := nn.NewAdd()
+			out, err := add.OutShape(inShapes)
+			if err != nil {
+				return nil, fmt.Errorf("nir: node %s: %w", name, err)
+			}
+			net.Stages = append(net.Stages, snn.Stage{Name: sum, Join: add, Inputs: ins, In: cur, Out: out})
+			src = sum
+		}
+		if n.Type == "Output" {
+			want, err := n.ints("shape", -1)
+			if err == nil && !slices.Equal(want, cur) && !(len(want) == 0) {
+				return nil, fmt.Errorf("nir: node %s (Output) has shape %v, but %s, which feeds it, gives %v", name, want, ps[0], cur)
+			}
+			if src != lastName(net) {
+				return nil, fmt.Errorf("nir: the Output %s reads %s, but nodes after it in the graph feed no output", name, ps[0])
+			}
+			continue
+		}
+		st, err := stage(n, cur)
+		if err != nil {
+			return nil, fmt.Errorf("nir: %w", err)
+		}
+		if st.Layer != nil {
+			for _, p := range st.Layer.Params() {
+				params += p.Value.Len()
+			}
+			if params > arch.MaxParamsTotal {
+				return nil, fmt.Errorf("nir: node %s: more than %d parameters", name, arch.MaxParamsTotal)
+			}
+		}
+		st.Name, st.Inputs, st.In = name, []string{src}, cur
+		if err := arch.CheckActivation(st.Out); err != nil {
+			return nil, fmt.Errorf("nir: node %s (%s): %w", name, n.Type, err)
+		}
+		net.Stages = append(net.Stages, st)
+		shapes[name] = st.Out
+		stageOf[name] = name
+	}
+	if len(net.Stages) == 0 {
+		return nil, fmt.Errorf("nir: the graph has no node between its Input and its Output")
+	}
+	if _, err := net.Sources(); err != nil {
+		return nil, fmt.Errorf("nir: %w", err)
+	}
+	return net, nil
+}
+
+func lastName(net *snn.Network) string {
+	if len(net.Stages) == 0 {
+		return snn.Input
+	}
+	return net.Stages[len(net.Stages)-1].Name
+}
+
+// topoOrder sorts the nodes so that every edge runs forward (Kahn's
+// algorithm, ties by name), and returns each node's sources in name order.
+func (g *Graph) topoOrder() ([]string, map[string][]string, error) {
+	preds := map[string][]string{}
+	succs := map[string][]string{}
+	indeg := map[string]int{}
+	for _, name := range g.Names {
+		if n := g.Nodes[name]; n.Type == "NIRGraph" {
+			return nil, nil, fmt.Errorf("nir: node %s is a nested NIRGraph, which is not read yet", name)
+		}
+		indeg[name] = 0
+	}
+	for _, e := range g.Edges {
+		preds[e[1]] = append(preds[e[1]], e[0])
+		succs[e[0]] = append(succs[e[0]], e[1])
+		indeg[e[1]]++
+	}
+	for _, p := range preds {
+		slices.Sort(p)
+	}
+	var ready, order []string
+	for _, name := range g.Names {
+		if indeg[name] == 0 {
+			ready = append(ready, name)
+		}
+	}
+	for len(ready) > 0 {
+		slices.Sort(ready)
+		name := ready[0]
+		ready = ready[1:]
+		order = append(order, name)
+		for _, s := range succs[name] {
+			if indeg[s]--; indeg[s] == 0 {
+				ready = append(ready, s)
+			}
+		}
+	}
+	if len(order) < len(g.Names) {
+		var cyc []string
+		for _, name := range g.Names {
+			if indeg[name] > 0 {
+				cyc = append(cyc, name)
+			}
+		}
+		return nil, nil, fmt.Errorf("nir: the edges form a cycle through %s (recurrent networks are not read yet)", strings.Join(cyc, ", "))
+	}
+	for _, name := range order {
+		if n := g.Nodes[name]; n.Type != "Input" && len(preds[name]) == 0 {
+			return nil, nil, fmt.Errorf("nir: node %s (%s) has no input edge", name, n.Type)
+		}
+		if n := g.Nodes[name]; n.Type != "Output" && len(succs[name]) == 0 {
+			return nil, nil, fmt.Errorf("nir: node %s (%s) feeds nothing: no edge leaves it", name, n.Type)
+		}
+	}
+	return order, preds, nil
+}
+
+// stage builds the stage of node n on input shape in (Name, Inputs and In
+// are the caller's).
+func stage(n *Node, in []int) (snn.Stage, error) {
+	switch n.Type {
+	case "IF":
+		th, err := n.uniform("v_threshold")
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		if err := n.checkShape("v_threshold", in); err != nil {
+			return snn.Stage{}, err
+		}
+		neuron := snn.DefaultIAF()
+		neuron.Threshold, neuron.MinVMem = float32(th), -float32(th)
+		return neuronStage(n, neuron, in)
+	case "LIF":
+		tau, err := n.uniform("tau")
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		th, err := n.uniform("v_threshold")
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		if err := n.checkShape("v_threshold", in); err != nil {
+			return snn.Stage{}, err
+		}
+		if err := n.zero("v_leak"); err != nil {
+			return snn.Stage{}, err
+		}
+		neuron := snn.Neuron{Kind: snn.LIF, Threshold: float32(th), TauMem: float32(tau), Spike: snn.MultiSpike, Reset: snn.ResetSubtract}
+		return neuronStage(n, neuron, in)
+	case "LI":
+		tau, err := n.uniform("tau")
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		if err := n.zero("v_leak"); err != nil {
+			return snn.Stage{}, err
+		}
+		if r, err := n.uniform("r"); err != nil || r != 1 {
+			return snn.Stage{}, fmt.Errorf("node %s (LI): r must be 1, as sinabs requires (%v, %v)", n.Name, r, err)
+		}
+		neuron := snn.Neuron{Kind: snn.ExpLeak, Threshold: 1, TauMem: float32(tau)}
+		return neuronStage(n, neuron, in)
+	case "Affine", "Linear":
+		return n.linear(in)
+	case "Conv2d":
+		return n.conv(in)
+	case "SumPool2d", "AvgPool2d":
+		k, err := n.ints("kernel_size", 2)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		s, err := n.ints("stride", 2)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		spec := arch.Layer{Type: n.Type, KernelSize: arch.Pair{k[0], k[1]}, Stride: arch.Pair{s[0], s[1]}}
+		if n.Type == "AvgPool2d" {
+			if p, err := n.ints("padding", 2); err == nil {
+				spec.Padding = arch.Pair{p[0], p[1]}
+			}
+		}
+		return layerStage(n, spec, in, nil)
+	case "Flatten":
+		start, err := n.ints("start_dim", 1)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		end, err := n.ints("end_dim", 1)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		s, e := start[0], end[0]
+		if s < 0 {
+			s += len(in)
+		}
+		if e < 0 {
+			e += len(in)
+		}
+		if s != 0 || e != len(in)-1 {
+			return snn.Stage{}, fmt.Errorf("node %s (Flatten): dimensions %d to %d of %v; flattening the whole sample is read", n.Name, start[0], end[0], in)
+		}
+		return layerStage(n, arch.Layer{Type: "Flatten"}, in, nil)
+	case "Scale":
+		f, err := n.uniform("scale")
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		return layerStage(n, arch.Layer{Type: "Scale", Factor: &f}, in, nil)
+	}
+	return snn.Stage{}, fmt.Errorf("node %s: type %s is not read (IF, LIF, LI, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Input, Output are)", n.Name, n.Type)
+}
+
+func neuronStage(n *Node, neuron snn.Neuron, in []int) (snn.Stage, error) {
+	if err := neuron.Validate(); err != nil {
+		return snn.Stage{}, fmt.Errorf("node %s (%s): %w", n.Name, n.Type, err)
+	}
+	return snn.Stage{Neuron: &neuron, Out: in}, nil
+}
+
+// checkShape requires a neuron parameter to have the shape of the
+// population's input.
+func (n *Node) checkShape(name string, in []int) error {
+	p := n.Params[name]
+	if len(p.Shape) == 0 || tensor.Numel(p.Shape) == 1 && tensor.Numel(in) != 1 {
+		return nil // one value for all
+	}
+	if !slices.Equal(p.Shape, in) {
+		return fmt.Errorf("node %s (%s): %s has shape %v, but its input gives %v", n.Name, n.Type, name, p.Shape, in)
+	}
+	return nil
+}
+
+// zero requires a parameter, if present, to be zero everywhere.
+func (n *Node) zero(name string) error {
+	p := n.Params[name]
+	if p == nil {
+		return nil
+	}
+	for _, v := range p.Values {
+		if v != 0 {
+			return fmt.Errorf("node %s (%s): %s must be 0, as sinabs requires (%v)", n.Name, n.Type, name, v)
+		}
+	}
+	return nil
+}
+
+func (n *Node) linear(in []int) (snn.Stage, error) {
+	w := n.Params["weight"]
+	if w == nil || len(w.Shape) != 2 || w.Values == nil {
+		return snn.Stage{}, fmt.Errorf("node %s (%s): weight must be a matrix [out, in]", n.Name, n.Type)
+	}
+	out, inF := w.Shape[0], w.Shape[1]
+	if len(in) != 1 || in[0] != inF {
+		return snn.Stage{}, fmt.Errorf("node %s (%s): weight [%d, %d] takes %d features, its input gives %v", n.Name, n.Type, out, inF, inF, in)
+	}
+	hasBias := n.Type == "Affine"
+	spec := arch.Layer{Type: "Linear", InFeatures: inF, OutFeatures: out, Bias: &hasBias}
+	tensors := map[string]*Param{"weight": w}
+	if hasBias {
+		b := n.Params["bias"]
+		if b == nil || len(b.Values) != out {
+			return snn.Stage{}, fmt.Errorf("node %s (Affine): bias must hold %d values", n.Name, out)
+		}
+		tensors["bias"] = b
+	}
+	return layerStage(n, spec, in, tensors)
+}
+
+func (n *Node) conv(in []int) (snn.Stage, error) {
+	w := n.Params["weight"]
+	if w == nil || len(w.Shape) != 4 || w.Values == nil {
+		return snn.Stage{}, fmt.Errorf("node %s (Conv2d): weight must be [out, in/groups, kh, kw]", n.Name)
+	}
+	if len(in) != 3 {
+		return snn.Stage{}, fmt.Errorf("node %s (Conv2d): its input gives %v, not [C, H, W]", n.Name, in)
+	}
+	groups := 1
+	if n.Params["groups"] != nil {
+		g, err := n.ints("groups", 1)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		groups = g[0]
+	}
+	if groups < 1 || in[0] != w.Shape[1]*groups {
+		return snn.Stage{}, fmt.Errorf("node %s (Conv2d): weight %v in %d groups takes %d channels, its input gives %v", n.Name, w.Shape, groups, w.Shape[1]*max(groups, 1), in)
+	}
+	pair := func(name string, def int) (arch.Pair, error) {
+		if n.Params[name] == nil {
+			return arch.Pair{def, def}, nil
+		}
+		v, err := n.ints(name, -1)
+		if err != nil {
+			return arch.Pair{}, err
+		}
+		switch len(v) {
+		case 1:
+			return arch.Pair{v[0], v[0]}, nil
+		case 2:
+			return arch.Pair{v[0], v[1]}, nil
+		}
+		return arch.Pair{}, fmt.Errorf("node %s (Conv2d): %s has %d values", n.Name, name, len(v))
+	}
+	stride, err := pair("stride", 1)
+	if err != nil {
+		return snn.Stage{}, err
+	}
+	padding, err := pair("padding", 0)
+	if err != nil {
+		return snn.Stage{}, err
+	}
+	dilation, err := pair("dilation", 1)
+	if err != nil {
+		return snn.Stage{}, err
+	}
+	if p := n.Params["input_shape"]; p != nil && p.Values != nil {
+		hw, err := n.ints("input_shape", -1)
+		if err != nil {
+			return snn.Stage{}, err
+		}
+		if len(hw) == 2 && (hw[0] != in[1] || hw[1] != in[2]) {
+			return snn.Stage{}, fmt.Errorf("node %s (Conv2d): input_shape %v, but its input gives %v", n.Name, hw, in)
+		}
+	}
+	t := true
+	spec := arch.Layer{Type: "Conv2d", InChannels: in[0], OutChannels: w.Shape[0], KernelSize: arch.Pair{w.Shape[2], w.Shape[3]},
+		Stride: stride, Padding: padding, Dilation: dilation, Groups: groups, Bias: &t}
+	tensors := map[string]*Param{"weight": w}
+	b := n.Params["bias"]
+	if b == nil {
+		b = &Param{Shape: []int{w.Shape[0]}, Values: make([]float64, w.Shape[0])}
+	}
+	if len(b.Values) != w.Shape[0] {
+		return snn.Stage{}, fmt.Errorf("node %s (Conv2d): bias holds %d values for %d output channels", n.Name, len(b.Values), w.Shape[0])
+	}
+	tensors["bias"] = b
+	return layerStage(n, spec, in, tensors)
+}
+
+// layerStage builds spec's layer on in and fills its tensors (by the
+// layer's parameter names) from the node's parameters.
+func layerStage(n *Node, spec arch.Layer, in []int, tensors map[string]*Param) (snn.Stage, error) {
+	out, err := spec.OutShape(in)
+	if err != nil {
+		return snn.Stage{}, fmt.Errorf("node %s (%s): %w", n.Name, n.Type, err)
+	}
+	l, err := spec.Build(nil)
+	if err != nil {
+		return snn.Stage{}, fmt.Errorf("node %s (%s): %w", n.Name, n.Type, err)
+	}
+	for _, p := range l.Params() {
+		src := tensors[p.Name]
+		if src == nil {
+			continue
+		}
+		if len(src.Values) != p.Value.Len() {
+			return snn.Stage{}, fmt.Errorf("node %s (%s): %s holds %d values, the layer needs %d (shape %v)", n.Name, n.Type, p.Name, len(src.Values), p.Value.Len(), p.Value.Shape)
+		}
+		for i, v := range src.Values {
+			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxFloat32 {
+				return snn.Stage{}, fmt.Errorf("node %s (%s): %s[%d] is %v", n.Name, n.Type, p.Name, i, v)
+			}
+			p.Value.Data[i] = float32(v)
+		}
+	}
+	return snn.Stage{Layer: l, Out: out}, nil
+}
