@@ -191,9 +191,30 @@ func (g *Graph) topoOrder() ([]string, map[string][]string, error) {
 		}
 	}
 	if len(order) < len(g.Names) {
-		var cyc []string
+		// What Kahn's algorithm left is the cycles and what they feed;
+		// prune the nodes that lead into no cycle.
+		left := map[string]bool{}
 		for _, name := range g.Names {
 			if indeg[name] > 0 {
+				left[name] = true
+			}
+		}
+		for pruned := true; pruned; {
+			pruned = false
+			for name := range left {
+				onward := false
+				for _, s := range succs[name] {
+					onward = onward || left[s]
+				}
+				if !onward {
+					delete(left, name)
+					pruned = true
+				}
+			}
+		}
+		var cyc []string
+		for _, name := range g.Names {
+			if left[name] {
 				cyc = append(cyc, name)
 			}
 		}

@@ -52,6 +52,13 @@ type Param struct {
 	Strings []string
 }
 
+// IsNIR reports whether path names a NIR file: its extension is .nir
+// (any case).
+func IsNIR(path string) bool {
+	i := strings.LastIndexByte(path, '.')
+	return i >= 0 && !strings.ContainsAny(path[i:], "/\\") && strings.EqualFold(path[i+1:], "nir")
+}
+
 // Read reads the NIR file at path.
 func Read(path string) (*Graph, error) {
 	f, err := hdf5.Open(path)

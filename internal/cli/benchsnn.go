@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/snnkit/snnkit/nir"
 	"github.com/snnkit/snnkit/sim"
 	"math/rand/v2"
 	"time"
@@ -175,7 +176,7 @@ func runBenchSNN(cmd *cobra.Command, e *env, o *benchSNNOptions) (*BenchSNNRepor
 	}
 	var nets []measured
 	var testSet *mnist.Dataset
-	if name := o.conv.anySet(cmd); name != "" || cmd.Flags().Changed("encoding") {
+	if name := o.conv.anySet(cmd); name != "" || cmd.Flags().Changed("encoding") || nir.IsNIR(o.model) {
 		// One network, converted and fed as run does it.
 		if o.model == "" {
 			return nil, fmt.Errorf("--%s: give the model to convert with -m", cmp.Or(name, "encoding"))
@@ -194,6 +195,9 @@ func runBenchSNN(cmd *cobra.Command, e *env, o *benchSNNOptions) (*BenchSNNRepor
 			return nil, err
 		}
 		nets = []measured{{"converted", l.net}}
+		if l.nir {
+			nets[0].name = "nir"
+		}
 	} else {
 		trainSet, test, err := e.loadData()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nir"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/onnx"
 	"github.com/snnkit/snnkit/safetensors"
@@ -39,7 +40,29 @@ type InspectReport struct {
 	Nodes  []InspectNode `json:"nodes"`
 	Params int           `json:"params"`
 	MACs   int64         `json:"macs"`
+	// A NIR file: its graph as written, the dynamics its simulation uses,
+	// and, when it cannot be simulated, why.
+	NIR      *InspectNIR `json:"nir,omitempty"`
+	Dynamics string      `json:"nir_dynamics,omitempty"`
+	Warning  string      `json:"warning,omitempty"`
 }
+
+// InspectNIR is a NIR file's graph in `snnkit inspect --json`.
+type InspectNIR struct {
+	Version string           `json:"version"`
+	Nodes   []InspectNIRNode `json:"nodes"`
+	Edges   [][2]string      `json:"edges"`
+}
+
+// InspectNIRNode is one NIR node: its type and its parameters' shapes.
+type InspectNIRNode struct {
+	Name   string           `json:"name"`
+	Type   string           `json:"type"`
+	Params map[string][]int `json:"params"`
+}
+
+// nirDynamics says what --nir-dynamics sinabs (the one there is) reads.
+const nirDynamics = "sinabs' from_nir: IF → IAF(θ = v_threshold, MultiSpike, subtract reset, min_v_mem = -θ), LIF → LIF(τ_mem = tau steps, MultiSpike, subtract reset, no norm_input), LI → ExpLeak(τ = tau); r and v_reset not read"
 
 func newInspectCmd(e *env) *cobra.Command {
 	o := &inspectOptions{}
@@ -101,7 +124,61 @@ func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
 			add(in)
 		}
 	}
+	fromNetwork := func(net *snn.Network) {
+		rep.Kind, rep.Input = "snn", net.Input
+		prev := snn.Input
+		for _, st := range net.Stages {
+			ins := st.Inputs
+			if len(ins) == 0 {
+				ins = []string{prev}
+			}
+			prev = st.Name
+			in := InspectNode{Name: st.Name, Inputs: ins, Shape: st.Out, Neuron: st.Neuron}
+			switch {
+			case st.Neuron != nil:
+				in.Op = st.Neuron.String()
+			case st.Join != nil:
+				in.Op = st.Join.String()
+			case st.MaxPool != nil:
+				in.Op = st.MaxPool.String()
+			default:
+				in.Op = st.Layer.String()
+				in.Params, in.MACs = layerCost(st.Layer, st.Out)
+			}
+			add(in)
+		}
+	}
+	out := e.info(o.json)
 	switch {
+	case nir.IsNIR(o.model):
+		g, err := nir.Read(o.model)
+		if err != nil {
+			return nil, err
+		}
+		rep.NIR = &InspectNIR{Version: g.Version, Edges: g.Edges}
+		for _, name := range g.Names {
+			n := g.Nodes[name]
+			in := InspectNIRNode{Name: name, Type: n.Type, Params: map[string][]int{}}
+			for p, v := range n.Params {
+				in.Params[p] = v.Shape
+			}
+			rep.NIR.Nodes = append(rep.NIR.Nodes, in)
+		}
+		fmt.Fprintf(out, "%s: NIR graph (version %q) of %d nodes and %d edges:\n%s", o.model, g.Version, len(g.Nodes), len(g.Edges), g)
+		net, err := g.Network()
+		if err != nil {
+			// The graph read; it does not simulate. Say why, by name.
+			rep.Kind, rep.Warning = "nir", err.Error()
+			fmt.Fprintf(out, "warning: %s cannot be simulated: %v\n", o.model, err)
+			if o.json {
+				return rep, e.writeJSON(rep)
+			}
+			return rep, nil
+		}
+		rep.Dynamics = nirDynamics
+		fmt.Fprintf(out, "simulated with --nir-dynamics sinabs: %s\n\n", nirDynamics)
+		fromNetwork(net)
+		rep.Kind = "nir"
 	case onnx.IsONNX(o.model):
 		g, err := onnx.ReadFile(o.model)
 		if err != nil {
@@ -118,28 +195,7 @@ func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", o.model, err)
 			}
-			rep.Kind, rep.Input = "snn", net.Input
-			prev := snn.Input
-			for _, st := range net.Stages {
-				ins := st.Inputs
-				if len(ins) == 0 {
-					ins = []string{prev}
-				}
-				prev = st.Name
-				in := InspectNode{Name: st.Name, Inputs: ins, Shape: st.Out, Neuron: st.Neuron}
-				switch {
-				case st.Neuron != nil:
-					in.Op = st.Neuron.String()
-				case st.Join != nil:
-					in.Op = st.Join.String()
-				case st.MaxPool != nil:
-					in.Op = st.MaxPool.String()
-				default:
-					in.Op = st.Layer.String()
-					in.Params, in.MACs = layerCost(st.Layer, st.Out)
-				}
-				add(in)
-			}
+			fromNetwork(net)
 			break
 		}
 		spec, err := archOverride(o.arch)
@@ -158,7 +214,6 @@ func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
 		}
 		fromGraph(g)
 	}
-	out := e.info(o.json)
 	fmt.Fprintf(out, "%s (%s), input %s\n", o.model, rep.Kind, tensor.ShapeString(rep.Input))
 	fmt.Fprintf(out, "%-28s %-48s %-16s %10s %12s  %s\n", "node", "op", "shape", "params", "MACs", "inputs")
 	for _, n := range rep.Nodes {

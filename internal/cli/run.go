@@ -213,12 +213,18 @@ func runRun(cmd *cobra.Command, e *env, o *runOptions) (*RunReport, error) {
 		return nil, err
 	}
 	out := e.info(o.json)
-	ev, err := train.Evaluate(ctx, l.ann, test, 1000)
-	if err != nil {
-		return nil, err
+	ev := &train.Evaluation{}
+	if l.ann != nil {
+		if ev, err = train.Evaluate(ctx, l.ann, test, 1000); err != nil {
+			return nil, err
+		}
 	}
 	writeReport(out, l)
-	fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
+	if l.ann != nil {
+		fmt.Fprintf(out, "ANN accuracy: %.2f%% (%d/%d)\n", 100*ev.Accuracy, ev.Correct, ev.Samples)
+	} else {
+		fmt.Fprintf(out, "ANN accuracy: none (%s has populations without an analog twin)\n", o.model)
+	}
 	fmt.Fprintf(out, "simulating %d images for %d steps, %s input, %s engine\n", test.N, o.timesteps, enc, engine)
 	bar := progress.New(e.stderr, int64(test.N), "simulate", "img", e.quiet)
 	res, err := snneval.Run(ctx, l.net, test, snneval.Config{Steps: o.timesteps, Batch: o.batch, Encoder: enc, Engine: engine, EarlyExit: ee,

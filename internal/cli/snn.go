@@ -15,6 +15,7 @@ import (
 	"github.com/snnkit/snnkit/data/mnist"
 	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/modelio"
+	"github.com/snnkit/snnkit/nir"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/onnx"
 	"github.com/snnkit/snnkit/safetensors"
@@ -266,6 +267,7 @@ type loaded struct {
 	net        *snn.Network
 	ann        nn.Model // the analog network (before normalisation)
 	isSNN      bool
+	nir        bool // read from a NIR file
 	normalized bool // the input is normalised by the network (an ONNX model with --input-norm)
 	norms      []snn.Normalization
 	graphNorms []snn.GraphNormalization
@@ -280,6 +282,29 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	opts, err := c.options()
 	if err != nil {
 		return nil, err
+	}
+	if nir.IsNIR(path) {
+		if name := c.anySet(cmd); name != "" {
+			return nil, fmt.Errorf("--%s: %s is a NIR spiking network; conversion flags apply to ANN files", name, path)
+		}
+		if archName != "" {
+			return nil, fmt.Errorf("--arch: %s is a NIR graph, which carries its own structure", path)
+		}
+		g, err := nir.Read(path)
+		if err != nil {
+			return nil, err
+		}
+		net, err := g.Network()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		// Its analog twin (populations as ReLUs), for the ANN accuracy;
+		// a network without one (LIF, ExpLeak) simulates all the same.
+		var ann nn.Model
+		if a, err := net.ANNGraph(); err == nil {
+			ann = a
+		}
+		return &loaded{net: net, ann: ann, isSNN: true, nir: true}, nil
 	}
 	if onnx.IsONNX(path) {
 		if archName != "" {
