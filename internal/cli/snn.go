@@ -473,6 +473,7 @@ func (e *env) convertANN(cmd *cobra.Command, path string, ann *nn.Sequential, in
 type convertOptions struct {
 	model, arch, output string
 	conv                convFlags
+	nirExact            bool
 }
 
 func newConvertCmd(e *env) *cobra.Command {
@@ -483,16 +484,29 @@ func newConvertCmd(e *env) *cobra.Command {
 		Long: `Replace every ReLU of an ANN by integrate-and-fire neurons (sinabs'
 from_model, with its defaults), optionally after weight normalisation, print
 the spiking network and write it as a safetensors file that carries its
-structure and neuron settings.`,
+structure and neuron settings.
+
+An output ending in .nir is written as NIR (the neuromorphic exchange
+format), from an ANN (converted first) or a spiking network, a .nir file
+included: in the forms sinabs' from_nir reads back to the same spikes (an
+average pool as a sum pool with the next weights divided by its window, a
+Linear without bias as an Affine with a zero bias), or with --nir-exact in
+NIR's own (AvgPool2d, Linear).`,
 		Example: `  snnkit convert -m ann.safetensors -o snn.safetensors
-  snnkit convert -m ann.safetensors -o snn_norm.safetensors --normalize percentile:99`,
+  snnkit convert -m ann.safetensors -o snn_norm.safetensors --normalize percentile:99
+  snnkit convert -m ann.safetensors -o snn.nir
+  snnkit convert -m model.nir -o model.safetensors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := e.loadForSimulation(cmd, o.model, o.arch, &o.conv)
 			if err != nil {
 				return err
 			}
-			if l.isSNN {
+			toNIR := nir.IsNIR(o.output)
+			if o.nirExact && !toNIR {
+				return fmt.Errorf("--nir-exact: applies to a NIR output (-o FILE.nir)")
+			}
+			if l.isSNN && !toNIR && !l.nir {
 				return fmt.Errorf("%s is already a spiking network", o.model)
 			}
 			for _, n := range l.norms {
@@ -500,6 +514,17 @@ structure and neuron settings.`,
 			}
 			writeReport(e.stdout, l)
 			fmt.Fprintln(e.stdout, l.net)
+			if toNIR {
+				g, err := nir.FromNetwork(l.net, nir.WriteOptions{Exact: o.nirExact})
+				if err != nil {
+					return fmt.Errorf("-o %s: %w", o.output, err)
+				}
+				if err := g.Write(o.output); err != nil {
+					return fmt.Errorf("-o/--output: %w", err)
+				}
+				fmt.Fprintf(e.stdout, "saved %s (NIR, %d nodes, %d edges)\n", o.output, len(g.Nodes), len(g.Edges))
+				return nil
+			}
 			if err := modelio.SaveSNN(o.output, l.net, map[string]string{"snnkit.converted_from": o.model}); err != nil {
 				return fmt.Errorf("-o/--output: %w", err)
 			}
@@ -510,7 +535,8 @@ structure and neuron settings.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "ANN model file (.safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict: a preset or a JSON file")
-	f.StringVarP(&o.output, "output", "o", "", "where to write the spiking network")
+	f.StringVarP(&o.output, "output", "o", "", "where to write the spiking network (.safetensors, or .nir for NIR)")
+	f.BoolVar(&o.nirExact, "nir-exact", false, "with -o FILE.nir: write AvgPool2d and Linear as NIR has them, not in the forms sinabs reads")
 	f.IntVar(&o.conv.steps, "timesteps", 0, "with --calibrate: the time steps T the network will run")
 	markInput(f, "model", "arch")
 	markOutput(f, "output")
