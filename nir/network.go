@@ -12,9 +12,49 @@ import (
 	"github.com/snnkit/snnkit/tensor"
 )
 
-// Network builds the spiking network that sinabs' from_nir builds from
-// g, as snnkit stages named by the NIR nodes (so a simulation's outputs
-// are named by node):
+// Dynamics is how Network reads NIR's continuous-time neurons.
+type Dynamics int
+
+const (
+	// Sinabs reads what sinabs' from_nir builds (the default; see Network).
+	Sinabs Dynamics = iota
+	// Reference is NIR's own definition stepped with a time step dt: each
+	// neuron's ODE with its exact exponential decay, one spike a step at
+	// most, reset to v_reset (see NetworkWith).
+	Reference
+)
+
+// ParseDynamics reads "sinabs" or "nir".
+func ParseDynamics(s string) (Dynamics, error) {
+	switch s {
+	case "sinabs":
+		return Sinabs, nil
+	case "nir":
+		return Reference, nil
+	}
+	return 0, fmt.Errorf("dynamics %q: want sinabs or nir", s)
+}
+
+func (d Dynamics) String() string {
+	if d == Reference {
+		return "nir"
+	}
+	return "sinabs"
+}
+
+// ReadOptions choose the dynamics NetworkWith gives NIR's neurons.
+type ReadOptions struct {
+	Dynamics Dynamics
+	// DT is the time step in NIR's time units (seconds), for Reference.
+	DT float64
+}
+
+// Network is NetworkWith the sinabs dynamics.
+func (g *Graph) Network() (*snn.Network, error) { return g.NetworkWith(ReadOptions{}) }
+
+// NetworkWith builds g as snnkit stages named by the NIR nodes (so a
+// simulation's outputs are named by node). With the Sinabs dynamics it is
+// the network sinabs' from_nir builds:
 //
 //   - IF: IAF with threshold v_threshold, MultiSpike, subtract reset, and
 //     a floor at -v_threshold (sinabs' IAFSqueeze(spike_threshold=
@@ -31,15 +71,35 @@ import (
 //     the whole sample; Scale of one factor; Input and Output: the
 //     network's input and output.
 //
+// With the Reference dynamics, NIR's equations stepped by opts.DT:
+//
+//   - IF (v' = R·I): v += dt·R·I; a spike when v >= v_threshold, one a
+//     step at most; then v = v_reset.
+//   - LIF (τ·v' = v_leak - v + R·I): v = a·v + (1-a)·(R·I + v_leak) with
+//     a = exp(-dt/τ), the exact solution for an input constant over the
+//     step; spikes and reset as IF.
+//   - LI: the LIF equation without spikes.
+//
+// R·dt (IF) or R (LIF, LI) scales, and v_leak offsets, the weights and
+// bias of the Conv2d, Affine or Linear that feeds the population and
+// nothing else, which must exist unless R is 1 and v_leak 0.
+//
 // Nodes run in the edges' topological order (ties by name); a node fed by
 // several sums them (an Add). A population has one threshold and one τ:
 // neuron parameters that differ between neurons are an error naming the
 // node, as are cycles, shapes that disagree (naming both nodes) and node
-// types sinabs does not read.
-func (g *Graph) Network() (*snn.Network, error) {
+// types the dynamics do not read.
+func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
+	if opts.Dynamics == Reference && !(opts.DT > 0 && opts.DT < math.Inf(1)) {
+		return nil, fmt.Errorf("nir: the nir dynamics need a time step dt > 0, have %v", opts.DT)
+	}
 	order, preds, err := g.topoOrder()
 	if err != nil {
 		return nil, err
+	}
+	succs := map[string][]string{}
+	for _, e := range g.Edges {
+		succs[e[0]] = append(succs[e[0]], e[1])
 	}
 	var input, output string
 	for _, name := range order {
@@ -117,9 +177,20 @@ func (g *Graph) Network() (*snn.Network, error) {
 			}
 			continue
 		}
-		st, err := stage(n, cur)
+		var st snn.Stage
+		var fold *folding
+		if opts.Dynamics == Reference {
+			st, fold, err = referenceStage(n, cur, opts.DT)
+		} else {
+			st, err = stage(n, cur)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("nir: %w", err)
+		}
+		if fold != nil && (fold.scale != 1 || fold.offset != 0) {
+			if err := fold.into(net, ps, succs, name); err != nil {
+				return nil, fmt.Errorf("nir: %w", err)
+			}
 		}
 		if st.Layer != nil {
 			for _, p := range st.Layer.Params() {
@@ -480,4 +551,102 @@ func layerStage(n *Node, spec arch.Layer, in []int, tensors map[string]*Param) (
 		}
 	}
 	return snn.Stage{Layer: l, Out: out}, nil
+}
+
+// folding is what a Reference population asks of the layer feeding it:
+// weights times scale, bias times scale plus offset.
+type folding struct {
+	scale, offset float64
+}
+
+// into folds f into the weighted stage that feeds node name (its only
+// source, read by nothing else).
+func (f *folding) into(net *snn.Network, preds []string, succs map[string][]string, name string) error {
+	if len(preds) != 1 || len(succs[preds[0]]) != 1 || len(net.Stages) == 0 || net.Stages[len(net.Stages)-1].Name != preds[0] {
+		return fmt.Errorf("node %s: r and v_leak fold into the Conv2d, Affine or Linear feeding it alone, and it has none", name)
+	}
+	st := &net.Stages[len(net.Stages)-1]
+	var w, b []float32
+	switch l := st.Layer.(type) {
+	case *nn.Conv2d:
+		w = l.Weight.Value.Data
+		if l.Bias != nil {
+			b = l.Bias.Value.Data
+		}
+	case *nn.Linear:
+		w = l.Weight.Value.Data
+		if l.Bias != nil {
+			b = l.Bias.Value.Data
+		}
+	default:
+		return fmt.Errorf("node %s: r and v_leak fold into the layer feeding it, and %s is not a Conv2d, Affine or Linear", name, st.Name)
+	}
+	if b == nil && f.offset != 0 {
+		return fmt.Errorf("node %s: v_leak %v needs a bias in %s to fold into (a Linear has none)", name, f.offset, st.Name)
+	}
+	for i := range w {
+		w[i] = float32(float64(w[i]) * f.scale)
+	}
+	for i := range b {
+		b[i] = float32(float64(b[i])*f.scale + f.offset)
+	}
+	return nil
+}
+
+// referenceStage is stage with NIR's own dynamics stepped by dt.
+func referenceStage(n *Node, in []int, dt float64) (snn.Stage, *folding, error) {
+	uniformOr := func(name string, def float64) (float64, error) {
+		if n.Params[name] == nil {
+			return def, nil
+		}
+		return n.uniform(name)
+	}
+	switch n.Type {
+	case "IF", "LIF", "LI":
+	default:
+		st, err := stage(n, in)
+		return st, nil, err
+	}
+	r, err := uniformOr("r", 1)
+	if err != nil {
+		return snn.Stage{}, nil, err
+	}
+	leak, err := uniformOr("v_leak", 0)
+	if err != nil {
+		return snn.Stage{}, nil, err
+	}
+	reset, err := uniformOr("v_reset", 0)
+	if err != nil {
+		return snn.Stage{}, nil, err
+	}
+	var neuron snn.Neuron
+	fold := &folding{scale: r, offset: leak}
+	if n.Type != "LI" {
+		th, err := n.uniform("v_threshold")
+		if err != nil {
+			return snn.Stage{}, nil, err
+		}
+		if err := n.checkShape("v_threshold", in); err != nil {
+			return snn.Stage{}, nil, err
+		}
+		neuron = snn.Neuron{Kind: snn.IAF, Threshold: float32(th), Spike: snn.SingleSpike, Reset: snn.ResetToValue, ResetValue: float32(reset)}
+	}
+	if n.Type == "IF" {
+		fold = &folding{scale: r * dt}
+	} else {
+		tau, err := n.uniform("tau")
+		if err != nil {
+			return snn.Stage{}, nil, err
+		}
+		steps := tau / dt
+		if !(steps > 0) || steps > math.MaxFloat32 {
+			return snn.Stage{}, nil, fmt.Errorf("node %s (%s): tau %v over dt %v is not a positive number of steps", n.Name, n.Type, tau, dt)
+		}
+		neuron.Kind, neuron.TauMem, neuron.NormInput = snn.LIF, float32(steps), true
+		if n.Type == "LI" {
+			neuron = snn.Neuron{Kind: snn.ExpLeak, Threshold: 1, TauMem: float32(steps), NormInput: true}
+		}
+	}
+	st, err := neuronStage(n, neuron, in)
+	return st, fold, err
 }

@@ -161,3 +161,27 @@ func TestParseOnly(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParse reads arbitrary bytes as a NIR file and builds its network:
+// errors are fine, panics and hangs are not.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"testdata/lif_norse.nir", "testdata/lif_rockpool.nir"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := Parse(b, "fuzz.nir")
+		if err != nil {
+			return
+		}
+		_ = g.String()
+		if net, err := g.Network(); err == nil {
+			if _, err := FromNetwork(net, WriteOptions{}); err != nil {
+				return
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package nir
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -254,5 +255,82 @@ func TestH5pyReadsNIR(t *testing.T) {
 	}
 	if v := ref["/version"].Strings; !slices.Equal(v, []string{Version}) {
 		t.Errorf("h5py: version %q", v)
+	}
+}
+
+// TestReferenceDynamics steps NIR's own equations for an Affine feeding
+// an IF, a LIF and an LI population, and compares every spike and
+// membrane with a float64 reading of the same equations: IF v += dt·R·I;
+// LIF v = v_leak + (v - v_leak)·e^(-dt/τ) + R·I·(1 - e^(-dt/τ)); a spike
+// at v >= v_threshold, then v = v_reset.
+func TestReferenceDynamics(t *testing.T) {
+	const dt = 1e-3
+	w := []float64{0.8, -0.3, 0.5, 0.2, 0.9, -0.4}
+	b := []float64{0.05, 0.1}
+	for _, typ := range []string{"IF", "LIF", "LI"} {
+		t.Run(typ, func(t *testing.T) {
+			params := map[string]*Param{"r": {Shape: []int{2}, Values: []float64{1.5, 1.5}}, "tau": {Shape: []int{2}, Values: []float64{0.02, 0.02}},
+				"v_leak": {Shape: []int{2}, Values: []float64{0.1, 0.1}}, "v_threshold": {Shape: []int{2}, Values: []float64{0.3, 0.3}},
+				"v_reset": {Shape: []int{2}, Values: []float64{-0.05, -0.05}}}
+			if typ == "IF" {
+				delete(params, "tau")
+				delete(params, "v_leak")
+			}
+			if typ == "LI" {
+				delete(params, "v_threshold")
+				delete(params, "v_reset")
+			}
+			g := &Graph{Nodes: map[string]*Node{
+				"in":  {Name: "in", Type: "Input", Params: map[string]*Param{"shape": ints([]int{3})}},
+				"fc":  {Name: "fc", Type: "Affine", Params: map[string]*Param{"weight": {Shape: []int{2, 3}, Values: w}, "bias": {Shape: []int{2}, Values: b}}},
+				"pop": {Name: "pop", Type: typ, Params: params},
+				"out": {Name: "out", Type: "Output", Params: map[string]*Param{"shape": ints([]int{2})}},
+			}, Names: []string{"fc", "in", "out", "pop"}, Edges: [][2]string{{"in", "fc"}, {"fc", "pop"}, {"pop", "out"}}}
+			net, err := g.NetworkWith(ReadOptions{Dynamics: Reference, DT: dt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const steps = 400
+			r := rand.New(rand.NewPCG(3, 3))
+			in := tensor.New(1, steps, 3)
+			for i := range in.Data {
+				in.Data[i] = float32(r.Float64() * 40) // currents that make it fire every few steps
+			}
+			got := simulate(t, net, in, sim.EngineReference)["pop"].Data
+			v := []float64{0, 0}
+			a := math.Exp(-dt / 0.02)
+			spikes := 0
+			for s := 0; s < steps; s++ {
+				for j := 0; j < 2; j++ {
+					i := b[j]
+					for k := 0; k < 3; k++ {
+						i += w[j*3+k] * float64(in.Data[s*3+k])
+					}
+					switch typ {
+					case "IF":
+						v[j] += dt * 1.5 * i
+					default:
+						v[j] = 0.1 + (v[j]-0.1)*a + 1.5*i*(1-a)
+					}
+					want := v[j]
+					if typ != "LI" {
+						want = 0
+						if v[j] >= 0.3 {
+							want, v[j] = 1, -0.05
+							spikes++
+						}
+					}
+					if d := math.Abs(float64(got[s*2+j]) - want); d > 1e-4 {
+						t.Fatalf("step %d, neuron %d: %v, the equations give %v", s, j, got[s*2+j], want)
+					}
+				}
+			}
+			if typ != "LI" && spikes < 20 {
+				t.Fatalf("%d spikes: the comparison would prove little", spikes)
+			}
+		})
+	}
+	if _, err := (&Graph{}).NetworkWith(ReadOptions{Dynamics: Reference}); err == nil {
+		t.Error("the nir dynamics without dt accepted")
 	}
 }

@@ -19,6 +19,8 @@ import (
 type inspectOptions struct {
 	model, arch string
 	json        bool
+	dynamics    string
+	dt          float64
 }
 
 // InspectNode is one node of `snnkit inspect --json`.
@@ -61,8 +63,13 @@ type InspectNIRNode struct {
 	Params map[string][]int `json:"params"`
 }
 
-// nirDynamics says what --nir-dynamics sinabs (the one there is) reads.
-const nirDynamics = "sinabs' from_nir: IF → IAF(θ = v_threshold, MultiSpike, subtract reset, min_v_mem = -θ), LIF → LIF(τ_mem = tau steps, MultiSpike, subtract reset, no norm_input), LI → ExpLeak(τ = tau); r and v_reset not read"
+// nirDynamicsText says what a simulation of a NIR model reads.
+func nirDynamicsText(o nir.ReadOptions) string {
+	if o.Dynamics == nir.Reference {
+		return fmt.Sprintf("NIR's equations stepped by dt = %g: IF v += dt·R·I, LIF v = a·v + (1-a)·(R·I + v_leak) with a = exp(-dt/τ), one spike a step at v >= v_threshold, reset to v_reset; LI without spikes", o.DT)
+	}
+	return "sinabs' from_nir: IF → IAF(θ = v_threshold, MultiSpike, subtract reset, min_v_mem = -θ), LIF → LIF(τ_mem = tau steps, MultiSpike, subtract reset, no norm_input), LI → ExpLeak(τ = tau); r and v_reset not read"
+}
 
 func newInspectCmd(e *env) *cobra.Command {
 	o := &inspectOptions{}
@@ -77,7 +84,11 @@ spiking network, the neuron settings of every population.`,
   snnkit inspect -m snn.safetensors --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := runInspect(e, o)
+			nirOpts, err := nirOptions(cmd, o.model, o.dynamics, o.dt)
+			if err != nil {
+				return err
+			}
+			_, err = runInspect(e, o, nirOpts)
 			return err
 		},
 	}
@@ -85,6 +96,7 @@ spiking network, the neuron settings of every population.`,
 	f.StringVarP(&o.model, "model", "m", "", "model file (.onnx or .safetensors)")
 	f.StringVar(&o.arch, "arch", "", "architecture for a plain state_dict")
 	f.BoolVar(&o.json, "json", false, "print one JSON object on stdout")
+	registerNIR(f, &o.dynamics, &o.dt)
 	markInput(f, "model", "arch")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
@@ -107,7 +119,7 @@ func layerCost(l nn.Layer, out []int) (int, int64) {
 	return params, 0
 }
 
-func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
+func runInspect(e *env, o *inspectOptions, nirOpts nir.ReadOptions) (*InspectReport, error) {
 	rep := &InspectReport{Model: o.model, Kind: "ann"}
 	add := func(n InspectNode) {
 		rep.Nodes = append(rep.Nodes, n)
@@ -165,7 +177,7 @@ func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
 			rep.NIR.Nodes = append(rep.NIR.Nodes, in)
 		}
 		fmt.Fprintf(out, "%s: NIR graph (version %q) of %d nodes and %d edges:\n%s", o.model, g.Version, len(g.Nodes), len(g.Edges), g)
-		net, err := g.Network()
+		net, err := g.NetworkWith(nirOpts)
 		if err != nil {
 			// The graph read; it does not simulate. Say why, by name.
 			rep.Kind, rep.Warning = "nir", err.Error()
@@ -175,8 +187,8 @@ func runInspect(e *env, o *inspectOptions) (*InspectReport, error) {
 			}
 			return rep, nil
 		}
-		rep.Dynamics = nirDynamics
-		fmt.Fprintf(out, "simulated with --nir-dynamics sinabs: %s\n\n", nirDynamics)
+		rep.Dynamics = nirDynamicsText(nirOpts)
+		fmt.Fprintf(out, "simulated with --nir-dynamics %s: %s\n\n", nirOpts.Dynamics, rep.Dynamics)
 		fromNetwork(net)
 		rep.Kind = "nir"
 	case onnx.IsONNX(o.model):

@@ -102,4 +102,23 @@ func TestInspectNIR(t *testing.T) {
 	if _, errs, code := run("run", "-m", model, "--normalize", "percentile:99"); code == 0 || !strings.Contains(errs, "NIR spiking network") {
 		t.Errorf("run with a conversion flag: exit %d: %s", code, errs)
 	}
+	lif, _ := nirFixture(t, "lif_norse")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inspect", "-m", lif, "--nir-dynamics", "nir"}, "--nir-dynamics nir needs --dt"},
+		{[]string{"inspect", "-m", lif, "--nir-dynamics", "fast"}, `dynamics "fast": want sinabs or nir`},
+		{[]string{"inspect", "-m", lif, "--dt", "0.1"}, "--dt: applies to --nir-dynamics nir"},
+		{[]string{"inspect", "-m", lif, "--nir-dynamics", "nir", "--dt", "-1"}, "--dt, a time step > 0"},
+		{[]string{"run", "-m", "ann.safetensors", "--dt", "0.1"}, "--dt: applies to NIR models"},
+	} {
+		if _, errs, code := run(tc.args...); code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d: %s, want %q", tc.args, code, errs, tc.want)
+		}
+	}
+	out, errs, code = run("inspect", "-m", lif, "--nir-dynamics", "nir", "--dt", "1e-4")
+	if code != 0 || !strings.Contains(out, "simulated with --nir-dynamics nir: NIR's equations stepped by dt = 0.0001") {
+		t.Errorf("inspect --nir-dynamics nir: exit %d\n%s%s", code, out, errs)
+	}
 }

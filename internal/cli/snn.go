@@ -41,13 +41,47 @@ type convFlags struct {
 	calibrate     int
 	calibSeed     uint64
 
+	nirDynamics string  // --nir-dynamics: how a NIR model's neurons read
+	dt          float64 // --dt: the nir dynamics' time step
+
 	spikingOutputSet bool // --spiking-output was given (set by loadForSimulation before options)
 	steps            int  // the T calibration aims at: run's --timesteps, convert's
 }
 
 var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout", "calibrate", "calibrate-seed"}
 
+// registerNIR adds the flags that say how a NIR model's neurons read.
+func registerNIR(f *pflag.FlagSet, dynamics *string, dt *float64) {
+	f.StringVar(dynamics, "nir-dynamics", "sinabs", "with a .nir model: sinabs (what sinabs' from_nir builds) or nir (NIR's equations stepped by --dt, exact decay, reset to v_reset)")
+	f.Float64Var(dt, "dt", 0, "with --nir-dynamics nir: the time step, in the NIR file's time unit (seconds)")
+}
+
+// nirOptions reads --nir-dynamics and --dt for a model at path.
+func nirOptions(cmd *cobra.Command, path, dynamics string, dt float64) (nir.ReadOptions, error) {
+	changed := cmd.Flags().Changed
+	if !nir.IsNIR(path) {
+		for _, n := range []string{"nir-dynamics", "dt"} {
+			if changed(n) {
+				return nir.ReadOptions{}, fmt.Errorf("--%s: applies to NIR models (-m FILE.nir)", n)
+			}
+		}
+		return nir.ReadOptions{}, nil
+	}
+	d, err := nir.ParseDynamics(dynamics)
+	if err != nil {
+		return nir.ReadOptions{}, fmt.Errorf("--nir-dynamics: %w", err)
+	}
+	switch {
+	case d == nir.Reference && !(dt > 0 && dt < 1e6):
+		return nir.ReadOptions{}, fmt.Errorf("--nir-dynamics nir needs --dt, a time step > 0 (have %v)", dt)
+	case d == nir.Sinabs && changed("dt"):
+		return nir.ReadOptions{}, fmt.Errorf("--dt: applies to --nir-dynamics nir (sinabs reads time constants in steps)")
+	}
+	return nir.ReadOptions{Dynamics: d, DT: dt}, nil
+}
+
 func (c *convFlags) register(f *pflag.FlagSet) {
+	registerNIR(f, &c.nirDynamics, &c.dt)
 	f.Float64Var(&c.threshold, "threshold", 1, "spike threshold of the IAF neurons")
 	f.StringVar(&c.minVMem, "min-v-mem", "-1", "lower bound of the membrane potential, or none")
 	f.StringVar(&c.spike, "spike", "multi", "spike function: multi, single or max:N")
@@ -283,6 +317,10 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 	if err != nil {
 		return nil, err
 	}
+	nirOpts, err := nirOptions(cmd, path, c.nirDynamics, c.dt)
+	if err != nil {
+		return nil, err
+	}
 	if nir.IsNIR(path) {
 		if name := c.anySet(cmd); name != "" {
 			return nil, fmt.Errorf("--%s: %s is a NIR spiking network; conversion flags apply to ANN files", name, path)
@@ -294,7 +332,7 @@ func (e *env) loadForSimulation(cmd *cobra.Command, path, archName string, c *co
 		if err != nil {
 			return nil, err
 		}
-		net, err := g.Network()
+		net, err := g.NetworkWith(nirOpts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
