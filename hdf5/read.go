@@ -57,7 +57,7 @@ type File struct {
 	offsets int // size of an address
 	lengths int // size of a length
 	root    uint64
-	heaps   map[uint64][]byte // global heap collections read so far, by address
+	heaps   map[uint64]map[uint32][]byte // global heap collections read so far: their objects by index, by address
 	headers int               // object headers read so far (MaxHeaderReads)
 }
 
@@ -76,7 +76,7 @@ func Open(path string) (*File, error) {
 
 // Parse reads an HDF5 file from b; name names it in errors.
 func Parse(b []byte, name string) (*File, error) {
-	f := &File{name: name, data: b, heaps: map[uint64][]byte{}}
+	f := &File{name: name, data: b, heaps: map[uint64]map[uint32][]byte{}}
 	if err := f.superblock(); err != nil {
 		return nil, f.errorf("superblock: %v", err)
 	}
@@ -679,7 +679,9 @@ func (f *File) dataset(addr uint64, path string) (*Dataset, error) {
 	// them (an unwritten dataset reads as zeros, but not gigabytes of them
 	// from a file of a few bytes).
 	limit := min(int64(MaxDatasetBytes), int64(len(f.data))*maxInflate+4096)
-	if n := d.Len(); n < 0 || int64(n)*int64(d.Type.Size) > limit {
+	// An element costs at least 8 bytes once read (a float64, or a
+	// string's header).
+	if n := d.Len(); n < 0 || int64(n)*int64(max(d.Type.Size, 16)) > limit {
 		return nil, fmt.Errorf("%s: shape %v of %d-byte elements is more than the %d bytes a file of %d can hold", path, d.Shape, d.Type.Size, limit, len(f.data))
 	}
 	return d, nil
@@ -1148,51 +1150,72 @@ func (d *Dataset) Strings() ([]string, error) {
 }
 
 // globalObject returns object index of the global heap collection at addr.
+// A collection is indexed once, when first read: a dataset of many strings
+// costs one pass over it, not one per string.
 func (f *File) globalObject(addr uint64, index uint32) ([]byte, error) {
-	coll, ok := f.heaps[addr]
+	objs, ok := f.heaps[addr]
 	if !ok {
-		r, err := f.at(addr, "global heap")
-		if err != nil {
+		var err error
+		if objs, err = f.readCollection(addr); err != nil {
 			return nil, err
 		}
-		if sig := r.bytes(4); r.err == nil && string(sig) != "GCOL" {
-			return nil, fmt.Errorf("global heap at %d: signature %q, not GCOL", addr, sig)
-		}
-		r.skip(4)
-		size := r.u64()
-		if r.err != nil {
-			return nil, r.err
-		}
-		if size < 16 {
-			return nil, fmt.Errorf("global heap at %d: size %d", addr, size)
-		}
-		if coll, err = f.span(addr, size, "global heap"); err != nil {
-			return nil, err
-		}
-		f.heaps[addr] = coll
+		f.heaps[addr] = objs
 	}
-	r := &reader{f: f, b: coll, pos: 16, what: "global heap object"}
-	for r.pos+16 <= len(coll) {
-		idx := r.u16()
-		r.skip(6)
-		size := r.u64()
-		if r.err != nil {
-			return nil, r.err
+	data, ok := objs[index]
+	if !ok {
+		return nil, fmt.Errorf("global heap at %d has no object %d", addr, index)
+	}
+	return data, nil
+}
+
+// readCollection reads the objects of the global heap collection at addr.
+func (f *File) readCollection(addr uint64) (map[uint32][]byte, error) {
+	r, err := f.at(addr, "global heap")
+	if err != nil {
+		return nil, err
+	}
+	if sig := r.bytes(4); r.err == nil && string(sig) != "GCOL" {
+		return nil, fmt.Errorf("global heap at %d: signature %q, not GCOL", addr, sig)
+	}
+	r.skip(4)
+	size := r.u64()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if size < 16 {
+		return nil, fmt.Errorf("global heap at %d: size %d", addr, size)
+	}
+	coll, err := f.span(addr, size, "global heap")
+	if err != nil {
+		return nil, err
+	}
+	objs := map[uint32][]byte{}
+	cr := &reader{f: f, b: coll, pos: 16, what: "global heap object"}
+	for cr.pos+16 <= len(coll) {
+		idx := cr.u16()
+		cr.skip(6)
+		n := cr.u64()
+		if cr.err != nil {
+			return nil, cr.err
 		}
 		if idx == 0 {
 			break // free space: the rest of the collection
 		}
-		if size > uint64(len(coll)) {
-			return nil, fmt.Errorf("global heap object %d of %d bytes in a collection of %d", idx, size, len(coll))
+		if n > uint64(len(coll)) {
+			return nil, fmt.Errorf("global heap object %d of %d bytes in a collection of %d", idx, n, len(coll))
 		}
-		data := r.bytes(int(size))
-		r.skip(int((8 - size%8) % 8))
-		if idx == uint16(index) && uint32(idx) == index {
-			return data, nil
+		data := cr.bytes(int(n))
+		if cr.err != nil {
+			return nil, cr.err
 		}
-		if r.err != nil {
+		if _, dup := objs[uint32(idx)]; !dup {
+			objs[uint32(idx)] = data
+		}
+		if pad := int((8 - n%8) % 8); cr.pos+pad <= len(coll) {
+			cr.pos += pad
+		} else {
 			break
 		}
 	}
-	return nil, fmt.Errorf("global heap at %d has no object %d", addr, index)
+	return objs, nil
 }
