@@ -567,22 +567,29 @@ func (f *folding) into(net *snn.Network, preds []string, succs map[string][]stri
 	}
 	st := &net.Stages[len(net.Stages)-1]
 	var w, b []float32
+	// A layer without bias gets one of zeros for v_leak to fold into.
+	newBias := func(n int) *nn.Param {
+		return &nn.Param{Name: "bias", Value: tensor.New(n), Grad: tensor.New(n)}
+	}
 	switch l := st.Layer.(type) {
 	case *nn.Conv2d:
+		if l.Bias == nil && f.offset != 0 {
+			l.Config.Bias, l.Bias = true, newBias(l.Config.Out)
+		}
 		w = l.Weight.Value.Data
 		if l.Bias != nil {
 			b = l.Bias.Value.Data
 		}
 	case *nn.Linear:
+		if l.Bias == nil && f.offset != 0 {
+			l.Config.Bias, l.Bias = true, newBias(l.Config.Out)
+		}
 		w = l.Weight.Value.Data
 		if l.Bias != nil {
 			b = l.Bias.Value.Data
 		}
 	default:
 		return fmt.Errorf("node %s: r and v_leak fold into the layer feeding it, and %s is not a Conv2d, Affine or Linear", name, st.Name)
-	}
-	if b == nil && f.offset != 0 {
-		return fmt.Errorf("node %s: v_leak %v needs a bias in %s to fold into (a Linear has none)", name, f.offset, st.Name)
 	}
 	for i := range w {
 		w[i] = float32(float64(w[i]) * f.scale)

@@ -158,6 +158,12 @@ func TestParseOnly(t *testing.T) {
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
+			if tc.name == "two_lif_neurons" {
+				// NIR's own dynamics take its v_leak.
+				if _, err := g.NetworkWith(ReadOptions{Dynamics: Reference, DT: 1e-3}); err != nil {
+					t.Errorf("with the nir dynamics: %v", err)
+				}
+			}
 		})
 	}
 }

@@ -267,8 +267,13 @@ func TestReferenceDynamics(t *testing.T) {
 	const dt = 1e-3
 	w := []float64{0.8, -0.3, 0.5, 0.2, 0.9, -0.4}
 	b := []float64{0.05, 0.1}
-	for _, typ := range []string{"IF", "LIF", "LI"} {
+	for _, typ := range []string{"IF", "LIF", "LI", "LIF after Linear"} {
 		t.Run(typ, func(t *testing.T) {
+			fc, b := "Affine", b
+			if typ == "LIF after Linear" {
+				// v_leak folds into a bias the Linear did not have.
+				typ, fc, b = "LIF", "Linear", []float64{0, 0}
+			}
 			params := map[string]*Param{"r": {Shape: []int{2}, Values: []float64{1.5, 1.5}}, "tau": {Shape: []int{2}, Values: []float64{0.02, 0.02}},
 				"v_leak": {Shape: []int{2}, Values: []float64{0.1, 0.1}}, "v_threshold": {Shape: []int{2}, Values: []float64{0.3, 0.3}},
 				"v_reset": {Shape: []int{2}, Values: []float64{-0.05, -0.05}}}
@@ -282,7 +287,7 @@ func TestReferenceDynamics(t *testing.T) {
 			}
 			g := &Graph{Nodes: map[string]*Node{
 				"in":  {Name: "in", Type: "Input", Params: map[string]*Param{"shape": ints([]int{3})}},
-				"fc":  {Name: "fc", Type: "Affine", Params: map[string]*Param{"weight": {Shape: []int{2, 3}, Values: w}, "bias": {Shape: []int{2}, Values: b}}},
+				"fc":  {Name: "fc", Type: fc, Params: map[string]*Param{"weight": {Shape: []int{2, 3}, Values: w}, "bias": {Shape: []int{2}, Values: b}}},
 				"pop": {Name: "pop", Type: typ, Params: params},
 				"out": {Name: "out", Type: "Output", Params: map[string]*Param{"shape": ints([]int{2})}},
 			}, Names: []string{"fc", "in", "out", "pop"}, Edges: [][2]string{{"in", "fc"}, {"fc", "pop"}, {"pop", "out"}}}
