@@ -1,6 +1,8 @@
 package hdf5
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -325,4 +327,49 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = readAll(b)
 	})
+}
+
+// TestCyclicBTrees points a B-tree node at itself, a group's and a
+// chunked dataset's: the reader says so instead of looping.
+func TestCyclicBTrees(t *testing.T) {
+	// A group's B-tree: the last one written is the root's. Make it an
+	// internal node whose child is itself.
+	b, err := Encode(tree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.LastIndex(b, []byte("TREE"))
+	b[at+5] = 1 // level
+	binary.LittleEndian.PutUint64(b[at+32:], uint64(at))
+	if err := readAll(b); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("a group B-tree node that is its own child: %v", err)
+	}
+	// A chunk B-tree (type 1) of a compressed fixture: the first one in
+	// the file indexes a dataset of rank 1 (a bias); its first child
+	// follows the 24-byte node header and a key of 8 + 8·(rank+1) bytes.
+	c, err := os.ReadFile("../nir/testdata/cnn_sinabs_dyadic.nir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(c, "cnn.nir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	node, _ := root.Group("node")
+	nodes, _ := node.Group("nodes")
+	n0, _ := nodes.Group("0")
+	bias, err := n0.Dataset("bias")
+	if err != nil || bias.layout.class != 2 {
+		t.Fatalf("node 0's bias: %v %+v", err, bias)
+	}
+	at = int(bias.layout.addr)
+	if string(c[at:at+4]) != "TREE" || c[at+4] != 1 {
+		t.Fatalf("no chunk B-tree node at %d", at)
+	}
+	c[at+5] = 1 // level
+	binary.LittleEndian.PutUint64(c[at+24+8+16:], uint64(at))
+	if err := readAll(c); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("a chunk B-tree node that is its own child: %v", err)
+	}
 }
