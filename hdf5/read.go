@@ -58,7 +58,7 @@ type File struct {
 	lengths int // size of a length
 	root    uint64
 	heaps   map[uint64]map[uint32][]byte // global heap collections read so far: their objects by index, by address
-	headers int               // object headers read so far (MaxHeaderReads)
+	headers int                          // object headers read so far (MaxHeaderReads)
 }
 
 // MaxHeaderReads bounds the object headers one File reads: a file whose
