@@ -82,6 +82,9 @@ func (d *joinDoc) build() (nn.Join, error) {
 
 // SaveSNN writes a converted network and extra metadata to path atomically.
 func SaveSNN(path string, net *snn.Network, extra map[string]string) error {
+	if net.Recurrent() {
+		return fmt.Errorf("%s: a recurrent network (a stage reads another one step late), which %s does not hold; write it as NIR", path, SNNFormat)
+	}
 	doc := snnDoc{Format: SNNFormat, Input: net.Input}
 	var tensors []safetensors.Tensor
 	for _, st := range net.Stages {

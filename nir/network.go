@@ -93,7 +93,7 @@ func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
 	if opts.Dynamics == Reference && !(opts.DT > 0 && opts.DT < math.Inf(1)) {
 		return nil, fmt.Errorf("nir: the nir dynamics need a time step dt > 0, have %v", opts.DT)
 	}
-	order, preds, err := g.topoOrder()
+	order, preds, delayed, err := g.topoOrder()
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,7 @@ func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
 	shapes := map[string][]int{input: shape}
 	stageOf := map[string]string{input: snn.Input} // node → the stage that holds its output
 	params := 0
+	var lateInto [][2]string // [source node, the sum stage reading it a step late]
 	for _, name := range order {
 		n := g.Nodes[name]
 		if name == input {
@@ -145,26 +146,47 @@ func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
 		if len(ps) == 0 {
 			return nil, fmt.Errorf("nir: node %s (%s) has no input", name, n.Type)
 		}
-		// Several inputs are summed first.
-		src := stageOf[ps[0]]
-		cur := shapes[ps[0]]
-		if len(ps) > 1 {
+		// Several inputs are summed first, and so are inputs read a step
+		// late (a recurrent connection).
+		var now, late []string
+		for _, p := range ps {
+			if delayed[[2]string{p, name}] {
+				late = append(late, p)
+			} else {
+				now = append(now, p)
+			}
+		}
+		if len(now) == 0 {
+			return nil, fmt.Errorf("nir: node %s (%s) is fed only by its own recurrence", name, n.Type)
+		}
+		src := stageOf[now[0]]
+		cur := shapes[now[0]]
+		if len(ps) > 1 || len(late) > 0 {
 			var ins []string
 			var inShapes [][]int
-			for _, p := range ps {
+			for _, p := range now {
 				if !slices.Equal(shapes[p], cur) {
-					return nil, fmt.Errorf("nir: node %s (%s) sums its inputs %s %v and %s %v, which differ in shape", name, n.Type, ps[0], cur, p, shapes[p])
+					return nil, fmt.Errorf("nir: node %s (%s) sums its inputs %s %v and %s %v, which differ in shape", name, n.Type, now[0], cur, p, shapes[p])
 				}
 				ins = append(ins, stageOf[p])
 				inShapes = append(inShapes, shapes[p])
 			}
 			sum := name + ".sum"
 			add := nn.NewAdd()
+			for range late {
+				inShapes = append(inShapes, cur) // checked once its stage is built
+			}
 			out, err := add.OutShape(inShapes)
 			if err != nil {
 				return nil, fmt.Errorf("nir: node %s: %w", name, err)
 			}
-			net.Stages = append(net.Stages, snn.Stage{Name: sum, Join: add, Inputs: ins, In: cur, Out: out})
+			// A late input's shape is known once its stage is built:
+			// checked below.
+			for _, p := range late {
+				ins = append(ins, p)
+				lateInto = append(lateInto, [2]string{p, sum})
+			}
+			net.Stages = append(net.Stages, snn.Stage{Name: sum, Join: add, Inputs: ins, Delayed: late, In: cur, Out: out})
 			src = sum
 		}
 		if n.Type == "Output" {
@@ -189,7 +211,20 @@ func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
 		}
 		if fold != nil && (fold.scale != 1 || fold.offset != 0) {
 			if err := fold.into(net, ps, succs, name); err != nil {
-				return nil, fmt.Errorf("nir: %w", err)
+				if fold.offset != 0 || src == snn.Input {
+					return nil, fmt.Errorf("nir: %w", err)
+				}
+				// No layer of its own to fold into (a sum, a recurrent
+				// one): a Scale stage before the population.
+				f := fold.scale
+				spec := arch.Layer{Type: "Scale", Factor: &f}
+				sc, err := layerStage(n, spec, cur, nil)
+				if err != nil {
+					return nil, fmt.Errorf("nir: %w", err)
+				}
+				sc.Name, sc.Inputs, sc.In = name+".scale", []string{src}, cur
+				net.Stages = append(net.Stages, sc)
+				src = sc.Name
 			}
 		}
 		if st.Layer != nil {
@@ -211,7 +246,18 @@ func (g *Graph) NetworkWith(opts ReadOptions) (*snn.Network, error) {
 	if len(net.Stages) == 0 {
 		return nil, fmt.Errorf("nir: the graph has no node between its Input and its Output")
 	}
-	if _, err := net.Sources(); err != nil {
+	for _, l := range lateInto {
+		var sum *snn.Stage
+		for i := range net.Stages {
+			if net.Stages[i].Name == l[1] {
+				sum = &net.Stages[i]
+			}
+		}
+		if got := shapes[l[0]]; !slices.Equal(got, sum.Out) {
+			return nil, fmt.Errorf("nir: node %s feeds %s back with shape %v, but it sums %v", l[0], strings.TrimSuffix(l[1], ".sum"), got, sum.Out)
+		}
+	}
+	if _, _, err := net.DelayedSources(); err != nil {
 		return nil, fmt.Errorf("nir: %w", err)
 	}
 	return net, nil
@@ -226,13 +272,13 @@ func lastName(net *snn.Network) string {
 
 // topoOrder sorts the nodes so that every edge runs forward (Kahn's
 // algorithm, ties by name), and returns each node's sources in name order.
-func (g *Graph) topoOrder() ([]string, map[string][]string, error) {
+func (g *Graph) topoOrder() ([]string, map[string][]string, map[[2]string]bool, error) {
 	preds := map[string][]string{}
 	succs := map[string][]string{}
 	indeg := map[string]int{}
 	for _, name := range g.Names {
 		if n := g.Nodes[name]; n.Type == "NIRGraph" {
-			return nil, nil, fmt.Errorf("nir: node %s is a nested NIRGraph, which is not read yet", name)
+			return nil, nil, nil, fmt.Errorf("nir: node %s is a nested NIRGraph, which is not read yet", name)
 		}
 		indeg[name] = 0
 	}
@@ -250,56 +296,114 @@ func (g *Graph) topoOrder() ([]string, map[string][]string, error) {
 			ready = append(ready, name)
 		}
 	}
-	for len(ready) > 0 {
-		slices.Sort(ready)
-		name := ready[0]
-		ready = ready[1:]
-		order = append(order, name)
-		for _, s := range succs[name] {
-			if indeg[s]--; indeg[s] == 0 {
-				ready = append(ready, s)
-			}
-		}
-	}
-	if len(order) < len(g.Names) {
-		// What Kahn's algorithm left is the cycles and what they feed;
-		// prune the nodes that lead into no cycle.
-		left := map[string]bool{}
-		for _, name := range g.Names {
-			if indeg[name] > 0 {
-				left[name] = true
-			}
-		}
-		for pruned := true; pruned; {
-			pruned = false
-			for name := range left {
-				onward := false
-				for _, s := range succs[name] {
-					onward = onward || left[s]
+	placed := map[string]bool{}
+	delayed := map[[2]string]bool{}
+	for len(order) < len(g.Names) {
+		for len(ready) > 0 {
+			slices.Sort(ready)
+			name := ready[0]
+			ready = ready[1:]
+			order = append(order, name)
+			placed[name] = true
+			for _, s := range succs[name] {
+				if delayed[[2]string{name, s}] {
+					continue
 				}
-				if !onward {
-					delete(left, name)
-					pruned = true
+				if indeg[s]--; indeg[s] == 0 {
+					ready = append(ready, s)
 				}
 			}
 		}
-		var cyc []string
+		if len(order) == len(g.Names) {
+			break
+		}
+		// What is left is the cycles and what they feed. A cycle through
+		// a population is a recurrent connection with one step of delay:
+		// its edges into the population read the step before. Delay them
+		// at one population, the one the rest of the graph enters first.
+		left := onCycles(g.Names, indeg, succs, delayed)
+		pop := ""
 		for _, name := range g.Names {
-			if left[name] {
-				cyc = append(cyc, name)
+			if !left[name] || !spiking(g.Nodes[name].Type) {
+				continue
+			}
+			entered := false
+			for _, p := range preds[name] {
+				entered = entered || placed[p]
+			}
+			if pop == "" || entered {
+				pop = name
+				if entered {
+					break
+				}
 			}
 		}
-		return nil, nil, fmt.Errorf("nir: the edges form a cycle through %s (recurrent networks are not read yet)", strings.Join(cyc, ", "))
+		if pop == "" {
+			var cyc []string
+			for _, name := range g.Names {
+				if left[name] {
+					cyc = append(cyc, name)
+				}
+			}
+			return nil, nil, nil, fmt.Errorf("nir: the edges form a cycle through %s with no population to delay it", strings.Join(cyc, ", "))
+		}
+		for _, p := range preds[pop] {
+			if left[p] && !delayed[[2]string{p, pop}] {
+				delayed[[2]string{p, pop}] = true
+				indeg[pop]--
+			}
+		}
+		if indeg[pop] == 0 {
+			ready = append(ready, pop)
+		}
 	}
 	for _, name := range order {
 		if n := g.Nodes[name]; n.Type != "Input" && len(preds[name]) == 0 {
-			return nil, nil, fmt.Errorf("nir: node %s (%s) has no input edge", name, n.Type)
+			return nil, nil, nil, fmt.Errorf("nir: node %s (%s) has no input edge", name, n.Type)
 		}
 		if n := g.Nodes[name]; n.Type != "Output" && len(succs[name]) == 0 {
-			return nil, nil, fmt.Errorf("nir: node %s (%s) feeds nothing: no edge leaves it", name, n.Type)
+			return nil, nil, nil, fmt.Errorf("nir: node %s (%s) feeds nothing: no edge leaves it", name, n.Type)
 		}
 	}
-	return order, preds, nil
+	return order, preds, delayed, nil
+}
+
+// spiking reports whether a NIR node type is a population.
+func spiking(t string) bool {
+	switch t {
+	case "IF", "LIF", "CubaLIF", "LI", "Integrator", "Threshold":
+		return true
+	}
+	return false
+}
+
+// onCycles returns the nodes not yet ordered (indeg > 0) that lie on a
+// cycle of edges not delayed: what Kahn's algorithm left, less what only
+// the cycles feed.
+func onCycles(names []string, indeg map[string]int, succs map[string][]string, delayed map[[2]string]bool) map[string]bool {
+	left := map[string]bool{}
+	for _, name := range names {
+		if indeg[name] > 0 {
+			left[name] = true
+		}
+	}
+	for pruned := true; pruned; {
+		pruned = false
+		for _, name := range names {
+			if !left[name] {
+				continue
+			}
+			onward := false
+			for _, s := range succs[name] {
+				onward = onward || left[s] && !delayed[[2]string{name, s}]
+			}
+			if !onward {
+				delete(left, name)
+				pruned = true
+			}
+		}
+	}
+	return left
 }
 
 // stage builds the stage of node n on input shape in (Name, Inputs and In
@@ -394,7 +498,10 @@ func stage(n *Node, in []int) (snn.Stage, error) {
 		}
 		return layerStage(n, arch.Layer{Type: "Scale", Factor: &f}, in, nil)
 	}
-	return snn.Stage{}, fmt.Errorf("node %s: type %s is not read (IF, LIF, LI, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Input, Output are)", n.Name, n.Type)
+	if n.Type == "CubaLIF" {
+		return snn.Stage{}, fmt.Errorf("node %s: sinabs' from_nir does not read a CubaLIF; --nir-dynamics nir --dt DT simulates it", n.Name)
+	}
+	return snn.Stage{}, fmt.Errorf("node %s: type %s is not read (IF, LIF, LI, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Input, Output are, and CubaLIF with --nir-dynamics nir)", n.Name, n.Type)
 }
 
 func neuronStage(n *Node, neuron snn.Neuron, in []int) (snn.Stage, error) {
@@ -562,10 +669,15 @@ type folding struct {
 // into folds f into the weighted stage that feeds node name (its only
 // source, read by nothing else).
 func (f *folding) into(net *snn.Network, preds []string, succs map[string][]string, name string) error {
-	if len(preds) != 1 || len(succs[preds[0]]) != 1 || len(net.Stages) == 0 || net.Stages[len(net.Stages)-1].Name != preds[0] {
+	var st *snn.Stage
+	for i := range net.Stages {
+		if len(preds) == 1 && net.Stages[i].Name == preds[0] {
+			st = &net.Stages[i]
+		}
+	}
+	if st == nil || len(succs[preds[0]]) != 1 {
 		return fmt.Errorf("node %s: r and v_leak fold into the Conv2d, Affine or Linear feeding it alone, and it has none", name)
 	}
-	st := &net.Stages[len(net.Stages)-1]
 	var w, b []float32
 	// A layer without bias gets one of zeros for v_leak to fold into.
 	newBias := func(n int) *nn.Param {
@@ -610,6 +722,8 @@ func referenceStage(n *Node, in []int, dt float64) (snn.Stage, *folding, error) 
 	}
 	switch n.Type {
 	case "IF", "LIF", "LI":
+	case "CubaLIF":
+		return cubaLIF(n, in, dt)
 	default:
 		st, err := stage(n, in)
 		return st, nil, err
@@ -656,4 +770,46 @@ func referenceStage(n *Node, in []int, dt float64) (snn.Stage, *folding, error) 
 	}
 	st, err := neuronStage(n, neuron, in)
 	return st, fold, err
+}
+
+// cubaLIF is a CubaLIF population under NIR's dynamics, stepped by dt:
+// τ_syn·I' = -I + w_in·x and τ_mem·v' = v_leak - v + R·I, as
+// I = a_s·I + (1-a_s)·w_in·x and v = a_m·v + (1-a_m)·R·I (the exact
+// decays over a step, a = exp(-dt/τ)); one spike a step at v >=
+// v_threshold, then v = v_reset. snnkit's synaptic current is
+// I = a_s·(I + x'), so the input is scaled by R·w_in·(1-a_s)/a_s.
+func cubaLIF(n *Node, in []int, dt float64) (snn.Stage, *folding, error) {
+	get := func(name string, def float64, required bool) (float64, error) {
+		if n.Params[name] == nil && !required {
+			return def, nil
+		}
+		return n.uniform(name)
+	}
+	vals := map[string]float64{}
+	for _, p := range []struct {
+		name     string
+		def      float64
+		required bool
+	}{{"tau_syn", 0, true}, {"tau_mem", 0, true}, {"v_threshold", 0, true}, {"r", 1, false}, {"w_in", 1, false}, {"v_leak", 0, false}, {"v_reset", 0, false}} {
+		v, err := get(p.name, p.def, p.required)
+		if err != nil {
+			return snn.Stage{}, nil, err
+		}
+		vals[p.name] = v
+	}
+	if err := n.checkShape("v_threshold", in); err != nil {
+		return snn.Stage{}, nil, err
+	}
+	if vals["v_leak"] != 0 {
+		return snn.Stage{}, nil, fmt.Errorf("node %s (CubaLIF): v_leak %v: a leak towards a non-zero potential behind a synapse is not read", n.Name, vals["v_leak"])
+	}
+	syn, mem := vals["tau_syn"]/dt, vals["tau_mem"]/dt
+	if !(syn > 0 && mem > 0) || syn > math.MaxFloat32 || mem > math.MaxFloat32 {
+		return snn.Stage{}, nil, fmt.Errorf("node %s (CubaLIF): tau_syn %v and tau_mem %v over dt %v are not positive numbers of steps", n.Name, vals["tau_syn"], vals["tau_mem"], dt)
+	}
+	as := math.Exp(-1 / float64(float32(syn)))
+	neuron := snn.Neuron{Kind: snn.LIF, Threshold: float32(vals["v_threshold"]), TauMem: float32(mem), TauSyn: float32(syn), NormInput: true,
+		Spike: snn.SingleSpike, Reset: snn.ResetToValue, ResetValue: float32(vals["v_reset"])}
+	st, err := neuronStage(n, neuron, in)
+	return st, &folding{scale: vals["r"] * vals["w_in"] * (1 - as) / as}, err
 }

@@ -34,6 +34,9 @@ type WriteOptions struct {
 // else is an error naming the stage.
 func FromNetwork(net *snn.Network, opts WriteOptions) (*Graph, error) {
 	g := &Graph{Version: Version, Nodes: map[string]*Node{}}
+	if net.Recurrent() {
+		return nil, fmt.Errorf("nir: a recurrent network (a stage reads another one step late) is not written as NIR yet")
+	}
 	src, err := net.Sources()
 	if err != nil {
 		return nil, fmt.Errorf("nir: %w", err)

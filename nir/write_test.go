@@ -339,3 +339,96 @@ func TestReferenceDynamics(t *testing.T) {
 		t.Error("the nir dynamics without dt accepted")
 	}
 }
+
+// TestRecurrentCubaLIF simulates the braille network of the NIR paper
+// (Affine → CubaLIF with an Affine back into itself → Affine → CubaLIF)
+// under NIR's dynamics and compares its spikes with a float64 reading of
+// the equations: I = a_s·I + (1-a_s)·w_in·x, v = a_m·v + (1-a_m)·R·I, a
+// spike at v >= v_threshold then v = v_reset, the recurrent Affine reading
+// the population's spikes of the step before.
+func TestRecurrentCubaLIF(t *testing.T) {
+	const dt = 1e-4
+	g, err := Read(fixture(t, "braille_noDelay_bias_zero.nir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := g.NetworkWith(ReadOptions{Dynamics: Reference, DT: dt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !net.Recurrent() {
+		t.Fatal("the network is not recurrent")
+	}
+	const batch, steps = 2, 120
+	r := rand.New(rand.NewPCG(4, 5))
+	in := tensor.New(batch, steps, 12)
+	for i := range in.Data {
+		if r.IntN(3) == 0 {
+			in.Data[i] = 1
+		}
+	}
+	out := simulate(t, net, in, sim.EngineAuto) // recurrent: the reference engine runs it
+	p := func(node, name string) []float64 { return g.Nodes[node].Params[name].Values }
+	affine := func(node string, x []float64) []float64 {
+		w, b := p(node, "weight"), p(node, "bias")
+		n := len(b)
+		y := make([]float64, n)
+		for j := range y {
+			y[j] = b[j]
+			for k, v := range x {
+				y[j] += w[j*len(x)+k] * v
+			}
+		}
+		return y
+	}
+	type pop struct{ i, v, s []float64 }
+	step := func(node string, st *pop, x []float64) {
+		as, am := math.Exp(-dt/p(node, "tau_syn")[0]), math.Exp(-dt/p(node, "tau_mem")[0])
+		win, rr, th := p(node, "w_in")[0], p(node, "r")[0], p(node, "v_threshold")[0]
+		reset := 0.0
+		if q := g.Nodes[node].Params["v_reset"]; q != nil {
+			reset = q.Values[0]
+		}
+		for j := range x {
+			st.i[j] = as*st.i[j] + (1-as)*win*x[j]
+			st.v[j] = am*st.v[j] + (1-am)*rr*st.i[j]
+			st.s[j] = 0
+			if st.v[j] >= th {
+				st.s[j], st.v[j] = 1, reset
+			}
+		}
+	}
+	total, diff := 0, 0
+	spikes := 0
+	for b := 0; b < batch; b++ {
+		p1 := &pop{make([]float64, 38), make([]float64, 38), make([]float64, 38)}
+		p2 := &pop{make([]float64, 7), make([]float64, 7), make([]float64, 7)}
+		for s := 0; s < steps; s++ {
+			x := make([]float64, 12)
+			for k := range x {
+				x[k] = float64(in.Data[(b*steps+s)*12+k])
+			}
+			cur := affine("fc1", x)
+			rec := affine("lif1.w_rec", p1.s) // the spikes of the step before
+			for j := range cur {
+				cur[j] += rec[j]
+			}
+			step("lif1.lif", p1, cur)
+			step("lif2", p2, affine("fc2", p1.s))
+			for node, want := range map[string][]float64{"lif1.lif": p1.s, "lif2": p2.s} {
+				got := out[node].Data[(b*steps+s)*len(want) : (b*steps+s+1)*len(want)]
+				for j, w := range want {
+					total++
+					spikes += int(w)
+					if float64(got[j]) != w {
+						diff++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d spike values differ from the float64 equations (%d spikes)", diff, total, spikes)
+	if spikes < 100 || diff > total/200 {
+		t.Errorf("%d of %d spike values differ from the float64 equations (%d spikes)", diff, total, spikes)
+	}
+}

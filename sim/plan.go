@@ -239,6 +239,9 @@ var errNoFast = errors.New("not supported by the fast engine")
 // little (padCheap): the gathering event kernels need whole vectors, but
 // every later layer also handles the padding.
 func compileFast(net *snn.Network) (*fastPlan, error) {
+	if net.Recurrent() {
+		return nil, errNoFast // the plan runs chunks of steps stage by stage
+	}
 	srcs, err := net.Sources()
 	if err != nil {
 		return nil, fmt.Errorf("fast engine: %w", err)

@@ -94,9 +94,11 @@ const chunkValues = 1 << 24
 // resets the state.
 type Simulator struct {
 	net       *snn.Network
-	layers    []nn.Layer // per stage: a private copy of the layer (nil for spiking stages and joins)
-	joins     []nn.Join  // per stage: a private copy of the join
-	srcs      [][]int    // per stage: the stages it reads (-1: the input)
+	layers    []nn.Layer       // per stage: a private copy of the layer (nil for spiking stages and joins)
+	joins     []nn.Join        // per stage: a private copy of the join
+	srcs      [][]int          // per stage: the stages it reads (-1: the input)
+	delayed   [][]bool         // per stage and input: read one step late (a recurrent network)
+	prev      []*tensor.Tensor // per stage read one step late: its output of the step before
 	stageOut  []*tensor.Tensor
 	counts    [][]float32  // per stage: a spiking max-pool's running spike counts [batch × inputs]
 	states    []*snn.State // per stage: population state [batch × neurons] (nil for layers)
@@ -135,7 +137,7 @@ func New(net *snn.Network) (*Simulator, error) {
 	}
 	s.chunk = min(DefaultChunkFrames, max(1, chunkValues/max(act, 1)))
 	var err error
-	if s.srcs, err = net.Sources(); err != nil {
+	if s.srcs, s.delayed, err = net.DelayedSources(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	// A network with a stage the fast engine has no kernel for runs on
@@ -257,6 +259,11 @@ func (s *Simulator) Reset() {
 	for _, c := range s.counts {
 		clear(c)
 	}
+	for _, p := range s.prev {
+		if p != nil {
+			clear(p.Data)
+		}
+	}
 }
 
 func (s *Simulator) ensureState(batch int) {
@@ -272,6 +279,7 @@ func (s *Simulator) ensureState(batch int) {
 		}
 	}
 	s.batch, s.t = batch, 0
+	s.prev = nil // new ones, zero, for the new batch
 	for i, st := range s.net.Stages {
 		if st.Spiking() {
 			s.states[i] = st.Neuron.NewState(batch * tensor.Numel(st.Out))
@@ -306,6 +314,9 @@ func (s *Simulator) Run(ctx context.Context, input *tensor.Tensor) (*tensor.Tens
 	outShape := s.net.OutputShape()
 	result := tensor.New(append([]int{batch, steps}, outShape...)...)
 	tc := max(1, min(steps, s.chunk/batch))
+	if s.net.Recurrent() {
+		tc = 1 // a step reads the step before's outputs
+	}
 	frameLen := tensor.Numel(in)
 	outLen := tensor.Numel(outShape)
 	for t0 := 0; t0 < steps; t0 += tc {
@@ -431,6 +442,9 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 		}
 		return s.stageOut[j]
 	}
+	if s.net.Recurrent() && n != 1 {
+		return nil, fmt.Errorf("simulator: a recurrent network runs one step at a time, not %d", n)
+	}
 	for i := range s.net.Stages {
 		st := &s.net.Stages[i]
 		x = get(s.srcs[i][0])
@@ -458,6 +472,9 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			xs := make([]*tensor.Tensor, len(s.srcs[i]))
 			for k, j := range s.srcs[i] {
 				xs[k] = get(j)
+				if s.delayed[i][k] {
+					xs[k] = s.prevOut(j, batch)
+				}
 			}
 			var err error
 			if out, err = s.joins[i].Forward(xs, false); err != nil {
@@ -499,7 +516,25 @@ func (s *Simulator) chunkForward(x *tensor.Tensor, batch, n int) (*tensor.Tensor
 			}
 		}
 	}
+	// The outputs read one step late, kept for the next step.
+	for j, p := range s.prev {
+		if p != nil {
+			copy(p.Data, s.stageOut[j].Data)
+		}
+	}
 	return s.stageOut[len(s.net.Stages)-1], nil
+}
+
+// prevOut returns stage j's output of the step before, zeros at the first
+// (after Reset or a change of batch).
+func (s *Simulator) prevOut(j, batch int) *tensor.Tensor {
+	if s.prev == nil {
+		s.prev = make([]*tensor.Tensor, len(s.net.Stages))
+	}
+	if p := s.prev[j]; p == nil || p.Shape[0] != batch {
+		s.prev[j] = tensor.New(append([]int{batch}, s.net.Stages[j].Out...)...)
+	}
+	return s.prev[j]
 }
 
 // spikingStep advances every sample's population through the n steps of the

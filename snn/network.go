@@ -3,6 +3,7 @@ package snn
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/snnkit/snnkit/graph"
@@ -29,6 +30,11 @@ type Stage struct {
 	// Inputs names the stages (or Input, the network's input) this stage
 	// reads. Empty means the stage before it, as in a chain.
 	Inputs []string
+	// Delayed names those of Inputs read one time step late: their output
+	// at the step before (zeros at the first). They may be this stage or
+	// later ones: a recurrent connection, which only the reference engine
+	// runs.
+	Delayed []string
 	// In and Out are the sample shapes before and after the stage (In is
 	// the first input's for a join).
 	In, Out []int
@@ -61,31 +67,75 @@ func (n *Network) IsChain() bool {
 
 // Sources returns, per stage, the indices of the stages it reads (-1 for
 // the network's input), or an error naming a stage that reads one that is
-// not before it.
+// not before it, or one a step late (a recurrent network: see
+// DelayedSources).
 func (n *Network) Sources() ([][]int, error) {
-	index := make(map[string]int, len(n.Stages))
-	src := make([][]int, len(n.Stages))
+	if n.Recurrent() {
+		for _, st := range n.Stages {
+			if len(st.Delayed) > 0 {
+				return nil, fmt.Errorf("stage %s reads %s one step late: a recurrent network, which only the reference engine runs", st.Name, st.Delayed[0])
+			}
+		}
+	}
+	src, _, err := n.DelayedSources()
+	return src, err
+}
+
+// Recurrent reports whether a stage reads another one step late.
+func (n *Network) Recurrent() bool {
+	for _, st := range n.Stages {
+		if len(st.Delayed) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// DelayedSources is Sources for any network: delayed[i][k] says that
+// stage i reads its input k, src[i][k], one step late (any stage).
+func (n *Network) DelayedSources() (src [][]int, delayed [][]bool, err error) {
+	all := make(map[string]int, len(n.Stages))
 	for i, st := range n.Stages {
+		all[st.Name] = i
+	}
+	index := make(map[string]int, len(n.Stages))
+	src = make([][]int, len(n.Stages))
+	delayed = make([][]bool, len(n.Stages))
+	for i, st := range n.Stages {
+		for _, d := range st.Delayed {
+			if !slices.Contains(st.Inputs, d) {
+				return nil, nil, fmt.Errorf("stage %s delays %q, which is not one of its inputs", st.Name, d)
+			}
+		}
 		if len(st.Inputs) == 0 {
 			src[i] = []int{i - 1}
+			delayed[i] = []bool{false}
 		} else {
 			for _, in := range st.Inputs {
+				late := slices.Contains(st.Delayed, in)
 				j, ok := index[in]
+				if late {
+					j, ok = all[in]
+				}
 				if in == Input {
-					j, ok = -1, true
+					j, ok = -1, !late
 				}
 				if !ok {
-					return nil, fmt.Errorf("stage %s reads %q, which is not an earlier stage", st.Name, in)
+					return nil, nil, fmt.Errorf("stage %s reads %q, which is not an earlier stage", st.Name, in)
 				}
 				src[i] = append(src[i], j)
+				delayed[i] = append(delayed[i], late)
 			}
 		}
 		if st.Join == nil && len(src[i]) != 1 {
-			return nil, fmt.Errorf("stage %s: %d inputs without a join", st.Name, len(src[i]))
+			return nil, nil, fmt.Errorf("stage %s: %d inputs without a join", st.Name, len(src[i]))
+		}
+		if st.Join == nil && delayed[i][0] {
+			return nil, nil, fmt.Errorf("stage %s: a delayed input needs a join to meet the others at", st.Name)
 		}
 		index[st.Name] = i
 	}
-	return src, nil
+	return src, delayed, nil
 }
 
 // Network is a converted spiking network.

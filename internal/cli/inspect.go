@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -140,9 +141,14 @@ func runInspect(e *env, o *inspectOptions, nirOpts nir.ReadOptions) (*InspectRep
 		rep.Kind, rep.Input = "snn", net.Input
 		prev := snn.Input
 		for _, st := range net.Stages {
-			ins := st.Inputs
+			ins := slices.Clone(st.Inputs)
 			if len(ins) == 0 {
 				ins = []string{prev}
+			}
+			for k, name := range ins {
+				if slices.Contains(st.Delayed, name) {
+					ins[k] = name + " (a step late)"
+				}
 			}
 			prev = st.Name
 			in := InspectNode{Name: st.Name, Inputs: ins, Shape: st.Out, Neuron: st.Neuron}
