@@ -67,7 +67,7 @@ type InspectNIRNode struct {
 // nirDynamicsText says what a simulation of a NIR model reads.
 func nirDynamicsText(o nir.ReadOptions) string {
 	if o.Dynamics == nir.Reference {
-		return fmt.Sprintf("NIR's equations stepped by dt = %g: IF v += dt·R·I, LIF v = a·v + (1-a)·(R·I + v_leak) with a = exp(-dt/τ), one spike a step at v >= v_threshold, reset to v_reset; LI without spikes", o.DT)
+		return fmt.Sprintf("NIR's equations stepped by dt = %g: IF v += dt·R·I, LIF v = a·v + (1-a)·(R·I + v_leak) with a = exp(-dt/τ), CubaLIF the same behind I = a_s·I + (1-a_s)·w_in·x, one spike a step at v >= v_threshold, reset to v_reset; LI without spikes", o.DT)
 	}
 	return "sinabs' from_nir: IF → IAF(θ = v_threshold, MultiSpike, subtract reset, min_v_mem = -θ), LIF → LIF(τ_mem = tau steps, MultiSpike, subtract reset, no norm_input), LI → ExpLeak(τ = tau); r and v_reset not read"
 }
