@@ -580,6 +580,7 @@ const (
 	String              // fixed- or variable-length string
 )
 
+// String names the class: integer, float or string.
 func (c Class) String() string {
 	return [...]string{"integer", "float", "string"}[c]
 }

@@ -35,6 +35,7 @@ func ParseDynamics(s string) (Dynamics, error) {
 	return 0, fmt.Errorf("dynamics %q: want sinabs or nir", s)
 }
 
+// String names the dynamics as --nir-dynamics reads them.
 func (d Dynamics) String() string {
 	if d == Reference {
 		return "nir"
