@@ -184,6 +184,7 @@ func checkEngines(t *testing.T, name string, net *snn.Network, rng *rand.Rand, q
 					sim.UseTables(sm)
 				}
 				sm.AddMonitor(monitor.NewFiringRates(net))
+				sm.AddMonitor(monitor.NewSynOps(net)) // input sums do not need the frames after them
 				out, err := sm.Run(context.Background(), in)
 				if err != nil {
 					t.Fatal(err)

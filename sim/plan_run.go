@@ -134,7 +134,7 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 			} else {
 				op.run(r, 1)
 			}
-			if j := p.soleSpike[i]; j >= 0 && !fuse[j] && !s.framesWatched(i) && !s.framesWatched(j) {
+			if j := p.soleSpike[i]; j >= 0 && !fuse[j] && !s.framesWatched(i, false) && !s.framesWatched(j, true) {
 				// Its only reader, a population, steps on the one
 				// frame n times: no copies to write and read back.
 				oneFrame[j] = true
@@ -281,14 +281,20 @@ func toNCHW(l *layout, src, dst []float32, n int) {
 	}
 }
 
-// framesWatched reports whether a monitor reads op i's input or output
-// frames (or sums them): then they must all be there.
-func (s *Simulator) framesWatched(i int) bool {
+// framesWatched reports whether a monitor reads op i's frames, input and
+// output (or, with input set, sums its input): then they must all be
+// there. A sum of op i's input (a synaptic-operation count) does not need
+// its output's frames.
+func (s *Simulator) framesWatched(i int, input bool) bool {
 	if len(s.watch) == 0 {
 		return false
 	}
 	w := &s.watch[i]
-	return len(w.summers)+len(w.free)+len(w.frames) > 0
+	n := len(w.free) + len(w.frames)
+	if input {
+		n += len(w.summers)
+	}
+	return n > 0
 }
 
 // runCached computes one frame of a weighted op whose input is constant,
