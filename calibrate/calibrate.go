@@ -157,7 +157,7 @@ func Graph(ctx context.Context, g *graph.Graph, opts snn.ConvertOptions, cfg Con
 func biases(net *snn.Network) map[int][]float32 {
 	b := map[int][]float32{}
 	for i := range net.Stages {
-		if v := biasOf(net.Stages[i].Layer); v != nil {
+		if v := nn.EnsureBias(net.Stages[i].Layer); v != nil {
 			b[i] = v
 		}
 	}
@@ -432,7 +432,7 @@ func correctBiases(ctx context.Context, net *snn.Network, pops []Population, wan
 		if feed < 0 {
 			continue
 		}
-		bias := biasOf(net.Stages[feed].Layer)
+		bias := nn.EnsureBias(net.Stages[feed].Layer)
 		if bias == nil {
 			continue
 		}
@@ -451,26 +451,6 @@ func correctBiases(ctx context.Context, net *snn.Network, pops []Population, wan
 			shift += math.Abs(d)
 		}
 		p.Corrected, p.MeanShift = net.Stages[feed].Name, shift/float64(len(bias))
-	}
-	return nil
-}
-
-// biasOf returns the bias of a Conv2d or Linear, giving it one of zeros if
-// it has none.
-func biasOf(l nn.Layer) []float32 {
-	switch v := l.(type) {
-	case *nn.Conv2d:
-		if v.Bias == nil {
-			v.Config.Bias = true
-			v.Bias = &nn.Param{Name: "bias", Value: tensor.New(v.Config.Out), Grad: tensor.New(v.Config.Out)}
-		}
-		return v.Bias.Value.Data
-	case *nn.Linear:
-		if v.Bias == nil {
-			v.Config.Bias = true
-			v.Bias = &nn.Param{Name: "bias", Value: tensor.New(v.Config.Out), Grad: tensor.New(v.Config.Out)}
-		}
-		return v.Bias.Value.Data
 	}
 	return nil
 }

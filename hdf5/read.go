@@ -402,27 +402,9 @@ func (g *Group) readSymbols(btree, lheap uint64) error {
 	seen := map[uint64]bool{}
 	var walk func(addr uint64, level int) error
 	walk = func(addr uint64, level int) error {
-		if seen[addr] {
-			return fmt.Errorf("B-tree node at %d reached twice (a cycle)", addr)
-		}
-		seen[addr] = true
-		r, err := f.at(addr, "group B-tree node")
+		r, lvl, used, err := f.treeNode(addr, 0, level, seen)
 		if err != nil {
 			return err
-		}
-		if sig := r.bytes(4); r.err == nil && string(sig) != "TREE" {
-			return fmt.Errorf("group B-tree node at %d: signature %q, not TREE", addr, sig)
-		}
-		kind, lvl, used := r.u8(), int(r.u8()), int(r.u16())
-		r.skip(16) // siblings
-		if r.err != nil {
-			return r.err
-		}
-		if kind != 0 {
-			return fmt.Errorf("group B-tree node at %d: type %d, not a group node", addr, kind)
-		}
-		if level >= 0 && lvl >= level {
-			return fmt.Errorf("group B-tree node at %d: level %d under a node of level %d", addr, lvl, level)
 		}
 		r.skip(8) // key 0
 		for i := 0; i < used; i++ {
@@ -444,6 +426,38 @@ func (g *Group) readSymbols(btree, lheap uint64) error {
 		return nil
 	}
 	return walk(btree, -1)
+}
+
+// treeNode reads the header of the version-1 B-tree node at addr, of
+// type kind (0: group, 1: chunks), under a node of level parent (-1: the
+// root), and returns a reader at its first key, its level and its entries.
+// A node reached twice (seen) is a cycle, and levels must fall towards the
+// leaves, so no walk loops.
+func (f *File) treeNode(addr uint64, kind uint8, parent int, seen map[uint64]bool) (*reader, int, int, error) {
+	what := [...]string{"group", "chunk"}[kind] + " B-tree node"
+	if seen[addr] {
+		return nil, 0, 0, fmt.Errorf("%s at %d reached twice (a cycle)", what, addr)
+	}
+	seen[addr] = true
+	r, err := f.at(addr, what)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if sig := r.bytes(4); r.err == nil && string(sig) != "TREE" {
+		return nil, 0, 0, fmt.Errorf("%s at %d: signature %q, not TREE", what, addr, sig)
+	}
+	typ, lvl, used := r.u8(), int(r.u8()), int(r.u16())
+	r.skip(16) // siblings
+	if r.err != nil {
+		return nil, 0, 0, r.err
+	}
+	if typ != kind {
+		return nil, 0, 0, fmt.Errorf("%s at %d: type %d", what, addr, typ)
+	}
+	if parent >= 0 && lvl >= parent {
+		return nil, 0, 0, fmt.Errorf("%s at %d: level %d under a node of level %d", what, addr, lvl, parent)
+	}
+	return r, lvl, used, nil
 }
 
 // readNode reads one symbol-table node (SNOD) of the group.
@@ -901,27 +915,9 @@ func (d *Dataset) chunked(n int) ([]byte, error) {
 	seen := map[uint64]bool{}
 	var walk func(addr uint64, level int) error
 	walk = func(addr uint64, level int) error {
-		if seen[addr] {
-			return fmt.Errorf("chunk B-tree node at %d reached twice (a cycle)", addr)
-		}
-		seen[addr] = true
-		r, err := d.f.at(addr, d.Path+": chunk B-tree node")
+		r, lvl, used, err := d.f.treeNode(addr, 1, level, seen)
 		if err != nil {
 			return err
-		}
-		if sig := r.bytes(4); r.err == nil && string(sig) != "TREE" {
-			return fmt.Errorf("chunk B-tree node at %d: signature %q, not TREE", addr, sig)
-		}
-		kind, lvl, used := r.u8(), int(r.u8()), int(r.u16())
-		r.skip(16)
-		if r.err != nil {
-			return r.err
-		}
-		if kind != 1 {
-			return fmt.Errorf("chunk B-tree node at %d: type %d, not a chunk node", addr, kind)
-		}
-		if level >= 0 && lvl >= level {
-			return fmt.Errorf("chunk B-tree node at %d: level %d under a node of level %d", addr, lvl, level)
 		}
 		offs := make([]uint64, rank+1)
 		for i := 0; i < used; i++ {

@@ -167,23 +167,13 @@ type LayerSynOps struct {
 
 // Result returns the counts per weighted stage and their total per sample.
 func (s *SynOps) Result() ([]LayerSynOps, float64) {
-	var out []LayerSynOps
-	var total float64
-	for k, i := range s.layers {
-		st := s.net.Stages[i]
+	return s.result(func(k int) float64 {
 		var ops float64
 		for j, v := range s.sums[k] {
 			ops += v * float64(s.fanout[k][j])
 		}
-		ops *= s.scale[k]
-		per := 0.0
-		if n := s.samples[k]; n > 0 {
-			per = ops / float64(n)
-		}
-		out = append(out, LayerSynOps{Name: st.Name, Layer: st.Layer.String(), PerSample: per, Total: ops, ANNMACs: MACs(st.Layer, st.In, st.Out)})
-		total += per
-	}
-	return out, total
+		return ops
+	})
 }
 
 // ResultAt is Result over the first t steps of every sample: the chunks
@@ -191,10 +181,7 @@ func (s *SynOps) Result() ([]LayerSynOps, float64) {
 // (snneval.Config.Checkpoints cuts chunks there), and counts the chunks
 // that ended before t otherwise.
 func (s *SynOps) ResultAt(t int) ([]LayerSynOps, float64) {
-	var out []LayerSynOps
-	var total float64
-	for k, i := range s.layers {
-		st := s.net.Stages[i]
+	return s.result(func(k int) float64 {
 		var ops float64
 		// In step order: a map's order would change the sum's rounding
 		// from run to run.
@@ -203,12 +190,23 @@ func (s *SynOps) ResultAt(t int) ([]LayerSynOps, float64) {
 				ops += s.byEnd[k][end]
 			}
 		}
-		ops *= s.scale[k]
+		return ops
+	})
+}
+
+// result builds the counts per weighted stage from ops(k), the synaptic
+// operations of weighted stage k before its pooling scale.
+func (s *SynOps) result(ops func(k int) float64) ([]LayerSynOps, float64) {
+	var out []LayerSynOps
+	var total float64
+	for k, i := range s.layers {
+		st := s.net.Stages[i]
+		n := ops(k) * s.scale[k]
 		per := 0.0
-		if n := s.samples[k]; n > 0 {
-			per = ops / float64(n)
+		if m := s.samples[k]; m > 0 {
+			per = n / float64(m)
 		}
-		out = append(out, LayerSynOps{Name: st.Name, Layer: st.Layer.String(), PerSample: per, Total: ops, ANNMACs: MACs(st.Layer, st.In, st.Out)})
+		out = append(out, LayerSynOps{Name: st.Name, Layer: st.Layer.String(), PerSample: per, Total: n, ANNMACs: MACs(st.Layer, st.In, st.Out)})
 		total += per
 	}
 	return out, total

@@ -680,29 +680,18 @@ func (f *folding) into(net *snn.Network, preds []string, succs map[string][]stri
 		return fmt.Errorf("node %s: r and v_leak fold into the Conv2d, Affine or Linear feeding it alone, and it has none", name)
 	}
 	var w, b []float32
-	// A layer without bias gets one of zeros for v_leak to fold into.
-	newBias := func(n int) *nn.Param {
-		return &nn.Param{Name: "bias", Value: tensor.New(n), Grad: tensor.New(n)}
-	}
 	switch l := st.Layer.(type) {
 	case *nn.Conv2d:
-		if l.Bias == nil && f.offset != 0 {
-			l.Config.Bias, l.Bias = true, newBias(l.Config.Out)
-		}
 		w = l.Weight.Value.Data
-		if l.Bias != nil {
-			b = l.Bias.Value.Data
-		}
 	case *nn.Linear:
-		if l.Bias == nil && f.offset != 0 {
-			l.Config.Bias, l.Bias = true, newBias(l.Config.Out)
-		}
 		w = l.Weight.Value.Data
-		if l.Bias != nil {
-			b = l.Bias.Value.Data
-		}
 	default:
 		return fmt.Errorf("node %s: r and v_leak fold into the layer feeding it, and %s is not a Conv2d, Affine or Linear", name, st.Name)
+	}
+	if f.offset != 0 {
+		b = nn.EnsureBias(st.Layer) // a layer without bias gets one of zeros for v_leak
+	} else if ps := st.Layer.Params(); len(ps) > 1 {
+		b = ps[1].Value.Data
 	}
 	for i := range w {
 		w[i] = float32(float64(w[i]) * f.scale)

@@ -95,3 +95,22 @@ func forElems(n int, fn func(lo, hi int)) {
 	}
 	parallel.Chunks(n, elemChunk, fn)
 }
+
+// EnsureBias returns the bias of a Conv2d or Linear, giving it one of zeros
+// first if it has none (which changes nothing the layer computes), so that
+// a correction can be added to it; nil for any other layer.
+func EnsureBias(l Layer) []float32 {
+	switch v := l.(type) {
+	case *Conv2d:
+		if v.Bias == nil {
+			v.Config.Bias, v.Bias = true, newParam("bias", v.Config.Out)
+		}
+		return v.Bias.Value.Data
+	case *Linear:
+		if v.Bias == nil {
+			v.Config.Bias, v.Bias = true, newParam("bias", v.Config.Out)
+		}
+		return v.Bias.Value.Data
+	}
+	return nil
+}
