@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/snnkit/snnkit/encode"
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/internal/testnets"
+	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/sim"
 	"github.com/snnkit/snnkit/snn"
 	"github.com/snnkit/snnkit/tensor"
@@ -28,7 +30,7 @@ func images(rng *rand.Rand, n int) *tensor.Tensor {
 func TestSearchThreshold(t *testing.T) {
 	vals := []float32{0, 0.3, 0.3, 0, 0.3, 0.3}
 	visit := func(each func([]float32)) error { each(vals); return nil }
-	th, mse, err := searchThreshold(visit, 4)
+	th, _, mse, err := searchThresholds(visit, []int{6}, 4, false)
 	if err != nil || math.Abs(th-0.3) > 1e-7 || mse > 1e-12 {
 		t.Fatalf("θ %v, error %v, %v; want 0.3 and 0", th, mse, err)
 	}
@@ -37,7 +39,7 @@ func TestSearchThreshold(t *testing.T) {
 	for i := range vals {
 		vals[i] = float32(rng.ExpFloat64())
 	}
-	th, mse, err = searchThreshold(visit, 8)
+	th, _, mse, err = searchThresholds(visit, []int{5000}, 8, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +51,33 @@ func TestSearchThreshold(t *testing.T) {
 	if math.Abs(e/float64(len(vals))-mse) > 1e-9 || th <= 0 {
 		t.Fatalf("θ %v: error %v reported, %v recomputed", th, mse, e/float64(len(vals)))
 	}
-	if _, _, err := searchThreshold(func(each func([]float32)) error { each([]float32{0, -1}); return nil }, 4); err == nil {
+	if _, _, _, err := searchThresholds(func(each func([]float32)) error { each([]float32{0, -1}); return nil }, []int{2}, 4, false); err == nil {
 		t.Fatal("a silent layer accepted")
+	}
+}
+
+// TestSearchChannelThresholds gives two channels values each represents
+// exactly at its own θ (0.3 and 0.8 over T=4, the second channel zero in
+// one sample) and a third that is never positive: the search must find
+// each θ, give the silent channel the population's, and err by nothing.
+func TestSearchChannelThresholds(t *testing.T) {
+	// Two samples of shape [3, 2]: channel c holds values [2c, 2c+2).
+	vals := []float32{0.3, 0.3, 0.8, 0.4, 0, 0, 0.3, 0, 0.8, 0, -1, 0}
+	visit := func(each func([]float32)) error { each(vals); return nil }
+	layer, th, mse, err := searchThresholds(visit, []int{3, 2}, 4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th) != 3 || math.Abs(th[0]-0.3) > 1e-7 || math.Abs(th[1]-0.8) > 1e-7 || th[2] != layer {
+		t.Fatalf("thresholds %v (population %v); want [0.3 0.8 %v]", th, layer, layer)
+	}
+	// 0.4 on θ = 0.8 over T=4: floor(2 + 0.5)·0.2 = 0.4 exactly.
+	if mse > 1e-12 {
+		t.Fatalf("per-channel error %v", mse)
+	}
+	_, _, layerMSE, _ := searchThresholds(visit, []int{3, 2}, 4, false)
+	if !(layerMSE > mse) {
+		t.Fatalf("one θ errs by %v, one per channel by %v", layerMSE, mse)
 	}
 }
 
@@ -112,9 +139,12 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := errOf(pnet, sim.EngineAuto, pct[len(pct)-1].Percentile)
-	var prev []float64
-	for _, skip := range []bool{true, false} {
-		net, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: snn.TensorSamples(calib), Engine: sim.EngineAuto, SkipBiasCorrection: skip})
+	cases := []struct {
+		layer, skip bool
+	}{{true, true}, {true, false}, {false, true}, {false, false}}
+	errOfCase := map[[2]bool]float64{}
+	for _, c := range cases {
+		net, _, res, err := Graph(ctx, g, opts, Config{Steps: steps, Samples: snn.TensorSamples(calib), Engine: sim.EngineAuto, SkipBiasCorrection: c.skip, LayerThresholds: c.layer})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,21 +152,27 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 		if len(pops) != 4 {
 			t.Fatalf("%d populations calibrated: %+v", len(pops), pops)
 		}
+		if (pops[0].Thresholds == nil) != c.layer || !c.layer && len(pops[3].Thresholds) != 5 {
+			t.Fatalf("layer thresholds %v: populations %+v", c.layer, pops)
+		}
 		var errs []float64
 		for _, e := range []sim.Engine{sim.EngineReference, sim.EngineAuto} {
-			errs = append(errs, errOf(net, e, pops[len(pops)-1].Threshold))
+			errs = append(errs, errOf(net, e, res.OutputScale))
 		}
 		if math.Abs(errs[0]-errs[1]) > 1e-4*errs[0] { // not dyadic: sums round differently
 			t.Fatalf("engines differ on the calibrated network: %v", errs)
 		}
 		if !(errs[0] < base) {
-			t.Errorf("calibrated (bias correction skipped: %v) error %v, percentile normalisation %v", skip, errs[0], base)
+			t.Errorf("calibrated (%+v) error %v, percentile normalisation %v", c, errs[0], base)
 		}
-		t.Logf("bias correction skipped %v: error %v against the percentile's %v", skip, errs[0], base)
-		if prev != nil && !(errs[0] < prev[0]) {
-			t.Errorf("bias correction did not help: error %v, thresholds alone %v (%+v)", errs[0], prev[0], pops)
-		}
-		prev = errs
+		t.Logf("%+v: error %v against the percentile's %v", c, errs[0], base)
+		errOfCase[[2]bool{c.layer, c.skip}] = errs[0]
+	}
+	if e, th := errOfCase[[2]bool{true, false}], errOfCase[[2]bool{true, true}]; !(e < th) {
+		t.Errorf("bias correction did not help: error %v, thresholds alone %v", e, th)
+	}
+	if ch, l := errOfCase[[2]bool{false, true}], errOfCase[[2]bool{true, true}]; !(ch < l) {
+		t.Errorf("thresholds per channel err by %v, per population by %v", ch, l)
 	}
 	// The initial-potential search, without labels: the candidate whose
 	// readout is closest to the ANN's on the calibration images.
@@ -150,6 +186,34 @@ func TestCalibrationBeatsPercentile(t *testing.T) {
 	for k, e := range res.VInitError {
 		if e < res.VInitError[slices.Index(VInitCandidates, res.VInit)] {
 			t.Fatalf("initial potential %v chosen, %v errs less: %v", res.VInit, VInitCandidates[k], res.VInitError)
+		}
+	}
+}
+
+// TestFlatJoinFallsBack calibrates a flat residual network, whose Add could
+// not carry a factor per value: every population then takes one threshold.
+func TestFlatJoinFallsBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	g := graph.New([]int{6})
+	g.AddLayer("fc1", nn.NewLinear(nn.LinearConfig{In: 6, Out: 4, Bias: true}, rng), graph.Input)
+	g.AddLayer("r1", nn.NewReLU(), "fc1")
+	g.AddLayer("fc2", nn.NewLinear(nn.LinearConfig{In: 4, Out: 4, Bias: true}, rng), "r1")
+	g.AddJoin("add", nn.NewAdd(), "fc2", "r1")
+	g.AddLayer("r2", nn.NewReLU(), "add")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 4, Out: 2, Bias: true}, rng), "r2")
+	x := tensor.New(64, 6)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	opts := snn.DefaultConvertOptions()
+	opts.Neuron, opts.AddSpikingOutput = Neuron(), false
+	_, _, res, err := Graph(context.Background(), g, opts, Config{Steps: 4, Samples: snn.TensorSamples(x), Engine: sim.EngineAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Populations {
+		if p.Thresholds != nil {
+			t.Fatalf("%s has thresholds per channel %v", p.ReLU, p.Thresholds)
 		}
 	}
 }

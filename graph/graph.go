@@ -315,6 +315,14 @@ func (g *Graph) ActivationsPerSample() int {
 	return n
 }
 
+// OutputName returns the name of the node whose output is the network's.
+func (g *Graph) OutputName() string {
+	if g.Output != "" {
+		return g.Output
+	}
+	return g.Nodes[len(g.Nodes)-1].Name
+}
+
 // OutputShape returns the sample shape of the network's output (after
 // Check).
 func (g *Graph) OutputShape() []int { return g.Nodes[g.outputIndex()].Shape }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,7 @@ type convFlags struct {
 	readout       string
 	calibrate     int
 	calibSeed     uint64
+	calibPer      string // --calibrate-thresholds: channel or layer
 
 	nirDynamics string  // --nir-dynamics: how a NIR model's neurons read
 	dt          float64 // --dt: the nir dynamics' time step
@@ -48,7 +50,7 @@ type convFlags struct {
 	steps            int  // the T calibration aims at: run's --timesteps, convert's
 }
 
-var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout", "calibrate", "calibrate-seed"}
+var convFlagNames = []string{"threshold", "min-v-mem", "spike", "reset", "spiking-output", "bias-rescaling", "normalize", "normalize-samples", "fold-batchnorm", "v-init", "input-norm", "readout", "calibrate", "calibrate-seed", "calibrate-thresholds"}
 
 // registerNIR adds the flags that say how a NIR model's neurons read.
 func registerNIR(f *pflag.FlagSet, dynamics *string, dt *float64) {
@@ -95,6 +97,7 @@ func (c *convFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&c.inputNorm, "input-norm", "", "input normalisation (x-mean)/std of an ONNX model, applied to the input current: MEAN,STD or m1,m2,m3/s1,s2,s3")
 	f.IntVar(&c.calibrate, "calibrate", 0, "calibrate a ReLU network for --timesteps on N training images (threshold search and bias correction, Li et al. 2021; e.g. 1024): its populations fire once a step at most, start at half the threshold, no floor, membrane readout")
 	f.Uint64Var(&c.calibSeed, "calibrate-seed", 0, "seed of the choice of --calibrate's training images")
+	f.StringVar(&c.calibPer, "calibrate-thresholds", "channel", "--calibrate's threshold search: channel (one threshold per channel, folded into the weights) or layer (one per population)")
 	f.StringVar(&c.readout, "readout", "", "output layer: spikes (a spiking output, sinabs' add_spiking_output) or membrane (integrated without spiking, the prediction the argmax of its potential); default spikes, membrane for a model with QCFS activations")
 }
 
@@ -111,6 +114,8 @@ func (c *convFlags) forCalibration(cmd *cobra.Command, o *snn.ConvertOptions) er
 		return fmt.Errorf("--calibrate: replaces --normalize (it chooses the thresholds itself)")
 	case changed("threshold"):
 		return fmt.Errorf("--calibrate: chooses the thresholds itself; --threshold does not apply")
+	case c.calibPer != "channel" && c.calibPer != "layer":
+		return fmt.Errorf("--calibrate-thresholds %q: channel or layer", c.calibPer)
 	}
 	o.Neuron = c.neuronDefaults(cmd, calibrate.Neuron(), o)
 	return o.Validate()
@@ -155,7 +160,7 @@ func (e *env) calibrateGraph(cmd *cobra.Command, path string, g *graph.Graph, op
 	}
 	idx := rand.New(rand.NewPCG(c.calibSeed, 0xca1b)).Perm(trainSet.N)[:min(c.calibrate, trainSet.N)]
 	net, report, res, err := calibrate.Graph(cmd.Context(), g, opts, calibrate.Config{Steps: c.steps, Samples: indexSamples{trainSet, idx}, Engine: sim.EngineAuto,
-		SearchVInit: !cmd.Flags().Changed("v-init")})
+		SearchVInit: !cmd.Flags().Changed("v-init"), LayerThresholds: c.calibPer == "layer"})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -417,7 +422,11 @@ func writeReport(w io.Writer, l *loaded) {
 	}
 	if c := l.calibration; c != nil {
 		for _, p := range c.Populations {
-			fmt.Fprintf(w, "calibrated %s: threshold %.4g (clip-floor error %.3g)", p.ReLU, p.Threshold, p.MSE)
+			if len(p.Thresholds) > 0 {
+				fmt.Fprintf(w, "calibrated %s: %d channel thresholds in [%.4g, %.4g] (clip-floor error %.3g)", p.ReLU, len(p.Thresholds), slices.Min(p.Thresholds), slices.Max(p.Thresholds), p.MSE)
+			} else {
+				fmt.Fprintf(w, "calibrated %s: threshold %.4g (clip-floor error %.3g)", p.ReLU, p.Threshold, p.MSE)
+			}
 			if p.Corrected != "" {
 				fmt.Fprintf(w, ", bias of %s corrected by %.3g on average", p.Corrected, p.MeanShift)
 			}
