@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/internal/testnets"
 	"github.com/snnkit/snnkit/nn"
 	"github.com/snnkit/snnkit/tensor"
@@ -81,13 +80,7 @@ func TestScaleGraphChannels(t *testing.T) {
 // population there.
 func TestScaleGraphChannelsFlatJoin(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	g := graph.New([]int{6})
-	g.AddLayer("fc1", nn.NewLinear(nn.LinearConfig{In: 6, Out: 4, Bias: true}, rng), graph.Input)
-	g.AddLayer("r1", nn.NewReLU(), "fc1")
-	g.AddLayer("fc2", nn.NewLinear(nn.LinearConfig{In: 4, Out: 4, Bias: true}, rng), "r1")
-	g.AddJoin("add", nn.NewAdd(), "fc2", "r1")
-	g.AddLayer("r2", nn.NewReLU(), "add")
-	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 4, Out: 2, Bias: true}, rng), "r2")
+	g := testnets.FlatResGraph(rng)
 	x := tensor.New(8, 6)
 	for i := range x.Data {
 		x.Data[i] = rng.Float32()

@@ -41,3 +41,18 @@ func ResGraph(rng *rand.Rand) *graph.Graph {
 	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 5, Out: 3, Bias: true}, rng), "flat")
 	return g
 }
+
+// FlatResGraph is a residual network of flat vectors: input [6], a Linear
+// and its population r1, a second Linear whose output is added to r1's
+// (an identity shortcut of 4 values), population r2 and a Linear head of
+// 2 outputs.
+func FlatResGraph(rng *rand.Rand) *graph.Graph {
+	g := graph.New([]int{6})
+	g.AddLayer("fc1", nn.NewLinear(nn.LinearConfig{In: 6, Out: 4, Bias: true}, rng), graph.Input)
+	g.AddLayer("r1", nn.NewReLU(), "fc1")
+	g.AddLayer("fc2", nn.NewLinear(nn.LinearConfig{In: 4, Out: 4, Bias: true}, rng), "r1")
+	g.AddJoin("add", nn.NewAdd(), "fc2", "r1")
+	g.AddLayer("r2", nn.NewReLU(), "add")
+	g.AddLayer("head", nn.NewLinear(nn.LinearConfig{In: 4, Out: 2, Bias: true}, rng), "r2")
+	return g
+}
