@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/snnkit/snnkit/nn"
@@ -150,5 +151,134 @@ func TestEnginesAgreeOnQCFSGraphs(t *testing.T) {
 			t.Fatalf("%s: no spike amplitude in the report %+v", name, report)
 		}
 		checkEngines(t, name+" (QCFS)", net, rng, 0)
+	}
+}
+
+// TestEnginesAgreeOnChannelLambdas is TestEnginesAgreeOnQCFSGraphs with one
+// λ per channel (powers of two), folded into the weights by the conversion:
+// every engine spikes the same. Graphs whose flat joins or unfoldable
+// BatchNorms cannot take factors per channel must say so.
+func TestEnginesAgreeOnChannelLambdas(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 31))
+	graphs := randomGraphs(rng)
+	names := make([]string, 0, len(graphs))
+	for name := range graphs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	converted := 0
+	for _, name := range names {
+		g := graphs[name]
+		for _, p := range g.Params() {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = float32(math.Round((rng.Float64()*2-1)*48)) / 64
+			}
+		}
+		if err := g.Check(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, n := range g.Nodes {
+			if _, ok := n.Layer.(*nn.ReLU); ok {
+				q := nn.NewQCFS(4, 1, n.Shape[0])
+				for c := range q.Lambda.Value.Data {
+					q.Lambda.Value.Data[c] = float32(math.Ldexp(1, rng.IntN(4)-2))
+				}
+				n.Layer = q
+			}
+		}
+		if err := g.Check(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		opts := snn.DefaultConvertOptions()
+		opts.AddSpikingOutput = false
+		net, _, err := snn.FromGraph(g, opts)
+		if err != nil {
+			if !strings.Contains(err.Error(), "one λ per channel") {
+				t.Fatalf("%s: %v", name, err)
+			}
+			t.Logf("%s: %v", name, err)
+			continue
+		}
+		for _, st := range net.Stages {
+			if st.Neuron != nil && st.Neuron.Threshold != 1 {
+				t.Fatalf("%s: population %s has threshold %v", name, st.Name, st.Neuron.Threshold)
+			}
+		}
+		checkEngines(t, name+" (λ per channel)", net, rng, 0)
+		converted++
+	}
+	if converted < len(graphs)/2 {
+		t.Fatalf("only %d of %d graphs converted", converted, len(graphs))
+	}
+}
+
+// TestChannelLambdasConvertExactly converts Conv2d → QCFS(L=4, λ = 2, 1/2,
+// 1 per channel) → AvgPool → Flatten → Linear with dyadic weights: over
+// T = L steps of a constant current the mean membrane readout per step is
+// the ANN's output exactly, on every engine, and the population has one
+// threshold, 1 (each λ folded into the weights around it).
+func TestChannelLambdasConvertExactly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	const levels = 4
+	q := nn.NewQCFS(levels, 1, 3)
+	copy(q.Lambda.Value.Data, []float32{2, 0.5, 1})
+	seq := nn.NewSequential(
+		nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 3, Kernel: 3, PaddingHW: [2]int{1, 1}, Bias: true}, rng),
+		q,
+		nn.NewAvgPool2d(nn.PoolConfig{Kernel: 2}),
+		nn.NewFlatten(),
+		nn.NewLinear(nn.LinearConfig{In: 12, Out: 3, Bias: true}, rng),
+	)
+	for _, p := range seq.Params() {
+		if p.Name != "lambda" {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = float32(math.Round((rng.Float64()*2-1)*32)) / 32
+			}
+		}
+	}
+	opts := snn.DefaultConvertOptions()
+	opts.AddSpikingOutput = false
+	net, err := snn.FromModel(seq, []int{1, 4, 4}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := net.Stages[1].Neuron; n == nil || n.Threshold != 1 {
+		t.Fatalf("QCFS became %v", net.Stages[1])
+	}
+	x := tensor.New(3, 1, 4, 4)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.IntN(17)) / 8
+	}
+	want, err := seq.Forward(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := tensor.New(3, levels, 1, 4, 4)
+	for b := 0; b < 3; b++ {
+		for s := 0; s < levels; s++ {
+			copy(in.Data[(b*levels+s)*16:], x.Data[b*16:(b+1)*16])
+		}
+	}
+	for _, e := range []sim.Engine{sim.EngineReference, sim.EngineDense, sim.EngineEvent, sim.EngineAuto} {
+		sm, err := sim.New(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm.SetEngine(e)
+		out, err := sm.Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := 0; b < 3; b++ {
+			for c := 0; c < 3; c++ {
+				var sum float32
+				for s := 0; s < levels; s++ {
+					sum += out.Data[(b*levels+s)*3+c]
+				}
+				if got := sum / levels; got != want.Data[b*3+c] {
+					t.Fatalf("%v: sample %d output %d: mean readout %v, ANN %v", e, b, c, got, want.Data[b*3+c])
+				}
+			}
+		}
 	}
 }

@@ -18,7 +18,10 @@ type NodeReport struct {
 
 // FromGraph converts an ANN graph into a spiking network, as FromModel
 // does a Sequential: every ReLU becomes a spiking population of
-// opts.Neuron; Add and Concat stay joins, summing or joining the currents
+// opts.Neuron (a QCFS layer one of threshold λ, its spikes carrying λ;
+// with one λ per channel, the λs are first folded into the weights that
+// feed and read it, BatchNorm folded, so that its population has threshold
+// 1); Add and Concat stay joins, summing or joining the currents
 // and spikes that reach them; Conv2d, Linear, pooling, global average
 // pooling, Flatten, Scale and Normalize stay layers applied at every step
 // (biases divided by opts.BiasRescaling); MaxPool2d becomes a
@@ -34,6 +37,16 @@ func FromGraph(g *graph.Graph, opts ConvertOptions) (*Network, []NodeReport, err
 	}
 	if err := g.Check(); err != nil {
 		return nil, nil, fmt.Errorf("convert: %w", err)
+	}
+	var layers []nn.Layer
+	for _, n := range g.Nodes {
+		layers = append(layers, n.Layer)
+	}
+	if hasChannelLambdas(layers) {
+		var err error
+		if g, err = unitChannelLambdas(g); err != nil {
+			return nil, nil, fmt.Errorf("convert: one λ per channel: %w", err)
+		}
 	}
 	net := &Network{Input: append([]int(nil), g.Input...), Options: opts}
 	var report []NodeReport

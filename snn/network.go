@@ -197,11 +197,24 @@ func (o *ConvertOptions) Validate() error {
 // from_model does: every ReLU becomes a spiking population, Conv2d, Linear,
 // pooling and Flatten stay as they are (their biases added at every step),
 // BatchNorm2d runs in evaluation mode (or is folded), Dropout is dropped (the
-// identity), and a spiking output is added. The ANN is not modified; the
-// network holds copies of its weights. input is the sample shape.
+// identity), and a spiking output is added. A QCFS layer becomes a
+// population of threshold λ whose spikes carry λ; one with λ per channel
+// has them folded into the weights around it first (its population's
+// threshold 1; see FromGraph). The ANN is not modified; the network holds
+// copies of its weights. input is the sample shape.
 func FromModel(ann *nn.Sequential, input []int, opts ConvertOptions) (*Network, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
+	}
+	if hasChannelLambdas(ann.Layers) {
+		// λ per channel folds into the weights on the graph (BatchNorm
+		// folded first, as a QCFS model's conversion does by default).
+		g, err := graph.FromSequential(ann, input)
+		if err != nil {
+			return nil, fmt.Errorf("convert: %w", err)
+		}
+		net, _, err := FromGraph(g, opts)
+		return net, err
 	}
 	seq, err := Clone(ann, input)
 	if err != nil {

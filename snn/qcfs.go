@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/snnkit/snnkit/graph"
 	"github.com/snnkit/snnkit/nn"
 )
 
@@ -29,10 +30,11 @@ func HasQCFS(layers []nn.Layer) bool {
 }
 
 // qcfsNeuron returns the population of QCFS layer l: opts.QCFSNeuron with
-// threshold λ. A population has one threshold, so λ must be one per layer.
+// threshold λ. A population has one threshold: λ per channel is first
+// folded into the weights (unitChannelLambdas).
 func qcfsNeuron(l *nn.QCFS, opts ConvertOptions) (Neuron, error) {
 	if l.PerChannel() {
-		return Neuron{}, fmt.Errorf("%v: one λ per channel does not convert (a population has one threshold); train with one λ per layer", l)
+		return Neuron{}, fmt.Errorf("%v: one λ per channel reached the conversion unfolded", l)
 	}
 	n := opts.QCFSNeuron
 	if n == (Neuron{}) {
@@ -43,6 +45,65 @@ func qcfsNeuron(l *nn.QCFS, opts ConvertOptions) (Neuron, error) {
 		return Neuron{}, fmt.Errorf("%v: threshold λ: %w", l, err)
 	}
 	return n, nil
+}
+
+// hasChannelLambdas reports whether layers hold a QCFS layer with one λ
+// per channel.
+func hasChannelLambdas(layers []nn.Layer) bool {
+	for _, l := range layers {
+		if q, ok := l.(*nn.QCFS); ok && q.PerChannel() {
+			return true
+		}
+	}
+	return false
+}
+
+// unitChannelLambdas returns a copy of g (BatchNorm folded) in which every
+// QCFS layer with one λ per channel has become one with λ = 1, the weights
+// feeding its channel c divided by λ_c and those reading it multiplied by
+// λ_c (rescaleGraph; a shortcut that reads it unweighted passes through a
+// depthwise 1×1 Conv2d holding the factors). QCFS is positively
+// homogeneous, λ·h₁(x/λ) = h_λ(x), so the network computes what it did
+// (exactly when every λ_c is a power of two) and each such layer converts
+// to a population with one threshold, 1.
+func unitChannelLambdas(g *graph.Graph) (*graph.Graph, error) {
+	c, err := g.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if err := foldGraphBatchNorms(c); err != nil {
+		return nil, err
+	}
+	p := map[string][]float64{}
+	for _, n := range c.Nodes {
+		switch l := n.Layer.(type) {
+		case *nn.ReLU:
+			p[n.Name] = fill([]float64{1}, channels(n.Shape))
+		case *nn.QCFS:
+			s := make([]float64, channels(n.Shape))
+			for i := range s {
+				s[i] = 1
+				if l.PerChannel() {
+					s[i] = float64(l.Lambda.Value.Data[i])
+				}
+			}
+			if err := checkScales(n.Name, s); err != nil {
+				return nil, err
+			}
+			p[n.Name] = s
+		}
+	}
+	// What reads the populations unweighted at the end keeps the ANN's
+	// units: the output is the ANN's.
+	if _, err := rescaleGraph(c, p, func([]float64) float64 { return 1 }); err != nil {
+		return nil, err
+	}
+	for _, n := range c.Nodes {
+		if q, ok := n.Layer.(*nn.QCFS); ok && q.PerChannel() {
+			n.Layer = nn.NewQCFS(q.Levels, 1, 0)
+		}
+	}
+	return c, c.Check()
 }
 
 // amplitudeName names the Scale stage that gives a QCFS population's spikes

@@ -84,21 +84,29 @@ func ScaleGraphChannels(ctx context.Context, g *graph.Graph, samples Samples, pi
 		if len(v) != 1 && len(v) != ch {
 			return nil, nil, fmt.Errorf("%d scales for %s, whose output has %d channels", len(v), name, ch)
 		}
-		for _, s := range v {
-			if !(s > 0) || math.IsInf(s, 0) {
-				return nil, nil, fmt.Errorf("the scale %v of %s is not a positive number", s, name)
-			}
+		if err := checkScales(name, v); err != nil {
+			return nil, nil, err
 		}
 		p[name] = fill(v, ch)
 	}
 	if len(p) == 0 {
 		return nil, nil, fmt.Errorf("the model has no ReLU")
 	}
-	out, err := rescaleGraph(c, p)
+	out, err := rescaleGraph(c, p, slices.Max[[]float64])
 	if err != nil {
 		return nil, nil, err
 	}
 	return c, out, nil
+}
+
+// checkScales requires every scale of a node to be a positive number.
+func checkScales(name string, v []float64) error {
+	for _, s := range v {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return fmt.Errorf("the scale %v of %s is not a positive number", s, name)
+		}
+	}
+	return nil
 }
 
 // channels is the number of channels of a sample shape: its first
@@ -159,9 +167,12 @@ func perChannel(v []float64, k int) []float64 {
 	return out
 }
 
-// rescaleGraph applies the per-channel scales p of every ReLU (each as
-// many as its output's channels) and returns the output's.
-func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
+// rescaleGraph applies the per-channel scales p of every population node
+// (a ReLU, or a QCFS for unitChannelLambdas; each as many scales as its
+// output's channels) and returns the output's. A weighted layer that feeds
+// no population outputs at its input's scale when that is one value, else
+// at mixed(its input's scales).
+func rescaleGraph(g *graph.Graph, p map[string][]float64, mixed func([]float64) float64) ([]float64, error) {
 	shapeOf := func(name string) []int {
 		if name == graph.Input {
 			return g.Input
@@ -198,7 +209,7 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 					} else {
 						t = tm
 					}
-				case isReLU(m.Layer):
+				case p[m.Name] != nil:
 					t = p[m.Name]
 				case isFlatten(m.Layer):
 					// A flat population's scales reach back per channel
@@ -237,7 +248,7 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 			} else if s == nil {
 				s = in0
 			}
-		case isReLU(n.Layer):
+		case p[n.Name] != nil:
 			s = p[n.Name]
 		case isFlatten(n.Layer):
 			s = repeat(in0, tensor.Numel(shapeOf(n.Inputs[0])[1:]))
@@ -246,7 +257,7 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 		default:
 			switch l := n.Layer.(type) {
 			case *nn.Conv2d:
-				s = outScales(target[n.Name], in0, l.Config.Out)
+				s = outScales(target[n.Name], in0, l.Config.Out, mixed)
 				per := l.Config.In / l.Config.Groups
 				outs := l.Config.Out / l.Config.Groups
 				taps := l.Config.KernelHW[0] * l.Config.KernelHW[1]
@@ -261,7 +272,7 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 				}
 				scaleBias(l.Bias, s)
 			case *nn.Linear:
-				s = outScales(target[n.Name], in0, l.Config.Out)
+				s = outScales(target[n.Name], in0, l.Config.Out, mixed)
 				in := in0
 				if len(in) != l.Config.In {
 					in = repeat(in0, l.Config.In/len(in0))
@@ -282,8 +293,8 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 				return nil, fmt.Errorf("node %s: %v cannot be normalised", n.Name, n.Layer)
 			}
 		}
-		// Inputs that must arrive at scales s: a ReLU's, a join's.
-		if n.Join != nil || isReLU(n.Layer) {
+		// Inputs that must arrive at scales s: a population's, a join's.
+		if n.Join != nil || p[n.Name] != nil {
 			for k, in := range n.Inputs {
 				want := s
 				if concat(n) {
@@ -315,15 +326,15 @@ func rescaleGraph(g *graph.Graph, p map[string][]float64) ([]float64, error) {
 
 // outScales is the scales of a weighted layer's out channels: the
 // population's it feeds (want), else its input's when they are one value,
-// else the largest of them (any one value keeps a readout's argmax).
-func outScales(want, in []float64, out int) []float64 {
+// else mixed(in) (any one value keeps a readout's argmax).
+func outScales(want, in []float64, out int, mixed func([]float64) float64) []float64 {
 	if want != nil {
 		return want
 	}
 	if uniform(in) {
 		return fill(in[:1], out)
 	}
-	return fill([]float64{slices.Max(in)}, out)
+	return fill([]float64{mixed(in)}, out)
 }
 
 func scaleBias(b *nn.Param, s []float64) {
