@@ -140,6 +140,9 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"run", "-m", model, "--energy-ac", "-1"}, "--energy-ac -1: want an energy in pJ"},
 		{[]string{"run", "-m", model, "--energy-mac", "NaN"}, "--energy-mac NaN"},
 		{[]string{"run", "-m", model, "--early-exit", "0.9:two"}, "PATIENCE a whole number"},
+		{[]string{"run", "-m", model, "--calibrate", "64", "--timesteps", "4", "--encoding", "current", "--calibrate-thresholds", "neuron"}, `--calibrate-thresholds "neuron": channel or layer`},
+		{[]string{"convert", "-m", model, "-o", filepath.Join(dir, "c.safetensors"), "--calibrate", "64"}, "--calibrate: needs --timesteps"},
+		{[]string{"run", "-m", model, "--calibrate", "64", "--timesteps", "4", "--encoding", "current", "--normalize", "percentile:99"}, "--calibrate: replaces --normalize"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
