@@ -194,16 +194,37 @@ func scaleGraph(ctx context.Context, g *graph.Graph, cfg Config, perChannel bool
 	return pops, scaled, scales[0], nil
 }
 
-// biases returns the biases of net's weighted stages (giving those without
-// one a bias of zeros, which changes nothing), by stage.
-func biases(net *snn.Network) map[int][]float32 {
+// biases returns the biases the bias correction may change (correctedBy),
+// by stage, giving a layer without one a bias of zeros (which changes
+// nothing): the others, such as a shortcut's depthwise scaling, keep none.
+func biases(net *snn.Network) (map[int][]float32, error) {
+	src, err := net.Sources()
+	if err != nil {
+		return nil, err
+	}
 	b := map[int][]float32{}
 	for i := range net.Stages {
-		if v := nn.EnsureBias(net.Stages[i].Layer); v != nil {
-			b[i] = v
+		if f := correctedBy(net, src, i); f >= 0 {
+			if v := nn.EnsureBias(net.Stages[f].Layer); v != nil {
+				b[f] = v
+			}
 		}
 	}
-	return b
+	return b, nil
+}
+
+// correctedBy returns the stage whose bias corrects population stage st:
+// the one feeding it, or an Add's first input; -1 when st is no population
+// or reads the input.
+func correctedBy(net *snn.Network, src [][]int, st int) int {
+	if !net.Stages[st].Spiking() {
+		return -1
+	}
+	feed := src[st][0]
+	if feed >= 0 && net.Stages[feed].Join != nil {
+		feed = src[feed][0]
+	}
+	return feed
 }
 
 // searchVInit tries every candidate initial potential on all of net's
@@ -223,7 +244,10 @@ func searchVInit(ctx context.Context, scaled *graph.Graph, net *snn.Network, res
 		}
 		want = append(want, out.Data...)
 	}
-	live := biases(net)
+	live, err := biases(net)
+	if err != nil {
+		return err
+	}
 	orig := map[int][]float32{}
 	for i, b := range live {
 		orig[i] = append([]float32(nil), b...)
@@ -528,10 +552,7 @@ func correctBiases(ctx context.Context, net *snn.Network, pops []Population, wan
 		st := index[p.ReLU]
 		// The layer whose bias takes the correction: the Conv2d or Linear
 		// feeding the population, or an Add's first input.
-		feed := src[st][0]
-		if feed >= 0 && net.Stages[feed].Join != nil {
-			feed = src[feed][0]
-		}
+		feed := correctedBy(net, src, st)
 		if feed < 0 {
 			continue
 		}
