@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/snnkit/snnkit/calibrate"
 	"github.com/snnkit/snnkit/internal/testnets"
@@ -34,7 +35,8 @@ func ExampleGraph() {
 		if p.Corrected != "" {
 			fed = "bias of " + p.Corrected + " corrected"
 		}
-		fmt.Printf("%s: threshold %.1f, %s\n", p.ReLU, p.Threshold, fed)
+		// One threshold per channel, folded into the weights around it.
+		fmt.Printf("%s: %d thresholds in [%.2f, %.2f], %s\n", p.ReLU, len(p.Thresholds), slices.Min(p.Thresholds), slices.Max(p.Thresholds), fed)
 	}
 	sm, err := sim.New(net)
 	if err != nil {
@@ -52,9 +54,9 @@ func ExampleGraph() {
 	}
 	fmt.Println("readout shape", out.Shape)
 	// Output:
-	// r0: threshold 0.8, bias of stem corrected
-	// r1: threshold 0.4, bias of c1 corrected
-	// r2: threshold 0.8, bias of c2 corrected
-	// r3: threshold 0.3, nothing to correct (a Concat feeds it)
+	// r0: 4 thresholds in [0.13, 0.89], bias of stem corrected
+	// r1: 4 thresholds in [0.00, 0.43], bias of c1 corrected
+	// r2: 4 thresholds in [0.01, 0.83], bias of c2 corrected
+	// r3: 5 thresholds in [0.12, 0.30], nothing to correct (a Concat feeds it)
 	// readout shape [1 8 3]
 }
