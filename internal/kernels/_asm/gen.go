@@ -693,10 +693,8 @@ func genGatherSeg(b *strings.Builder, nv int, avx2 bool) {
 			w("MOVL (R8)(AX*8), R15")
 			w("VBROADCASTSS 4(R8)(AX*8), %s", bc)
 		} else {
-			w("MOVQ (R8)(AX*8), R14")
-			w("MOVL R14, R15")
-			w("SHRQ $32, R14")
-			w("VPBROADCASTD R14, %s", bc)
+			w("MOVL (R8)(AX*8), R15")
+			w("VBROADCASTSS 4(R8)(AX*8), %s", bc)
 		}
 		for k := 0; k < nv; k++ {
 			w("VFMADD231PS %d(R13)(R15*4), %s, %s", vbytes*k, bc, acc(i, k))
