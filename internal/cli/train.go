@@ -90,7 +90,7 @@ resnet-small takes Adam at 3e-3 with a one-cycle schedule.`,
 	f.Float64Var(&o.weightDecay, "weight-decay", 0, "L2 weight decay")
 	f.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, onecycle or step:N:G")
 	f.StringVar(&o.activation, "activation", "relu", "activation replacing every ReLU: relu, or qcfs:L[:LAMBDA] (QCFS of L levels, trainable λ starting at LAMBDA, 2 by default)")
-	f.Float64Var(&o.penalty, "synops-penalty", 0, "with QCFS activations: add A × (the synaptic operations a spike of each layer costs / its initial λ) × its activations to the loss, for fewer spikes after conversion (a chain architecture)")
+	f.Float64Var(&o.penalty, "synops-penalty", 0, "with QCFS activations: add A × (the synaptic operations a spike of each layer costs / its initial λ) × its activations to the loss, for fewer spikes after conversion")
 	f.StringVar(&o.augment, "augment", "none", "training augmentation: none, or shift:N (random shifts of up to N pixels each way)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed for initialisation and shuffling")
 	f.IntVar(&o.limit, "limit", 0, "train on the first N training images only (0: all 60000)")
@@ -176,12 +176,18 @@ func runTrain(ctx context.Context, e *env, o *trainOptions) (*TrainReport, error
 			return nil, fmt.Errorf("--synops-penalty: %s has no QCFS activation (add --activation qcfs:L)", o.arch)
 		}
 	} else {
-		if o.penalty > 0 {
-			return nil, fmt.Errorf("--synops-penalty: applies to chain architectures (%s is a graph)", o.arch)
-		}
 		g, err := gspec.Build(rng)
 		if err != nil {
 			return nil, err
+		}
+		if o.penalty > 0 {
+			n, err := train.SetSynopsPenaltyGraph(g, o.penalty)
+			if err != nil {
+				return nil, fmt.Errorf("--synops-penalty: %w", err)
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("--synops-penalty: %s has no QCFS activation (add --activation qcfs:L)", o.arch)
+			}
 		}
 		net, save = g, func(p string, meta map[string]string) error { return modelio.SaveGraph(p, gspec, g, meta) }
 	}
