@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"github.com/snnkit/snnkit/sim"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,11 +264,7 @@ func randomGraphs(rng *rand.Rand) map[string]*graph.Graph {
 func TestEnginesAgreeOnDyadicGraphs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 22))
 	graphs := randomGraphs(rng)
-	names := make([]string, 0, len(graphs))
-	for name := range graphs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(graphs))
 	for _, name := range names {
 		g := graphs[name]
 		if err := g.Check(); err != nil {

@@ -2,9 +2,10 @@ package sim_test
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,11 +116,7 @@ func TestQCFSConversionIsExactOverLSteps(t *testing.T) {
 func TestEnginesAgreeOnQCFSGraphs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 23))
 	graphs := randomGraphs(rng)
-	names := make([]string, 0, len(graphs))
-	for name := range graphs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(graphs))
 	for _, name := range names {
 		g := graphs[name]
 		for _, p := range g.Params() {
@@ -161,11 +158,7 @@ func TestEnginesAgreeOnQCFSGraphs(t *testing.T) {
 func TestEnginesAgreeOnChannelLambdas(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 31))
 	graphs := randomGraphs(rng)
-	names := make([]string, 0, len(graphs))
-	for name := range graphs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(graphs))
 	converted := 0
 	for _, name := range names {
 		g := graphs[name]
