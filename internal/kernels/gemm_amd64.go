@@ -4,7 +4,7 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-//go:generate sh -c "cd _asm && go run . -out ../gemm_amd64.s"
+//go:generate sh -c "cd _asm && go run . -out ../gemm_amd64.s -decl ../gemm_amd64_decl.go"
 
 func kernelAVX512Rows(kc int, a, b []float32, offs []int, c []float32, ldc, n int, acc bool) {
 	// The row offsets were checked against len(b) by the caller

@@ -7000,8 +7000,15 @@ scatterRows3x1c1AVX512_row:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+	MOVQ wd+64(FP), CX
 	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	KMOVW K1, R14
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c1AVX512_noentp
 scatterRows3x1c1AVX512_entp:
@@ -7018,12 +7025,15 @@ scatterRows3x1c1AVX512_entp:
 	JNZ scatterRows3x1c1AVX512_entp
 scatterRows3x1c1AVX512_noentp:
 	ADDQ R10, R8
-	MOVQ wd+64(FP), CX
 	DECQ CX
 	JZ scatterRows3x1c1AVX512_end0
 scatterRows3x1c1AVX512_x1:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c1AVX512_noent1
 scatterRows3x1c1AVX512_ent1:
@@ -7058,8 +7068,12 @@ scatterRows3x1c1AVX512_noent1:
 	DECQ CX
 	JZ scatterRows3x1c1AVX512_end1
 scatterRows3x1c1AVX512_x2:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c1AVX512_noent2
 scatterRows3x1c1AVX512_ent2:
@@ -7094,8 +7108,12 @@ scatterRows3x1c1AVX512_noent2:
 	DECQ CX
 	JZ scatterRows3x1c1AVX512_end2
 scatterRows3x1c1AVX512_x0:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c1AVX512_noent0
 scatterRows3x1c1AVX512_ent0:
@@ -7219,8 +7237,15 @@ scatterRows3x2c1AVX512_row:
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
+	MOVQ wd+64(FP), CX
 	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	KMOVW K1, R14
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c1AVX512_noentp
 scatterRows3x2c1AVX512_entp:
@@ -7243,12 +7268,15 @@ scatterRows3x2c1AVX512_entp:
 	JNZ scatterRows3x2c1AVX512_entp
 scatterRows3x2c1AVX512_noentp:
 	ADDQ R10, R8
-	MOVQ wd+64(FP), CX
 	DECQ CX
 	JZ scatterRows3x2c1AVX512_end0
 scatterRows3x2c1AVX512_x1:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c1AVX512_noent1
 scatterRows3x2c1AVX512_ent1:
@@ -7301,8 +7329,12 @@ scatterRows3x2c1AVX512_noent1:
 	DECQ CX
 	JZ scatterRows3x2c1AVX512_end1
 scatterRows3x2c1AVX512_x2:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c1AVX512_noent2
 scatterRows3x2c1AVX512_ent2:
@@ -7355,8 +7387,12 @@ scatterRows3x2c1AVX512_noent2:
 	DECQ CX
 	JZ scatterRows3x2c1AVX512_end2
 scatterRows3x2c1AVX512_x0:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c1AVX512_noent0
 scatterRows3x2c1AVX512_ent0:
@@ -7488,11 +7524,15 @@ scatterRows3s2x1c1AVX512_row:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z2, Z2, Z2
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x1c1AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1c1AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noente0
 scatterRows3s2x1c1AVX512_ente0:
@@ -7504,8 +7544,12 @@ scatterRows3s2x1c1AVX512_ente0:
 	JNZ scatterRows3s2x1c1AVX512_ente0
 scatterRows3s2x1c1AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noente1
 scatterRows3s2x1c1AVX512_ente1:
@@ -7528,8 +7572,12 @@ scatterRows3s2x1c1AVX512_noente1:
 scatterRows3s2x1c1AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x1c1AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noente2
 scatterRows3s2x1c1AVX512_ente2:
@@ -7562,11 +7610,15 @@ scatterRows3s2x1c1AVX512_odd:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x1c1AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1c1AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noento0
 scatterRows3s2x1c1AVX512_ento0:
@@ -7579,8 +7631,12 @@ scatterRows3s2x1c1AVX512_ento0:
 	JNZ scatterRows3s2x1c1AVX512_ento0
 scatterRows3s2x1c1AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noento1
 scatterRows3s2x1c1AVX512_ento1:
@@ -7610,8 +7666,12 @@ scatterRows3s2x1c1AVX512_noento1:
 scatterRows3s2x1c1AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x1c1AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c1AVX512_noento2
 scatterRows3s2x1c1AVX512_ento2:
@@ -7669,11 +7729,15 @@ scatterRows3s2x2c1AVX512_row:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x2c1AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2c1AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noente0
 scatterRows3s2x2c1AVX512_ente0:
@@ -7686,8 +7750,12 @@ scatterRows3s2x2c1AVX512_ente0:
 	JNZ scatterRows3s2x2c1AVX512_ente0
 scatterRows3s2x2c1AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noente1
 scatterRows3s2x2c1AVX512_ente1:
@@ -7716,8 +7784,12 @@ scatterRows3s2x2c1AVX512_noente1:
 scatterRows3s2x2c1AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x2c1AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noente2
 scatterRows3s2x2c1AVX512_ente2:
@@ -7757,11 +7829,15 @@ scatterRows3s2x2c1AVX512_odd:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x2c1AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2c1AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noento0
 scatterRows3s2x2c1AVX512_ento0:
@@ -7776,8 +7852,12 @@ scatterRows3s2x2c1AVX512_ento0:
 	JNZ scatterRows3s2x2c1AVX512_ento0
 scatterRows3s2x2c1AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noento1
 scatterRows3s2x2c1AVX512_ento1:
@@ -7819,8 +7899,12 @@ scatterRows3s2x2c1AVX512_noento1:
 scatterRows3s2x2c1AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x2c1AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c1AVX512_noento2
 scatterRows3s2x2c1AVX512_ento2:
@@ -7890,11 +7974,15 @@ scatterRows3s2x4c1AVX512_row:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x4c1AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4c1AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noente0
 scatterRows3s2x4c1AVX512_ente0:
@@ -7909,8 +7997,12 @@ scatterRows3s2x4c1AVX512_ente0:
 	JNZ scatterRows3s2x4c1AVX512_ente0
 scatterRows3s2x4c1AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noente1
 scatterRows3s2x4c1AVX512_ente1:
@@ -7951,8 +8043,12 @@ scatterRows3s2x4c1AVX512_noente1:
 scatterRows3s2x4c1AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x4c1AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noente2
 scatterRows3s2x4c1AVX512_ente2:
@@ -8006,11 +8102,15 @@ scatterRows3s2x4c1AVX512_odd:
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	KMOVW K1, R14
 scatterRows3s2x4c1AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4c1AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noento0
 scatterRows3s2x4c1AVX512_ento0:
@@ -8029,8 +8129,12 @@ scatterRows3s2x4c1AVX512_ento0:
 	JNZ scatterRows3s2x4c1AVX512_ento0
 scatterRows3s2x4c1AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noento1
 scatterRows3s2x4c1AVX512_ento1:
@@ -8096,8 +8200,12 @@ scatterRows3s2x4c1AVX512_noento1:
 scatterRows3s2x4c1AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x4c1AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c1AVX512_noento2
 scatterRows3s2x4c1AVX512_ento2:
@@ -8190,12 +8298,23 @@ scatterRows3x1c2AVX512_row:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+	MOVQ wd+64(FP), CX
 	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
 	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c2AVX512_noentp
 scatterRows3x1c2AVX512_entp:
@@ -8212,16 +8331,19 @@ scatterRows3x1c2AVX512_entp:
 	JNZ scatterRows3x1c2AVX512_entp
 scatterRows3x1c2AVX512_noentp:
 	ADDQ R10, R8
-	MOVQ wd+64(FP), CX
 	DECQ CX
 	JZ scatterRows3x1c2AVX512_end0
 scatterRows3x1c2AVX512_x1:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c2AVX512_noent1
 scatterRows3x1c2AVX512_ent1:
@@ -8256,12 +8378,16 @@ scatterRows3x1c2AVX512_noent1:
 	DECQ CX
 	JZ scatterRows3x1c2AVX512_end1
 scatterRows3x1c2AVX512_x2:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c2AVX512_noent2
 scatterRows3x1c2AVX512_ent2:
@@ -8296,12 +8422,16 @@ scatterRows3x1c2AVX512_noent2:
 	DECQ CX
 	JZ scatterRows3x1c2AVX512_end2
 scatterRows3x1c2AVX512_x0:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x1c2AVX512_noent0
 scatterRows3x1c2AVX512_ent0:
@@ -8427,12 +8557,23 @@ scatterRows3x2c2AVX512_row:
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
+	MOVQ wd+64(FP), CX
 	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
 	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c2AVX512_noentp
 scatterRows3x2c2AVX512_entp:
@@ -8455,16 +8596,19 @@ scatterRows3x2c2AVX512_entp:
 	JNZ scatterRows3x2c2AVX512_entp
 scatterRows3x2c2AVX512_noentp:
 	ADDQ R10, R8
-	MOVQ wd+64(FP), CX
 	DECQ CX
 	JZ scatterRows3x2c2AVX512_end0
 scatterRows3x2c2AVX512_x1:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c2AVX512_noent1
 scatterRows3x2c2AVX512_ent1:
@@ -8517,12 +8661,16 @@ scatterRows3x2c2AVX512_noent1:
 	DECQ CX
 	JZ scatterRows3x2c2AVX512_end1
 scatterRows3x2c2AVX512_x2:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c2AVX512_noent2
 scatterRows3x2c2AVX512_ent2:
@@ -8575,12 +8723,16 @@ scatterRows3x2c2AVX512_noent2:
 	DECQ CX
 	JZ scatterRows3x2c2AVX512_end2
 scatterRows3x2c2AVX512_x0:
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3x2c2AVX512_noent0
 scatterRows3x2c2AVX512_ent0:
@@ -8714,15 +8866,23 @@ scatterRows3s2x1c2AVX512_row:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z2, Z2, Z2
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x1c2AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1c2AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noente0
 scatterRows3s2x1c2AVX512_ente0:
@@ -8734,12 +8894,16 @@ scatterRows3s2x1c2AVX512_ente0:
 	JNZ scatterRows3s2x1c2AVX512_ente0
 scatterRows3s2x1c2AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noente1
 scatterRows3s2x1c2AVX512_ente1:
@@ -8762,12 +8926,16 @@ scatterRows3s2x1c2AVX512_noente1:
 scatterRows3s2x1c2AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x1c2AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noente2
 scatterRows3s2x1c2AVX512_ente2:
@@ -8800,15 +8968,23 @@ scatterRows3s2x1c2AVX512_odd:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x1c2AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x1c2AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noento0
 scatterRows3s2x1c2AVX512_ento0:
@@ -8821,12 +8997,16 @@ scatterRows3s2x1c2AVX512_ento0:
 	JNZ scatterRows3s2x1c2AVX512_ento0
 scatterRows3s2x1c2AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noento1
 scatterRows3s2x1c2AVX512_ento1:
@@ -8856,12 +9036,16 @@ scatterRows3s2x1c2AVX512_noento1:
 scatterRows3s2x1c2AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x1c2AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x1c2AVX512_noento2
 scatterRows3s2x1c2AVX512_ento2:
@@ -8921,15 +9105,23 @@ scatterRows3s2x2c2AVX512_row:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x2c2AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2c2AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noente0
 scatterRows3s2x2c2AVX512_ente0:
@@ -8942,12 +9134,16 @@ scatterRows3s2x2c2AVX512_ente0:
 	JNZ scatterRows3s2x2c2AVX512_ente0
 scatterRows3s2x2c2AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noente1
 scatterRows3s2x2c2AVX512_ente1:
@@ -8976,12 +9172,16 @@ scatterRows3s2x2c2AVX512_noente1:
 scatterRows3s2x2c2AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x2c2AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noente2
 scatterRows3s2x2c2AVX512_ente2:
@@ -9021,15 +9221,23 @@ scatterRows3s2x2c2AVX512_odd:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x2c2AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x2c2AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noento0
 scatterRows3s2x2c2AVX512_ento0:
@@ -9044,12 +9252,16 @@ scatterRows3s2x2c2AVX512_ento0:
 	JNZ scatterRows3s2x2c2AVX512_ento0
 scatterRows3s2x2c2AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noento1
 scatterRows3s2x2c2AVX512_ento1:
@@ -9091,12 +9303,16 @@ scatterRows3s2x2c2AVX512_noento1:
 scatterRows3s2x2c2AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x2c2AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x2c2AVX512_noento2
 scatterRows3s2x2c2AVX512_ento2:
@@ -9168,15 +9384,23 @@ scatterRows3s2x4c2AVX512_row:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x4c2AVX512_paire:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4c2AVX512_laste
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noente0
 scatterRows3s2x4c2AVX512_ente0:
@@ -9191,12 +9415,16 @@ scatterRows3s2x4c2AVX512_ente0:
 	JNZ scatterRows3s2x4c2AVX512_ente0
 scatterRows3s2x4c2AVX512_noente0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noente1
 scatterRows3s2x4c2AVX512_ente1:
@@ -9237,12 +9465,16 @@ scatterRows3s2x4c2AVX512_noente1:
 scatterRows3s2x4c2AVX512_laste:
 	TESTQ CX, CX
 	JZ scatterRows3s2x4c2AVX512_donee
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noente2
 scatterRows3s2x4c2AVX512_ente2:
@@ -9296,15 +9528,23 @@ scatterRows3s2x4c2AVX512_odd:
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	MOVQ wd+64(FP), CX
+	VCMPPS $4, (R8), Z30, K2, K1
+	VCMPPS $4, 64(R8), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 scatterRows3s2x4c2AVX512_pairo:
 	CMPQ CX, $2
 	JLT scatterRows3s2x4c2AVX512_lasto
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noento0
 scatterRows3s2x4c2AVX512_ento0:
@@ -9323,12 +9563,16 @@ scatterRows3s2x4c2AVX512_ento0:
 	JNZ scatterRows3s2x4c2AVX512_ento0
 scatterRows3s2x4c2AVX512_noento0:
 	ADDQ R10, R8
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $2
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noento1
 scatterRows3s2x4c2AVX512_ento1:
@@ -9394,12 +9638,16 @@ scatterRows3s2x4c2AVX512_noento1:
 scatterRows3s2x4c2AVX512_lasto:
 	TESTQ CX, CX
 	JZ scatterRows3s2x4c2AVX512_doneo
-	VCMPPS $4, (R8), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R8), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R8)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R8, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ scatterRows3s2x4c2AVX512_noento2
 scatterRows3s2x4c2AVX512_ento2:
@@ -9460,10 +9708,16 @@ TEXT ·pointwise1c1AVX512(SB), NOSPLIT, $0-72
 pointwise1c1AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, R14
 pointwise1c1AVX512_pos:
 	VMOVAPS Z24, Z0
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ pointwise1c1AVX512_noent
 pointwise1c1AVX512_ent:
@@ -9502,11 +9756,17 @@ TEXT ·pointwise2c1AVX512(SB), NOSPLIT, $0-72
 pointwise2c1AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, R14
 pointwise2c1AVX512_pos:
 	VMOVAPS Z24, Z0
 	VMOVAPS Z25, Z1
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ pointwise2c1AVX512_noent
 pointwise2c1AVX512_ent:
@@ -9549,13 +9809,19 @@ TEXT ·pointwise4c1AVX512(SB), NOSPLIT, $0-72
 pointwise4c1AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	KMOVW K1, R14
 pointwise4c1AVX512_pos:
 	VMOVAPS Z24, Z0
 	VMOVAPS Z25, Z1
 	VMOVAPS Z26, Z2
 	VMOVAPS Z27, Z3
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	KMOVW K1, R14
 	TESTL BX, BX
 	JZ pointwise4c1AVX512_noent
 pointwise4c1AVX512_ent:
@@ -9601,14 +9867,24 @@ TEXT ·pointwise1c2AVX512(SB), NOSPLIT, $0-72
 pointwise1c2AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 pointwise1c2AVX512_pos:
 	VMOVAPS Z24, Z0
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R9), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ pointwise1c2AVX512_noent
 pointwise1c2AVX512_ent:
@@ -9649,15 +9925,25 @@ TEXT ·pointwise2c2AVX512(SB), NOSPLIT, $0-72
 pointwise2c2AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 pointwise2c2AVX512_pos:
 	VMOVAPS Z24, Z0
 	VMOVAPS Z25, Z1
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R9), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ pointwise2c2AVX512_noent
 pointwise2c2AVX512_ent:
@@ -9702,17 +9988,27 @@ TEXT ·pointwise4c2AVX512(SB), NOSPLIT, $0-72
 pointwise4c2AVX512_row:
 	MOVQ R8, R9
 	MOVQ ow+64(FP), CX
+	VCMPPS $4, (R9), Z30, K2, K1
+	VCMPPS $4, 64(R9), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 pointwise4c2AVX512_pos:
 	VMOVAPS Z24, Z0
 	VMOVAPS Z25, Z1
 	VMOVAPS Z26, Z2
 	VMOVAPS Z27, Z3
-	VCMPPS $4, (R9), Z30, K2, K1
-	KMOVW K1, BX
-	VCMPPS $4, 64(R9), Z30, K3, K4
-	KMOVW K4, AX
-	SHLL $16, AX
-	ORL AX, BX
+	MOVL R14, BX
+	LEAQ (R9)(R10*1), AX
+	CMPQ CX, $1
+	CMOVQEQ R9, AX
+	VCMPPS $4, (AX), Z30, K2, K1
+	VCMPPS $4, 64(AX), Z30, K3, K4
+	KMOVW K1, R14
+	KMOVW K4, R13
+	SHLL $16, R13
+	ORL R13, R14
 	TESTL BX, BX
 	JZ pointwise4c2AVX512_noent
 pointwise4c2AVX512_ent:
