@@ -157,3 +157,21 @@ func BenchmarkIAFCount(b *testing.B) {
 		IAFCount(v, x, out, 1, -1)
 	}
 }
+
+// BenchmarkAddFrames sums 8 frames of resnet_fmnist's largest population
+// (16×28×28 spike counts, 400 KB: in L2), as the synaptic-operation count
+// does for every chunk of a run.
+func BenchmarkAddFrames(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, frames = 16 * 28 * 28, 8
+	acc, x := make([]float32, n), make([]float32, frames*n)
+	for i := range x {
+		if rng.IntN(10) == 0 {
+			x[i] = 1
+		}
+	}
+	b.SetBytes(4 * frames * n)
+	for i := 0; i < b.N; i++ {
+		AddFrames(acc, x, frames)
+	}
+}
