@@ -1319,7 +1319,7 @@ func genScatterRows(b *strings.Builder, nv, csv int) {
 	// entries adds the channels of the position at R8, its tap (i, j) to
 	// the registers of role (2-j, 2-i) for the rotation of x mod 3 = k.
 	entries := func(k int, skipLeft bool, tag string) {
-		genRowsEntries2(b, name, tag, "R8", 1, csv, 9*64*nv, func() {
+		genRowsEntries(b, name, tag, "R8", "DI", 1, csv, 9*64*nv, func() {
 			for i := 0; i < 3; i++ {
 				for j := 0; j < 3; j++ {
 					if skipLeft && j == 2 {
@@ -1367,7 +1367,7 @@ func genScatterRows(b *strings.Builder, nv, csv int) {
 		zero(c)
 	}
 	w("MOVQ wd+64(FP), CX")
-	genRowsPrime2(b, "R8", csv)
+	genRowsPrime(b, "R8", "DI", csv)
 	entries(0, true, "p")
 	w("ADDQ R10, R8")
 	w("DECQ CX")
@@ -1429,11 +1429,8 @@ func genChannelMasks(b *strings.Builder, masks string, csv int) {
 
 // genRowsMask writes the mask of the non-zero real channels of the input
 // position at ptr (csv vectors, the real channels under K2 and K3, zeros
-// in Z30) into R14 (R13 is scratch), for the next genRowsEntries.
-func genRowsMask(b *strings.Builder, ptr string, csv int) { genRowsMaskTo(b, ptr, "R14", csv) }
-
-// genRowsMaskTo is genRowsMask into the register dst.
-func genRowsMaskTo(b *strings.Builder, ptr, dst string, csv int) {
+// in Z30) into the register dst (R13 is scratch).
+func genRowsMask(b *strings.Builder, ptr, dst string, csv int) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	w("VCMPPS $4, (%s), Z30, K2, K1", ptr)
 	if csv > 1 {
@@ -1447,75 +1444,47 @@ func genRowsMaskTo(b *strings.Builder, ptr, dst string, csv int) {
 	}
 }
 
-// genRowsPrime2 starts a row of a sweep that looks two positions ahead
-// (genRowsEntries2): the masks of its first position (at ptr) into R14
-// and of its second (the first again when the row has one position: CX
-// is 1) into DI. AX is scratch.
-func genRowsPrime2(b *strings.Builder, ptr string, csv int) {
+// genRowsPrime starts a row for genRowsEntries: the masks of its first
+// position (at ptr) into R14 and of its second (the first again when the
+// row has one position: CX is 1) into m2. AX is scratch.
+func genRowsPrime(b *strings.Builder, ptr, m2 string, csv int) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	genRowsMaskTo(b, ptr, "R14", csv)
+	genRowsMask(b, ptr, "R14", csv)
 	w("LEAQ (%s)(R10*1), AX", ptr)
 	w("CMPQ CX, $1")
 	w("CMOVQLE %s, AX", ptr)
-	genRowsMaskTo(b, "AX", "DI", csv)
-}
-
-// genRowsEntries2 is genRowsEntries looking two positions ahead: this
-// position's mask is in R14, the next one's in DI, and the one after the
-// next (ptr plus 2·R10) goes to DI, so that its load from L2 has two
-// positions' adds to arrive in (BenchmarkPositionScatterer at 10 %, one
-// position ahead → two, three runs each: the 16-channel sweep 3.75-3.90 →
-// 3.42-3.57 µs a frame, 16→32 at stride 2 2.19-2.47 → 1.95-2.36, 32→64
-// 1.89-2.17 → 1.75-1.84). The pointwise kernels, whose DI holds the
-// output, look one ahead (genRowsEntries). rem is what CX minus the positions left
-// after this one is: the one after the next exists when CX > rem+1
-// (else this position's own mask is taken, never used).
-func genRowsEntries2(b *strings.Builder, name, tag, ptr string, rem, csv, chBytes int, fmas func()) {
-	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
-	w("MOVL R14, BX")
-	w("MOVL DI, R14")
-	w("LEAQ (%s)(R10*2), AX", ptr)
-	w("CMPQ CX, $%d", rem+1)
-	w("CMOVQLE %s, AX", ptr)
-	genRowsMaskTo(b, "AX", "DI", csv)
-	w("TESTL BX, BX")
-	w("JZ %s_noent%s", name, tag)
-	label("ent%s", tag)
-	w("TZCNTL BX, R13")
-	w("IMUL3Q $%d, R13, R15", chBytes)
-	w("VBROADCASTSS (%s)(R13*4), Z31", ptr)
-	w("BLSRL BX, BX") // sets ZF for the loop's end; nothing after it touches the flags
-	fmas()
-	w("JNZ %s_ent%s", name, tag)
-	label("noent%s", tag)
+	genRowsMask(b, "AX", m2, csv)
 }
 
 // genRowsEntries writes the loop over the non-zero channels of the input
-// position at ptr, whose mask genRowsMask left in R14: the mask moves to
-// BX, then per set bit c, lowest first, its value is broadcast into Z31
-// and its weight offset c·chBytes goes to R15 for fmas. Finding the
-// channels here instead of reading a list made in a pass of its own took
-// resnet_fmnist's 16-channel row sweep from 9.0 to 6.9 µs a frame
-// (BenchmarkPositionScatterer). Before the loop, the mask of the next
-// position (ptr plus R10) goes to R14, so that its load, compare and move
-// to a general register overlap this position's adds instead of stalling
-// the next one's (BenchmarkPositionScatterer at 10 % spiking: the 32-
-// channel row sweep 3.35 → 2.40 µs a frame, the 16-channel one 3.78 →
-// 3.53, the 32→64 shortcut 0.28 → 0.23; resnet_fmnist +13 %). last is the value of CX at a row's last position, whose
-// next position is not read (its own mask is taken again), or "" when
-// the caller's loop always has a next position. AX is scratch. The row
-// sweeps and the pointwise kernels share it.
-func genRowsEntries(b *strings.Builder, name, tag, ptr, last string, csv, chBytes int, fmas func()) {
+// position at ptr, whose mask is in R14 (the next position's in m2): the
+// mask moves to BX, then per set bit c, lowest first, its value is
+// broadcast into Z31 and its weight offset c·chBytes goes to R15 for
+// fmas. Finding the channels here instead of reading a list made in a
+// pass of its own took resnet_fmnist's 16-channel row sweep from 9.0 to
+// 6.9 µs a frame (BenchmarkPositionScatterer). Before the loop the masks
+// move on (m2 to R14) and the mask of the position after the next (ptr
+// plus 2·R10) goes to m2, so that its load, compare and move to a general
+// register overlap two positions' adds instead of stalling the next
+// position's (BenchmarkPositionScatterer at 10 % spiking: looking one
+// position ahead took the 32-channel row sweep from 3.35 to 2.40 µs a
+// frame, the 16-channel one from 3.78 to 3.53 and the 32→64 shortcut from
+// 0.28 to 0.23, resnet_fmnist +13 %; two ahead took the 16-channel sweep
+// from 3.75-3.90 to 3.42-3.57, 16→32 at stride 2 from 2.19-2.47 to
+// 1.95-2.36, 32→64 from 1.89-2.17 to 1.75-1.84, and the 32→64 shortcut
+// from 0.27-0.29 to 0.23-0.27). rem is what CX minus
+// the positions left after this one is: the one after the next exists
+// when CX > rem+1 (else this position's own mask is taken again, never
+// used). AX is scratch. The row sweeps and the pointwise kernels share it.
+func genRowsEntries(b *strings.Builder, name, tag, ptr, m2 string, rem, csv, chBytes int, fmas func()) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
 	w("MOVL R14, BX")
-	w("LEAQ (%s)(R10*1), AX", ptr)
-	if last != "" {
-		w("CMPQ CX, $%s", last)
-		w("CMOVQEQ %s, AX", ptr)
-	}
-	genRowsMask(b, "AX", csv)
+	w("MOVL %s, R14", m2)
+	w("LEAQ (%s)(R10*2), AX", ptr)
+	w("CMPQ CX, $%d", rem+1)
+	w("CMOVQLE %s, AX", ptr)
+	genRowsMask(b, "AX", m2, csv)
 	w("TESTL BX, BX")
 	w("JZ %s_noent%s", name, tag)
 	label("ent%s", tag)
@@ -1553,12 +1522,12 @@ func genPointwise(b *strings.Builder, nv, csv int) {
 	label("row")
 	w("MOVQ R8, R9")
 	w("MOVQ ow+64(FP), CX")
-	genRowsMask(b, "R9", csv)
+	genRowsPrime(b, "R9", "R12", csv)
 	label("pos")
 	for v := 0; v < nv; v++ {
 		w("VMOVAPS Z%d, Z%d", 24+v, v)
 	}
-	genRowsEntries(b, name, "", "R9", "1", csv, 64*nv, func() {
+	genRowsEntries(b, name, "", "R9", "R12", 1, csv, 64*nv, func() {
 		for v := 0; v < nv; v++ {
 			w("VFMADD231PS %d(SI)(R15*1), Z31, Z%d", 64*v, v)
 		}
@@ -1611,7 +1580,7 @@ func genScatterRowsS2(b *strings.Builder, nv, csv int) {
 	// entries adds the position at R8, tap (i, j) to registers (c, r).
 	type tap struct{ i, j, c, r int }
 	entries := func(taps []tap, tag string, rem int) {
-		genRowsEntries2(b, name, tag, "R8", rem, csv, 9*64*nv, func() {
+		genRowsEntries(b, name, tag, "R8", "DI", rem, csv, 9*64*nv, func() {
 			for _, t := range taps {
 				for v := 0; v < nv; v++ {
 					w("VFMADD231PS %d(SI)(R15*1), Z31, %s", ((t.i*3+t.j)*16*nv+16*v)*4, acc(t.c, t.r, v))
@@ -1666,7 +1635,7 @@ func genScatterRowsS2(b *strings.Builder, nv, csv int) {
 			}
 		}
 		w("MOVQ wd+64(FP), CX")
-		genRowsPrime2(b, "R8", csv)
+		genRowsPrime(b, "R8", "DI", csv)
 		label("pair%s", tag)
 		w("CMPQ CX, $2")
 		w("JLT %s_last%s", name, tag)
