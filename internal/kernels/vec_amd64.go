@@ -46,6 +46,12 @@ func sum2AVX512(dst, a, b *float32, n int)
 //go:noescape
 func addFramesAVX512(acc, x *float32, n, frames int)
 
+// channelSumsAVX512 is ChannelSumsGeneric(acc[:n], x, stride/4, plane)
+// for n a multiple of 8.
+//
+//go:noescape
+func channelSumsAVX512(acc *float64, x *float32, n, stride, plane int)
+
 // iafCountAVX512 is IAFGeneric(v[:n], x[:n], out[:n], theta, minV) that
 // also stores the spikes it emits, summed per lane of 16, into lanes (one
 // addition per block: IAF without counting uses it too).
@@ -196,6 +202,15 @@ func vecAVX512() vecFuncs {
 		sum2:  func(dst, a, b []float32) { sum2AVX512(&dst[0], &a[0], &b[0], len(dst)) },
 		addFrames: func(acc, x []float32, frames int) {
 			addFramesAVX512(&acc[0], &x[0], len(acc), frames)
+		},
+		channelSums: func(acc []float64, x []float32, cs, plane int) {
+			m := len(acc) &^ 7
+			if m > 0 {
+				channelSumsAVX512(&acc[0], &x[0], m, 4*cs, plane)
+			}
+			if m < len(acc) {
+				ChannelSumsGeneric(acc[m:], x[m:], cs, plane)
+			}
 		},
 		relu:     func(dst, src []float32) { reluAVX512(&dst[0], &src[0], len(dst)) },
 		reluGrad: func(dst, dy, out []float32) { reluGradAVX512(&dst[0], &dy[0], &out[0], len(dst)) },

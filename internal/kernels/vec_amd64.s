@@ -930,3 +930,62 @@ iafsc_done:
 	VMOVUPS Z7, (AX)
 	VZEROUPPER
 	RET
+
+// func channelSumsAVX512(acc *float64, x *float32, n, stride, plane int)
+// Channels in groups of 32 (four accumulators of 8 float64: four chains of
+// dependent adds in flight), then of 8; each channel adds its positions
+// in order, as ChannelSumsGeneric does.
+TEXT ·channelSumsAVX512(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), DX
+	MOVQ stride+24(FP), R10
+chs_group4:
+	CMPQ DX, $32
+	JL chs_group1
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	MOVQ SI, R8
+	MOVQ plane+32(FP), BX
+chs_pos4:
+	VCVTPS2PD (R8), Z4
+	VCVTPS2PD 32(R8), Z5
+	VCVTPS2PD 64(R8), Z6
+	VCVTPS2PD 96(R8), Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	ADDQ R10, R8
+	DECQ BX
+	JNZ chs_pos4
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $128, SI
+	SUBQ $32, DX
+	JMP chs_group4
+chs_group1:
+	TESTQ DX, DX
+	JZ chs_done
+	VXORPD Z0, Z0, Z0
+	MOVQ SI, R8
+	MOVQ plane+32(FP), BX
+chs_pos1:
+	VCVTPS2PD (R8), Z4
+	VADDPD Z4, Z0, Z0
+	ADDQ R10, R8
+	DECQ BX
+	JNZ chs_pos1
+	VMOVUPD Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $32, SI
+	SUBQ $8, DX
+	JMP chs_group1
+chs_done:
+	VZEROUPPER
+	RET

@@ -62,6 +62,21 @@ func vecMatchesGeneric(t *testing.T, im vecFuncs) {
 			AddFramesGeneric(g2[:n], x, frames)
 			same("addFrames", g1, g2)
 		}
+		for _, cs := range []int{1, 8, 17, 40, 64, 72} {
+			if plane := n / cs; plane > 0 {
+				for _, nc := range []int{cs, cs - 1, cs / 2} {
+					s1, s2 := make([]float64, nc+1), make([]float64, nc+1)
+					s1[nc], s2[nc] = 7, 7
+					im.channelSums(s1[:nc], b[:plane*cs], cs, plane)
+					ChannelSumsGeneric(s2[:nc], b[:plane*cs], cs, plane)
+					for i := range s1 {
+						if math.Float64bits(s1[i]) != math.Float64bits(s2[i]) && !(s1[i] != s1[i] && s2[i] != s2[i]) {
+							t.Fatalf("channelSums n=%d cs=%d channels %d: [%d] = %v, want %v", n, cs, nc, i, s1[i], s2[i])
+						}
+					}
+				}
+			}
+		}
 		im.relu(g1[:n], c)
 		ReluGeneric(g2[:n], c)
 		same("relu", g1, g2)
@@ -173,5 +188,21 @@ func BenchmarkAddFrames(b *testing.B) {
 	b.SetBytes(4 * frames * n)
 	for i := 0; i < b.N; i++ {
 		AddFrames(acc, x, frames)
+	}
+}
+
+// BenchmarkChannelSums sums resnet_fmnist's last population (64×7×7) per
+// channel, as its global average pooling does every frame.
+func BenchmarkChannelSums(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const cs, plane = 64, 49
+	x, acc := make([]float32, cs*plane), make([]float64, cs)
+	for i := range x {
+		if rng.IntN(10) == 0 {
+			x[i] = 1
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		ChannelSums(acc, x, cs, plane)
 	}
 }
