@@ -95,12 +95,12 @@ func ChannelSumsGeneric(acc []float64, x []float32, cs, plane int) {
 
 // ChannelSums is ChannelSumsGeneric with SIMD where available (the same
 // sums, bit for bit: each channel still adds in position order). x must
-// hold plane·cs floats and len(acc) ≤ cs.
+// hold plane·cs floats and len(acc) must not exceed cs.
 func ChannelSums(acc []float64, x []float32, cs, plane int) {
-	if len(acc) == 0 {
-		return
+	if len(acc) > cs {
+		panic("kernels: ChannelSums: more sums than channels")
 	}
-	if plane <= 0 || len(acc) > cs {
+	if len(acc) == 0 || plane <= 0 {
 		clear(acc)
 		return
 	}
