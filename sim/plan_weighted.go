@@ -222,8 +222,14 @@ func (op *weightedOp) compileConv(l *nn.Conv2d, in, out []int) {
 		}
 	default:
 		// A row per (input channel, tap), os wide (zero padded, and zero
-		// outside the channel's group), so every update is whole vectors.
-		op.wevent = make([]float32, c*kh*kw*os)
+		// outside the channel's group), so every update is whole vectors;
+		// the position kernels' zero channels after the last
+		// (event.WeightChannels).
+		chans := c
+		if posWin {
+			chans = event.WeightChannels(pg, c, os)
+		}
+		op.wevent = make([]float32, chans*kh*kw*os)
 		for ch := 0; ch < c; ch++ {
 			for t := 0; t < kh*kw; t++ {
 				for oc := 0; oc < o; oc++ {

@@ -44,12 +44,13 @@ type PosGeometry struct{ H, W, OH, OW, K, S, PH, PW int }
 // NewPositionScatterer prepares a position scatter over inputs of cs
 // channels per position, the first cin of them real (the others zero
 // padding), into output frames of outLen floats, rows of n, with weights
-// of wLen floats.
+// of wLen floats: those of WeightChannels(g, cin, n) channels, the ones
+// from cin on zero.
 func NewPositionScatterer(g PosGeometry, cs, cin, n, outLen, wLen int) (*PositionScatterer, error) {
 	switch {
 	case cs < 1 || cin < 1 || cin > cs || n < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1 || g.K < 1 || g.K > 5 || g.S < 1 || g.PH < 0 || g.PW < 0:
 		return nil, fmt.Errorf("event: position scatter of %+v, %d channels, rows of %d", g, cs, n)
-	case int64(cin)*int64(g.K*g.K*n) > int64(wLen) || int64(g.OH*g.OW)*int64(n) > int64(outLen) || int64(g.H*g.W)*int64(cs) > 1<<30:
+	case int64(WeightChannels(g, cin, n))*int64(g.K*g.K*n) > int64(wLen) || int64(g.OH*g.OW)*int64(n) > int64(outLen) || int64(g.H*g.W)*int64(cs) > 1<<30:
 		return nil, fmt.Errorf("event: position scatter of %+v, %d channels: does not fit %d weights and %d outputs", g, cs, wLen, outLen)
 	}
 	s := &PositionScatterer{g: g, cs: cs, cin: cin, n: n, outLen: outLen, wLen: wLen}
@@ -234,6 +235,17 @@ func SweepsRows(g PosGeometry, cin, n int) bool {
 // (W-1)/S+1, and a SIMD kernel on this machine.
 func Pointwise(g PosGeometry, cin, n int) bool {
 	return g.K == 1 && g.PH == 0 && g.PW == 0 && g.OH == (g.H-1)/g.S+1 && g.OW == (g.W-1)/g.S+1 && kernels.HasPointwiseKernel(n, cin)
+}
+
+// WeightChannels returns the number of input channels whose weights a
+// position scatter of geometry g from cin channels into rows of n floats
+// reads: a row sweep or pointwise kernel reads kernels.SweepChannels (its
+// sentinel channel), the others cin.
+func WeightChannels(g PosGeometry, cin, n int) int {
+	if SweepsRows(g, cin, n) || Pointwise(g, cin, n) {
+		return max(cin, kernels.SweepChannels)
+	}
+	return cin
 }
 
 // HasPositionKernel reports whether the position scatter of a k×k kernel

@@ -489,7 +489,8 @@ func ScatterPositions(out, w []float32, ents, start, list, bases []int32, dummy 
 // every non-zero x at position (y, x), channel c, in that order (positions
 // row-major, channels ascending), adds value × w[(c·9 + i·3+j)·n:][:n] to
 // output ((y+1-i)/s, (x+1-j)/s) where that divides and lies inside. dummy
-// (3·n floats) is scratch for the SIMD kernels.
+// (3·n floats) is scratch for the SIMD kernels. w holds the weights of
+// max(cin, SweepChannels) channels, those from cin on zero.
 func ScatterRowsGeneric(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
 	for o := 0; o < oh*ow; o++ {
@@ -516,6 +517,16 @@ func ScatterRowsGeneric(out, w, x []float32, cs, cin int, dummy, bias []float32,
 		}
 	}
 }
+
+// SweepChannels is the number of input channels whose weights ScatterRows
+// and Pointwise read: w must hold that many (the channels from cin on
+// zero). Their SIMD kernels take each position's first few non-zero
+// channels without a branch, and a slot left without one takes channel 32
+// (the bit index of an empty mask), with these zero weights and a zero
+// value: how many channels a position has is data the branch predictor
+// cannot learn, and a mispredicted loop exit per position cost more than
+// the adds it saved.
+const SweepChannels = 33
 
 // HasRowsKernel reports whether ScatterRows has a SIMD version at stride
 // s for rows of n floats and inputs of cin channels.
@@ -544,7 +555,8 @@ func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd,
 // first cin of them its channels (the rest, padding, are ignored). The
 // output is (h-1)/s+1 rows of (wd-1)/s+1 positions of n floats, each bias
 // (n floats) plus, for every non-zero channel c of input position (s·Y,
-// s·X) in ascending order, value × w[c·n:][:n].
+// s·X) in ascending order, value × w[c·n:][:n]. w holds the weights of
+// max(cin, SweepChannels) channels, those from cin on zero.
 func PointwiseGeneric(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
 	for oy := 0; oy < oh; oy++ {

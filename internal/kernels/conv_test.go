@@ -481,8 +481,8 @@ func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 							x[i] = float32(rng.IntN(4)+1) / 4
 						}
 					}
-					w := make([]float32, cin*9*n)
-					for i := range w {
+					w := make([]float32, max(cin, SweepChannels)*9*n)
+					for i := range w[:cin*9*n] {
 						w[i] = float32(rng.IntN(129)-64) / 64
 					}
 					// Guard rows before and after the frame must stay as they
@@ -533,8 +533,8 @@ func pointwiseMatchesGeneric(t *testing.T, im eventFuncs) {
 							x[i] = float32(rng.IntN(4)+1) / 4
 						}
 					}
-					w := make([]float32, cin*n)
-					for i := range w {
+					w := make([]float32, max(cin, SweepChannels)*n)
+					for i := range w[:cin*n] {
 						w[i] = float32(rng.IntN(129)-64) / 64
 					}
 					g, size := 2*n, ((h-1)/st+1)*((wd-1)/st+1)*n

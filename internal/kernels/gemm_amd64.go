@@ -273,7 +273,7 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
 	ow := (wd-1)/s + 1
 	_ = x[h*wd*cs-1]
-	_ = w[cin*9*n-1]
+	_ = w[SweepChannels*9*n-1]
 	_ = out[((h-1)/s+1)*ow*n-1]
 	_ = dummy[3*n-1]
 	bias = bias[:n]
@@ -317,7 +317,7 @@ func hasRowsAsm(s, n, cin int) bool {
 func pointwiseAsm(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
 	_ = x[h*wd*cs-1]
-	_ = w[cin*n-1]
+	_ = w[SweepChannels*n-1]
 	_ = out[oh*ow*n-1]
 	_ = bias[n-1]
 	var kern func(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
