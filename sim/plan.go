@@ -579,26 +579,27 @@ func compileLayer(st *snn.Stage, b opBase) (planOp, error) {
 
 // fastTask holds one worker's buffers.
 type fastTask struct {
-	events   map[*weightedOp]eventProp // per-task event propagators (own work buffers)
-	tables   map[*weightedOp]*event.Table
-	sums     []opSum // input sums of the current sample, by op (zeroed per sample)
-	spikes   float64 // the spikes the last population op emitted, when counted
-	skip     []bool  // per op, this chunk: stepped by the population it feeds
-	fuse     []bool  // per op, this chunk: a population stepping its Add
-	oneFrame []bool  // per op, this chunk: its input is one frame standing for all (plan.soleSpike)
-	sumN     []float32
-	bufs     [][]float32                 // the plan's slots, frames × maxLen floats each
-	layers   map[*layerOp]nn.Layer       // per-task copies of layerOp layers
-	gap      []float64                   // global average pooling: per-channel sums
-	cached   map[*weightedOp]*frameCache // constant inputs' last outputs (runCached)
-	constant []bool                      // in runOps, per op (and the input): the chunk's frames are all the same
-	best     []float32                   // spiking max-pool: the window's highest count per channel
-	bestAt   []int32                     // and where it is
-	padded   []float32
-	rows     []int
-	nchwIn   []float32
-	nchwOut  []float32
-	trace    []float32
+	events    map[*weightedOp]eventProp // per-task event propagators (own work buffers)
+	tables    map[*weightedOp]*event.Table
+	sums      []opSum // input sums of the current sample, by op (zeroed per sample)
+	spikes    float64 // the spikes the last population op emitted, when counted
+	skip      []bool  // per op, this chunk: stepped by the population it feeds
+	fuse      []bool  // per op, this chunk: a population stepping its Add
+	oneFrame  []bool  // per op, this chunk: its input is one frame standing for all (plan.soleSpike)
+	presummed []bool  // per op, this chunk: the population summed its output for its reader's InputSummers (spikeOp.presum)
+	sumN      []float32
+	bufs      [][]float32                 // the plan's slots, frames × maxLen floats each
+	layers    map[*layerOp]nn.Layer       // per-task copies of layerOp layers
+	gap       []float64                   // global average pooling: per-channel sums
+	cached    map[*weightedOp]*frameCache // constant inputs' last outputs (runCached)
+	constant  []bool                      // in runOps, per op (and the input): the chunk's frames are all the same
+	best      []float32                   // spiking max-pool: the window's highest count per channel
+	bestAt    []int32                     // and where it is
+	padded    []float32
+	rows      []int
+	nchwIn    []float32
+	nchwOut   []float32
+	trace     []float32
 }
 
 // opSum is an op's input summed over a sample's frames.

@@ -44,6 +44,17 @@ func (op *spikeOp) run(r *opRun, n int) {
 	if r.oneFrame {
 		stride = 0
 	}
+	if !trace && op.neuron.StepsSum2() {
+		// All the chunk's frames in one pass, the potentials in registers
+		// (and the spike sums the synaptic-operation count wants).
+		sum := op.presum(r)
+		if r.fused {
+			t.spikes = op.neuron.StepFrames(&sub, a, size, b, op.fused.factor, y, n, sum)
+		} else {
+			t.spikes = op.neuron.StepFrames(&sub, x, stride, nil, 0, y, n, sum)
+		}
+		return
+	}
 	for f := 0; f < n; f++ {
 		yf := y[f*size : (f+1)*size]
 		xf := x[f*stride : f*stride+size]
@@ -67,6 +78,24 @@ func (op *spikeOp) run(r *opRun, n int) {
 		}
 		r.mu.Unlock()
 	}
+}
+
+// presum returns the accumulator of the input sum of the op that reads
+// the population's output (Simulator.sumReaders), for the population to
+// add its spikes to as it steps, and marks that sum done for this chunk;
+// nil when no monitor wants one.
+func (op *spikeOp) presum(r *opRun) []float32 {
+	s, t := r.s, r.t
+	j := s.sumReader[op.index]
+	if j < 0 {
+		return nil
+	}
+	acc, adds := t.sumFor(s.fast.ops[j].base())
+	if !adds {
+		return nil
+	}
+	t.presummed[op.index] = true
+	return acc
 }
 
 // addOp sums its inputs (nn.Add).

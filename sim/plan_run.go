@@ -49,6 +49,7 @@ func (s *Simulator) runFast(ctx context.Context, input *tensor.Tensor, batch, st
 	if result == nil {
 		result = tensor.New(append([]int{batch, steps}, outShape...)...)
 	}
+	s.sumReaders()
 	t0 := s.t
 	var failed atomic.Bool
 	var mu sync.Mutex
@@ -98,10 +99,14 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 	if len(t.oneFrame) < len(p.ops) {
 		t.oneFrame = make([]bool, len(p.ops))
 	}
+	if len(t.presummed) < len(p.ops) {
+		t.presummed = make([]bool, len(p.ops))
+	}
 	skip, fuse, oneFrame := t.skip[:len(p.ops)], t.fuse[:len(p.ops)], t.oneFrame[:len(p.ops)]
 	clear(skip)
 	clear(fuse)
 	clear(oneFrame)
+	clear(t.presummed)
 	for i, op := range p.ops {
 		if sp, ok := op.(*spikeOp); ok && sp.fused != nil && s.fusionOn(sp) {
 			fuse[i], skip[sp.fused.add] = true, true
@@ -172,9 +177,10 @@ func (s *Simulator) fusionOn(sp *spikeOp) bool {
 func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chunk, mu *sync.Mutex) {
 	w := &s.watch[op.index]
 	if len(w.summers) > 0 {
-		// Sum over the sample's frames in the task; handed over once per
-		// Run by flushSums.
-		if acc, adds := t.sumFor(op); adds {
+		// Sum over the sample's frames in the task (unless the population
+		// that fires them summed them as it stepped: spikeOp.presum);
+		// handed over once per Run by flushSums.
+		if acc, adds := t.sumFor(op); adds && (op.srcs[0] < 0 || !t.presummed[op.srcs[0]]) {
 			invariant(tensor.AddFrames(acc, x[:n*op.inLen]))
 		}
 	}
@@ -198,6 +204,33 @@ func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chu
 		b := s.observeTensor(t, &op.out, y, n, false)
 		for _, m := range w.frames {
 			m.Observe(op.index, a, b, c)
+		}
+	}
+}
+
+// sumReaders finds, for every op of the fast plan, the first op that
+// reads its output as its (first) input, of the same size, and whose input
+// sum an InputSummer wants: a population stepping through a chunk adds its
+// spikes to that sum itself (spikeOp.presum).
+func (s *Simulator) sumReaders() {
+	p := s.fast
+	if len(s.sumReader) == len(p.ops) {
+		return
+	}
+	s.sumReader = make([]int, len(p.ops))
+	for i := range s.sumReader {
+		s.sumReader[i] = -1
+	}
+	if len(s.watch) == 0 {
+		return
+	}
+	for j, op := range p.ops {
+		o := op.base()
+		if len(o.srcs) == 0 || len(s.watch[o.index].summers) == 0 {
+			continue
+		}
+		if src := o.srcs[0]; src >= 0 && s.sumReader[src] < 0 && p.ops[src].base().outLen == o.inLen {
+			s.sumReader[src] = j
 		}
 	}
 }

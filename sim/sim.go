@@ -108,6 +108,7 @@ type Simulator struct {
 	chunk     int
 	monitors  []Monitor
 	watch     []stageWatch // per stage: the monitors that want it
+	sumReader []int        // per op of the fast plan: the first op whose input sum a monitor wants and that reads its output, or -1 (sumReaders)
 	stateMons []StateMonitor
 	vtrace    tensor.Tensor
 	frames    tensor.Tensor
@@ -197,6 +198,7 @@ func (s *Simulator) AddMonitor(m Monitor) {
 	if sm, ok := m.(StateMonitor); ok {
 		s.stateMons = append(s.stateMons, sm)
 	}
+	s.sumReader = nil // sumReaders finds them again
 	// What the monitor wants of each stage, resolved once for both engines.
 	if len(s.watch) != len(s.net.Stages) {
 		s.watch = make([]stageWatch, len(s.net.Stages))

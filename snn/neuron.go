@@ -266,6 +266,21 @@ func (n *Neuron) StepSum2(st *State, a, b []float32, f float32, out []float32) f
 	return c
 }
 
+// StepFrames is StepCount (StepSum2 when b is not nil) through frames
+// steps in one pass: the input of step k is x[k·xStride:][:size] (xStride
+// 0: the same at every step) plus f·b[k·size:] when b is not nil, its
+// output goes to out[k·size:], and the spikes of each neuron are added to
+// sum when it is not nil. It returns the spikes emitted. The neuron must
+// be one StepsSum2 takes.
+func (n *Neuron) StepFrames(st *State, x []float32, xStride int, b []float32, f float32, out []float32, frames int, sum []float32) float64 {
+	if !n.StepsSum2() {
+		panic("snn: StepFrames of a neuron it does not take")
+	}
+	c, err := tensor.IAFFrames(st.V, x, xStride, b, f, out, frames, n.Threshold, n.floorV(), sum)
+	invariant(err)
+	return c
+}
+
 // StepCount is Step that also returns the sum of out, the spikes emitted
 // (for IAF neurons with MultiSpike and subtract reset counted while they
 // step, without another pass over the output).

@@ -101,6 +101,27 @@ func IAFSum2Count(v, a, b, out []float32, theta, minV, f float32) (float64, erro
 	return kernels.IAFSum2Count(v, a, b, out, theta, minV, f), nil
 }
 
+// IAFFrames steps integrate-and-fire neurons (MultiSpike, subtract reset:
+// IAFCount, or IAFSum2Count when b is not nil) through frames frames:
+// frame k's input is x[k·xStride:][:len(v)] (xStride 0: one frame for
+// all), plus f·b[k·len(v):] when b is not nil; its spikes go to
+// out[k·len(v):], and each neuron's spikes are added to sum when sum is
+// not nil. It returns the spikes emitted (exact below 2^24 per lane of 16).
+// The potentials stay in registers through the frames: one pass, where
+// a step a frame reads and writes them every frame.
+func IAFFrames(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) (float64, error) {
+	n := len(v)
+	switch {
+	case frames < 0 || xStride < 0:
+		return 0, fmt.Errorf("tensor: IAF of %d frames with input stride %d", frames, xStride)
+	case frames == 0 || n == 0:
+		return 0, nil
+	case len(x) < (frames-1)*xStride+n || len(out) < frames*n || b != nil && len(b) < frames*n || sum != nil && len(sum) < n:
+		return 0, fmt.Errorf("tensor: IAF of %d frames of %d neurons with %d inputs (stride %d), %d second inputs, %d outputs and %d sums", frames, n, len(x), xStride, len(b), len(out), len(sum))
+	}
+	return kernels.IAFFrames(v, x, xStride, b, f, out, frames, theta, minV, sum), nil
+}
+
 // Sum returns the sum of x (SIMD float32 blocks added in float64).
 func Sum(x []float32) float64 { return kernels.Sum(x) }
 

@@ -159,3 +159,58 @@ func BenchmarkGemmParallel(b *testing.B) {
 		})
 	}
 }
+
+// TestIAFFramesSizes checks that IAFFrames refuses buffers too short for
+// its frames, negative counts and strides, and steps a good call as one
+// step a frame does.
+func TestIAFFramesSizes(t *testing.T) {
+	const n = 20
+	buf := func(k int) []float32 { return make([]float32, k) }
+	for _, tc := range []struct {
+		name            string
+		x, b, out, sum  []float32
+		xStride, frames int
+		wantErr         bool
+	}{
+		{"good", buf(3 * n), buf(3 * n), buf(3 * n), buf(n), n, 3, false},
+		{"one frame for all", buf(n), nil, buf(3 * n), nil, 0, 3, false},
+		{"no frames", nil, nil, nil, nil, n, 0, false},
+		{"short input", buf(3*n - 1), nil, buf(3 * n), nil, n, 3, true},
+		{"short second input", buf(3 * n), buf(2 * n), buf(3 * n), nil, n, 3, true},
+		{"short output", buf(3 * n), nil, buf(3*n - 1), nil, n, 3, true},
+		{"short sums", buf(3 * n), nil, buf(3 * n), buf(n - 1), n, 3, true},
+		{"negative frames", buf(3 * n), nil, buf(3 * n), nil, n, -1, true},
+		{"negative stride", buf(3 * n), nil, buf(3 * n), nil, -n, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := buf(n)
+			for i := range tc.x {
+				tc.x[i] = 0.4
+			}
+			_, err := IAFFrames(v, tc.x, tc.xStride, tc.b, 0.5, tc.out, tc.frames, 1, -1, tc.sum)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want one: %v", err, tc.wantErr)
+			}
+			if tc.wantErr || tc.frames == 0 {
+				return
+			}
+			// The same as one step a frame.
+			v2, out2 := buf(n), buf(tc.frames*n)
+			for k := 0; k < tc.frames; k++ {
+				x := tc.x[k*tc.xStride : k*tc.xStride+n]
+				var err error
+				if tc.b != nil {
+					_, err = IAFSum2Count(v2, x, tc.b[k*n:(k+1)*n], out2[k*n:(k+1)*n], 1, -1, 0.5)
+				} else {
+					_, err = IAFCount(v2, x, out2[k*n:(k+1)*n], 1, -1)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fmt.Sprint(v, tc.out) != fmt.Sprint(v2, out2) {
+				t.Fatalf("frames %v %v, steps %v %v", v, tc.out, v2, out2)
+			}
+		})
+	}
+}

@@ -294,6 +294,87 @@ func IAFSum2CountGeneric(v, a, b, out []float32, theta, minV, f float32) float64
 	return n
 }
 
+// IAFFramesGeneric steps integrate-and-fire neurons with MultiSpike and
+// subtract reset through frames steps, as IAFCountGeneric (b nil) or
+// IAFSum2CountGeneric (input x + fl(f·b)) one frame after the other: the
+// input of frame k is x[k·xStride:][:len(v)] (xStride 0: the same frame
+// at every step) and b[k·len(v):][:len(v)], its spikes go to
+// out[k·len(v):][:len(v)], and each neuron's spikes are added to sum when
+// it is not nil. It returns the spikes emitted.
+func IAFFramesGeneric(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) float64 {
+	return iafFramesGo(v, x, xStride, b, f, out, len(v), frames, theta, minV, sum)
+}
+
+// iafFramesGo is IAFFramesGeneric for the neurons v, whose frames lie
+// outStride floats apart in b and out (a part of a longer frame).
+func iafFramesGo(v, x []float32, xStride int, b []float32, f float32, out []float32, outStride, frames int, theta, minV float32, sum []float32) float64 {
+	n := 0.0
+	for k := 0; k < frames; k++ {
+		xk, ok := x[k*xStride:][:len(v)], out[k*outStride:][:len(v)]
+		for j := range v {
+			in := xk[j]
+			if b != nil {
+				in += float32(f * b[k*outStride+j]) // no fused multiply-add: the Scale rounds
+			}
+			var s float32
+			v[j], s = iafStep(v[j]+in, theta, minV)
+			ok[j] = s
+			n += float64(s)
+			if sum != nil {
+				sum[j] += s
+			}
+		}
+	}
+	return n
+}
+
+// IAFFrames is IAFFramesGeneric with SIMD where available: with AVX-512
+// the potentials of 128 neurons at a time stay in registers through all
+// the frames, a spike is a compare below twice the threshold, and the
+// sums of the spikes are kept in registers too. len(x) must be at least
+// (frames-1)·xStride + len(v), len(b) (when not nil) and len(out)
+// frames·len(v), len(sum) (when not nil) len(v). The count is exact up to
+// 2^24 spikes in each of 16 lanes (it is summed in float32 lanes).
+func IAFFrames(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) float64 {
+	if len(v) == 0 || frames == 0 {
+		return 0
+	}
+	_, _ = x[(frames-1)*xStride+len(v)-1], out[frames*len(v)-1]
+	if b != nil {
+		_ = b[frames*len(v)-1]
+	}
+	if sum != nil {
+		_ = sum[len(v)-1]
+	}
+	return vecImpl.iafFrames(v, x, xStride, b, f, out, frames, theta, minV, sum)
+}
+
+// iafFastLimits returns, for a threshold theta, the least potential t1
+// with fl(v/theta) >= 1 and the least t2 with fl(v/theta) >= 2 (+Inf when
+// 2·theta overflows): below t2, trunc(v/theta) is 1 exactly from t1 on and
+// 0 below, so a compare stands for the division. ok is false for a
+// threshold that is not positive and finite.
+func iafFastLimits(theta float32) (t1, t2 float32, ok bool) {
+	if !(theta > 0) || math.IsInf(float64(theta), 1) {
+		return 0, 0, false
+	}
+	least := func(v float32, q float32) float32 {
+		for {
+			p := math.Nextafter32(v, 0)
+			if !(p > 0) || p/theta < q {
+				return v
+			}
+			v = p
+		}
+	}
+	t1 = least(theta, 1)
+	t2 = float32(math.Inf(1))
+	if d := 2 * theta; !math.IsInf(float64(d), 1) {
+		t2 = least(d, 2)
+	}
+	return t1, t2, true
+}
+
 // IAFSum2Count is IAFSum2CountGeneric with SIMD where available.
 func IAFSum2Count(v, a, b, out []float32, theta, minV, f float32) float64 {
 	if len(v) == 0 {
@@ -404,10 +485,11 @@ type vecFuncs struct {
 	iafCount     func(v, x, out []float32, theta, minV float32) float64
 	iafSum2      func(v, a, b, out []float32, theta, minV, f float32) float64
 	iafSingle    func(v, x, out []float32, theta, minV float32) float64
+	iafFrames    func(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) float64
 	sum          func(x []float32) float32
 }
 
-var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, channelSums: ChannelSumsGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, iafSum2: IAFSum2CountGeneric, iafSingle: IAFSingleCountGeneric, sum: SumGeneric}
+var vecGeneric = vecFuncs{countNonzero: CountNonzeroGeneric, pool2x2: Pool2x2Generic, isa: ISAGeneric, add: AddGeneric, scale: ScaleGeneric, sum2: Sum2Generic, addFrames: AddFramesGeneric, channelSums: ChannelSumsGeneric, relu: ReluGeneric, reluGrad: ReluGradGeneric, iaf: IAFGeneric, iafCount: IAFCountGeneric, iafSum2: IAFSum2CountGeneric, iafSingle: IAFSingleCountGeneric, iafFrames: IAFFramesGeneric, sum: SumGeneric}
 
 // vecImpl is the implementation of the instruction set the GEMM kernels
 // use (best, which honours SNNKIT_NOASM and SNNKIT_NOAVX512).

@@ -175,6 +175,22 @@ func vecAVX2() vecFuncs {
 		}
 		IAFGeneric(v[m:], x[m:], out[m:], theta, minV)
 	}
+	// Frame after frame with the one-step kernel, then counted and summed.
+	f.iafFrames = func(v, x []float32, xStride int, b []float32, fb float32, out []float32, frames int, theta, minV float32, sum []float32) float64 {
+		if b != nil {
+			return IAFFramesGeneric(v, x, xStride, b, fb, out, frames, theta, minV, sum)
+		}
+		n, count := len(v), 0.0
+		for k := 0; k < frames; k++ {
+			ok := out[k*n : (k+1)*n]
+			f.iaf(v, x[k*xStride:k*xStride+n], ok, theta, minV)
+			count += float64(f.sum(ok))
+			if sum != nil {
+				f.add(sum, ok)
+			}
+		}
+		return count
+	}
 	return f
 }
 
@@ -239,7 +255,62 @@ func vecAVX512() vecFuncs {
 			}
 			return sumAVX512(&x[0], len(x))
 		},
+		iafFrames: iafFramesAVX512,
 	}
+}
+
+// iafFramesAVX512 is IAFFrames with the AVX-512 kernels (iafFrames*):
+// blocks of 128 neurons, then of 16, then the rest in Go. A threshold the
+// kernels' compare cannot stand for (not positive and finite) goes to Go.
+func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) float64 {
+	t1, t2, ok := iafFastLimits(theta)
+	if !ok {
+		return IAFFramesGeneric(v, x, xStride, b, f, out, frames, theta, minV, sum)
+	}
+	type kern = func(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, f float32, lanes *float32)
+	var k8, k1 kern
+	switch {
+	case b == nil && sum == nil:
+		k8, k1 = iafFramesx8AVX512, iafFramesx1AVX512
+	case b == nil:
+		k8, k1 = iafFramesAccx8AVX512, iafFramesAccx1AVX512
+	case sum == nil:
+		k8, k1 = iafFramesSum2x8AVX512, iafFramesSum2x1AVX512
+	default:
+		k8, k1 = iafFramesSum2Accx8AVX512, iafFramesSum2Accx1AVX512
+	}
+	n := len(v)
+	ptr := func(s []float32, i int) *float32 {
+		if s == nil {
+			return nil
+		}
+		return &s[i]
+	}
+	count, off := 0.0, 0
+	for _, part := range []struct {
+		k     kern
+		width int
+	}{{k8, 128}, {k1, 16}} {
+		blocks := (n - off) / part.width
+		if blocks == 0 {
+			continue
+		}
+		var lanes [16]float32
+		part.k(&v[off], &x[off], ptr(b, off), &out[off], ptr(sum, off), blocks, frames, 4*xStride, 4*n, theta, minV, t1, t2, f, &lanes[0])
+		count += laneSum(&lanes)
+		off += blocks * part.width
+	}
+	if off < n {
+		var bt, st []float32
+		if b != nil {
+			bt = b[off:]
+		}
+		if sum != nil {
+			st = sum[off:]
+		}
+		count += iafFramesGo(v[off:], x[off:], xStride, bt, f, out[off:], n, frames, theta, minV, st)
+	}
+	return count
 }
 
 // laneSum adds the per-lane spike counts a counting IAF kernel returns.

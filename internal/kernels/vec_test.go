@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -175,7 +176,8 @@ func BenchmarkIAFCount(b *testing.B) {
 
 // BenchmarkAddFrames sums 8 frames of resnet_fmnist's largest population
 // (16×28×28 spike counts, 400 KB: in L2), as the synaptic-operation count
-// does for every chunk of a run.
+// does for every chunk of a run whose inputs no IAF population summed as
+// it stepped (IAFFrames).
 func BenchmarkAddFrames(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	const n, frames = 16 * 28 * 28, 8
@@ -205,4 +207,182 @@ func BenchmarkChannelSums(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		ChannelSums(acc, x, cs, plane)
 	}
+}
+
+// TestIAFFramesMatchesGeneric steps integrate-and-fire neurons through
+// several frames with every implementation's IAFFrames and the generic
+// one, bit for bit: potentials at and next to both limits of the compare
+// that stands for the division (t1, t2), above them, NaN, ±Inf and ±0;
+// thresholds with and without exact quotients; with and without a second
+// input, a floor, spike sums, a moving input (or one frame for all); and
+// lengths around the kernels' blocks of 16 and 128 neurons.
+func TestIAFFramesMatchesGeneric(t *testing.T) {
+	for _, im := range vecImpls() {
+		t.Run(im.isa.String(), func(t *testing.T) { iafFramesMatchesGeneric(t, im) })
+	}
+}
+
+func iafFramesMatchesGeneric(t *testing.T, im vecFuncs) {
+	r := rand.New(rand.NewPCG(9, 9))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	same := func(what string, got, want []float32) {
+		t.Helper()
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%s: [%d] = %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	for _, th := range []float32{1, 0.3, 0.7071068, 3e-39, 2e38} {
+		t1, t2, ok := iafFastLimits(th)
+		if !ok {
+			t.Fatalf("iafFastLimits(%v) refused", th)
+		}
+		near := []float32{t1, math.Nextafter32(t1, 0), t2, math.Nextafter32(t2, 0), th, 2 * th, 3 * th, 1e30, nan, inf, -inf, 0, float32(math.Copysign(0, -1)), -th}
+		for _, n := range []int{1, 15, 16, 17, 127, 128, 129, 300} {
+			for _, frames := range []int{1, 2, 7} {
+				for _, mode := range []int{0, 1, 2, 3} { // bit 0: b; bit 1: sum
+					for _, minV := range []float32{-1, float32(math.Inf(-1))} {
+						for _, xStride := range []int{n, 0} {
+							val := func() float32 {
+								if r.IntN(6) == 0 {
+									return near[r.IntN(len(near))]
+								}
+								return (r.Float32()*2 - 0.5) * th
+							}
+							fill := func(k int) []float32 {
+								s := make([]float32, k)
+								for i := range s {
+									s[i] = val()
+								}
+								return s
+							}
+							v1 := fill(n)
+							v2 := append([]float32(nil), v1...)
+							x := fill((frames-1)*xStride + n)
+							var b []float32
+							if mode&1 != 0 {
+								b = fill(frames * n)
+							}
+							var s1, s2 []float32
+							if mode&2 != 0 {
+								s1 = make([]float32, n)
+								for i := range s1 {
+									s1[i] = float32(r.IntN(4))
+								}
+								s2 = append([]float32(nil), s1...)
+							}
+							o1, o2 := make([]float32, frames*n), make([]float32, frames*n)
+							c1 := im.iafFrames(v1, x, xStride, b, 0.375, o1, frames, th, minV, s1)
+							c2 := IAFFramesGeneric(v2, x, xStride, b, 0.375, o2, frames, th, minV, s2)
+							what := func(s string) string {
+								return fmt.Sprintf("θ=%v n=%d frames=%d mode=%d floor=%v stride=%d: %s", th, n, frames, mode, minV, xStride, s)
+							}
+							// Counts past 2^24 (from potentials like 1e30) are
+							// summed in float32 lanes: near, not exact.
+							if c1 != c2 && !(c1 != c1 && c2 != c2) && !(math.Abs(c2) > 1<<24 && math.Abs(c1-c2) <= 1e-6*math.Abs(c2)) {
+								t.Fatalf("%s", what(fmt.Sprintf("%v spikes, want %v", c1, c2)))
+							}
+							same(what("v"), v1, v2)
+							same(what("out"), o1, o2)
+							same(what("sum"), s1, s2)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestIAFFramesGenericSteps checks IAFFramesGeneric against the one-step
+// kernels it stands for: IAFCountGeneric (or IAFSum2CountGeneric) frame
+// after frame, and AddFramesGeneric of the spikes.
+func TestIAFFramesGenericSteps(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	const n, frames = 37, 5
+	for _, withB := range []bool{false, true} {
+		v1, x, b := make([]float32, n), make([]float32, frames*n), make([]float32, frames*n)
+		for i := range x {
+			x[i], b[i] = r.Float32()*2-0.5, r.Float32()*2-0.5
+		}
+		for i := range v1 {
+			v1[i] = r.Float32()
+		}
+		v2 := append([]float32(nil), v1...)
+		var bb []float32
+		if withB {
+			bb = b
+		}
+		o1, s1 := make([]float32, frames*n), make([]float32, n)
+		c1 := IAFFramesGeneric(v1, x, n, bb, 0.375, o1, frames, 0.7, -1, s1)
+		o2, s2, c2 := make([]float32, frames*n), make([]float32, n), 0.0
+		for k := 0; k < frames; k++ {
+			if withB {
+				c2 += IAFSum2CountGeneric(v2, x[k*n:], b[k*n:], o2[k*n:], 0.7, -1, 0.375)
+			} else {
+				c2 += IAFCountGeneric(v2, x[k*n:], o2[k*n:], 0.7, -1)
+			}
+		}
+		AddFramesGeneric(s2, o2, frames)
+		if c1 != c2 || fmt.Sprint(v1, o1, s1) != fmt.Sprint(v2, o2, s2) {
+			t.Fatalf("b %v: frames %v %v %v %v, steps %v %v %v %v", withB, c1, v1, o1, s1, c2, v2, o2, s2)
+		}
+	}
+}
+
+// TestIAFFastLimits checks the limits of the compare that stands for the
+// division: t1 is the least potential whose quotient by θ rounds to 1 or
+// more, t2 the least whose quotient rounds to 2 or more.
+func TestIAFFastLimits(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	thetas := []float32{1, 0.3, 1e-30, 1e-40, 3e38, math.MaxFloat32}
+	for range 2000 {
+		thetas = append(thetas, math.Float32frombits(r.Uint32N(0x7f000000)+0x00800000))
+	}
+	for _, th := range thetas {
+		t1, t2, ok := iafFastLimits(th)
+		if !ok {
+			t.Fatalf("θ=%v refused", th)
+		}
+		if !(t1/th >= 1) || math.Nextafter32(t1, 0)/th >= 1 {
+			t.Fatalf("θ=%v: t1=%v", th, t1)
+		}
+		if !math.IsInf(float64(t2), 1) && (!(t2/th >= 2) || math.Nextafter32(t2, 0)/th >= 2) {
+			t.Fatalf("θ=%v: t2=%v", th, t2)
+		}
+		if math.IsInf(float64(t2), 1) && !math.IsInf(float64(2*th), 1) {
+			t.Fatalf("θ=%v: t2=+Inf", th)
+		}
+	}
+	for _, th := range []float32{0, -1, float32(math.NaN()), float32(math.Inf(1))} {
+		if _, _, ok := iafFastLimits(th); ok {
+			t.Fatalf("θ=%v accepted", th)
+		}
+	}
+}
+
+// BenchmarkIAFFrames steps resnet_fmnist's largest population (16×28×28)
+// through a chunk of 8 frames with its spike sums, in one call
+// ("frames") and as the engine did before, a counting step a frame and
+// then a pass that sums the spikes ("steps").
+func BenchmarkIAFFrames(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, frames = 16 * 28 * 28, 8
+	v, x, out, sum := make([]float32, n), make([]float32, frames*n), make([]float32, frames*n), make([]float32, n)
+	for i := range x {
+		x[i] = rng.Float32() * 0.2
+	}
+	b.Run("frames", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			IAFFrames(v, x, n, nil, 0, out, frames, 1, -1, sum)
+		}
+	})
+	b.Run("steps", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for f := 0; f < frames; f++ {
+				IAFCount(v, x[f*n:(f+1)*n], out[f*n:(f+1)*n], 1, -1)
+			}
+			AddFrames(sum, out, frames)
+		}
+	})
 }

@@ -89,6 +89,13 @@ func main() {
 		}
 	}
 	genSpikeBits(&b)
+	for _, sum2 := range []bool{false, true} {
+		for _, sum := range []bool{false, true} {
+			for _, blk := range []int{iafBlock, 1} {
+				genIAFFrames(&b, sum2, sum, blk)
+			}
+		}
+	}
 	for _, groups := range []int{4, 8, 12, 16} {
 		for nv := 1; nv <= 4; nv++ {
 			genTableConv(&b, groups, nv)
@@ -187,6 +194,19 @@ func docOf(name string) string {
 	case strings.HasPrefix(name, "pointwise"):
 		rest := name[len("pointwise"):]
 		return fmt.Sprintf("PointwiseGeneric for rows of %d floats and inputs of up to %d\n// channels (%s).", 16*num(rest), 16*num(rest[strings.Index(rest, "c")+1:]), isa)
+	case strings.HasPrefix(name, "iafFrames"):
+		what := "IAFFramesGeneric"
+		if strings.Contains(name, "Sum2") {
+			what += " with b"
+		} else {
+			what += " without b"
+		}
+		if strings.Contains(name, "Acc") {
+			what += " and with sum"
+		} else {
+			what += " and without sum"
+		}
+		return fmt.Sprintf("%s for blocks·%d neurons (AVX-512).", what, 16*num(name[strings.LastIndex(name, "x")+1:]))
 	case name == "compressListAVX512":
 		return "CompressListGeneric (AVX-512)."
 	case strings.HasPrefix(name, "compressPos"):
@@ -1775,4 +1795,149 @@ func genChannelMask(w func(string, ...any), arg string) {
 	w("SHLL CX, AX")
 	w("DECL AX")
 	w("KMOVW AX, K2")
+}
+
+// iafBlock is the number of vectors of neurons genIAFFrames steps together.
+// A neuron's potential goes from one frame to the next through a chain of
+// dependent instructions (add, compare, subtract, floor: about 11 cycles),
+// so one vector at a time would wait on it; eight chains overlap it.
+const iafBlock = 8
+
+// genIAFFrames writes iafFrames[Sum2][Acc]x<blk>AVX512: IAFFramesGeneric
+// (b != nil with Sum2, sum != nil with Acc) for blocks of blk vectors of
+// 16 neurons. A block's potentials stay in registers through all the
+// frames (read and written once, not once a frame), and so do their spike
+// sums (the count, and with Acc what the synaptic-operation count wants,
+// without another pass over the frames). Below t2 (the least v with
+// fl(v/θ) ≥ 2) a spike is v ≥ t1 (the least v with fl(v/θ) ≥ 1): a
+// compare instead of the division. Whether a lane of the block reaches t2
+// is one integer compare of the largest potential's bits per frame (NaN,
+// whose bits are larger still, goes that way too): such a frame takes the
+// division for the whole block (IAFFIRE's steps: trunc(v/θ) where v > 0,
+// v - s·θ).
+func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
+	name := "iafFrames"
+	if sum2 {
+		name += "Sum2"
+	}
+	if acc {
+		name += "Acc"
+	}
+	name += fmt.Sprintf("x%dAVX512", blk)
+	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
+	// Registers: potentials Z0-Z7, spike sums Z8-Z15, temporaries
+	// Z16-Z23, the counts Z24, zeros Z25, θ Z26, t1 Z27, t2 Z28, the floor
+	// Z29, ones Z30, the factor of b Z31.
+	v := func(j int) string { return fmt.Sprintf("Z%d", j) }
+	sm := func(j int) string { return fmt.Sprintf("Z%d", 8+j) }
+	tmp := func(j int) string { return fmt.Sprintf("Z%d", 16+j) }
+	fmt.Fprintf(b, "\n// func %s(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, f float32, lanes *float32)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-104\n", name)
+	w("MOVQ v+0(FP), DI")
+	w("MOVQ x+8(FP), R9")
+	if sum2 {
+		w("MOVQ b+16(FP), R8")
+	}
+	w("MOVQ out+24(FP), DX")
+	if acc {
+		w("MOVQ sum+32(FP), R15")
+	}
+	w("MOVQ blocks+40(FP), R12")
+	w("MOVQ xStride+56(FP), R10")
+	w("MOVQ outStride+64(FP), R11")
+	w("VBROADCASTSS theta+72(FP), Z26")
+	w("VBROADCASTSS minV+76(FP), Z29")
+	w("VBROADCASTSS t1+80(FP), Z27")
+	w("VBROADCASTSS t2+84(FP), Z28")
+	if sum2 {
+		w("VBROADCASTSS f+88(FP), Z31")
+	}
+	w("MOVL $0x3f800000, AX")
+	w("VPBROADCASTD AX, Z30")
+	w("VXORPS Z25, Z25, Z25")
+	w("VXORPS Z24, Z24, Z24")
+	label("block")
+	for j := 0; j < blk; j++ {
+		w("VMOVUPS %d(DI), %s", 64*j, v(j))
+		w("VXORPS %s, %s, %s", sm(j), sm(j), sm(j))
+	}
+	w("MOVQ R9, SI")
+	w("MOVQ DX, R13")
+	if sum2 {
+		w("MOVQ R8, R14")
+	}
+	w("MOVQ frames+48(FP), CX")
+	label("frame")
+	for j := 0; j < blk; j++ {
+		if sum2 {
+			// v + (a + fl(f·b)): the Scale's product rounds, then the Add.
+			w("VMULPS %d(R14), Z31, %s", 64*j, tmp(j))
+			w("VADDPS %d(SI), %s, %s", 64*j, tmp(j), tmp(j))
+			w("VADDPS %s, %s, %s", tmp(j), v(j), v(j))
+		} else {
+			w("VADDPS %d(SI), %s, %s", 64*j, v(j), v(j))
+		}
+	}
+	// The largest potential of each lane, as signed integers (negative
+	// potentials stay below every positive one), in a tree.
+	w("VPMAXSD %s, %s, %s", v(0), v(min(1, blk-1)), tmp(0))
+	for j := 2; j < blk; j++ {
+		w("VPMAXSD %s, %s, %s", v(j), tmp(0), tmp(0))
+	}
+	w("VPCMPD $5, Z28, %s, K5", tmp(0)) // not less than t2
+	w("KORTESTW K5, K5")
+	w("JNZ %s_slow", name)
+	for j := 0; j < blk; j++ {
+		k := fmt.Sprintf("K%d", 1+j%4)
+		w("VCMPPS $13, Z27, %s, %s", v(j), k)
+		w("VSUBPS Z26, %s, %s, %s", v(j), k, v(j))
+		w("VMAXPS %s, Z29, %s", v(j), v(j))
+		w("VMOVAPS.Z Z30, %s, %s", k, tmp(j))
+		w("VMOVUPS %s, %d(R13)", tmp(j), 64*j)
+		w("VADDPS %s, %s, %s", tmp(j), sm(j), sm(j))
+	}
+	label("next")
+	w("ADDQ R10, SI")
+	w("ADDQ R11, R13")
+	if sum2 {
+		w("ADDQ R11, R14")
+	}
+	w("DECQ CX")
+	w("JNZ %s_frame", name)
+	for j := 0; j < blk; j++ {
+		w("VMOVUPS %s, %d(DI)", v(j), 64*j)
+		w("VADDPS %s, Z24, Z24", sm(j))
+		if acc {
+			w("VADDPS %d(R15), %s, %s", 64*j, sm(j), sm(j))
+			w("VMOVUPS %s, %d(R15)", sm(j), 64*j)
+		}
+	}
+	w("ADDQ $%d, DI", 64*blk)
+	w("ADDQ $%d, R9", 64*blk)
+	w("ADDQ $%d, DX", 64*blk)
+	if sum2 {
+		w("ADDQ $%d, R8", 64*blk)
+	}
+	if acc {
+		w("ADDQ $%d, R15", 64*blk)
+	}
+	w("DECQ R12")
+	w("JNZ %s_block", name)
+	w("MOVQ lanes+96(FP), AX")
+	w("VMOVUPS Z24, (AX)")
+	w("VZEROUPPER")
+	w("RET")
+	label("slow")
+	for j := 0; j < blk; j++ {
+		w("VCMPPS $14, Z25, %s, K1", v(j))
+		w("VDIVPS Z26, %s, %s", v(j), tmp(j))
+		w("VRNDSCALEPS.Z $11, %s, K1, %s", tmp(j), tmp(j))
+		w("VMOVUPS %s, %d(R13)", tmp(j), 64*j)
+		w("VADDPS %s, %s, %s", tmp(j), sm(j), sm(j))
+		w("VMULPS Z26, %s, %s", tmp(j), tmp(j))
+		w("VSUBPS %s, %s, %s", tmp(j), v(j), v(j))
+		w("VMAXPS %s, Z29, %s", v(j), v(j))
+	}
+	w("JMP %s_next", name)
 }
