@@ -349,30 +349,36 @@ func IAFFrames(v, x []float32, xStride int, b []float32, f float32, out []float3
 	return vecImpl.iafFrames(v, x, xStride, b, f, out, frames, theta, minV, sum)
 }
 
-// iafFastLimits returns, for a threshold theta, the least potential t1
-// with fl(v/theta) >= 1 and the least t2 with fl(v/theta) >= 2 (+Inf when
-// 2·theta overflows): below t2, trunc(v/theta) is 1 exactly from t1 on and
-// 0 below, so a compare stands for the division. ok is false for a
+// iafFastLimits returns, for a threshold theta, the least potentials t[k]
+// with fl(v/theta) >= k+1 (k = 0, 1, 2; +Inf where (k+1)·theta
+// overflows): below t[2], trunc(v/theta) is the number of limits v
+// reaches, so compares stand for the division. ok is false for a
 // threshold that is not positive and finite.
-func iafFastLimits(theta float32) (t1, t2 float32, ok bool) {
+func iafFastLimits(theta float32) (t [3]float32, ok bool) {
 	if !(theta > 0) || math.IsInf(float64(theta), 1) {
-		return 0, 0, false
+		return t, false
 	}
-	least := func(v float32, q float32) float32 {
-		for {
+	inf := float32(math.Inf(1))
+	for k := range t {
+		q := float32(k + 1)
+		v := q * theta // near the limit (3·theta may round either way)
+		if math.IsInf(float64(v), 1) {
+			t[k] = inf
+			continue
+		}
+		for v/theta < q { // up to the first that reaches q
+			v = math.Nextafter32(v, inf)
+		}
+		for { // down to the least that does
 			p := math.Nextafter32(v, 0)
 			if !(p > 0) || p/theta < q {
-				return v
+				break
 			}
 			v = p
 		}
+		t[k] = v
 	}
-	t1 = least(theta, 1)
-	t2 = float32(math.Inf(1))
-	if d := 2 * theta; !math.IsInf(float64(d), 1) {
-		t2 = least(d, 2)
-	}
-	return t1, t2, true
+	return t, true
 }
 
 // IAFSum2Count is IAFSum2CountGeneric with SIMD where available.

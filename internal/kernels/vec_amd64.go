@@ -263,11 +263,11 @@ func vecAVX512() vecFuncs {
 // blocks of 128 neurons, then of 16, then the rest in Go. A threshold the
 // kernels' compare cannot stand for (not positive and finite) goes to Go.
 func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []float32, frames int, theta, minV float32, sum []float32) float64 {
-	t1, t2, ok := iafFastLimits(theta)
+	t, ok := iafFastLimits(theta)
 	if !ok {
 		return IAFFramesGeneric(v, x, xStride, b, f, out, frames, theta, minV, sum)
 	}
-	type kern = func(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, f float32, lanes *float32)
+	type kern = func(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
 	var k8, k1 kern
 	switch {
 	case b == nil && sum == nil:
@@ -296,7 +296,7 @@ func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []
 			continue
 		}
 		var lanes [16]float32
-		part.k(&v[off], &x[off], ptr(b, off), &out[off], ptr(sum, off), blocks, frames, 4*xStride, 4*n, theta, minV, t1, t2, f, &lanes[0])
+		part.k(&v[off], &x[off], ptr(b, off), &out[off], ptr(sum, off), blocks, frames, 4*xStride, 4*n, theta, minV, t[0], t[1], t[2], f, &lanes[0])
 		count += laneSum(&lanes)
 		off += blocks * part.width
 	}

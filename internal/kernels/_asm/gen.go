@@ -1808,13 +1808,17 @@ const iafBlock = 8
 // 16 neurons. A block's potentials stay in registers through all the
 // frames (read and written once, not once a frame), and so do their spike
 // sums (the count, and with Acc what the synaptic-operation count wants,
-// without another pass over the frames). Below t2 (the least v with
-// fl(v/θ) ≥ 2) a spike is v ≥ t1 (the least v with fl(v/θ) ≥ 1): a
-// compare instead of the division. Whether a lane of the block reaches t2
-// is one integer compare of the largest potential's bits per frame (NaN,
-// whose bits are larger still, goes that way too): such a frame takes the
-// division for the whole block (IAFFIRE's steps: trunc(v/θ) where v > 0,
-// v - s·θ).
+// without another pass over the frames). Below t3 (the least v with
+// fl(v/θ) ≥ 3) the spikes are [v ≥ t1] + [v ≥ t2] (t1, t2 the least v
+// with fl(v/θ) ≥ 1 and ≥ 2): compares instead of the division, and v -
+// s·θ one fused negative multiply-add (s·θ is exact for s ≤ 2). Whether a
+// lane of the block reaches t3 is one integer compare of the largest
+// potential's bits per frame (NaN, whose bits are larger still, goes that
+// way too): such a frame takes the division for the whole block
+// (IAFFIRE's steps: trunc(v/θ) where v > 0, v - fl(s·θ)). With one
+// limit, t2, a residual block's populations took that path in most
+// frames (two spikes at once in one of 128 neurons), at 3.6 ns a vector
+// and frame.
 func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	name := "iafFrames"
 	if sum2 {
@@ -1828,11 +1832,12 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
 	// Registers: potentials Z0-Z7, spike sums Z8-Z15, temporaries
 	// Z16-Z23, the counts Z24, zeros Z25, θ Z26, t1 Z27, t2 Z28, the floor
-	// Z29, ones Z30, the factor of b Z31.
+	// Z29, ones Z30, the factor of b Z31; t3 (a compare per frame) is read
+	// from the frame.
 	v := func(j int) string { return fmt.Sprintf("Z%d", j) }
 	sm := func(j int) string { return fmt.Sprintf("Z%d", 8+j) }
 	tmp := func(j int) string { return fmt.Sprintf("Z%d", 16+j) }
-	fmt.Fprintf(b, "\n// func %s(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, f float32, lanes *float32)\n", name)
+	fmt.Fprintf(b, "\n// func %s(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-104\n", name)
 	w("MOVQ v+0(FP), DI")
 	w("MOVQ x+8(FP), R9")
@@ -1851,7 +1856,7 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	w("VBROADCASTSS t1+80(FP), Z27")
 	w("VBROADCASTSS t2+84(FP), Z28")
 	if sum2 {
-		w("VBROADCASTSS f+88(FP), Z31")
+		w("VBROADCASTSS f+92(FP), Z31")
 	}
 	w("MOVL $0x3f800000, AX")
 	w("VPBROADCASTD AX, Z30")
@@ -1885,15 +1890,18 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	for j := 2; j < blk; j++ {
 		w("VPMAXSD %s, %s, %s", v(j), tmp(0), tmp(0))
 	}
-	w("VPCMPD $5, Z28, %s, K5", tmp(0)) // not less than t2
+	w("VBROADCASTSS t3+88(FP), %s", tmp(1))
+	w("VPCMPD $5, %s, %s, K5", tmp(1), tmp(0)) // not less than t3
 	w("KORTESTW K5, K5")
 	w("JNZ %s_slow", name)
 	for j := 0; j < blk; j++ {
-		k := fmt.Sprintf("K%d", 1+j%4)
-		w("VCMPPS $13, Z27, %s, %s", v(j), k)
-		w("VSUBPS Z26, %s, %s, %s", v(j), k, v(j))
+		k1, k2 := fmt.Sprintf("K%d", 1+j%2*2), fmt.Sprintf("K%d", 2+j%2*2)
+		w("VCMPPS $13, Z27, %s, %s", v(j), k1)
+		w("VCMPPS $13, Z28, %s, %s", v(j), k2)
+		w("VMOVAPS.Z Z30, %s, %s", k1, tmp(j))
+		w("VADDPS Z30, %s, %s, %s", tmp(j), k2, tmp(j))
+		w("VFNMADD231PS Z26, %s, %s", tmp(j), v(j))
 		w("VMAXPS %s, Z29, %s", v(j), v(j))
-		w("VMOVAPS.Z Z30, %s, %s", k, tmp(j))
 		w("VMOVUPS %s, %d(R13)", tmp(j), 64*j)
 		w("VADDPS %s, %s, %s", tmp(j), sm(j), sm(j))
 	}
