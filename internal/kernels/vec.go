@@ -330,7 +330,7 @@ func iafFramesGo(v, x []float32, xStride int, b []float32, f float32, out []floa
 
 // IAFFrames is IAFFramesGeneric with SIMD where available: with AVX-512
 // the potentials of 128 neurons at a time stay in registers through all
-// the frames, a spike is a compare below twice the threshold, and the
+// the frames, spikes are compares below three times the threshold, and the
 // sums of the spikes are kept in registers too. len(x) must be at least
 // (frames-1)·xStride + len(v), len(b) (when not nil) and len(out)
 // frames·len(v), len(sum) (when not nil) len(v). The count is exact up to
