@@ -654,3 +654,64 @@ func TestEnginesAgreeOnRandomGraphs(t *testing.T) {
 		t.Fatal("no graph ran")
 	}
 }
+
+// TestCheckStateNamesTheStage overflows one population of a network (its
+// input weights huge) and requires every engine's CheckState to name that
+// stage, after a batch large enough that the fast engine checks its state
+// in many pieces; the same network with small weights passes, and Reset
+// brings the overflowed state back.
+func TestCheckStateNamesTheStage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	ann := nn.NewSequential(
+		nn.NewConv2d(nn.Conv2dConfig{In: 1, Out: 16, Kernel: 3, Padding: 1, Bias: true}, rng), nn.NewReLU(),
+		nn.NewConv2d(nn.Conv2dConfig{In: 16, Out: 16, Kernel: 3, Padding: 1, Bias: true}, rng), nn.NewReLU(),
+		nn.NewFlatten(), nn.NewLinear(nn.LinearConfig{In: 16 * 20 * 20, Out: 3}, rng))
+	for _, tc := range []struct {
+		name    string
+		scale   float32
+		wantErr string
+	}{
+		{"finite", 1, ""},
+		{"overflow", 3e38, "stage 3"},
+	} {
+		for _, engine := range engines {
+			t.Run(fmt.Sprintf("%s %s", tc.name, engine), func(t *testing.T) {
+				seq, err := ann.Clone()
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := seq.Layers[2].(*nn.Conv2d).Weight.Value.Data
+				for i := range w {
+					w[i] = (float32(i%5) + 1) * tc.scale
+				}
+				net, err := snn.FromModel(seq, []int{1, 20, 20}, snn.DefaultConvertOptions())
+				if err != nil {
+					t.Fatal(err)
+				}
+				sm, err := sim.New(net)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sm.SetEngine(engine)
+				in := tensor.New(40, 3, 1, 20, 20)
+				for i := range in.Data {
+					in.Data[i] = 1
+				}
+				if _, err := sm.Run(context.Background(), in); err != nil {
+					t.Fatal(err)
+				}
+				err = sm.CheckState()
+				switch {
+				case tc.wantErr == "" && err != nil:
+					t.Fatalf("CheckState: %v", err)
+				case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+					t.Fatalf("CheckState: %v, want an error naming %q", err, tc.wantErr)
+				}
+				sm.Reset()
+				if err := sm.CheckState(); err != nil {
+					t.Fatalf("after Reset: %v", err)
+				}
+			})
+		}
+	}
+}

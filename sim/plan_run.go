@@ -241,18 +241,31 @@ func (s *Simulator) flushSums(t *fastTask, c Chunk, mu *sync.Mutex) {
 	if len(t.sums) == 0 {
 		return
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	// In NCHW order first, outside the lock the other tasks' flushes
+	// wait on.
+	total := 0
+	for _, ps := range t.sums {
+		total += tensor.Numel(ps.ops[0].in.shape)
+	}
+	t.sumN = grow32(t.sumN, total)
+	off := 0
 	for _, ps := range t.sums {
 		in := &ps.ops[0].in
 		size := tensor.Numel(in.shape)
-		t.sumN = grow32(t.sumN, size)
-		toNCHW(in, ps.sum, t.sumN, 1)
+		toNCHW(in, ps.sum, t.sumN[off:off+size], 1)
+		off += size
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	off = 0
+	for _, ps := range t.sums {
+		size := tensor.Numel(ps.ops[0].in.shape)
 		for _, op := range ps.ops {
 			for _, sm := range s.watch[op.index].summers {
-				sm.ObserveInputSum(op.index, t.sumN[:size], c)
+				sm.ObserveInputSum(op.index, t.sumN[off:off+size], c)
 			}
 		}
+		off += size
 	}
 }
 
