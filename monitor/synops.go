@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/snnkit/snnkit/nn"
@@ -23,7 +24,6 @@ type SynOps struct {
 	layers  []int       // weighted stages
 	fanout  [][]float32 // per weighted stage: synapses per input position
 	scale   []float64   // per weighted stage: product of AvgPool k²
-	sums    [][]float64 // per weighted stage: input summed over samples and time, per position
 	index   map[int]int
 	samples map[int]int // samples seen per weighted stage (at t0 == 0)
 	// byEnd holds, per weighted stage, the synaptic operations (before
@@ -55,7 +55,6 @@ func NewSynOps(net *snn.Network) *SynOps {
 		s.layers = append(s.layers, i)
 		s.fanout = append(s.fanout, fan)
 		s.scale = append(s.scale, poolScale(net, srcs, i))
-		s.sums = append(s.sums, make([]float64, len(fan)))
 		s.byEnd = append(s.byEnd, map[int]float64{})
 	}
 	return s
@@ -146,8 +145,7 @@ func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 	if c.T0 == 0 {
 		s.samples[k] += c.Batch
 	}
-	acc := s.sums[k][:len(sum)] // once, not s.sums[k] per element
-	fan := s.fanout[k][:len(sum)]
+	fan := s.fanout[k][:len(sum)] // once, not s.fanout[k] per element
 	// Four sums, so the additions do not wait on each other (one chain
 	// was 80 µs a sample on resnet_fmnist, under the simulator's lock).
 	// Spike counts times fan-outs are integers, exact in any order; an
@@ -155,18 +153,13 @@ func (s *SynOps) ObserveInputSum(stage int, sum []float32, c sim.Chunk) {
 	var o [4]float64
 	j := 0
 	for ; j+4 <= len(sum); j += 4 {
-		v, f, a := sum[j:j+4:j+4], fan[j:j+4:j+4], acc[j:j+4:j+4]
-		a[0] += float64(v[0])
-		a[1] += float64(v[1])
-		a[2] += float64(v[2])
-		a[3] += float64(v[3])
+		v, f := sum[j:j+4:j+4], fan[j:j+4:j+4]
 		o[0] += float64(v[0]) * float64(f[0])
 		o[1] += float64(v[1]) * float64(f[1])
 		o[2] += float64(v[2]) * float64(f[2])
 		o[3] += float64(v[3]) * float64(f[3])
 	}
 	for ; j < len(sum); j++ {
-		acc[j] += float64(sum[j])
 		o[0] += float64(sum[j]) * float64(fan[j])
 	}
 	s.byEnd[k][c.T0+c.Steps] += (o[0] + o[1]) + (o[2] + o[3])
@@ -182,15 +175,7 @@ type LayerSynOps struct {
 }
 
 // Result returns the counts per weighted stage and their total per sample.
-func (s *SynOps) Result() ([]LayerSynOps, float64) {
-	return s.result(func(k int) float64 {
-		var ops float64
-		for j, v := range s.sums[k] {
-			ops += v * float64(s.fanout[k][j])
-		}
-		return ops
-	})
-}
+func (s *SynOps) Result() ([]LayerSynOps, float64) { return s.ResultAt(math.MaxInt) }
 
 // ResultAt is Result over the first t steps of every sample: the chunks
 // that ended by step t. It is exact when t is a chunk boundary of the run
@@ -295,11 +280,6 @@ func (f *FiringRates) Result() []LayerRate {
 func (s *SynOps) Merge(o *SynOps) error {
 	if o.net != s.net {
 		return fmt.Errorf("synops: merging the counts of another network")
-	}
-	for k := range s.sums {
-		for j, v := range o.sums[k] {
-			s.sums[k][j] += v
-		}
 	}
 	for k, n := range o.samples {
 		s.samples[k] += n
