@@ -53,6 +53,7 @@ func (op *spikeOp) run(r *opRun, n int) {
 		} else {
 			t.spikes = op.neuron.StepFrames(&sub, x, stride, nil, 0, y, n, sum)
 		}
+		t.popSpikes[op.index] = t.spikes
 		return
 	}
 	for f := 0; f < n; f++ {

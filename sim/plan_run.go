@@ -101,6 +101,10 @@ func (s *Simulator) runOps(t *fastTask, b int, n int, c Chunk, mu *sync.Mutex) [
 	}
 	if len(t.presummed) < len(p.ops) {
 		t.presummed = make([]bool, len(p.ops))
+		t.popSpikes = make([]float64, len(p.ops))
+	}
+	for i := range t.popSpikes {
+		t.popSpikes[i] = -1
 	}
 	skip, fuse, oneFrame := t.skip[:len(p.ops)], t.fuse[:len(p.ops)], t.oneFrame[:len(p.ops)]
 	clear(skip)

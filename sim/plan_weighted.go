@@ -452,6 +452,12 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 // run computes n frames, dense or event-driven as the simulator's engine
 // and the input's density decide.
 func (op *weightedOp) run(r *opRun, n int) {
+	r.t.inMean = -1
+	if src := op.srcs[0]; src >= 0 && r.t.popSpikes[src] >= 0 && op.posWin {
+		// The spikes its population fired in this chunk, per frame and
+		// input position: what a row sweep chooses its slots by.
+		r.t.inMean = r.t.popSpikes[src] / float64(n*op.posGeom.H*op.posGeom.W)
+	}
 	op.compute(r.s.engine, r.t, r.x(&op.opBase, n), r.y(&op.opBase, n), n)
 }
 
@@ -496,6 +502,9 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			}
 			ev = op.newEvent()
 			t.events[op] = ev
+		}
+		if ps, ok := ev.(*event.PositionScatterer); ok {
+			ps.SetDensity(t.inMean)
 		}
 		if bs, ok := ev.(biasSetter); ok {
 			for f := 0; f < n; f++ {

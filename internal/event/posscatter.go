@@ -31,6 +31,7 @@ type PositionScatterer struct {
 	maxTaps      int
 	rows         bool // a 3×3 convolution with one position of padding swept row by row (kernels.ScatterRows)
 	pointwise    bool // a 1×1 convolution without padding, output by output (kernels.Pointwise)
+	slots        int  // the row sweep's or pointwise kernel's channels per position without a branch (SetDensity)
 
 	ents, start, list []int32
 	dummy, zero, prev []float32
@@ -53,7 +54,7 @@ func NewPositionScatterer(g PosGeometry, cs, cin, n, outLen, wLen int) (*Positio
 	case int64(WeightChannels(g, cin, n))*int64(g.K*g.K*n) > int64(wLen) || int64(g.OH*g.OW)*int64(n) > int64(outLen) || int64(g.H*g.W)*int64(cs) > 1<<30:
 		return nil, fmt.Errorf("event: position scatter of %+v, %d channels: does not fit %d weights and %d outputs", g, cs, wLen, outLen)
 	}
-	s := &PositionScatterer{g: g, cs: cs, cin: cin, n: n, outLen: outLen, wLen: wLen}
+	s := &PositionScatterer{g: g, cs: cs, cin: cin, n: n, outLen: outLen, wLen: wLen, slots: kernels.SweepSlots(-1, cin, 0, false)}
 	// The most common convolutions of all, 3×3 with one position of
 	// padding at stride 1 or 2, sweep rows with each output column written
 	// once per input row: resnet_fmnist's 16-channel layers took 35 % less
@@ -199,10 +200,27 @@ func (s *PositionScatterer) sweep(out, w, bias, x []float32) {
 		bias = s.zero
 	}
 	if s.pointwise {
-		kernels.Pointwise(out, w, x, s.cs, s.cin, bias, s.g.H, s.g.W, s.g.S, s.n)
+		kernels.Pointwise(out, w, x, s.cs, s.cin, bias, s.g.H, s.g.W, s.g.S, s.n, s.slots)
 		return
 	}
-	kernels.ScatterRows(out, w, x, s.cs, s.cin, s.dummy, bias, s.g.H, s.g.W, s.g.S, s.n)
+	kernels.ScatterRows(out, w, x, s.cs, s.cin, s.dummy, bias, s.g.H, s.g.W, s.g.S, s.n, s.slots)
+}
+
+// SetDensity tells the scatter the mean number of non-zero channels per
+// input position of the frames to come (negative: not known), from which
+// a row sweep or pointwise kernel chooses how many of a position's
+// channels to take without a branch (kernels.SweepSlots): one for sparse
+// inputs, more for dense ones.
+func (s *PositionScatterer) SetDensity(mean float64) {
+	vecs := float64(s.n) / 16
+	switch {
+	case s.pointwise:
+		s.slots = kernels.SweepSlots(mean, s.cin, vecs, true)
+	case s.rows && s.g.S == 1:
+		s.slots = kernels.SweepSlots(mean, s.cin, 9*vecs, false)
+	case s.rows: // at stride 2 a position reaches 1, 2 or 4 outputs, 2.25 on average
+		s.slots = kernels.SweepSlots(mean, s.cin, 2.25*vecs, false)
+	}
 }
 
 // grow returns b with room for n floats, reusing it when it has.

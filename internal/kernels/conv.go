@@ -234,9 +234,9 @@ type eventFuncs struct {
 	compressList func(x []float32, cs int, chOff, order, ents, list, start []int32) int
 	scatterPos   func(out, w []float32, ents, start, list, bases []int32, dummy []float32, c PosClass)
 	hasPos       func(k, s, n int) bool
-	scatterRows  func(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int)
+	scatterRows  func(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n, slots int)
 	hasRows      func(s, n, cin int) bool
-	pointwise    func(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int)
+	pointwise    func(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n, slots int)
 	hasPointwise func(n, cin int) bool
 	spikeBits    func(x []float32, cs, w int, bits []byte, rowStride int, others []int32) int
 	table        func(out, table []float32, bits []byte, origins, taps []int32, groups, n int)
@@ -251,8 +251,8 @@ var eventGeneric = eventFuncs{
 	window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 	compressList: CompressListGeneric,
 	scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
-	scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
-	pointwise: PointwiseGeneric, hasPointwise: func(int, int) bool { return false },
+	scatterRows: scatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
+	pointwise: pointwiseGeneric, hasPointwise: func(int, int) bool { return false },
 	spikeBits: SpikeBitsGeneric,
 	table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 }
@@ -528,6 +528,53 @@ func ScatterRowsGeneric(out, w, x []float32, cs, cin int, dummy, bias []float32,
 // the adds it saved.
 const SweepChannels = 33
 
+// SweepMaxSlots is the most non-zero channels per position the SIMD
+// ScatterRows and Pointwise take without a branch.
+const SweepMaxSlots = 4
+
+// SweepSlots returns the slots for ScatterRows (fmas: the vectors each
+// channel adds, taps times output vectors, averaged over the positions) or
+// Pointwise whose input positions have mean non-zero channels of cin on
+// average: the number that minimises c·E[max(k, slots)] + m·P(k > slots),
+// k binomial. A slot costs c = fmas/2 + 1.5 cycles, whether or not a
+// channel fills it, and a position with channels left over a branch
+// predicted wrong, m = 20 cycles for row sweeps, 4 for pointwise kernels
+// (fitted to BenchmarkPositionScatterer at 5-20 %: there one slot or two
+// did best at 10-13 %). A negative mean (not
+// known) gives 2.
+func SweepSlots(mean float64, cin int, fmas float64, pointwise bool) int {
+	if mean < 0 || cin < 1 || math.IsNaN(mean) {
+		return 2
+	}
+	p := min(mean/float64(cin), 1)
+	// The binomial probabilities of 0..SweepMaxSlots channels.
+	var pk [SweepMaxSlots + 1]float64
+	q := math.Pow(1-p, float64(cin))
+	for k := 0; k <= SweepMaxSlots; k++ {
+		pk[k] = q
+		if k < cin && p < 1 {
+			q *= float64(cin-k) / float64(k+1) * p / (1 - p)
+		} else {
+			q = 0
+		}
+	}
+	c, m := fmas/2+1.5, 20.0
+	if pointwise {
+		m = 4
+	}
+	best, bestCost := 1, math.Inf(1)
+	below, under := 0.0, 0.0 // P(k < slots), E[(slots - k)+]
+	for slots := 1; slots <= SweepMaxSlots; slots++ {
+		below += pk[slots-1]
+		under += below // E[(slots-k)+] grows by P(k ≤ slots-1)
+		cost := c*(mean+under) + m*(1-below-pk[slots])
+		if cost < bestCost {
+			best, bestCost = slots, cost
+		}
+	}
+	return best
+}
+
 // HasRowsKernel reports whether ScatterRows has a SIMD version at stride
 // s for rows of n floats and inputs of cin channels.
 func HasRowsKernel(s, n, cin int) bool { return eventImpl.hasRows(s, n, cin) }
@@ -538,8 +585,10 @@ func HasRowsKernel(s, n, cin int) bool { return eventImpl.hasRows(s, n, cin) }
 // non-zero channels found by a compare of its vectors with zero; an output
 // column goes to memory once it is complete (at stride 1 three times per
 // position instead of nine read-modify-writes), stored with the bias when
-// the row is new. Sums may round differently. Sizes are not checked here.
-func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
+// the row is new. Each position's first slots non-zero channels (1 to
+// SweepMaxSlots; SweepSlots chooses) go without a branch. Sums may round
+// differently. Sizes are not checked here.
+func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n, slots int) {
 	if h == 0 || wd == 0 {
 		return
 	}
@@ -547,7 +596,17 @@ func ScatterRows(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd,
 		ScatterRowsGeneric(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
 		return
 	}
-	eventImpl.scatterRows(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
+	eventImpl.scatterRows(out, w, x, cs, cin, dummy, bias, h, wd, s, n, slots)
+}
+
+// scatterRowsGeneric and pointwiseGeneric are the generic kernels with the
+// slots the SIMD ones take (and they ignore).
+func scatterRowsGeneric(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n, _ int) {
+	ScatterRowsGeneric(out, w, x, cs, cin, dummy, bias, h, wd, s, n)
+}
+
+func pointwiseGeneric(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n, _ int) {
+	PointwiseGeneric(out, w, x, cs, cin, bias, h, wd, s, n)
 }
 
 // PointwiseGeneric sets out to one frame of a 1×1 convolution at stride s
@@ -581,9 +640,10 @@ func HasPointwiseKernel(n, cin int) bool { return eventImpl.hasPointwise(n, cin)
 
 // Pointwise is PointwiseGeneric with SIMD where HasPointwiseKernel(n,
 // cin): each output is stored once, its sums kept in registers (fused
-// multiply-adds, so they may round differently). Sizes are not checked
-// here.
-func Pointwise(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
+// multiply-adds, so they may round differently), the first slots non-zero
+// channels of its input position (1 to SweepMaxSlots) taken without a
+// branch. Sizes are not checked here.
+func Pointwise(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n, slots int) {
 	if h == 0 || wd == 0 {
 		return
 	}
@@ -591,7 +651,7 @@ func Pointwise(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int
 		PointwiseGeneric(out, w, x, cs, cin, bias, h, wd, s, n)
 		return
 	}
-	eventImpl.pointwise(out, w, x, cs, cin, bias, h, wd, s, n)
+	eventImpl.pointwise(out, w, x, cs, cin, bias, h, wd, s, n, slots)
 }
 
 // HasWindowKernel reports whether ScatterWindow has a SIMD version for a

@@ -498,12 +498,17 @@ func scatterRowsMatchesGeneric(t *testing.T, im eventFuncs) {
 					}
 					dummy := make([]float32, 3*n)
 					ScatterRowsGeneric(want[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
-					if im.hasRows(st, n, cin) {
-						im.scatterRows(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
-					} else {
-						ScatterRowsGeneric(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
+					for slots := 1; slots <= SweepMaxSlots; slots++ {
+						for i := g; i < g+size; i++ {
+							got[i] = float32(i % 5)
+						}
+						if im.hasRows(st, n, cin) {
+							im.scatterRows(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n, slots)
+						} else {
+							ScatterRowsGeneric(got[g:g+size], w, x, cs, cin, dummy, bias, h, wd, st, n)
+						}
+						requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d slots %d", st, n, cs, cin, h, wd, slots))
 					}
-					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d", st, n, cs, cin, h, wd))
 				}
 			}
 		}
@@ -547,14 +552,49 @@ func pointwiseMatchesGeneric(t *testing.T, im eventFuncs) {
 						bias[i] = float32(rng.IntN(9)-4) / 8
 					}
 					PointwiseGeneric(want[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
-					if im.hasPointwise(n, cin) {
-						im.pointwise(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
-					} else {
-						PointwiseGeneric(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
+					for slots := 1; slots <= SweepMaxSlots; slots++ {
+						for i := g; i < g+size; i++ {
+							got[i] = float32(i % 5)
+						}
+						if im.hasPointwise(n, cin) {
+							im.pointwise(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n, slots)
+						} else {
+							PointwiseGeneric(got[g:g+size], w, x, cs, cin, bias, h, wd, st, n)
+						}
+						requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d slots %d", st, n, cs, cin, h, wd, slots))
 					}
-					requireSame(t, got, want, fmt.Sprintf("stride %d n=%d cs=%d cin=%d %d×%d", st, n, cs, cin, h, wd))
 				}
 			}
+		}
+	}
+}
+
+// TestSweepSlots checks the slots chosen for the densities measured
+// (BenchmarkPositionScatterer): one for sparse inputs, two at resnet_fmnist's
+// 10 %, more for denser inputs and cheaper channels, and 2 when the
+// density is unknown.
+func TestSweepSlots(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mean      float64
+		cin       int
+		fmas      float64
+		pointwise bool
+		want      int
+	}{
+		{"16-channel sweep at 5 %", 0.8, 16, 9, false, 1},
+		{"16-channel sweep at 10 %", 1.6, 16, 9, false, 2},
+		{"16-channel sweep at 20 %", 3.2, 16, 9, false, 4},
+		{"16→32 at stride 2, 13 %", 2.1, 16, 4.5, false, 3},
+		{"16→32 shortcut, 10 %", 1.6, 16, 2, true, 1},
+		{"16→32 shortcut, 13 %", 2.1, 16, 2, true, 2},
+		{"empty", 0, 16, 9, false, 1},
+		{"every channel (the same cost for all: the fewest)", 16, 16, 9, false, 1},
+		{"unknown", -1, 16, 9, false, 2},
+		{"NaN", math.NaN(), 16, 9, false, 2},
+	} {
+		if got := SweepSlots(tc.mean, tc.cin, tc.fmas, tc.pointwise); got != tc.want {
+			t.Errorf("%s: %d slots, want %d", tc.name, got, tc.want)
 		}
 	}
 }

@@ -94,8 +94,8 @@ func eventImpls() []eventFuncs {
 			window: ScatterWindowGeneric, hasWindow: func(int, int) bool { return false },
 			compressList: CompressListGeneric,
 			scatterPos:   ScatterPositionsGeneric, hasPos: func(int, int, int) bool { return false },
-			scatterRows: ScatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
-			pointwise: PointwiseGeneric, hasPointwise: func(int, int) bool { return false },
+			scatterRows: scatterRowsGeneric, hasRows: func(int, int, int) bool { return false },
+			pointwise: pointwiseGeneric, hasPointwise: func(int, int) bool { return false },
 			spikeBits: SpikeBitsGeneric,
 			table:     TableConvGeneric, hasTable: func(int, int) bool { return false },
 		})
@@ -267,10 +267,39 @@ func posAsm(out, w []float32, ents, start, list, bases []int32, dummy []float32,
 	kern(&out[0], &w[0], &ents[0], &start[0], &list[0], &bases[0], &dummy[0], len(list), 4*c.OW*c.N, 4*c.N)
 }
 
+// rowsKern and pointKern are the signatures of the row sweep and
+// pointwise kernels.
+type (
+	rowsKern  = func(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+	pointKern = func(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+)
+
+// The row sweep kernels by stride, rows of vectors and input vectors
+// (c1: up to 16 channels, c2: up to 32), each with 1 to SweepMaxSlots
+// slots.
+var (
+	rows3x1c1   = [...]rowsKern{scatterRows3x1c1u1AVX512, scatterRows3x1c1u2AVX512, scatterRows3x1c1u3AVX512, scatterRows3x1c1u4AVX512}
+	rows3x1c2   = [...]rowsKern{scatterRows3x1c2u1AVX512, scatterRows3x1c2u2AVX512, scatterRows3x1c2u3AVX512, scatterRows3x1c2u4AVX512}
+	rows3x2c1   = [...]rowsKern{scatterRows3x2c1u1AVX512, scatterRows3x2c1u2AVX512, scatterRows3x2c1u3AVX512, scatterRows3x2c1u4AVX512}
+	rows3x2c2   = [...]rowsKern{scatterRows3x2c2u1AVX512, scatterRows3x2c2u2AVX512, scatterRows3x2c2u3AVX512, scatterRows3x2c2u4AVX512}
+	rows3s2x1c1 = [...]rowsKern{scatterRows3s2x1c1u1AVX512, scatterRows3s2x1c1u2AVX512, scatterRows3s2x1c1u3AVX512, scatterRows3s2x1c1u4AVX512}
+	rows3s2x1c2 = [...]rowsKern{scatterRows3s2x1c2u1AVX512, scatterRows3s2x1c2u2AVX512, scatterRows3s2x1c2u3AVX512, scatterRows3s2x1c2u4AVX512}
+	rows3s2x2c1 = [...]rowsKern{scatterRows3s2x2c1u1AVX512, scatterRows3s2x2c1u2AVX512, scatterRows3s2x2c1u3AVX512, scatterRows3s2x2c1u4AVX512}
+	rows3s2x2c2 = [...]rowsKern{scatterRows3s2x2c2u1AVX512, scatterRows3s2x2c2u2AVX512, scatterRows3s2x2c2u3AVX512, scatterRows3s2x2c2u4AVX512}
+	rows3s2x4c1 = [...]rowsKern{scatterRows3s2x4c1u1AVX512, scatterRows3s2x4c1u2AVX512, scatterRows3s2x4c1u3AVX512, scatterRows3s2x4c1u4AVX512}
+	rows3s2x4c2 = [...]rowsKern{scatterRows3s2x4c2u1AVX512, scatterRows3s2x4c2u2AVX512, scatterRows3s2x4c2u3AVX512, scatterRows3s2x4c2u4AVX512}
+	point1c1    = [...]pointKern{pointwise1c1u1AVX512, pointwise1c1u2AVX512, pointwise1c1u3AVX512, pointwise1c1u4AVX512}
+	point1c2    = [...]pointKern{pointwise1c2u1AVX512, pointwise1c2u2AVX512, pointwise1c2u3AVX512, pointwise1c2u4AVX512}
+	point2c1    = [...]pointKern{pointwise2c1u1AVX512, pointwise2c1u2AVX512, pointwise2c1u3AVX512, pointwise2c1u4AVX512}
+	point2c2    = [...]pointKern{pointwise2c2u1AVX512, pointwise2c2u2AVX512, pointwise2c2u3AVX512, pointwise2c2u4AVX512}
+	point4c1    = [...]pointKern{pointwise4c1u1AVX512, pointwise4c1u2AVX512, pointwise4c1u3AVX512, pointwise4c1u4AVX512}
+	point4c2    = [...]pointKern{pointwise4c2u1AVX512, pointwise4c2u2AVX512, pointwise4c2u3AVX512, pointwise4c2u4AVX512}
+)
+
 // rowsAsm is ScatterRows with the AVX-512 kernels (HasRowsKernel): the
 // kernels store the rows they reach first, so only output row 0 is filled
 // with the bias here.
-func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n int) {
+func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, n, slots int) {
 	ow := (wd-1)/s + 1
 	_ = x[h*wd*cs-1]
 	_ = w[SweepChannels*9*n-1]
@@ -280,30 +309,30 @@ func rowsAsm(out, w, x []float32, cs, cin int, dummy, bias []float32, h, wd, s, 
 	for o := 0; o < ow; o++ {
 		copy(out[o*n:(o+1)*n], bias)
 	}
-	var kern func(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+	var kerns *[SweepMaxSlots]rowsKern
 	switch c2 := cin > 16; {
 	case s == 1 && n == 16 && !c2:
-		kern = scatterRows3x1c1AVX512
+		kerns = &rows3x1c1
 	case s == 1 && n == 16:
-		kern = scatterRows3x1c2AVX512
+		kerns = &rows3x1c2
 	case s == 1 && !c2:
-		kern = scatterRows3x2c1AVX512
+		kerns = &rows3x2c1
 	case s == 1:
-		kern = scatterRows3x2c2AVX512
+		kerns = &rows3x2c2
 	case n == 16 && !c2:
-		kern = scatterRows3s2x1c1AVX512
+		kerns = &rows3s2x1c1
 	case n == 16:
-		kern = scatterRows3s2x1c2AVX512
+		kerns = &rows3s2x1c2
 	case n == 32 && !c2:
-		kern = scatterRows3s2x2c1AVX512
+		kerns = &rows3s2x2c1
 	case n == 32:
-		kern = scatterRows3s2x2c2AVX512
+		kerns = &rows3s2x2c2
 	case !c2:
-		kern = scatterRows3s2x4c1AVX512
+		kerns = &rows3s2x4c1
 	default:
-		kern = scatterRows3s2x4c2AVX512
+		kerns = &rows3s2x4c2
 	}
-	kern(&out[0], &w[0], &x[0], 4*cs, channelMasks(cin), &dummy[0], &bias[0], h, wd)
+	kerns[min(max(slots, 1), SweepMaxSlots)-1](&out[0], &w[0], &x[0], 4*cs, channelMasks(cin), &dummy[0], &bias[0], h, wd)
 }
 
 // hasRowsAsm reports whether rowsAsm has a kernel: 3×3 at stride 1 into
@@ -314,28 +343,28 @@ func hasRowsAsm(s, n, cin int) bool {
 }
 
 // pointwiseAsm is Pointwise with the AVX-512 kernels (HasPointwiseKernel).
-func pointwiseAsm(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n int) {
+func pointwiseAsm(out, w, x []float32, cs, cin int, bias []float32, h, wd, s, n, slots int) {
 	oh, ow := (h-1)/s+1, (wd-1)/s+1
 	_ = x[h*wd*cs-1]
 	_ = w[SweepChannels*n-1]
 	_ = out[oh*ow*n-1]
 	_ = bias[n-1]
-	var kern func(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+	var kerns *[SweepMaxSlots]pointKern
 	switch c2 := cin > 16; {
 	case n == 16 && !c2:
-		kern = pointwise1c1AVX512
+		kerns = &point1c1
 	case n == 16:
-		kern = pointwise1c2AVX512
+		kerns = &point1c2
 	case n == 32 && !c2:
-		kern = pointwise2c1AVX512
+		kerns = &point2c1
 	case n == 32:
-		kern = pointwise2c2AVX512
+		kerns = &point2c2
 	case !c2:
-		kern = pointwise4c1AVX512
+		kerns = &point4c1
 	default:
-		kern = pointwise4c2AVX512
+		kerns = &point4c2
 	}
-	kern(&out[0], &w[0], &x[0], 4*s*cs, 4*s*wd*cs, channelMasks(cin), &bias[0], oh, ow)
+	kerns[min(max(slots, 1), SweepMaxSlots)-1](&out[0], &w[0], &x[0], 4*s*cs, 4*s*wd*cs, channelMasks(cin), &bias[0], oh, ow)
 }
 
 // hasPointwiseAsm reports whether pointwiseAsm has a kernel: rows of 16,

@@ -446,101 +446,389 @@ func scatterPos1x4AVX512(out, w *float32, ents, start, list, bases *int32, dummy
 //go:noescape
 func compressListAVX512(x *float32, cs int, chOff, order *int32, norder int, ents, list, start, pairIdx *int32) int
 
-// scatterRows3x1c1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
-// of up to 16 channels (AVX-512).
+// scatterRows3x1c1u1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 16 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3x1c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3x1c1u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3x2c1AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
-// of up to 16 channels (AVX-512).
+// scatterRows3x2c1u1AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 16 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3x2c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3x2c1u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x1c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
-// of up to 16 channels (AVX-512).
+// scatterRows3s2x1c1u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 16 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x1c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x1c1u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x2c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
-// of up to 16 channels (AVX-512).
+// scatterRows3s2x2c1u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 16 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x2c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x2c1u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x4c1AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
-// of up to 16 channels (AVX-512).
+// scatterRows3s2x4c1u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 16 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x4c1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x4c1u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3x1c2AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
-// of up to 32 channels (AVX-512).
+// scatterRows3x1c2u1AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 32 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3x1c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3x1c2u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3x2c2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
-// of up to 32 channels (AVX-512).
+// scatterRows3x2c2u1AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 32 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3x2c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3x2c2u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x1c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
-// of up to 32 channels (AVX-512).
+// scatterRows3s2x1c2u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 32 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x1c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x1c2u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x2c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
-// of up to 32 channels (AVX-512).
+// scatterRows3s2x2c2u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 32 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x2c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x2c2u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// scatterRows3s2x4c2AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
-// of up to 32 channels (AVX-512).
+// scatterRows3s2x4c2u1AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 32 channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func scatterRows3s2x4c2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+func scatterRows3s2x4c2u1AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
 
-// pointwise1c1AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
-// channels (AVX-512).
+// pointwise1c1u1AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise1c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise1c1u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
-// pointwise2c1AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
-// channels (AVX-512).
+// pointwise2c1u1AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise2c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise2c1u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
-// pointwise4c1AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
-// channels (AVX-512).
+// pointwise4c1u1AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise4c1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise4c1u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
-// pointwise1c2AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
-// channels (AVX-512).
+// pointwise1c2u1AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise1c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise1c2u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
-// pointwise2c2AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
-// channels (AVX-512).
+// pointwise2c2u1AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise2c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise2c2u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
-// pointwise4c2AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
-// channels (AVX-512).
+// pointwise4c2u1AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
+// channels, 1 without a branch (AVX-512).
 //
 //go:noescape
-func pointwise4c2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+func pointwise4c2u1AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// scatterRows3x1c1u2AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 16 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c1u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c1u2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 16 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c1u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c1u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 16 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c1u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c1u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 16 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c1u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c1u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 16 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c1u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x1c2u2AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 32 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c2u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c2u2AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 32 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c2u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c2u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 32 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c2u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c2u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 32 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c2u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c2u2AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 32 channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c2u2AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// pointwise1c1u2AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c1u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c1u2AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c1u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c1u2AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c1u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise1c2u2AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c2u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c2u2AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c2u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c2u2AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
+// channels, 2 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c2u2AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// scatterRows3x1c1u3AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 16 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c1u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c1u3AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 16 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c1u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c1u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 16 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c1u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c1u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 16 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c1u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c1u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 16 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c1u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x1c2u3AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 32 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c2u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c2u3AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 32 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c2u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c2u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 32 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c2u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c2u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 32 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c2u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c2u3AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 32 channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c2u3AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// pointwise1c1u3AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c1u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c1u3AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c1u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c1u3AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c1u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise1c2u3AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c2u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c2u3AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c2u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c2u3AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
+// channels, 3 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c2u3AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// scatterRows3x1c1u4AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 16 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c1u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c1u4AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 16 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c1u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c1u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 16 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c1u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c1u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 16 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c1u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c1u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 16 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c1u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x1c2u4AVX512 is ScatterRowsGeneric at stride 1 for rows of 16 floats and inputs
+// of up to 32 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x1c2u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3x2c2u4AVX512 is ScatterRowsGeneric at stride 1 for rows of 32 floats and inputs
+// of up to 32 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3x2c2u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x1c2u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 16 floats and inputs
+// of up to 32 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x1c2u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x2c2u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 32 floats and inputs
+// of up to 32 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x2c2u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// scatterRows3s2x4c2u4AVX512 is ScatterRowsGeneric at stride 2 for rows of 64 floats and inputs
+// of up to 32 channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func scatterRows3s2x4c2u4AVX512(out, w, x *float32, xStride, masks int, dummy, bias *float32, h, wd int)
+
+// pointwise1c1u4AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 16
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c1u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c1u4AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 16
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c1u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c1u4AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 16
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c1u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise1c2u4AVX512 is PointwiseGeneric for rows of 16 floats and inputs of up to 32
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise1c2u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise2c2u4AVX512 is PointwiseGeneric for rows of 32 floats and inputs of up to 32
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise2c2u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
+
+// pointwise4c2u4AVX512 is PointwiseGeneric for rows of 64 floats and inputs of up to 32
+// channels, 4 without a branch (AVX-512).
+//
+//go:noescape
+func pointwise4c2u4AVX512(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)
 
 // spikeBitsAVX512 is written by _asm/gen.go.
 //

@@ -76,16 +76,18 @@ func main() {
 		genScatterPos(&b, 1, 1, 0, nv)
 	}
 	genCompressList(&b)
-	for csv := 1; csv <= 2; csv++ {
-		genScatterRows(&b, 1, csv)
-		genScatterRows(&b, 2, csv)
-		for _, nv := range []int{1, 2, 4} {
-			genScatterRowsS2(&b, nv, csv)
+	for slots := 1; slots <= maxSlots; slots++ {
+		for csv := 1; csv <= 2; csv++ {
+			genScatterRows(&b, 1, csv, slots)
+			genScatterRows(&b, 2, csv, slots)
+			for _, nv := range []int{1, 2, 4} {
+				genScatterRowsS2(&b, nv, csv, slots)
+			}
 		}
-	}
-	for csv := 1; csv <= 2; csv++ {
-		for _, nv := range []int{1, 2, 4} {
-			genPointwise(&b, nv, csv)
+		for csv := 1; csv <= 2; csv++ {
+			for _, nv := range []int{1, 2, 4} {
+				genPointwise(&b, nv, csv, slots)
+			}
 		}
 	}
 	genSpikeBits(&b)
@@ -190,10 +192,11 @@ func docOf(name string) string {
 			stride, rest = 2, name[len("scatterRows3s2x"):]
 		}
 		csv := num(rest[strings.Index(rest, "c")+1:])
-		return fmt.Sprintf("ScatterRowsGeneric at stride %d for rows of %d floats and inputs\n// of up to %d channels (%s).", stride, 16*num(rest), 16*csv, isa)
+		slots := num(rest[strings.Index(rest, "u")+1:])
+		return fmt.Sprintf("ScatterRowsGeneric at stride %d for rows of %d floats and inputs\n// of up to %d channels, %d without a branch (%s).", stride, 16*num(rest), 16*csv, slots, isa)
 	case strings.HasPrefix(name, "pointwise"):
 		rest := name[len("pointwise"):]
-		return fmt.Sprintf("PointwiseGeneric for rows of %d floats and inputs of up to %d\n// channels (%s).", 16*num(rest), 16*num(rest[strings.Index(rest, "c")+1:]), isa)
+		return fmt.Sprintf("PointwiseGeneric for rows of %d floats and inputs of up to %d\n// channels, %d without a branch (%s).", 16*num(rest), 16*num(rest[strings.Index(rest, "c")+1:]), num(rest[strings.Index(rest, "u")+1:]), isa)
 	case strings.HasPrefix(name, "iafFrames"):
 		what := "IAFFramesGeneric"
 		if strings.Contains(name, "Sum2") {
@@ -1292,8 +1295,8 @@ func genTableConv(b *strings.Builder, groups, nv int) {
 // unrolled by three. Output rows outside (above the first, below the last)
 // write to dummy rows; position 0 skips its taps left of the output, and
 // the taps right of it land in the column that is never written.
-func genScatterRows(b *strings.Builder, nv, csv int) {
-	name := fmt.Sprintf("scatterRows3x%dc%dAVX512", nv, csv)
+func genScatterRows(b *strings.Builder, nv, csv, slots int) {
+	name := fmt.Sprintf("scatterRows3x%dc%du%dAVX512", nv, csv, slots)
 	eb := 64 * nv // bytes per output position
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
@@ -1341,7 +1344,7 @@ func genScatterRows(b *strings.Builder, nv, csv int) {
 	// entries adds the channels of the position at R8, its tap (i, j) to
 	// the registers of role (2-j, 2-i) for the rotation of x mod 3 = k.
 	entries := func(k int, skipLeft bool, tag string) {
-		genRowsEntries(b, name, tag, "R8", "DI", 1, csv, 9*64*nv, rowsSlots, func() {
+		genRowsEntries(b, name, tag, "R8", "DI", 1, csv, 9*64*nv, slots, func() {
 			for i := 0; i < 3; i++ {
 				for j := 0; j < 3; j++ {
 					if skipLeft && j == 2 {
@@ -1538,26 +1541,26 @@ func genRowsEntries(b *strings.Builder, name, tag, ptr, m2 string, rem, csv, chB
 // The kernels' weights hold it, zeros (kernels.RowsWeightChannels).
 const sentinel = 32
 
-// rowsSlots and pointwiseSlots are the number of channels per position
-// that genRowsEntries takes without a branch in a row sweep and a
-// pointwise kernel. A slot costs its adds even when the position has no
-// channel left for it; a position with more channels than slots loops,
-// and the loop's exit, which the branch predictor cannot learn on new
-// frames, costs about as much as the adds of two or three channels. Two
-// slots suit the 10 % spiking of resnet_fmnist (1.6 channels per 16 at a
-// position): BenchmarkPositionScatterer at 10 %, in µs a frame for 0 /
-// 1 / 2 / 3 slots, 16-channel sweep 6.4-7.6 / 6.0-7.7 / 4.2-4.9 /
-// 5.1-6.1, 16→32 at stride 2 5.5-6.3 / 5.3-6.1 / 2.9-4.3 / 3.1-4.1,
-// the 16→32 shortcut 0.65-0.69 / 0.57-0.60 / 0.66-0.90 / 0.92-1.46.
-const rowsSlots, pointwiseSlots = 2, 1
+// maxSlots is the most channels per position genRowsEntries takes
+// without a branch: every row sweep and pointwise kernel comes with 1 to
+// maxSlots slots (the u<slots> of its name). A slot costs its adds even
+// when the position has no channel left for it; a position with more
+// channels than slots loops, and the loop's exit, which the branch
+// predictor cannot learn on new frames, costs about as much as the adds
+// of two or three channels. So the best number follows the density of
+// the input (kernels.SweepSlots): BenchmarkPositionScatterer, µs a frame
+// for 1 / 2 / 3 / 4 slots, the 16-channel sweep at 5 % 3.3 / 3.9 / 5.6 /
+// 6.0-8.2 and at 20 % 7.5-10 / 7.8-8.6 / 8.2-10.7 / 7.1-7.6, 16→32 at
+// stride 2 at 13 % 6.9-8.2 / 5.0-6.1 / 4.1-5.0 / 4.6-5.6.
+const maxSlots = 4
 
 // genPointwise writes pointwise<nv>c<csv>AVX512: PointwiseGeneric into
 // rows of nv vectors from inputs of up to 16·csv channels. Every output
 // position starts from the bias in registers, adds the weight rows of its
 // input position's non-zero channels (found as in the row sweeps) and is
 // stored once: no fill, no read of the output, no list.
-func genPointwise(b *strings.Builder, nv, csv int) {
-	name := fmt.Sprintf("pointwise%dc%dAVX512", nv, csv)
+func genPointwise(b *strings.Builder, nv, csv, slots int) {
+	name := fmt.Sprintf("pointwise%dc%du%dAVX512", nv, csv, slots)
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
 	fmt.Fprintf(b, "\n// func %s(out, w, x *float32, xStride, rowStride, masks int, bias *float32, oh, ow int)\n", name)
@@ -1583,7 +1586,7 @@ func genPointwise(b *strings.Builder, nv, csv int) {
 	for v := 0; v < nv; v++ {
 		w("VMOVAPS Z%d, Z%d", 24+v, v)
 	}
-	genRowsEntries(b, name, "", "R9", "R12", 1, csv, 64*nv, pointwiseSlots, func() {
+	genRowsEntries(b, name, "", "R9", "R12", 1, csv, 64*nv, slots, func() {
 		for v := 0; v < nv; v++ {
 			w("VFMADD231PS %d(SI)(R15*1), Z31, Z%d", 64*v, v)
 		}
@@ -1610,8 +1613,8 @@ func genPointwise(b *strings.Builder, nv, csv int) {
 // goes to memory, and column c+1's sums move down to take its place. An
 // output row below the last writes to dummy rows; the column right of the
 // last (even widths) is never written.
-func genScatterRowsS2(b *strings.Builder, nv, csv int) {
-	name := fmt.Sprintf("scatterRows3s2x%dc%dAVX512", nv, csv)
+func genScatterRowsS2(b *strings.Builder, nv, csv, slots int) {
+	name := fmt.Sprintf("scatterRows3s2x%dc%du%dAVX512", nv, csv, slots)
 	eb := 64 * nv
 	w := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	label := func(format string, args ...any) { fmt.Fprintf(b, "%s_"+format+":\n", append([]any{name}, args...)...) }
@@ -1637,7 +1640,7 @@ func genScatterRowsS2(b *strings.Builder, nv, csv int) {
 	// entries adds the position at R8, tap (i, j) to registers (c, r).
 	type tap struct{ i, j, c, r int }
 	entries := func(taps []tap, tag string, rem int) {
-		genRowsEntries(b, name, tag, "R8", "DI", rem, csv, 9*64*nv, rowsSlots, func() {
+		genRowsEntries(b, name, tag, "R8", "DI", rem, csv, 9*64*nv, slots, func() {
 			for _, t := range taps {
 				for v := 0; v < nv; v++ {
 					w("VFMADD231PS %d(SI)(R15*1), Z31, %s", ((t.i*3+t.j)*16*nv+16*v)*4, acc(t.c, t.r, v))
