@@ -589,6 +589,8 @@ type fastTask struct {
 	presummed []bool    // per op, this chunk: the population summed its output for its reader's InputSummers (spikeOp.presum)
 	popSpikes []float64 // per op, this chunk: the spikes a population fired (-1: not counted, or not a population)
 	inMean    float64   // weightedOp.run to compute: the mean non-zero inputs per position and frame, -1 when not known
+	inSpikes  float64   // and the chunk's input spikes, when inCounted
+	inCounted bool
 	sumN      []float32
 	bufs      [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers    map[*layerOp]nn.Layer       // per-task copies of layerOp layers

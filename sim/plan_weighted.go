@@ -452,13 +452,18 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 // run computes n frames, dense or event-driven as the simulator's engine
 // and the input's density decide.
 func (op *weightedOp) run(r *opRun, n int) {
-	r.t.inMean = -1
-	if src := op.srcs[0]; src >= 0 && r.t.popSpikes[src] >= 0 && op.posWin {
-		// The spikes its population fired in this chunk, per frame and
-		// input position: what a row sweep chooses its slots by.
-		r.t.inMean = r.t.popSpikes[src] / float64(n*op.posGeom.H*op.posGeom.W)
+	t := r.t
+	t.inMean, t.inSpikes, t.inCounted = -1, 0, false
+	if src := op.srcs[0]; src >= 0 && t.popSpikes[src] >= 0 {
+		// The spikes its population fired in this chunk: what auto
+		// chooses its form by, and, per frame and input position, a row
+		// sweep its slots.
+		t.inSpikes, t.inCounted = t.popSpikes[src], true
+		if op.posWin {
+			t.inMean = t.inSpikes / float64(n*op.posGeom.H*op.posGeom.W)
+		}
 	}
-	op.compute(r.s.engine, r.t, r.x(&op.opBase, n), r.y(&op.opBase, n), n)
+	op.compute(r.s.engine, t, r.x(&op.opBase, n), r.y(&op.opBase, n), n)
 }
 
 // compute runs the layer on n frames x into y with task t's buffers.
@@ -471,25 +476,35 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 		form = formEvent
 	}
 	if engine == EngineAuto || (engine == EngineEvent && op.table != nil) {
-		// Event-driven pays below limit non-zero inputs a frame; count no
-		// further, and in the chunk's first and last frames only (the
-		// density of spike trains changes slowly from step to step; counting
-		// every frame left auto 1-10 % behind event on resnet_fmnist). The
-		// event engine's other form is the table, auto's the cheaper of the
-		// table and dense.
+		// Event-driven pays below limit non-zero inputs a frame. The
+		// spikes a population counted as it fired them decide; other
+		// inputs are counted, no further than the limit, in the chunk's
+		// first and last frames only (the density of spike trains changes
+		// slowly from step to step; counting every frame left auto 1-10 %
+		// behind event on resnet_fmnist). The event engine's other form is
+		// the table, auto's the cheaper of the table and dense.
 		other, otherNs := formDense, op.denseNs
 		if op.table != nil && (engine == EngineEvent || op.tableNs < op.denseNs) {
 			other, otherNs = formTable, op.tableNs
 		}
 		limit := int((otherNs - op.eventFrameNs) / op.eventNs)
-		count := tensor.CountNonzero(x[:op.inLen], limit+1)
-		if n > 1 {
-			count += tensor.CountNonzero(x[(n-1)*op.inLen:n*op.inLen], limit+1)
-			limit *= 2
-		}
 		form = other
-		if limit >= 0 && count <= limit {
-			form = formEvent
+		if t.inCounted {
+			// The spikes of the chunk, counted by the population that
+			// fired them (a spike of 2 counts twice: an input a little
+			// denser than it is), against the limit of its frames.
+			if limit >= 0 && t.inSpikes <= float64(limit)*float64(n) {
+				form = formEvent
+			}
+		} else {
+			count := tensor.CountNonzero(x[:op.inLen], limit+1)
+			if n > 1 {
+				count += tensor.CountNonzero(x[(n-1)*op.inLen:n*op.inLen], limit+1)
+				limit *= 2
+			}
+			if limit >= 0 && count <= limit {
+				form = formEvent
+			}
 		}
 	}
 	o := op.outLen / len(op.rows) // output channel stride
