@@ -242,7 +242,7 @@ func iafFramesMatchesGeneric(t *testing.T, im vecFuncs) {
 		for _, l := range lim {
 			near = append(near, l, math.Nextafter32(l, 0))
 		}
-		for _, n := range []int{1, 15, 16, 17, 127, 128, 129, 300} {
+		for _, n := range []int{1, 15, 16, 17, 127, 128, 129, 300, 1100} {
 			for _, frames := range []int{1, 2, 7} {
 				for _, mode := range []int{0, 1, 2, 3} { // bit 0: b; bit 1: sum
 					for _, minV := range []float32{-1, float32(math.Inf(-1))} {
@@ -397,4 +397,51 @@ func BenchmarkIAFFrames(b *testing.B) {
 			AddFrames(sum, out, frames)
 		}
 	})
+}
+
+// TestIAFFramesRegimes alternates blocks of 128 neurons that fire up to
+// two spikes a step with blocks that fire three or more in most frames,
+// in runs of different lengths, so that the AVX-512 kernel switches
+// between its compares and its division mode both ways; every
+// implementation must match the generic one bit for bit.
+func TestIAFFramesRegimes(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	const blocks, frames = 12, 8
+	n := blocks*128 + 37
+	hot := []bool{false, true, true, false, true, false, false, false, true, true, true, false, true}
+	for _, im := range vecImpls() {
+		for _, withB := range []bool{false, true} {
+			v1 := make([]float32, n)
+			x, b := make([]float32, frames*n), make([]float32, frames*n)
+			for k := 0; k < frames; k++ {
+				for i := 0; i < n; i++ {
+					scale := float32(0.9)
+					if hot[i/128] {
+						scale = 4.5
+					}
+					x[k*n+i] = r.Float32() * scale
+					b[k*n+i] = r.Float32() * 0.5
+				}
+			}
+			v2 := append([]float32(nil), v1...)
+			var bb []float32
+			if withB {
+				bb = b
+			}
+			o1, o2 := make([]float32, frames*n), make([]float32, frames*n)
+			s1, s2 := make([]float32, n), make([]float32, n)
+			c1 := im.iafFrames(v1, x, n, bb, 0.375, o1, frames, 1, -1, s1)
+			c2 := IAFFramesGeneric(v2, x, n, bb, 0.375, o2, frames, 1, -1, s2)
+			if c1 != c2 {
+				t.Fatalf("%s b %v: %v spikes, want %v", im.isa, withB, c1, c2)
+			}
+			for _, p := range [][2][]float32{{v1, v2}, {o1, o2}, {s1, s2}} {
+				for i := range p[0] {
+					if math.Float32bits(p[0][i]) != math.Float32bits(p[1][i]) {
+						t.Fatalf("%s b %v: [%d] = %v, want %v", im.isa, withB, i, p[0][i], p[1][i])
+					}
+				}
+			}
+		}
+	}
 }

@@ -1865,6 +1865,7 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	w("VPBROADCASTD AX, Z30")
 	w("VXORPS Z25, Z25, Z25")
 	w("VXORPS Z24, Z24, Z24")
+	w("XORQ AX, AX") // the first block compares
 	label("block")
 	for j := 0; j < blk; j++ {
 		w("VMOVUPS %d(DI), %s", 64*j, v(j))
@@ -1876,26 +1877,39 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 		w("MOVQ R8, R14")
 	}
 	w("MOVQ frames+48(FP), CX")
-	label("frame")
-	for j := 0; j < blk; j++ {
-		if sum2 {
-			// v + (a + fl(f·b)): the Scale's product rounds, then the Add.
-			w("VMULPS %d(R14), Z31, %s", 64*j, tmp(j))
-			w("VADDPS %d(SI), %s, %s", 64*j, tmp(j), tmp(j))
-			w("VADDPS %s, %s, %s", tmp(j), v(j), v(j))
-		} else {
-			w("VADDPS %d(SI), %s, %s", 64*j, v(j), v(j))
+	w("XORQ BX, BX") // frames of the block that reached t3
+	if blk > 1 {
+		w("TESTQ AX, AX") // the block before chose the division
+		w("JNZ %s_dframe", name)
+	}
+	// input adds the frame's input to the potentials; reach sets K5 to
+	// the lanes where some potential of the block reaches t3 (as signed
+	// integers, negative potentials stay below every positive one; the
+	// largest in a tree).
+	input := func() {
+		for j := 0; j < blk; j++ {
+			if sum2 {
+				// v + (a + fl(f·b)): the Scale's product rounds, then the Add.
+				w("VMULPS %d(R14), Z31, %s", 64*j, tmp(j))
+				w("VADDPS %d(SI), %s, %s", 64*j, tmp(j), tmp(j))
+				w("VADDPS %s, %s, %s", tmp(j), v(j), v(j))
+			} else {
+				w("VADDPS %d(SI), %s, %s", 64*j, v(j), v(j))
+			}
 		}
 	}
-	// The largest potential of each lane, as signed integers (negative
-	// potentials stay below every positive one), in a tree.
-	w("VPMAXSD %s, %s, %s", v(0), v(min(1, blk-1)), tmp(0))
-	for j := 2; j < blk; j++ {
-		w("VPMAXSD %s, %s, %s", v(j), tmp(0), tmp(0))
+	reach := func() {
+		w("VPMAXSD %s, %s, %s", v(0), v(min(1, blk-1)), tmp(0))
+		for j := 2; j < blk; j++ {
+			w("VPMAXSD %s, %s, %s", v(j), tmp(0), tmp(0))
+		}
+		w("VBROADCASTSS t3+88(FP), %s", tmp(1))
+		w("VPCMPD $5, %s, %s, K5", tmp(1), tmp(0)) // not less than t3
+		w("KORTESTW K5, K5")
 	}
-	w("VBROADCASTSS t3+88(FP), %s", tmp(1))
-	w("VPCMPD $5, %s, %s, K5", tmp(1), tmp(0)) // not less than t3
-	w("KORTESTW K5, K5")
+	label("frame")
+	input()
+	reach()
 	w("JNZ %s_slow", name)
 	// fast steps vector j by the compares, div by the division.
 	fast := func(j int) {
@@ -1930,6 +1944,36 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	}
 	w("DECQ CX")
 	w("JNZ %s_frame", name)
+	if blk > 1 {
+		// Two frames of eight or more that reached t3: the next block
+		// divides throughout (a population firing three spikes at once
+		// all over its frames, vgg_mnist's first, paid the compares, the
+		// branch and the division in most frames); none: compares again.
+		w("XORQ AX, AX")
+		w("CMPQ BX, $2")
+		w("SETGE AX")
+		w("JMP %s_store", name)
+		label("dframe")
+		input()
+		reach()
+		w("JZ %s_dnone", name)
+		w("INCQ BX")
+		label("dnone")
+		for j := 0; j < blk; j++ {
+			div(j)
+		}
+		w("ADDQ R10, SI")
+		w("ADDQ R11, R13")
+		if sum2 {
+			w("ADDQ R11, R14")
+		}
+		w("DECQ CX")
+		w("JNZ %s_dframe", name)
+		w("XORQ AX, AX")
+		w("CMPQ BX, $1")
+		w("SETGE AX")
+		label("store")
+	}
 	for j := 0; j < blk; j++ {
 		w("VMOVUPS %s, %d(DI)", v(j), 64*j)
 		w("VADDPS %s, Z24, Z24", sm(j))
@@ -1958,6 +2002,7 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	// cost a residual block's population a fifth of its time, 9 % of its
 	// frames reaching three spikes at once somewhere in 128 neurons).
 	label("slow")
+	w("INCQ BX")
 	w("VBROADCASTSS t3+88(FP), %s", tmp(blk-1))
 	for j := 0; j < blk; j++ {
 		if j == blk-1 {
