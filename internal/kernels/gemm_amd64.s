@@ -27761,8 +27761,8 @@ spikeBitsAVX512_other:
 	ADDQ AX, R13
 	JMP spikeBitsAVX512_next
 
-// func iafFramesx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesx8AVX512(SB), NOSPLIT, $0-104
+// func iafFramesx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesx8AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ out+24(FP), DX
@@ -27891,7 +27891,7 @@ iafFramesx8AVX512_next:
 	DECQ CX
 	JNZ iafFramesx8AVX512_frame
 	XORQ AX, AX
-	CMPQ BX, $2
+	CMPQ BX, enter+104(FP)
 	SETGE AX
 	JMP iafFramesx8AVX512_store
 iafFramesx8AVX512_dframe:
@@ -27985,7 +27985,7 @@ iafFramesx8AVX512_dnone:
 	DECQ CX
 	JNZ iafFramesx8AVX512_dframe
 	XORQ AX, AX
-	CMPQ BX, $1
+	CMPQ BX, stay+112(FP)
 	SETGE AX
 iafFramesx8AVX512_store:
 	VMOVUPS Z0, 0(DI)
@@ -28194,8 +28194,8 @@ iafFramesx8AVX512_div7:
 iafFramesx8AVX512_done7:
 	JMP iafFramesx8AVX512_next
 
-// func iafFramesx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesx1AVX512(SB), NOSPLIT, $0-104
+// func iafFramesx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesx1AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ out+24(FP), DX
@@ -28276,8 +28276,8 @@ iafFramesx1AVX512_div0:
 iafFramesx1AVX512_done0:
 	JMP iafFramesx1AVX512_next
 
-// func iafFramesAccx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesAccx8AVX512(SB), NOSPLIT, $0-104
+// func iafFramesAccx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesAccx8AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ out+24(FP), DX
@@ -28407,7 +28407,7 @@ iafFramesAccx8AVX512_next:
 	DECQ CX
 	JNZ iafFramesAccx8AVX512_frame
 	XORQ AX, AX
-	CMPQ BX, $2
+	CMPQ BX, enter+104(FP)
 	SETGE AX
 	JMP iafFramesAccx8AVX512_store
 iafFramesAccx8AVX512_dframe:
@@ -28501,7 +28501,7 @@ iafFramesAccx8AVX512_dnone:
 	DECQ CX
 	JNZ iafFramesAccx8AVX512_dframe
 	XORQ AX, AX
-	CMPQ BX, $1
+	CMPQ BX, stay+112(FP)
 	SETGE AX
 iafFramesAccx8AVX512_store:
 	VMOVUPS Z0, 0(DI)
@@ -28727,8 +28727,8 @@ iafFramesAccx8AVX512_div7:
 iafFramesAccx8AVX512_done7:
 	JMP iafFramesAccx8AVX512_next
 
-// func iafFramesAccx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesAccx1AVX512(SB), NOSPLIT, $0-104
+// func iafFramesAccx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesAccx1AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ out+24(FP), DX
@@ -28813,8 +28813,8 @@ iafFramesAccx1AVX512_div0:
 iafFramesAccx1AVX512_done0:
 	JMP iafFramesAccx1AVX512_next
 
-// func iafFramesSum2x8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesSum2x8AVX512(SB), NOSPLIT, $0-104
+// func iafFramesSum2x8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesSum2x8AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ b+16(FP), R8
@@ -28963,7 +28963,7 @@ iafFramesSum2x8AVX512_next:
 	DECQ CX
 	JNZ iafFramesSum2x8AVX512_frame
 	XORQ AX, AX
-	CMPQ BX, $2
+	CMPQ BX, enter+104(FP)
 	SETGE AX
 	JMP iafFramesSum2x8AVX512_store
 iafFramesSum2x8AVX512_dframe:
@@ -29074,7 +29074,7 @@ iafFramesSum2x8AVX512_dnone:
 	DECQ CX
 	JNZ iafFramesSum2x8AVX512_dframe
 	XORQ AX, AX
-	CMPQ BX, $1
+	CMPQ BX, stay+112(FP)
 	SETGE AX
 iafFramesSum2x8AVX512_store:
 	VMOVUPS Z0, 0(DI)
@@ -29284,8 +29284,8 @@ iafFramesSum2x8AVX512_div7:
 iafFramesSum2x8AVX512_done7:
 	JMP iafFramesSum2x8AVX512_next
 
-// func iafFramesSum2x1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesSum2x1AVX512(SB), NOSPLIT, $0-104
+// func iafFramesSum2x1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesSum2x1AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ b+16(FP), R8
@@ -29373,8 +29373,8 @@ iafFramesSum2x1AVX512_div0:
 iafFramesSum2x1AVX512_done0:
 	JMP iafFramesSum2x1AVX512_next
 
-// func iafFramesSum2Accx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesSum2Accx8AVX512(SB), NOSPLIT, $0-104
+// func iafFramesSum2Accx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesSum2Accx8AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ b+16(FP), R8
@@ -29524,7 +29524,7 @@ iafFramesSum2Accx8AVX512_next:
 	DECQ CX
 	JNZ iafFramesSum2Accx8AVX512_frame
 	XORQ AX, AX
-	CMPQ BX, $2
+	CMPQ BX, enter+104(FP)
 	SETGE AX
 	JMP iafFramesSum2Accx8AVX512_store
 iafFramesSum2Accx8AVX512_dframe:
@@ -29635,7 +29635,7 @@ iafFramesSum2Accx8AVX512_dnone:
 	DECQ CX
 	JNZ iafFramesSum2Accx8AVX512_dframe
 	XORQ AX, AX
-	CMPQ BX, $1
+	CMPQ BX, stay+112(FP)
 	SETGE AX
 iafFramesSum2Accx8AVX512_store:
 	VMOVUPS Z0, 0(DI)
@@ -29862,8 +29862,8 @@ iafFramesSum2Accx8AVX512_div7:
 iafFramesSum2Accx8AVX512_done7:
 	JMP iafFramesSum2Accx8AVX512_next
 
-// func iafFramesSum2Accx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
-TEXT ·iafFramesSum2Accx1AVX512(SB), NOSPLIT, $0-104
+// func iafFramesSum2Accx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
+TEXT ·iafFramesSum2Accx1AVX512(SB), NOSPLIT, $0-120
 	MOVQ v+0(FP), DI
 	MOVQ x+8(FP), R9
 	MOVQ b+16(FP), R8

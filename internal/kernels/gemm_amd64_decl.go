@@ -838,42 +838,42 @@ func spikeBitsAVX512(x *float32, bits *byte, rows, chunks, rowStride int, others
 // iafFramesx8AVX512 is IAFFramesGeneric without b and without sum for blocks·128 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesx1AVX512 is IAFFramesGeneric without b and without sum for blocks·16 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesAccx8AVX512 is IAFFramesGeneric without b and with sum for blocks·128 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesAccx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesAccx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesAccx1AVX512 is IAFFramesGeneric without b and with sum for blocks·16 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesAccx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesAccx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesSum2x8AVX512 is IAFFramesGeneric with b and without sum for blocks·128 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesSum2x8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesSum2x8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesSum2x1AVX512 is IAFFramesGeneric with b and without sum for blocks·16 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesSum2x1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesSum2x1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesSum2Accx8AVX512 is IAFFramesGeneric with b and with sum for blocks·128 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesSum2Accx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesSum2Accx8AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // iafFramesSum2Accx1AVX512 is IAFFramesGeneric with b and with sum for blocks·16 neurons (AVX-512).
 //
 //go:noescape
-func iafFramesSum2Accx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+func iafFramesSum2Accx1AVX512(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 
 // tableConv4x1AVX512 is written by _asm/gen.go.
 //

@@ -267,7 +267,7 @@ func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []
 	if !ok {
 		return IAFFramesGeneric(v, x, xStride, b, f, out, frames, theta, minV, sum)
 	}
-	type kern = func(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)
+	type kern = func(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)
 	var k8, k1 kern
 	switch {
 	case b == nil && sum == nil:
@@ -280,6 +280,11 @@ func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []
 		k8, k1 = iafFramesSum2Accx8AVX512, iafFramesSum2Accx1AVX512
 	}
 	n := len(v)
+	// A block divides throughout after one where half the frames or more
+	// reached three spikes somewhere (a division per vector costs about
+	// what a mispredicted branch and one divided vector do), and goes
+	// back to the compares after one where fewer than a quarter did.
+	enter, stay := max(1, frames/2), max(1, (frames+3)/4)
 	ptr := func(s []float32, i int) *float32 {
 		if s == nil {
 			return nil
@@ -296,7 +301,7 @@ func iafFramesAVX512(v, x []float32, xStride int, b []float32, f float32, out []
 			continue
 		}
 		var lanes [16]float32
-		part.k(&v[off], &x[off], ptr(b, off), &out[off], ptr(sum, off), blocks, frames, 4*xStride, 4*n, theta, minV, t[0], t[1], t[2], f, &lanes[0])
+		part.k(&v[off], &x[off], ptr(b, off), &out[off], ptr(sum, off), blocks, frames, 4*xStride, 4*n, theta, minV, t[0], t[1], t[2], f, &lanes[0], enter, stay)
 		count += laneSum(&lanes)
 		off += blocks * part.width
 	}

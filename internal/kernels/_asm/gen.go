@@ -1840,8 +1840,8 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	v := func(j int) string { return fmt.Sprintf("Z%d", j) }
 	sm := func(j int) string { return fmt.Sprintf("Z%d", 8+j) }
 	tmp := func(j int) string { return fmt.Sprintf("Z%d", 16+j) }
-	fmt.Fprintf(b, "\n// func %s(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32)\n", name)
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-104\n", name)
+	fmt.Fprintf(b, "\n// func %s(v, x, b, out, sum *float32, blocks, frames, xStride, outStride int, theta, minV, t1, t2, t3, f float32, lanes *float32, enter, stay int)\n", name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-120\n", name)
 	w("MOVQ v+0(FP), DI")
 	w("MOVQ x+8(FP), R9")
 	if sum2 {
@@ -1945,12 +1945,13 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 	w("DECQ CX")
 	w("JNZ %s_frame", name)
 	if blk > 1 {
-		// Two frames of eight or more that reached t3: the next block
-		// divides throughout (a population firing three spikes at once
-		// all over its frames, vgg_mnist's first, paid the compares, the
-		// branch and the division in most frames); none: compares again.
+		// enter frames or more reached t3: the next block divides
+		// throughout (a population firing three spikes at once all over
+		// its frames, vgg_mnist's first, paid the compares, the branch
+		// and the division in most frames); in a block that divided,
+		// fewer than stay: compares again.
 		w("XORQ AX, AX")
-		w("CMPQ BX, $2")
+		w("CMPQ BX, enter+104(FP)")
 		w("SETGE AX")
 		w("JMP %s_store", name)
 		label("dframe")
@@ -1970,7 +1971,7 @@ func genIAFFrames(b *strings.Builder, sum2, acc bool, blk int) {
 		w("DECQ CX")
 		w("JNZ %s_dframe", name)
 		w("XORQ AX, AX")
-		w("CMPQ BX, $1")
+		w("CMPQ BX, stay+112(FP)")
 		w("SETGE AX")
 		label("store")
 	}
