@@ -75,7 +75,7 @@ func measureOp(b *testing.B, e Engine, opIdx, ch, pct int) {
 	y := make([]float32, n*op.outLen)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		op.compute(e, t, x, y, n)
+		op.compute(e, t, x, y, n, -1)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
 	model := op.denseNs

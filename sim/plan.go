@@ -582,15 +582,11 @@ type fastTask struct {
 	events    map[*weightedOp]eventProp // per-task event propagators (own work buffers)
 	tables    map[*weightedOp]*event.Table
 	sums      []opSum   // input sums of the current sample, by op (zeroed per sample)
-	spikes    float64   // the spikes the last population op emitted, when counted
 	skip      []bool    // per op, this chunk: stepped by the population it feeds
 	fuse      []bool    // per op, this chunk: a population stepping its Add
 	oneFrame  []bool    // per op, this chunk: its input is one frame standing for all (plan.soleSpike)
 	presummed []bool    // per op, this chunk: the population summed its output for its reader's InputSummers (spikeOp.presum)
-	popSpikes []float64 // per op, this chunk: the spikes a population fired (-1: not counted, or not a population)
-	inMean    float64   // weightedOp.run to compute: the mean non-zero inputs per position and frame, -1 when not known
-	inSpikes  float64   // and the chunk's input spikes, when inCounted
-	inCounted bool
+	popSpikes []float64 // per op, this chunk: the spikes a population fired (-1: not counted, or not a population; counted when StepFrames steps it or a monitor counts it)
 	sumN      []float32
 	bufs      [][]float32                 // the plan's slots, frames × maxLen floats each
 	layers    map[*layerOp]nn.Layer       // per-task copies of layerOp layers

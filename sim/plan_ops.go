@@ -39,7 +39,6 @@ func (op *spikeOp) run(r *opRun, n int) {
 	if r.fused {
 		a, b = t.bufs[op.liveSlot[0]][:n*size], t.bufs[op.liveSlot[1]][:n*size]
 	}
-	t.spikes = 0
 	stride := size // of the input frames: 0 when one stands for all
 	if r.oneFrame {
 		stride = 0
@@ -49,27 +48,30 @@ func (op *spikeOp) run(r *opRun, n int) {
 		// (and the spike sums the synaptic-operation count wants).
 		sum := op.presum(r)
 		if r.fused {
-			t.spikes = op.neuron.StepFrames(&sub, a, size, b, op.fused.factor, y, n, sum)
+			t.popSpikes[op.index] = op.neuron.StepFrames(&sub, a, size, b, op.fused.factor, y, n, sum)
 		} else {
-			t.spikes = op.neuron.StepFrames(&sub, x, stride, nil, 0, y, n, sum)
+			t.popSpikes[op.index] = op.neuron.StepFrames(&sub, x, stride, nil, 0, y, n, sum)
 		}
-		t.popSpikes[op.index] = t.spikes
 		return
 	}
+	spikes := 0.0
 	for f := 0; f < n; f++ {
 		yf := y[f*size : (f+1)*size]
 		xf := x[f*stride : f*stride+size]
 		switch {
 		case r.fused:
-			t.spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, yf)
+			spikes += op.neuron.StepSum2(&sub, a[f*size:(f+1)*size], b[f*size:(f+1)*size], op.fused.factor, yf)
 		case count:
-			t.spikes += op.neuron.StepCount(&sub, xf, yf)
+			spikes += op.neuron.StepCount(&sub, xf, yf)
 		default:
 			op.neuron.Step(&sub, xf, yf)
 		}
 		if trace {
 			copy(t.trace[f*size:(f+1)*size], sub.V)
 		}
+	}
+	if r.fused || count {
+		t.popSpikes[op.index] = spikes
 	}
 	if trace {
 		r.mu.Lock()

@@ -194,7 +194,7 @@ func (s *Simulator) notify(t *fastTask, op *opBase, x, y []float32, n int, c Chu
 	mu.Lock()
 	defer mu.Unlock()
 	for _, sc := range w.counters {
-		sc.ObserveSpikes(op.index, t.spikes, c)
+		sc.ObserveSpikes(op.index, t.popSpikes[op.index], c)
 	}
 	if len(w.free) > 0 {
 		a := &tensor.Tensor{Shape: append([]int{n}, op.in.shape...), Data: x}

@@ -452,22 +452,18 @@ func (op *weightedOp) costs(rows, depth, ch int) {
 // run computes n frames, dense or event-driven as the simulator's engine
 // and the input's density decide.
 func (op *weightedOp) run(r *opRun, n int) {
-	t := r.t
-	t.inMean, t.inSpikes, t.inCounted = -1, 0, false
-	if src := op.srcs[0]; src >= 0 && t.popSpikes[src] >= 0 {
-		// The spikes its population fired in this chunk: what auto
-		// chooses its form by, and, per frame and input position, a row
-		// sweep its slots.
-		t.inSpikes, t.inCounted = t.popSpikes[src], true
-		if op.posWin {
-			t.inMean = t.inSpikes / float64(n*op.posGeom.H*op.posGeom.W)
-		}
+	spikes := -1.0
+	if src := op.srcs[0]; src >= 0 {
+		spikes = r.t.popSpikes[src]
 	}
-	op.compute(r.s.engine, t, r.x(&op.opBase, n), r.y(&op.opBase, n), n)
+	op.compute(r.s.engine, r.t, r.x(&op.opBase, n), r.y(&op.opBase, n), n, spikes)
 }
 
 // compute runs the layer on n frames x into y with task t's buffers.
-func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int) {
+// spikes, when not negative, are the chunk's input spikes as the
+// population that fired them counted them: what auto chooses its form by,
+// and, per frame and input position, a row sweep its slots.
+func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int, spikes float64) {
 	form := formDense
 	switch {
 	case engine == engineTables && op.table != nil:
@@ -489,11 +485,10 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 		}
 		limit := int((otherNs - op.eventFrameNs) / op.eventNs)
 		form = other
-		if t.inCounted {
-			// The spikes of the chunk, counted by the population that
-			// fired them (a spike of 2 counts twice: an input a little
-			// denser than it is), against the limit of its frames.
-			if limit >= 0 && t.inSpikes <= float64(limit)*float64(n) {
+		if spikes >= 0 {
+			// A spike of 2 counts twice: an input a little denser than
+			// it is, against the limit of its frames.
+			if limit >= 0 && spikes <= float64(limit)*float64(n) {
 				form = formEvent
 			}
 		} else {
@@ -519,7 +514,11 @@ func (op *weightedOp) compute(engine Engine, t *fastTask, x, y []float32, n int)
 			t.events[op] = ev
 		}
 		if ps, ok := ev.(*event.PositionScatterer); ok {
-			ps.SetDensity(t.inMean)
+			mean := -1.0
+			if spikes >= 0 {
+				mean = spikes / float64(n*op.posGeom.H*op.posGeom.W)
+			}
+			ps.SetDensity(mean)
 		}
 		if bs, ok := ev.(biasSetter); ok {
 			for f := 0; f < n; f++ {

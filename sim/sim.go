@@ -397,9 +397,10 @@ func (s *Simulator) CheckState() error {
 	}
 	if s.fastEngine() && s.fstate != nil {
 		// Pieces of every population's state checked in parallel (a batch's
-		// states are megabytes: a pass on one core between batches was
-		// 2.6 % of resnet_fmnist's runs), then the first population with
-		// a bad piece named as the serial check names it.
+		// states are megabytes: a pass on one core between batches, the
+		// other waiting, took 0.04 s of a 1.9 s run of 1000 resnet_fmnist
+		// images), then the first population with a bad piece named as
+		// the serial check names it.
 		type piece struct {
 			op     int
 			v      []float32

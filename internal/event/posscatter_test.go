@@ -45,7 +45,7 @@ func TestPositionScatterer(t *testing.T) {
 			ps = ps.Clone()
 			cg := ConvGeometry{H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.K, KW: g.K, SH: g.S, SW: g.S, PH: g.PH, PW: g.PW, DH: 1, DW: 1}
 			for frame := 0; frame < 4; frame++ { // work buffers are reused
-				ps.SetDensity([]float64{-1, 0.3, 2.5, 9}[frame]) // every number of slots
+				ps.SetDensity([]float64{-1, 0.3, 2.5, 9}[frame]) // densities from unknown to dense, so several slot counts
 				x := make([]float32, g.H*g.W*tc.cs)
 				for p := 0; p < g.H*g.W; p++ {
 					for c := 0; c < tc.cin; c++ {

@@ -1284,7 +1284,7 @@ func genTableConv(b *strings.Builder, groups, nv int) {
 	w("RET")
 }
 
-// genScatterRows writes scatterRows3x<nv>AVX512: ScatterRowsGeneric for
+// genScatterRows writes scatterRows3x<nv>c<csv>u<slots>AVX512: ScatterRowsGeneric for
 // rows of nv vectors. Each input row is swept from left to right; the
 // outputs its positions reach are three columns (x-1, x, x+1) of three
 // rows (y-1, y, y+1), whose sums stay in 9·nv registers. Once position x
@@ -1538,7 +1538,7 @@ func genRowsEntries(b *strings.Builder, name, tag, ptr, m2 string, rem, csv, chB
 
 // sentinel is the channel the unconditional slots of genRowsEntries take
 // when a position has fewer non-zero channels: TZCNT of an empty mask.
-// The kernels' weights hold it, zeros (kernels.RowsWeightChannels).
+// The kernels' weights hold it, zeros: kernels.SweepChannels is one more.
 const sentinel = 32
 
 // maxSlots is the most channels per position genRowsEntries takes
@@ -1554,7 +1554,7 @@ const sentinel = 32
 // stride 2 at 13 % 6.9-8.2 / 5.0-6.1 / 4.1-5.0 / 4.6-5.6.
 const maxSlots = 4
 
-// genPointwise writes pointwise<nv>c<csv>AVX512: PointwiseGeneric into
+// genPointwise writes pointwise<nv>c<csv>u<slots>AVX512: PointwiseGeneric into
 // rows of nv vectors from inputs of up to 16·csv channels. Every output
 // position starts from the bias in registers, adds the weight rows of its
 // input position's non-zero channels (found as in the row sweeps) and is
@@ -1605,7 +1605,7 @@ func genPointwise(b *strings.Builder, nv, csv, slots int) {
 	w("RET")
 }
 
-// genScatterRowsS2 writes scatterRows3s2x<nv>AVX512: ScatterRowsGeneric at
+// genScatterRowsS2 writes scatterRows3s2x<nv>c<csv>u<slots>AVX512: ScatterRowsGeneric at
 // stride 2 for rows of nv vectors. An input row reaches one output row
 // (even rows, tap row 1) or two (odd rows, tap rows 0 and 2); its
 // positions, taken in pairs (2c, 2c+1), reach output columns c and c+1,
